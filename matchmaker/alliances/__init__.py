@@ -1,0 +1,1 @@
+"""Alliances (CN100 and others) and memberships, granted by the operator or an alliance's admin."""

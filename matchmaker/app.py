@@ -1,0 +1,69 @@
+"""The FastAPI application: create_app(settings) wires routers, errors and the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from matchmaker import __version__
+from matchmaker.alliances.endpoints import router as alliances_router
+from matchmaker.config import Settings, get_settings
+from matchmaker.db.session import make_engine, make_session_factory
+from matchmaker.errors import install_problem_handlers
+from matchmaker.health import router as health_router
+from matchmaker.imports.endpoints import router as imports_router
+from matchmaker.needs.endpoints import router as needs_router
+from matchmaker.offers.endpoints import router as offers_router
+from matchmaker.parties.endpoints import router as parties_router
+
+DESCRIPTION = """
+Matchmaker matches low-carbon supply with procurement demand. Vendors list offers with product carbon
+footprints; buyers post needs with hard footprint ceilings; the operator admits organisations and manages
+alliances. Authenticate with an organisation's API key: **Authorize** above, or `Authorization: Bearer <key>`.
+Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the app; the engine is made at start-up (never at import), unless a session factory is given."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if session_factory is not None:
+            app.state.session_factory = session_factory
+            yield
+            return
+        engine = make_engine(settings.sqlalchemy_url)
+        app.state.session_factory = make_session_factory(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="Matchmaker", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    if session_factory is not None:
+        app.state.session_factory = session_factory
+    install_problem_handlers(app)
+    for router in (
+        health_router,
+        parties_router,
+        alliances_router,
+        offers_router,
+        needs_router,
+        imports_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

@@ -1,0 +1,236 @@
+"""The `matchmaker` command: serve, migrate, import, issue keys, load the demo."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from matchmaker.auth import Principal, Role
+from matchmaker.config import Settings, get_settings
+from matchmaker.errors import MatchmakerError
+
+app = typer.Typer(
+    help="Matchmaker: match low-carbon supply with procurement demand.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Bulk import (JSON Lines or CSV in the exchange format).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+# The command line is run by whoever runs the service: it acts with the operator's rights.
+CLI_OPERATOR = Principal(organisation_id=0, role="operator", key_id=0)
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line error and exit 1."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into one line instead of a traceback."""
+    try:
+        yield
+    except MatchmakerError as error:
+        fail(error.detail)
+    except OperationalError as error:
+        fail(f"database unreachable or not migrated: {str(error.orig).strip().splitlines()[0]}")
+    except OSError as error:
+        fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
+
+
+@contextmanager
+def session_scope(settings: Settings, *, migrate: bool = True) -> Iterator[Session]:
+    """A committed-on-success session on the configured database, migrated to head first."""
+    from matchmaker.db.migrate import upgrade
+    from matchmaker.db.session import make_engine, make_session_factory, transaction
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    err.print(f"Matchmaker on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", highlight=False)
+    uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, log_level=settings.log_level)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    settings = get_settings()
+    with cli_errors(), session_scope(settings):
+        pass
+    out.print(f"database at {_safe_url(settings)} is up to date")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+
+
+def _read_text(path: Path) -> str:
+    from matchmaker.imports.decoding import decode_upload
+
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    return decode_upload(path.read_bytes())
+
+
+def _run_import(label: str, total: int, run: Callable[[Callable[[int], None]], object]) -> bool:
+    """Run an import with a progress bar, print its report; return whether every line was taken."""
+    from matchmaker.imports.schemas import ImportReport
+
+    with Progress(
+        TextColumn(f"importing {label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        report = run(lambda n: progress.advance(task, n))
+    assert isinstance(report, ImportReport)
+    for error in report.errors:
+        where = f"line {error.line}" + (f" (id {error.id})" if error.id else "")
+        err.print(f"[yellow]{where}:[/yellow] {error.message}", highlight=False)
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    out.print(
+        f"{report.kind}: {report.total} read, {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.failed} failed"
+    )
+    return report.failed == 0
+
+
+def _import_file(kind: str, path: Path) -> None:
+    from matchmaker.imports import service
+    from matchmaker.imports.readers import count_records, detect_format, read_records
+
+    settings = get_settings()
+    with cli_errors():
+        text = _read_text(path)
+        file_format = detect_format(path.name)
+        importer = service.import_offers if kind == "offers" else service.import_needs
+        with session_scope(settings) as session:
+            complete = _run_import(
+                kind,
+                count_records(text, file_format),
+                lambda advance: importer(
+                    session=session,
+                    principal=CLI_OPERATOR,
+                    records=read_records(text, file_format),
+                    progress=advance,
+                ),
+            )
+    # Exit only after the commit: the good lines stay imported.
+    if not complete:
+        raise typer.Exit(1)
+
+
+@import_app.command("offers")
+def import_offers(file: Annotated[Path, typer.Argument(help="a .jsonl or .csv file")]) -> None:
+    """Import offers (upsert by supplier and id; suppliers are created admitted)."""
+    _import_file("offers", file)
+
+
+@import_app.command("needs")
+def import_needs(file: Annotated[Path, typer.Argument(help="a .jsonl or .csv file")]) -> None:
+    """Import needs (upsert by buyer and id; buyers are created admitted)."""
+    _import_file("needs", file)
+
+
+@import_app.command("carbon-catalogue")
+def import_carbon_catalogue(
+    file: Annotated[Path, typer.Argument(help="the catalogue's product_level.csv")],
+) -> None:
+    """Import the Carbon Catalogue's 866 real product footprints as offers."""
+    from matchmaker.imports import service
+    from matchmaker.imports.carbon_catalogue import read_catalogue
+    from matchmaker.imports.readers import count_records
+
+    settings = get_settings()
+    with cli_errors():
+        text = _read_text(file)
+        records = read_catalogue(text)
+        with session_scope(settings) as session:
+            complete = _run_import(
+                "carbon-catalogue",
+                count_records(text, "csv"),
+                lambda advance: service.import_offers(
+                    session=session, principal=CLI_OPERATOR, records=records, progress=advance
+                ),
+            )
+    if not complete:
+        raise typer.Exit(1)
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option(help="organisation name; created (admitted) if it does not exist")],
+    role: Annotated[Role, typer.Option(help="operator, vendor or buyer")],
+    label: Annotated[str | None, typer.Option(help="a note to recognise the key by")] = None,
+) -> None:
+    """Issue an API key; the key is printed as the last line and never shown again."""
+    from matchmaker.parties import service
+
+    settings = get_settings()
+    with cli_errors(), session_scope(settings) as session:
+        # A new organisation gets the kind that matches the role (operator, vendor or buyer).
+        organisation, _ = service.ensure(session=session, name=org, kind=role, region=None, admitted=True)
+        _, plaintext = service.issue_key(session=session, organisation=organisation, role=role, label=label)
+    err.print(f"{role} key for {org!r} (shown once; store it now):", highlight=False)
+    print(plaintext)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo dataset and print an operator, a buyer and a vendor key."""
+    from matchmaker.demo import load_demo
+
+    settings = get_settings()
+    with cli_errors(), session_scope(settings) as session:
+        keys = load_demo(session=session, progress_console=err)
+    out.print(f"demo data loaded into {_safe_url(settings)}")
+    for role, (organisation, key) in keys.items():
+        out.print(f"{role:8} key ({organisation}): {key}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

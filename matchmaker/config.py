@@ -1,0 +1,65 @@
+"""Service configuration: one Settings class read from MATCHMAKER_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with; tests construct it directly."""
+
+    model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", extra="ignore")
+
+    # Where the SQLite file (and later the vector index) lives.
+    data_dir: Path = Path("./var")
+    # A SQLAlchemy URL; empty means the SQLite file under data_dir.
+    database_url: str = ""
+    # "development" allows conveniences; "production" refuses unsafe defaults (see validator).
+    environment: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Largest page size a list endpoint returns.
+    max_page_size: int = 100
+    # Largest import body accepted over HTTP, in bytes.
+    max_import_bytes: int = 50 * 1024 * 1024
+    log_level: str = "info"
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in {"development", "test", "production"}:
+            raise ValueError("environment must be development, test or production")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        # A production deployment must name its database: a SQLite file in ./var on a server that runs
+        # several replicas would silently split the data.
+        if self.environment == "production" and not self.database_url:
+            raise ValueError("MATCHMAKER_DATABASE_URL must be set when MATCHMAKER_ENVIRONMENT=production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'matchmaker.sqlite3').resolve()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgres:// and postgresql:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

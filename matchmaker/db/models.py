@@ -1,0 +1,179 @@
+"""Tables. Every domain object the service persists is declared here, and only here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from matchmaker.db.base import Base, UTCDateTime, utcnow
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Organisation(TimestampMixin, Base):
+    """A company on the platform: a buyer, a vendor, both, or the platform operator itself."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # buyer | vendor | both | operator
+    kind: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str | None] = mapped_column(String(100))
+    # pending | admitted | suspended; only admitted suppliers' offers are ever shown to others.
+    admission_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organisation", foreign_keys="Membership.organisation_id"
+    )
+
+
+class ApiKey(Base):
+    """An API key of an organisation; only a SHA-256 hash of the secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    # operator | vendor | buyer
+    role: Mapped[str] = mapped_column(String(16))
+    # The public, non-secret start of the key, used to find the row without scanning hashes.
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Alliance(TimestampMixin, Base):
+    """A supplier alliance such as CN100; membership in it is a hard filter for needs."""
+
+    __tablename__ = "alliances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The organisation that administers the alliance and may grant or revoke its memberships.
+    admin_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+
+
+class Membership(Base):
+    """An organisation's membership of an alliance, granted by the operator or the alliance's admin."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("organisation_id", "alliance_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliances.id", ondelete="CASCADE"), index=True)
+    # active | revoked
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(
+        back_populates="memberships", foreign_keys=[organisation_id]
+    )
+    alliance: Mapped[Alliance] = relationship()
+
+
+class Offer(TimestampMixin, Base):
+    """A product, technology or service listed by a vendor, with its product carbon footprint."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "external_id"),
+        Index("ix_offers_status_category", "status", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    # The supplier's own id of the listing (the exchange format's `id`).
+    external_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(100), index=True)
+    pcf_value: Mapped[float | None] = mapped_column(Float)
+    pcf_unit: Mapped[str | None] = mapped_column(String(32))
+    # Parsed from pcf_unit: the unit family and the value in kgCO2e per the family's base unit.
+    pcf_family: Mapped[str | None] = mapped_column(String(32))
+    pcf_canonical: Mapped[float | None] = mapped_column(Float)
+    declared_unit: Mapped[str | None] = mapped_column(String(32))
+    pcf_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    standard: Mapped[str | None] = mapped_column(String(100))
+    certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Extra facts kept from the source (GICS industry, reporting year, product weight ...).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # draft | published | archived
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    # public | alliance (only members of visibility_alliance see it)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    visibility_alliance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alliances.id", ondelete="RESTRICT"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    owner: Mapped[Organisation] = relationship()
+    visibility_alliance: Mapped[Alliance | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Need(TimestampMixin, Base):
+    """A procurement need posted by a buyer, with its hard filters and soft preferences."""
+
+    __tablename__ = "needs"
+    __table_args__ = (UniqueConstraint("owner_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str | None] = mapped_column(String(64), index=True)
+    max_pcf: Mapped[float | None] = mapped_column(Float)
+    max_pcf_unit: Mapped[str | None] = mapped_column(String(32))
+    max_pcf_family: Mapped[str | None] = mapped_column(String(32))
+    max_pcf_canonical: Mapped[float | None] = mapped_column(Float)
+    require_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    alliance_only_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alliances.id", ondelete="RESTRICT"), index=True
+    )
+    region_preference: Mapped[str | None] = mapped_column(String(100))
+    # open | closed
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # private (owner only) | vendors (admitted vendors may see it)
+    visibility: Mapped[str] = mapped_column(String(16), default="vendors")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    owner: Mapped[Organisation] = relationship()
+    alliance_only: Mapped[Alliance | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,96 @@
+"""Dependencies shared by the endpoints, as Annotated aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from matchmaker.auth import Principal
+from matchmaker.config import Settings
+from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized
+from matchmaker.pagination import PageRequest
+from matchmaker.parties import service as party_service
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request: committed when the endpoint succeeds, rolled back when it raises."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+# scope="function": commit before the response is sent, so a failed commit is reported, not swallowed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(
+    auto_error=False, description="`Authorization: Bearer mm_...` with an organisation's API key"
+)
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key, as a header")
+
+
+def get_principal(
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """Authenticate the caller by API key (Bearer or X-API-Key)."""
+    plaintext = bearer.credentials if bearer else api_key
+    if not plaintext:
+        raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+    return party_service.authenticate(session=session, plaintext=plaintext)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_operator(principal: PrincipalDep) -> Principal:
+    if not principal.is_operator:
+        raise Forbidden("only the platform operator may do this")
+    return principal
+
+
+OperatorDep = Annotated[Principal, Depends(require_operator)]
+
+
+def get_page(
+    settings: SettingsDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="page number, from 1")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100, description="items per page")] = 20,
+) -> PageRequest:
+    return PageRequest(page=page, per_page=min(per_page, settings.max_page_size))
+
+
+PageDep = Annotated[PageRequest, Depends(get_page)]
+
+
+async def read_upload(request: Request) -> bytes:
+    """Read a raw request body (an import file), refusing one over the configured size."""
+    limit: int = request.app.state.settings.max_import_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+    return bytes(body)
+
+
+UploadDep = Annotated[bytes, Depends(read_upload)]

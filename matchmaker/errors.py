@@ -1,0 +1,174 @@
+"""The error tree of the service and its RFC 9457 rendering.
+
+    MatchmakerError                 500 internal
+    ├── BadRequest                  400 bad-request
+    │   └── ValidationFailed        422 validation-failed   (carries per-field errors)
+    ├── Unauthorized                401 unauthorized
+    ├── Forbidden                   403 forbidden
+    ├── NotFound                    404 not-found           (also what a caller may not see)
+    ├── Conflict                    409 conflict
+    └── PayloadTooLarge             413 payload-too-large
+
+Services raise these; they never touch HTTP. One handler renders every error, including FastAPI's own
+request validation and routing errors, as `application/problem+json`, so clients parse one shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger(__name__)
+
+
+class MatchmakerError(Exception):
+    """Base of every error the service reports to a caller."""
+
+    status: int = 500
+    slug: str = "internal"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, *, errors: Sequence[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors or [])
+
+
+class BadRequest(MatchmakerError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class ValidationFailed(BadRequest):
+    status, slug, title = 422, "validation-failed", "Validation failed"
+
+
+class Unauthorized(MatchmakerError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(MatchmakerError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(MatchmakerError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(MatchmakerError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(MatchmakerError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+_SLUG_BY_STATUS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-failed", "Validation failed"),
+}
+
+
+def problem_type(slug: str) -> str:
+    """Return the problem type URI for a slug (a relative reference, as RFC 9457 allows)."""
+    return f"/problems/{slug}"
+
+
+def problem_response(
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str,
+    errors: Sequence[dict[str, Any]] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Render one problem document."""
+    body: dict[str, Any] = {
+        "type": problem_type(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = list(errors)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def field_errors_from_pydantic(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Turn pydantic's error list into [{field, message}] with dotted field paths."""
+    rendered = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        message = str(error.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        rendered.append({"field": ".".join(location) or "body", "message": message})
+    return rendered
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as application/problem+json."""
+
+    @app.exception_handler(MatchmakerError)
+    async def _domain_error(request: Request, exc: MatchmakerError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(
+            status=exc.status,
+            slug=exc.slug,
+            title=exc.title,
+            detail=exc.detail,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = field_errors_from_pydantic(exc.errors())
+        fields = ", ".join(sorted({error["field"] for error in errors}))
+        return problem_response(
+            status=422,
+            slug="validation-failed",
+            title="Validation failed",
+            detail=f"invalid fields: {fields}",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = _SLUG_BY_STATUS.get(exc.status_code, ("http-error", "HTTP error"))
+        return problem_response(
+            status=exc.status_code,
+            slug=slug,
+            title=title,
+            detail=str(exc.detail),
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            status=500,
+            slug="internal",
+            title="Internal error",
+            detail="an unexpected error occurred; it has been logged",
+            instance=request.url.path,
+        )

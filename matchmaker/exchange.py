@@ -1,0 +1,177 @@
+"""The exchange format (../shared/spec/exchange-format.md): validated records for offers and needs.
+
+The same validators serve the bulk import and the HTTP API, so a value refused on one is refused on the
+other with the same message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from matchmaker.units import UnknownUnitError, parse_unit
+
+CATEGORIES: tuple[str, ...] = (
+    "steel",
+    "aluminium",
+    "cement_concrete",
+    "hydrogen",
+    "ccus",
+    "energy_storage",
+    "solar_pv",
+    "wind",
+    "ev_logistics",
+    "green_fuels",
+    "biobased_chemicals",
+    "pesticide_formulation",
+    "building_materials_insulation",
+    "energy_management_software",
+    "recycling",
+    "industrial_electrification",
+    "other",
+)
+
+OfferKind = Literal["product", "technology", "service"]
+Language = Literal["zh", "en"]
+OfferStatus = Literal["draft", "published", "archived"]
+OfferVisibility = Literal["public", "alliance"]
+NeedStatus = Literal["open", "closed"]
+NeedVisibility = Literal["private", "vendors"]
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def detect_language(*texts: str | None) -> Language:
+    """Guess zh or en: any Chinese character makes the text Chinese (mixed listings are mostly Chinese)."""
+    return "zh" if any(text and _CJK.search(text) for text in texts) else "en"
+
+
+def _known_category(value: str) -> str:
+    if value not in CATEGORIES:
+        raise ValueError(f"unknown category {value!r}; use one of: {', '.join(CATEGORIES)}")
+    return value
+
+
+def _known_unit(value: str) -> str:
+    try:
+        return str(parse_unit(value))
+    except UnknownUnitError as error:
+        raise ValueError(str(error)) from None
+
+
+def _alliance_code(value: str) -> str:
+    code = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", code):
+        raise ValueError(f"invalid alliance code {value!r}: 1-32 letters, digits, '-', '_' or '.'")
+    return code
+
+
+Category = Annotated[str, AfterValidator(_known_category)]
+FootprintUnitText = Annotated[str, AfterValidator(_known_unit)]
+AllianceCode = Annotated[str, AfterValidator(_alliance_code)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Region = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
+
+
+def check_footprint_pair(value: float | None, unit: str | None, *, value_field: str, unit_field: str) -> None:
+    """A footprint needs both a value and a unit, or neither."""
+    if (value is None) != (unit is None):
+        raise ValueError(f"{value_field} and {unit_field} must both be set or both be null")
+
+
+def declared_unit_of(pcf_unit: str) -> str:
+    return parse_unit(pcf_unit).declared_unit
+
+
+class OfferFields(BaseModel):
+    """The offer fields shared by the import record and the API's create schema."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: Title
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    language: Language | None = None
+    kind: OfferKind
+    category: Category
+    region: Region | None = None
+    pcf_value: Finite | None = None
+    pcf_unit: FootprintUnitText | None = None
+    declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
+    pcf_verified: bool = False
+    standard: Annotated[str, StringConstraints(max_length=100)] | None = None
+    certifications: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+    @model_validator(mode="after")
+    def _consistent_footprint(self) -> OfferFields:
+        check_footprint_pair(self.pcf_value, self.pcf_unit, value_field="pcf_value", unit_field="pcf_unit")
+        if self.pcf_unit is not None:
+            expected = declared_unit_of(self.pcf_unit)
+            if self.declared_unit in (None, ""):
+                self.declared_unit = expected
+            elif self.declared_unit != expected:
+                raise ValueError(
+                    f"declared_unit {self.declared_unit!r} does not match pcf_unit {self.pcf_unit!r}"
+                    f" (expected {expected!r})"
+                )
+        if self.language is None:
+            self.language = detect_language(self.title, self.description)
+        return self
+
+
+class OfferRecord(OfferFields):
+    """One offer line of an import file."""
+
+    id: ShortText
+    supplier: ShortText
+    alliance: list[AllianceCode] = Field(default_factory=list, max_length=20)
+    status: OfferStatus = "published"
+    visibility: OfferVisibility = "public"
+    visibility_alliance: AllianceCode | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _alliance_visibility(self) -> OfferRecord:
+        if self.visibility == "alliance" and not self.visibility_alliance:
+            raise ValueError("visibility 'alliance' needs visibility_alliance (an alliance code)")
+        if self.visibility == "public":
+            self.visibility_alliance = None
+        return self
+
+
+class NeedFields(BaseModel):
+    """The need fields shared by the import record and the API's create schema."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
+    language: Language | None = None
+    category: Category | None = None
+    max_pcf: Finite | None = None
+    max_pcf_unit: FootprintUnitText | None = None
+    require_verified: bool = False
+    alliance_only: AllianceCode | None = None
+    region_preference: Region | None = None
+
+    @model_validator(mode="after")
+    def _consistent_ceiling(self) -> NeedFields:
+        check_footprint_pair(
+            self.max_pcf, self.max_pcf_unit, value_field="max_pcf", unit_field="max_pcf_unit"
+        )
+        if self.language is None:
+            self.language = detect_language(self.text)
+        return self
+
+
+class NeedRecord(NeedFields):
+    """One need line of an import file."""
+
+    id: ShortText
+    buyer: ShortText
+    status: NeedStatus = "open"
+    visibility: NeedVisibility = "vendors"

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from matchmaker.errors import problem_response
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up (no I/O, so it answers even while workers are busy)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "the database is unreachable"}})
+def readyz(request: Request) -> JSONResponse:
+    """The database answers."""
+    try:
+        with request.app.state.session_factory() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        return problem_response(
+            status=503,
+            slug="not-ready",
+            title="Not ready",
+            detail=f"database unreachable: {type(error).__name__}",
+            instance=request.url.path,
+        )
+    return JSONResponse({"status": "ready"})

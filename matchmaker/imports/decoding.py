@@ -1,0 +1,13 @@
+"""Decode an uploaded file's bytes to text."""
+
+from __future__ import annotations
+
+from matchmaker.errors import BadRequest
+
+
+def decode_upload(data: bytes) -> str:
+    """Decode UTF-8 (a byte-order mark is dropped), or refuse with a clear reason."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"the file is not UTF-8 text (byte {error.start} is invalid)") from None

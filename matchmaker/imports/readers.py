@@ -1,0 +1,102 @@
+"""Read import files into numbered raw records; a line that cannot be read is reported, not fatal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+FileFormat = Literal["jsonl", "csv"]
+
+# CSV cells hold text; these exchange-format columns are lists, booleans or numbers.
+LIST_COLUMNS = {"alliance", "certifications"}
+BOOL_COLUMNS = {"pcf_verified", "require_verified"}
+NUMBER_COLUMNS = {"pcf_value", "max_pcf"}
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record as read, with the line it starts on; `error` is set when the line could not be read."""
+
+    line: int
+    data: dict[str, Any]
+    error: str | None = None
+
+
+def detect_format(name: str | None, content_type: str | None = None) -> FileFormat:
+    """Pick the format from a file name or a media type; JSON Lines unless it says CSV."""
+    if content_type and "csv" in content_type:
+        return "csv"
+    if name and name.lower().endswith(".csv"):
+        return "csv"
+    return "jsonl"
+
+
+def read_jsonl(text: str) -> Iterator[RawRecord]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield RawRecord(line=number, data={}, error=f"invalid JSON: {error.msg} at column {error.colno}")
+            continue
+        if not isinstance(data, dict):
+            yield RawRecord(line=number, data={}, error="expected a JSON object")
+            continue
+        yield RawRecord(line=number, data=data)
+
+
+def _csv_cell(column: str, cell: str) -> Any:
+    value = cell.strip()
+    if column in LIST_COLUMNS:
+        if value.startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(";") if part.strip()]
+    if column in BOOL_COLUMNS:
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise ValueError(f"{column}: {cell!r} is not a boolean (true/false)")
+    if value == "":
+        return None
+    if column in NUMBER_COLUMNS:
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{column}: {cell!r} is not a number") from None
+    return value
+
+
+def read_csv(text: str) -> Iterator[RawRecord]:
+    reader = csv.DictReader(io.StringIO(text))
+    start = reader.line_num + 1
+    for row in reader:
+        line = start
+        start = reader.line_num + 1
+        if None in row:
+            yield RawRecord(line=line, data={}, error="more cells than header columns")
+            continue
+        try:
+            data = {column: _csv_cell(column, cell or "") for column, cell in row.items() if column}
+        except (ValueError, json.JSONDecodeError) as error:
+            yield RawRecord(line=line, data={}, error=str(error))
+            continue
+        yield RawRecord(line=line, data=data)
+
+
+def read_records(text: str, file_format: FileFormat) -> Iterator[RawRecord]:
+    """Yield the numbered records of an import file."""
+    return read_csv(text) if file_format == "csv" else read_jsonl(text)
+
+
+def count_records(text: str, file_format: FileFormat) -> int:
+    """A cheap upper bound of the records, for a progress bar."""
+    lines = sum(1 for line in text.splitlines() if line.strip())
+    return max(lines - 1, 0) if file_format == "csv" else lines

@@ -1,0 +1,152 @@
+"""Import offers and needs record by record: each good record lands, each bad one is reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from matchmaker.alliances import service as alliance_service
+from matchmaker.auth import Principal
+from matchmaker.db.models import Organisation
+from matchmaker.errors import Forbidden, MatchmakerError
+from matchmaker.exchange import NeedRecord, OfferRecord
+from matchmaker.imports.readers import RawRecord
+from matchmaker.imports.schemas import ImportReport, LineError
+from matchmaker.needs import service as need_service
+from matchmaker.offers import service as offer_service
+from matchmaker.offers.service import Outcome
+from matchmaker.parties import service as party_service
+
+Progress = Callable[[int], None]
+
+
+class LineRejected(Exception):
+    """A record that is well-formed but cannot be taken (for example its supplier is not a supplier)."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each bad field and why."""
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "record"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts)
+
+
+def _run(
+    *,
+    session: Session,
+    report: ImportReport,
+    records: Iterable[RawRecord],
+    model: type[BaseModel],
+    apply: Callable[[Any], Outcome],
+    progress: Progress | None,
+) -> ImportReport:
+    for raw in records:
+        report.total += 1
+        record_id = raw.data.get("id") if isinstance(raw.data.get("id"), str) else None
+        try:
+            if raw.error:
+                raise LineRejected(raw.error)
+            try:
+                record = model.model_validate(raw.data)
+            except ValidationError as error:
+                raise LineRejected(describe_validation_error(error)) from None
+            # A savepoint per record: a failure undoes that record alone.
+            with session.begin_nested():
+                outcome = apply(record)
+        except (LineRejected, MatchmakerError) as error:
+            report.failed += 1
+            report.errors.append(LineError(line=raw.line, id=record_id, message=str(error)))
+        except SQLAlchemyError as error:
+            report.failed += 1
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            report.errors.append(
+                LineError(line=raw.line, id=record_id, message=f"database refused it: {reason}")
+            )
+        else:
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        if progress:
+            progress(1)
+    return report
+
+
+def import_offers(
+    *,
+    session: Session,
+    principal: Principal,
+    records: Iterable[RawRecord],
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Upsert offers by (supplier, id). The operator's import creates admitted suppliers and their
+    alliance memberships; a vendor's import lists offers as its own and cannot declare memberships."""
+    if principal.role not in ("operator", "vendor"):
+        raise Forbidden("only vendors and the operator may import offers")
+    report = ImportReport(kind="offers")
+    ignored_alliance_lines = 0
+
+    def apply(record: OfferRecord) -> Outcome:
+        nonlocal ignored_alliance_lines
+        if principal.is_operator:
+            owner = _supplier(session, record)
+            for code in record.alliance:
+                alliance = alliance_service.ensure(session=session, code=code)
+                alliance_service.ensure_membership(
+                    session=session, alliance=alliance, organisation_id=owner.id
+                )
+        else:
+            owner = party_service.get_own(session=session, principal=principal)
+            ignored_alliance_lines += bool(record.alliance)
+        _, outcome = offer_service.upsert_record(session=session, owner=owner, record=record)
+        return outcome
+
+    _run(session=session, report=report, records=records, model=OfferRecord, apply=apply, progress=progress)
+    if ignored_alliance_lines:
+        report.warnings.append(
+            f"{ignored_alliance_lines} record(s) name alliances: memberships are granted by the operator or "
+            "the alliance's admin, so the 'alliance' field was ignored"
+        )
+    return report
+
+
+def _supplier(session: Session, record: OfferRecord) -> Organisation:
+    owner, _ = party_service.ensure(
+        session=session, name=record.supplier, kind="vendor", region=record.region, admitted=True
+    )
+    if owner.kind not in party_service.SUPPLIER_KINDS:
+        raise LineRejected(f"organisation {record.supplier!r} is a {owner.kind}, not a supplier")
+    return owner
+
+
+def import_needs(
+    *,
+    session: Session,
+    principal: Principal,
+    records: Iterable[RawRecord],
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Upsert needs by (buyer, id). The operator's import creates admitted buyers; a buyer's are its own."""
+    if principal.role not in ("operator", "buyer"):
+        raise Forbidden("only buyers and the operator may import needs")
+    report = ImportReport(kind="needs")
+
+    def apply(record: NeedRecord) -> Outcome:
+        if principal.is_operator:
+            owner, _ = party_service.ensure(
+                session=session, name=record.buyer, kind="buyer", region=None, admitted=True
+            )
+            if owner.kind not in need_service.BUYER_KINDS:
+                raise LineRejected(f"organisation {record.buyer!r} is a {owner.kind}, not a buyer")
+        else:
+            owner = party_service.get_own(session=session, principal=principal)
+        _, outcome = need_service.upsert_record(session=session, owner=owner, record=record)
+        return outcome
+
+    return _run(
+        session=session, report=report, records=records, model=NeedRecord, apply=apply, progress=progress
+    )

@@ -1,0 +1,1 @@
+"""Needs: what procurement teams want to buy, with hard filters and soft preferences."""

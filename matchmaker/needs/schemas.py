@@ -1,0 +1,71 @@
+"""Request and response bodies for needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from matchmaker.exchange import (
+    AllianceCode,
+    Category,
+    FootprintUnitText,
+    Language,
+    NeedFields,
+    NeedStatus,
+    NeedVisibility,
+    Region,
+)
+from matchmaker.offers.schemas import ExternalId
+
+
+class NeedCreate(NeedFields):
+    """A new need. `owner_id` is for the operator acting on a buyer's behalf."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: ExternalId | None = Field(default=None, description="your own id; generated when absent")
+    status: NeedStatus = "open"
+    visibility: NeedVisibility = "vendors"
+    owner_id: int | None = None
+
+
+class NeedUpdate(BaseModel):
+    """A partial change; the merged need is validated as a whole."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)] | None = (
+        None
+    )
+    language: Language | None = None
+    category: Category | None = None
+    max_pcf: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)] | None = None
+    max_pcf_unit: FootprintUnitText | None = None
+    require_verified: bool | None = None
+    alliance_only: AllianceCode | None = None
+    region_preference: Region | None = None
+    status: NeedStatus | None = None
+    visibility: NeedVisibility | None = None
+
+
+class NeedRead(BaseModel):
+    id: int
+    external_id: str
+    owner_id: int
+    buyer: str
+    text: str
+    language: str
+    category: str | None
+    max_pcf: float | None
+    max_pcf_unit: str | None
+    max_pcf_family: str | None
+    require_verified: bool
+    alliance_only: str | None
+    region_preference: str | None
+    status: str
+    visibility: str
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,185 @@
+"""Needs: post, change, close, list; who may see and change which."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from matchmaker.alliances import repository as alliances
+from matchmaker.alliances import service as alliance_service
+from matchmaker.auth import Principal
+from matchmaker.db.models import Need, Organisation
+from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
+from matchmaker.exchange import NeedFields, NeedRecord
+from matchmaker.footprints import stored_footprint
+from matchmaker.needs import repository
+from matchmaker.needs.repository import NeedFilters
+from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
+from matchmaker.offers.service import Outcome
+from matchmaker.pagination import PageRequest
+from matchmaker.parties import repository as parties
+
+BUYER_KINDS = {"buyer", "both"}
+_PLAIN_FIELDS = ("text", "language", "category", "require_verified", "region_preference")
+
+
+def _is_admitted_vendor(session: Session, principal: Principal) -> bool:
+    if principal.role != "vendor":
+        return False
+    organisation = parties.get(session, principal.organisation_id)
+    return organisation is not None and organisation.admission_status == "admitted"
+
+
+def get_visible(*, session: Session, principal: Principal, need_id: int) -> Need:
+    """Return a need the caller may see, or 404 (also for what exists but is hidden)."""
+    need = repository.get(session, need_id)
+    if need is None or not _can_see(session, principal, need):
+        raise NotFound(f"need {need_id} not found")
+    return need
+
+
+def _can_see(session: Session, principal: Principal, need: Need) -> bool:
+    if principal.is_operator or need.owner_id == principal.organisation_id:
+        return True
+    return need.visibility == "vendors" and need.status == "open" and _is_admitted_vendor(session, principal)
+
+
+def get_editable(*, session: Session, principal: Principal, need_id: int) -> Need:
+    """Return a need the caller may change: the operator, or a buyer key of the owner."""
+    need = get_visible(session=session, principal=principal, need_id=need_id)
+    if not (
+        principal.is_operator or (principal.role == "buyer" and need.owner_id == principal.organisation_id)
+    ):
+        raise Forbidden("only the buyer's keys and the operator may change this need")
+    return need
+
+
+def list_visible(
+    *, session: Session, principal: Principal, filters: NeedFilters, sort: str, page: PageRequest
+) -> tuple[Sequence[Need], int]:
+    visibility = repository.visible_to(principal, admitted_vendor=_is_admitted_vendor(session, principal))
+    return repository.list_page(session, visibility=visibility, filters=filters, sort=sort, page=page)
+
+
+def to_read(need: Need) -> NeedRead:
+    return NeedRead.model_validate(
+        {
+            **{column: getattr(need, column) for column in NeedRead.model_fields if hasattr(need, column)},
+            "buyer": need.owner.name,
+            "alliance_only": need.alliance_only.code if need.alliance_only else None,
+        }
+    )
+
+
+def _alliance_id(session: Session, code: str | None, *, create: bool) -> int | None:
+    if code is None:
+        return None
+    if create:
+        return alliance_service.ensure(session=session, code=code).id
+    alliance = alliances.get_by_code(session, code)
+    if alliance is None:
+        raise ValidationFailed(
+            f"alliance {code!r} does not exist",
+            errors=[{"field": "alliance_only", "message": "no such alliance"}],
+        )
+    return alliance.id
+
+
+def _assign(session: Session, need: Need, values: dict[str, Any], *, create_alliance: bool) -> None:
+    ceiling = stored_footprint(values.get("max_pcf"), values.get("max_pcf_unit"))
+    columns: dict[str, Any] = {field: values.get(field) for field in _PLAIN_FIELDS}
+    columns.update(
+        max_pcf=ceiling.value,
+        max_pcf_unit=ceiling.unit,
+        max_pcf_family=ceiling.family,
+        max_pcf_canonical=ceiling.canonical,
+        alliance_only_id=_alliance_id(session, values.get("alliance_only"), create=create_alliance),
+    )
+    for column, value in columns.items():
+        if getattr(need, column) != value:
+            setattr(need, column, value)
+
+
+def _resolve_owner(session: Session, principal: Principal, owner_id: int | None) -> Organisation:
+    if principal.role == "buyer":
+        if owner_id not in (None, principal.organisation_id):
+            raise Forbidden("a buyer posts needs only for its own organisation")
+        owner_id = principal.organisation_id
+    elif principal.is_operator:
+        if owner_id is None:
+            raise ValidationFailed(
+                "the operator must name the buyer", errors=[{"field": "owner_id", "message": "required"}]
+            )
+    else:
+        raise Forbidden("only buyers and the operator may post needs")
+    owner = parties.get(session, owner_id)
+    if owner is None or owner.kind not in BUYER_KINDS:
+        raise ValidationFailed(
+            f"organisation {owner_id} is not a buyer",
+            errors=[{"field": "owner_id", "message": "must be an organisation of kind buyer or both"}],
+        )
+    return owner
+
+
+def create(*, session: Session, principal: Principal, data: NeedCreate) -> Need:
+    """Post a need owned by the caller (or, for the operator, by the named buyer)."""
+    owner = _resolve_owner(session, principal, data.owner_id)
+    external_id = data.external_id or uuid.uuid4().hex
+    if repository.get_by_external_id(session, owner_id=owner.id, external_id=external_id):
+        raise Conflict(f"{owner.name} already has a need with external_id {external_id!r}")
+    need = Need(owner_id=owner.id, external_id=external_id, status=data.status, visibility=data.visibility)
+    _assign(session, need, data.model_dump(), create_alliance=False)
+    return repository.add(session, need)
+
+
+def update(*, session: Session, need: Need, data: NeedUpdate) -> Need:
+    """Apply a partial change, validating the merged need as a whole."""
+    changes = data.model_dump(exclude_unset=True)
+    current: dict[str, Any] = {
+        field: getattr(need, field) for field in (*_PLAIN_FIELDS, "max_pcf", "max_pcf_unit")
+    }
+    current["alliance_only"] = need.alliance_only.code if need.alliance_only else None
+    merged = {**current, **{k: v for k, v in changes.items() if k in NeedFields.model_fields}}
+    try:
+        fields = NeedFields.model_validate(merged)
+    except ValidationError as error:
+        raise ValidationFailed(
+            "the changed need is not valid", errors=field_errors_from_pydantic(error.errors())
+        ) from None
+    for required in ("status", "visibility", "require_verified"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(
+                f"{required} cannot be null", errors=[{"field": required, "message": "cannot be null"}]
+            )
+    _assign(session, need, fields.model_dump(), create_alliance=False)
+    for column in ("status", "visibility"):
+        if column in changes:
+            setattr(need, column, changes[column])
+    session.flush()
+    return need
+
+
+def delete(*, session: Session, need: Need) -> None:
+    repository.delete(session, need)
+
+
+def upsert_record(*, session: Session, owner: Organisation, record: NeedRecord) -> tuple[Need, Outcome]:
+    """Create or update the owner's need with the record's id; an identical record changes nothing."""
+    need = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
+    is_new = need is None
+    if need is None:
+        need = Need(owner_id=owner.id, external_id=record.id)
+    _assign(session, need, record.model_dump(), create_alliance=True)
+    for column, value in (("status", record.status), ("visibility", record.visibility)):
+        if getattr(need, column) != value:
+            setattr(need, column, value)
+    if is_new:
+        repository.add(session, need)
+        return need, "created"
+    changed = session.is_modified(need)
+    session.flush()
+    return need, "updated" if changed else "unchanged"

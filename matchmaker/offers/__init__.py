@@ -1,0 +1,1 @@
+"""Offers: products, technologies and services listed by vendors, with their footprints."""

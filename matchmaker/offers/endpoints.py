@@ -1,0 +1,78 @@
+"""HTTP endpoints for offers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from matchmaker.deps import PageDep, PrincipalDep, SessionDep
+from matchmaker.exchange import Category, OfferKind, OfferStatus
+from matchmaker.offers import service
+from matchmaker.offers.repository import OfferFilters
+from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
+from matchmaker.pagination import Page
+
+router = APIRouter(prefix="/offers", tags=["offers"])
+
+
+@router.get("", response_model=Page[OfferRead])
+def list_offers(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    category: Category | None = None,
+    kind: OfferKind | None = None,
+    region: str | None = None,
+    alliance: Annotated[str | None, Query(description="only suppliers that are active members")] = None,
+    verified: Annotated[
+        bool | None, Query(description="third-party verified footprints only (or not)")
+    ] = None,
+    status: OfferStatus | None = None,
+    owner_id: int | None = None,
+    sort: Annotated[
+        str, Query(description="created_at, updated_at, title, pcf or id; prefix - to reverse")
+    ] = "-created_at",
+) -> Page[OfferRead]:
+    """List the offers you may see: your own, and published offers of admitted suppliers."""
+    filters = OfferFilters(
+        category=category,
+        kind=kind,
+        region=region,
+        alliance=alliance,
+        verified=verified,
+        status=status,
+        owner_id=owner_id,
+    )
+    items, total = service.list_visible(
+        session=session, principal=principal, filters=filters, sort=sort, page=page
+    )
+    return Page.build(items=service.to_read(session=session, offers=items), total=total, request=page)
+
+
+@router.post("", response_model=OfferRead, status_code=201)
+def create_offer(session: SessionDep, principal: PrincipalDep, data: OfferCreate) -> OfferRead:
+    """List a new offer (a draft unless `status` says published)."""
+    offer = service.create(session=session, principal=principal, data=data)
+    return service.to_read(session=session, offers=[offer])[0]
+
+
+@router.get("/{offer_id}", response_model=OfferRead)
+def read_offer(session: SessionDep, principal: PrincipalDep, offer_id: int) -> OfferRead:
+    offer = service.get_visible(session=session, principal=principal, offer_id=offer_id)
+    return service.to_read(session=session, offers=[offer])[0]
+
+
+@router.patch("/{offer_id}", response_model=OfferRead)
+def update_offer(session: SessionDep, principal: PrincipalDep, offer_id: int, data: OfferUpdate) -> OfferRead:
+    """Change, publish (`status: published`) or archive (`status: archived`) an offer."""
+    offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
+    offer = service.update(session=session, offer=offer, data=data)
+    return service.to_read(session=session, offers=[offer])[0]
+
+
+@router.delete("/{offer_id}", status_code=204)
+def delete_offer(session: SessionDep, principal: PrincipalDep, offer_id: int) -> Response:
+    offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
+    service.delete(session=session, offer=offer)
+    return Response(status_code=204)

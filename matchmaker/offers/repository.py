@@ -1,0 +1,109 @@
+"""SQL for offers, including who may see which offer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.elements import ColumnElement
+
+from matchmaker.auth import Principal
+from matchmaker.db.models import Alliance, Membership, Offer, Organisation
+from matchmaker.db.query import fetch_page, order_by_sort
+from matchmaker.pagination import PageRequest
+
+OFFER_SORTS = {
+    "created_at": Offer.created_at,
+    "updated_at": Offer.updated_at,
+    "title": Offer.title,
+    "pcf": Offer.pcf_canonical,
+    "id": Offer.id,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFilters:
+    category: str | None = None
+    kind: str | None = None
+    region: str | None = None
+    alliance: str | None = None
+    verified: bool | None = None
+    status: str | None = None
+    owner_id: int | None = None
+
+
+def visible_to(principal: Principal, member_alliance_ids: Sequence[int]) -> ColumnElement[bool]:
+    """Offers the caller may see: its own, and others' published offers from admitted suppliers,
+    public or restricted to an alliance the caller is an active member of."""
+    if principal.is_operator:
+        return true()
+    admitted_owner = Offer.owner_id.in_(
+        select(Organisation.id).where(Organisation.admission_status == "admitted")
+    )
+    shared = or_(
+        Offer.visibility == "public",
+        and_(Offer.visibility == "alliance", Offer.visibility_alliance_id.in_(list(member_alliance_ids))),
+    )
+    return or_(
+        Offer.owner_id == principal.organisation_id,
+        and_(Offer.status == "published", admitted_owner, shared),
+    )
+
+
+def get(session: Session, offer_id: int) -> Offer | None:
+    return session.get(
+        Offer, offer_id, options=[joinedload(Offer.owner), joinedload(Offer.visibility_alliance)]
+    )
+
+
+def get_by_external_id(session: Session, *, owner_id: int, external_id: str) -> Offer | None:
+    return session.scalar(select(Offer).where(Offer.owner_id == owner_id, Offer.external_id == external_id))
+
+
+def add(session: Session, offer: Offer) -> Offer:
+    session.add(offer)
+    session.flush()
+    return offer
+
+
+def delete(session: Session, offer: Offer) -> None:
+    session.delete(offer)
+    session.flush()
+
+
+def list_page(
+    session: Session,
+    *,
+    visibility: ColumnElement[bool],
+    filters: OfferFilters,
+    sort: str,
+    page: PageRequest,
+) -> tuple[Sequence[Offer], int]:
+    statement: Select[Offer] = (
+        select(Offer)
+        .options(joinedload(Offer.owner), joinedload(Offer.visibility_alliance))
+        .where(visibility)
+    )
+    if filters.category:
+        statement = statement.where(Offer.category == filters.category)
+    if filters.kind:
+        statement = statement.where(Offer.kind == filters.kind)
+    if filters.region:
+        statement = statement.where(Offer.region == filters.region)
+    if filters.verified is not None:
+        statement = statement.where(Offer.pcf_verified.is_(filters.verified))
+    if filters.status:
+        statement = statement.where(Offer.status == filters.status)
+    if filters.owner_id is not None:
+        statement = statement.where(Offer.owner_id == filters.owner_id)
+    if filters.alliance:
+        members = (
+            select(Membership.organisation_id)
+            .join(Alliance, Alliance.id == Membership.alliance_id)
+            .where(Alliance.code == filters.alliance, Membership.status == "active")
+        )
+        statement = statement.where(Offer.owner_id.in_(members))
+    statement = order_by_sort(statement, sort=sort, columns=OFFER_SORTS, tiebreaker=Offer.id)
+    return fetch_page(session, statement, page)

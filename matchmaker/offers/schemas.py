@@ -1,0 +1,91 @@
+"""Request and response bodies for offers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from matchmaker.exchange import (
+    AllianceCode,
+    Category,
+    FootprintUnitText,
+    Language,
+    OfferFields,
+    OfferKind,
+    OfferStatus,
+    OfferVisibility,
+    Region,
+    Title,
+)
+
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class OfferCreate(OfferFields):
+    """A new offer. `owner_id` is for the operator acting for a vendor; vendors own what they create."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: ExternalId | None = Field(default=None, description="your own id; generated when absent")
+    status: OfferStatus = "draft"
+    visibility: OfferVisibility = "public"
+    visibility_alliance: AllianceCode | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    owner_id: int | None = None
+
+
+class OfferUpdate(BaseModel):
+    """A partial change; the merged offer is validated as a whole."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Title | None = None
+    description: Annotated[str, Field(max_length=20_000)] | None = None
+    language: Language | None = None
+    kind: OfferKind | None = None
+    category: Category | None = None
+    region: Region | None = None
+    pcf_value: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)] | None = None
+    pcf_unit: FootprintUnitText | None = None
+    declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
+    pcf_verified: bool | None = None
+    standard: Annotated[str, StringConstraints(max_length=100)] | None = None
+    certifications: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
+        default=None, max_length=50
+    )
+    status: OfferStatus | None = None
+    visibility: OfferVisibility | None = None
+    visibility_alliance: AllianceCode | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class OfferRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    external_id: str
+    owner_id: int
+    supplier: str
+    title: str
+    description: str
+    language: str
+    kind: str
+    category: str
+    region: str | None
+    pcf_value: float | None
+    pcf_unit: str | None
+    pcf_family: str | None
+    declared_unit: str | None
+    pcf_verified: bool
+    standard: str | None
+    certifications: list[str]
+    attributes: dict[str, Any]
+    alliances: list[str] = Field(description="alliances the supplier is an active member of")
+    status: str
+    visibility: str
+    visibility_alliance: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,239 @@
+"""Offers: create, change, publish, archive, list; who may do what."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from matchmaker.alliances import repository as alliances
+from matchmaker.alliances import service as alliance_service
+from matchmaker.auth import Principal
+from matchmaker.db.models import Offer, Organisation
+from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
+from matchmaker.exchange import OfferFields, OfferRecord
+from matchmaker.footprints import stored_footprint
+from matchmaker.offers import repository
+from matchmaker.offers.repository import OfferFilters
+from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
+from matchmaker.pagination import PageRequest
+from matchmaker.parties import repository as parties
+from matchmaker.parties.service import SUPPLIER_KINDS
+
+Outcome = Literal["created", "updated", "unchanged"]
+# The columns an offer takes from its validated fields (the footprint is handled apart).
+_PLAIN_FIELDS = (
+    "title",
+    "description",
+    "language",
+    "kind",
+    "category",
+    "region",
+    "declared_unit",
+    "pcf_verified",
+    "standard",
+    "certifications",
+)
+
+
+def get_visible(*, session: Session, principal: Principal, offer_id: int) -> Offer:
+    """Return an offer the caller may see, or 404 (also for what exists but is hidden)."""
+    offer = repository.get(session, offer_id)
+    if offer is None or not _can_see(session, principal, offer):
+        raise NotFound(f"offer {offer_id} not found")
+    return offer
+
+
+def get_editable(*, session: Session, principal: Principal, offer_id: int) -> Offer:
+    """Return an offer the caller may change: the operator, or a vendor key of the owner."""
+    offer = get_visible(session=session, principal=principal, offer_id=offer_id)
+    if not (
+        principal.is_operator or (principal.role == "vendor" and offer.owner_id == principal.organisation_id)
+    ):
+        raise Forbidden("only the supplier's vendor keys and the operator may change this offer")
+    return offer
+
+
+def _can_see(session: Session, principal: Principal, offer: Offer) -> bool:
+    if principal.is_operator or offer.owner_id == principal.organisation_id:
+        return True
+    if offer.status != "published" or offer.owner.admission_status != "admitted":
+        return False
+    if offer.visibility == "public":
+        return True
+    member_of = alliances.active_alliance_ids(session, principal.organisation_id)
+    return offer.visibility_alliance_id in member_of
+
+
+def list_visible(
+    *, session: Session, principal: Principal, filters: OfferFilters, sort: str, page: PageRequest
+) -> tuple[Sequence[Offer], int]:
+    member_of = (
+        [] if principal.is_operator else alliances.active_alliance_ids(session, principal.organisation_id)
+    )
+    return repository.list_page(
+        session,
+        visibility=repository.visible_to(principal, member_of),
+        filters=filters,
+        sort=sort,
+        page=page,
+    )
+
+
+def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
+    """Render offers with their suppliers' current alliance memberships."""
+    codes = alliances.active_codes_by_organisation(session, [offer.owner_id for offer in offers])
+    return [
+        OfferRead.model_validate(
+            {
+                **{
+                    column: getattr(offer, column)
+                    for column in OfferRead.model_fields
+                    if hasattr(offer, column)
+                },
+                "supplier": offer.owner.name,
+                "alliances": codes.get(offer.owner_id, []),
+                "visibility_alliance": offer.visibility_alliance.code if offer.visibility_alliance else None,
+            }
+        )
+        for offer in offers
+    ]
+
+
+def _resolve_owner(session: Session, principal: Principal, owner_id: int | None) -> Organisation:
+    if principal.role == "vendor":
+        if owner_id not in (None, principal.organisation_id):
+            raise Forbidden("a vendor creates offers only for its own organisation")
+        owner_id = principal.organisation_id
+    elif principal.is_operator:
+        if owner_id is None:
+            raise ValidationFailed(
+                "the operator must name the supplier", errors=[{"field": "owner_id", "message": "required"}]
+            )
+    else:
+        raise Forbidden("only vendors and the operator may create offers")
+    owner = parties.get(session, owner_id)
+    if owner is None or owner.kind not in SUPPLIER_KINDS:
+        raise ValidationFailed(
+            f"organisation {owner_id} is not a supplier",
+            errors=[{"field": "owner_id", "message": "must be an organisation of kind vendor or both"}],
+        )
+    return owner
+
+
+def _visibility_alliance_id(session: Session, visibility: str, code: str | None) -> int | None:
+    if visibility == "public":
+        return None
+    if not code:
+        raise ValidationFailed(
+            "visibility 'alliance' needs visibility_alliance",
+            errors=[{"field": "visibility_alliance", "message": "required when visibility is 'alliance'"}],
+        )
+    alliance = alliances.get_by_code(session, code)
+    if alliance is None:
+        raise ValidationFailed(
+            f"alliance {code!r} does not exist",
+            errors=[{"field": "visibility_alliance", "message": "no such alliance"}],
+        )
+    return alliance.id
+
+
+def _assign(offer: Offer, values: dict[str, Any]) -> None:
+    """Set an offer's columns from validated values; unchanged values leave the row clean."""
+    footprint = stored_footprint(values.get("pcf_value"), values.get("pcf_unit"))
+    columns: dict[str, Any] = {field: values.get(field) for field in _PLAIN_FIELDS}
+    columns.update(
+        pcf_value=footprint.value,
+        pcf_unit=footprint.unit,
+        pcf_family=footprint.family,
+        pcf_canonical=footprint.canonical,
+        description=values.get("description") or "",
+        certifications=list(values.get("certifications") or []),
+    )
+    for column, value in columns.items():
+        if getattr(offer, column) != value:
+            setattr(offer, column, value)
+
+
+def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offer:
+    """Create an offer owned by the caller (or, for the operator, by the named supplier)."""
+    owner = _resolve_owner(session, principal, data.owner_id)
+    external_id = data.external_id or uuid.uuid4().hex
+    if repository.get_by_external_id(session, owner_id=owner.id, external_id=external_id):
+        raise Conflict(f"{owner.name} already has an offer with external_id {external_id!r}")
+    offer = Offer(
+        owner_id=owner.id,
+        external_id=external_id,
+        status=data.status,
+        visibility=data.visibility,
+        visibility_alliance_id=_visibility_alliance_id(session, data.visibility, data.visibility_alliance),
+        attributes=data.attributes,
+    )
+    _assign(offer, data.model_dump())
+    return repository.add(session, offer)
+
+
+def update(*, session: Session, offer: Offer, data: OfferUpdate) -> Offer:
+    """Apply a partial change, validating the merged offer as a whole."""
+    changes = data.model_dump(exclude_unset=True)
+    current = {field: getattr(offer, field) for field in (*_PLAIN_FIELDS, "pcf_value", "pcf_unit")}
+    if "pcf_unit" in changes and "declared_unit" not in changes:
+        current["declared_unit"] = None  # derive it again from the new unit
+    merged = {**current, **{k: v for k, v in changes.items() if k in OfferFields.model_fields}}
+    try:
+        fields = OfferFields.model_validate(merged)
+    except ValidationError as error:
+        errors = field_errors_from_pydantic(error.errors())
+        raise ValidationFailed("the changed offer is not valid", errors=errors) from None
+    for required in ("status", "visibility"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(
+                f"{required} cannot be null", errors=[{"field": required, "message": "cannot be null"}]
+            )
+    _assign(offer, fields.model_dump())
+    if "status" in changes:
+        offer.status = changes["status"]
+    if "visibility" in changes or "visibility_alliance" in changes:
+        visibility = changes.get("visibility") or offer.visibility
+        code = changes.get("visibility_alliance")
+        if code is None and "visibility_alliance" not in changes and offer.visibility_alliance is not None:
+            code = offer.visibility_alliance.code
+        offer.visibility = visibility
+        offer.visibility_alliance_id = _visibility_alliance_id(session, visibility, code)
+    if "attributes" in changes and changes["attributes"] is not None:
+        offer.attributes = changes["attributes"]
+    session.flush()
+    return offer
+
+
+def delete(*, session: Session, offer: Offer) -> None:
+    repository.delete(session, offer)
+
+
+def upsert_record(*, session: Session, owner: Organisation, record: OfferRecord) -> tuple[Offer, Outcome]:
+    """Create or update the owner's offer with the record's id; an identical record changes nothing."""
+    visibility_alliance_id = None
+    if record.visibility == "alliance" and record.visibility_alliance:
+        visibility_alliance_id = alliance_service.ensure(session=session, code=record.visibility_alliance).id
+    offer = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
+    is_new = offer is None
+    if offer is None:
+        offer = Offer(owner_id=owner.id, external_id=record.id)
+    _assign(offer, record.model_dump())
+    for column, value in (
+        ("status", record.status),
+        ("visibility", record.visibility),
+        ("visibility_alliance_id", visibility_alliance_id),
+        ("attributes", record.attributes),
+    ):
+        if getattr(offer, column) != value:
+            setattr(offer, column, value)
+    if is_new:
+        repository.add(session, offer)
+        return offer, "created"
+    changed = session.is_modified(offer)
+    session.flush()
+    return offer, "updated" if changed else "unchanged"

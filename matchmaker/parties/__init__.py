@@ -1,0 +1,1 @@
+"""Organisations (buyers, vendors, the operator) and their API keys."""

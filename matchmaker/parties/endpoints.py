@@ -1,0 +1,107 @@
+"""HTTP endpoints for organisations and their API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from matchmaker.deps import OperatorDep, PageDep, PrincipalDep, SessionDep
+from matchmaker.errors import Forbidden
+from matchmaker.pagination import Page
+from matchmaker.parties import service
+from matchmaker.parties.schemas import (
+    AdmissionStatus,
+    KeyCreate,
+    KeyCreated,
+    KeyRead,
+    OrganisationCreate,
+    OrganisationKind,
+    OrganisationRead,
+    OrganisationUpdate,
+)
+
+router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+
+@router.get("", response_model=Page[OrganisationRead])
+def list_organisations(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    kind: OrganisationKind | None = None,
+    admission_status: AdmissionStatus | None = None,
+    region: str | None = None,
+    sort: Annotated[
+        str, Query(description="name, created_at, updated_at or id; prefix - to reverse")
+    ] = "name",
+) -> Page[OrganisationRead]:
+    """List organisations: all of them for the operator, your own for everyone else."""
+    items, total = service.list_visible(
+        session=session,
+        principal=principal,
+        kind=kind,
+        admission_status=admission_status,
+        region=region,
+        sort=sort,
+        page=page,
+    )
+    return Page.build(items=[OrganisationRead.model_validate(o) for o in items], total=total, request=page)
+
+
+@router.get("/me", response_model=OrganisationRead)
+def read_own_organisation(session: SessionDep, principal: PrincipalDep) -> OrganisationRead:
+    """The organisation of the calling key."""
+    return OrganisationRead.model_validate(service.get_own(session=session, principal=principal))
+
+
+@router.post("", response_model=OrganisationRead, status_code=201)
+def create_organisation(session: SessionDep, _: OperatorDep, data: OrganisationCreate) -> OrganisationRead:
+    """Register an organisation (operator)."""
+    return OrganisationRead.model_validate(service.create(session=session, data=data))
+
+
+@router.get("/{organisation_id}", response_model=OrganisationRead)
+def read_organisation(session: SessionDep, principal: PrincipalDep, organisation_id: int) -> OrganisationRead:
+    organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
+    return OrganisationRead.model_validate(organisation)
+
+
+@router.patch("/{organisation_id}", response_model=OrganisationRead)
+def update_organisation(
+    session: SessionDep, principal: PrincipalDep, organisation_id: int, data: OrganisationUpdate
+) -> OrganisationRead:
+    """Change an organisation, e.g. admit or suspend it (operator)."""
+    organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
+    if not principal.is_operator:
+        raise Forbidden("only the platform operator may change organisations")
+    return OrganisationRead.model_validate(
+        service.update(session=session, organisation=organisation, data=data)
+    )
+
+
+@router.post("/{organisation_id}/keys", response_model=KeyCreated, status_code=201)
+def create_key(
+    session: SessionDep, operator: OperatorDep, organisation_id: int, data: KeyCreate
+) -> KeyCreated:
+    """Issue an API key (operator). The key is in this response only; store it now."""
+    organisation = service.get_visible(session=session, principal=operator, organisation_id=organisation_id)
+    key, plaintext = service.issue_key(
+        session=session, organisation=organisation, role=data.role, label=data.label
+    )
+    return KeyCreated.model_validate({**KeyRead.model_validate(key).model_dump(), "key": plaintext})
+
+
+@router.get("/{organisation_id}/keys", response_model=list[KeyRead])
+def list_keys(session: SessionDep, principal: PrincipalDep, organisation_id: int) -> list[KeyRead]:
+    """List an organisation's keys (prefixes only; secrets are never shown again)."""
+    organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
+    return [KeyRead.model_validate(k) for k in service.list_keys(session=session, organisation=organisation)]
+
+
+@router.delete("/{organisation_id}/keys/{key_id}", status_code=204)
+def revoke_key(session: SessionDep, principal: PrincipalDep, organisation_id: int, key_id: int) -> Response:
+    """Revoke a key: the operator any, an organisation its own."""
+    organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
+    service.revoke_key(session=session, organisation=organisation, key_id=key_id)
+    return Response(status_code=204)

@@ -1,0 +1,76 @@
+"""SQL for organisations and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from matchmaker.db.models import ApiKey, Organisation
+from matchmaker.db.query import fetch_page, order_by_sort
+from matchmaker.pagination import PageRequest
+
+ORGANISATION_SORTS = {
+    "name": Organisation.name,
+    "created_at": Organisation.created_at,
+    "updated_at": Organisation.updated_at,
+    "id": Organisation.id,
+}
+
+
+def get(session: Session, organisation_id: int) -> Organisation | None:
+    return session.get(Organisation, organisation_id)
+
+
+def get_by_name(session: Session, name: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.name == name))
+
+
+def add(session: Session, organisation: Organisation) -> Organisation:
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def list_page(
+    session: Session,
+    *,
+    only_id: int | None,
+    kind: str | None,
+    admission_status: str | None,
+    region: str | None,
+    sort: str,
+    page: PageRequest,
+) -> tuple[Sequence[Organisation], int]:
+    statement: Select[Organisation] = select(Organisation)
+    if only_id is not None:
+        statement = statement.where(Organisation.id == only_id)
+    if kind:
+        statement = statement.where(Organisation.kind == kind)
+    if admission_status:
+        statement = statement.where(Organisation.admission_status == admission_status)
+    if region:
+        statement = statement.where(Organisation.region == region)
+    statement = order_by_sort(statement, sort=sort, columns=ORGANISATION_SORTS, tiebreaker=Organisation.id)
+    return fetch_page(session, statement, page)
+
+
+def get_key_by_prefix(session: Session, prefix: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+
+def get_key(session: Session, key_id: int) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def list_keys(session: Session, organisation_id: int) -> Sequence[ApiKey]:
+    return session.scalars(
+        select(ApiKey).where(ApiKey.organisation_id == organisation_id).order_by(ApiKey.id)
+    ).all()
+
+
+def add_key(session: Session, key: ApiKey) -> ApiKey:
+    session.add(key)
+    session.flush()
+    return key

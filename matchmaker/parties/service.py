@@ -1,0 +1,155 @@
+"""Organisations, admission and API keys: the rules, without HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from matchmaker.auth import Principal, Role, generate_key, secret_matches, split_key
+from matchmaker.db.base import utcnow
+from matchmaker.db.models import ApiKey, Organisation
+from matchmaker.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from matchmaker.pagination import PageRequest
+from matchmaker.parties import repository
+from matchmaker.parties.schemas import OrganisationCreate, OrganisationUpdate
+
+# Which organisation kinds may hold a key of each role.
+KINDS_FOR_ROLE: dict[str, set[str]] = {
+    "operator": {"operator"},
+    "vendor": {"vendor", "both"},
+    "buyer": {"buyer", "both"},
+}
+SUPPLIER_KINDS = {"vendor", "both"}
+
+
+def authenticate(*, session: Session, plaintext: str) -> Principal:
+    """Return the principal behind an API key, or raise Unauthorized / Forbidden."""
+    parts = split_key(plaintext)
+    key = repository.get_key_by_prefix(session, parts[0]) if parts else None
+    if parts is None or key is None or not secret_matches(parts[1], key.secret_hash):
+        raise Unauthorized("invalid API key")
+    if key.revoked_at is not None:
+        raise Unauthorized("this API key has been revoked")
+    if key.organisation.admission_status == "suspended":
+        raise Forbidden(f"organisation {key.organisation.name!r} is suspended")
+    return Principal(organisation_id=key.organisation_id, role=key.role, key_id=key.id)  # type: ignore[arg-type]
+
+
+def get_visible(*, session: Session, principal: Principal, organisation_id: int) -> Organisation:
+    """Return an organisation the caller may see (the operator sees all, others only their own)."""
+    organisation = repository.get(session, organisation_id)
+    if organisation is None or not (principal.is_operator or principal.organisation_id == organisation_id):
+        raise NotFound(f"organisation {organisation_id} not found")
+    return organisation
+
+
+def get_own(*, session: Session, principal: Principal) -> Organisation:
+    organisation = repository.get(session, principal.organisation_id)
+    if organisation is None:  # the key's organisation was deleted under it
+        raise Unauthorized("the organisation of this key no longer exists")
+    return organisation
+
+
+def list_visible(
+    *,
+    session: Session,
+    principal: Principal,
+    kind: str | None,
+    admission_status: str | None,
+    region: str | None,
+    sort: str,
+    page: PageRequest,
+) -> tuple[Sequence[Organisation], int]:
+    return repository.list_page(
+        session,
+        only_id=None if principal.is_operator else principal.organisation_id,
+        kind=kind,
+        admission_status=admission_status,
+        region=region,
+        sort=sort,
+        page=page,
+    )
+
+
+def create(*, session: Session, data: OrganisationCreate) -> Organisation:
+    """Create an organisation; names are unique."""
+    if repository.get_by_name(session, data.name) is not None:
+        raise Conflict(f"an organisation named {data.name!r} already exists")
+    return repository.add(session, Organisation(**data.model_dump()))
+
+
+def update(*, session: Session, organisation: Organisation, data: OrganisationUpdate) -> Organisation:
+    """Change an organisation's profile or admission status (the operator's decision)."""
+    changes = data.model_dump(exclude_unset=True)
+    new_name = changes.get("name")
+    if new_name and new_name != organisation.name and repository.get_by_name(session, new_name) is not None:
+        raise Conflict(f"an organisation named {changes['name']!r} already exists")
+    for field in ("name", "kind", "admission_status"):
+        if field in changes and changes[field] is None:
+            raise ValidationFailed(
+                f"{field} cannot be null", errors=[{"field": field, "message": "cannot be null"}]
+            )
+    for field, value in changes.items():
+        setattr(organisation, field, value)
+    session.flush()
+    return organisation
+
+
+def ensure(
+    *, session: Session, name: str, kind: str, region: str | None, admitted: bool
+) -> tuple[Organisation, bool]:
+    """Find an organisation by name or create it; widen buyer/vendor to both when it plays both parts.
+
+    Returns the organisation and whether anything about it changed.
+    """
+    organisation = repository.get_by_name(session, name)
+    if organisation is None:
+        organisation = Organisation(
+            name=name, kind=kind, region=region, admission_status="admitted" if admitted else "pending"
+        )
+        return repository.add(session, organisation), True
+    changed = False
+    if organisation.kind != kind and organisation.kind in {"buyer", "vendor"} and kind in {"buyer", "vendor"}:
+        organisation.kind = "both"
+        changed = True
+    if organisation.region is None and region:
+        organisation.region = region
+        changed = True
+    return organisation, changed
+
+
+def issue_key(
+    *, session: Session, organisation: Organisation, role: Role, label: str | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key for an organisation; return the row and the plaintext (shown once)."""
+    if organisation.kind not in KINDS_FOR_ROLE[role]:
+        allowed = " or ".join(sorted(KINDS_FOR_ROLE[role]))
+        raise ValidationFailed(
+            f"organisation {organisation.name!r} is a {organisation.kind}; a {role} key needs kind {allowed}",
+            errors=[{"field": "role", "message": f"a {role} key needs an organisation of kind {allowed}"}],
+        )
+    new = generate_key()
+    key = ApiKey(
+        organisation_id=organisation.id,
+        role=role,
+        prefix=new.prefix,
+        secret_hash=new.secret_hash,
+        label=label,
+    )
+    return repository.add_key(session, key), new.plaintext
+
+
+def list_keys(*, session: Session, organisation: Organisation) -> Sequence[ApiKey]:
+    return repository.list_keys(session, organisation.id)
+
+
+def revoke_key(*, session: Session, organisation: Organisation, key_id: int) -> ApiKey:
+    """Revoke a key of the organisation; revoking twice is harmless."""
+    key = repository.get_key(session, key_id)
+    if key is None or key.organisation_id != organisation.id:
+        raise NotFound(f"key {key_id} not found")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key
