@@ -8,7 +8,6 @@ from importlib import resources
 from rich.console import Console
 from sqlalchemy.orm import Session
 
-from matchmaker.alliances import repository as alliances
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal, Role
 from matchmaker.imports import service as import_service

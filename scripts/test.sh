@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up and run every check and test: lint, types, migrations, then the suite on SQLite and on PostgreSQL.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" dev
+cd "$ROOT"
+POSTGRES_URL="${MATCHMAKER_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+
+echo "==> ruff, mypy"
+ruff format --check matchmaker tests
+ruff check matchmaker tests
+mypy
+
+echo "==> migrations: upgrade from empty, then alembic check"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+MATCHMAKER_DATA_DIR="$scratch" alembic upgrade head
+MATCHMAKER_DATA_DIR="$scratch" alembic check
+
+echo "==> tests on SQLite"
+env -u MATCHMAKER_TEST_DATABASE_URL pytest -q "$@"
+
+if python -c "import psycopg, sys; psycopg.connect('${POSTGRES_URL}', connect_timeout=3).close()" 2>/dev/null; then
+  echo "==> tests on PostgreSQL ($POSTGRES_URL)"
+  MATCHMAKER_TEST_DATABASE_URL="$POSTGRES_URL" pytest -q "$@"
+elif [ "${CI:-}" = "true" ]; then
+  echo "error: PostgreSQL at $POSTGRES_URL is unreachable; CI must test on both databases" >&2
+  exit 1
+else
+  echo "==> PostgreSQL at $POSTGRES_URL is unreachable: skipped the PostgreSQL run"
+fi

@@ -1,0 +1,93 @@
+"""Bulk import over HTTP: the same service as the CLI."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from tests.factories import World
+
+LINE = {
+    "id": "x1",
+    "title": "Green hydrogen",
+    "kind": "product",
+    "category": "hydrogen",
+    "supplier": "H2 Co",
+    "region": "Inner Mongolia",
+    "pcf_value": 1.2,
+    "pcf_unit": "kgCO2e/kg",
+    "pcf_verified": True,
+    "alliance": ["CN100"],
+}
+
+
+def _jsonl(*records: dict[str, object] | str) -> str:
+    return "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n"
+
+
+def test_the_operator_imports_jsonl_and_a_bad_line_is_named(client: TestClient, world: World) -> None:
+    body = _jsonl(LINE, "{not json", {**LINE, "id": "x2", "pcf_unit": "kgCO2/kg"}, {**LINE, "id": "x3"})
+    response = client.post(
+        "/imports/offers",
+        content=body,
+        headers={**world.operator.headers, "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["created"], report["failed"]) == (2, 2)
+    assert [(e["line"], e["id"]) for e in report["errors"]] == [(2, None), (3, "x2")]
+    assert "kgCO2/kg" in report["errors"][1]["message"]
+    # The supplier was created admitted and made a CN100 member by the operator's import.
+    offers = client.get("/offers?alliance=CN100&category=hydrogen", headers=world.buyer.headers).json()
+    assert {o["external_id"] for o in offers["items"]} == {"x1", "x3"}
+
+    again = client.post("/imports/offers", content=body, headers=world.operator.headers).json()
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+
+
+def test_a_vendor_imports_csv_as_its_own_and_cannot_declare_memberships(
+    client: TestClient, world: World
+) -> None:
+    csv_text = (
+        "id,title,kind,category,supplier,pcf_value,pcf_unit,pcf_verified,alliance,certifications\n"
+        "c1,Low-carbon cement,product,cement_concrete,Someone Else,0.45,tCO2e/t,true,CN100,ISO 14001;EPD\n"
+        "c2,Mystery,product,cement_concrete,Someone Else,abc,tCO2e/t,true,,\n"
+    )
+    response = client.post(
+        "/imports/offers",
+        content=csv_text,
+        headers={**world.other_vendor.headers, "Content-Type": "text/csv"},
+    )
+    report = response.json()
+    assert (report["created"], report["failed"]) == (1, 1)
+    assert report["errors"][0]["line"] == 3
+    assert "alliance" in report["warnings"][0]
+    offer = client.get("/offers?category=cement_concrete", headers=world.other_vendor.headers).json()[
+        "items"
+    ][0]
+    assert (offer["supplier"], offer["alliances"], offer["certifications"]) == (
+        "Outsider Steel",
+        [],
+        ["ISO 14001", "EPD"],
+    )
+
+
+def test_a_buyer_imports_needs(client: TestClient, world: World) -> None:
+    body = _jsonl({"id": "n1", "buyer": "ignored", "text": "绿氢", "max_pcf": 2, "max_pcf_unit": "kgCO2e/kg"})
+    report = client.post("/imports/needs", content=body, headers=world.other_buyer.headers).json()
+    assert report["created"] == 1
+    needs = client.get("/needs", headers=world.other_buyer.headers).json()["items"]
+    assert "n1" in {n["external_id"] for n in needs}
+
+
+def test_a_file_that_is_not_utf8_is_refused(client: TestClient, world: World) -> None:
+    response = client.post("/imports/offers", content=b"\xff\xfe\x00bad", headers=world.operator.headers)
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["detail"]
+
+
+def test_a_csv_that_is_not_the_catalogue_is_refused(client: TestClient, world: World) -> None:
+    response = client.post("/imports/carbon-catalogue", content="a,b\n1,2\n", headers=world.operator.headers)
+    assert response.status_code == 400
+    assert "missing columns" in response.json()["detail"]
