@@ -31,8 +31,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# markup=False: user text such as "[/x]" in a file or a name must print as written.
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 # The command line is run by whoever runs the service: it acts with the operator's rights.
 CLI_OPERATOR = Principal(organisation_id=0, role="operator", key_id=0)
@@ -40,7 +41,7 @@ CLI_OPERATOR = Principal(organisation_id=0, role="operator", key_id=0)
 
 def fail(message: str) -> NoReturn:
     """Print a one-line error and exit 1."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"error: {message}", style="red")
     raise typer.Exit(1)
 
 
@@ -84,7 +85,7 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
-    err.print(f"Matchmaker on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", highlight=False)
+    err.print(f"Matchmaker on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, log_level=settings.log_level)
 
 
@@ -129,9 +130,9 @@ def _run_import(label: str, total: int, run: Callable[[Callable[[int], None]], o
     assert isinstance(report, ImportReport)
     for error in report.errors:
         where = f"line {error.line}" + (f" (id {error.id})" if error.id else "")
-        err.print(f"[yellow]{where}:[/yellow] {error.message}", highlight=False)
+        err.print(f"{where}: {error.message}", style="yellow")
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        err.print(f"warning: {warning}", style="yellow")
     out.print(
         f"{report.kind}: {report.total} read, {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.failed} failed"
@@ -215,7 +216,7 @@ def keys_create(
         # A new organisation gets the kind that matches the role (operator, vendor or buyer).
         organisation, _ = service.ensure(session=session, name=org, kind=role, region=None, admitted=True)
         _, plaintext = service.issue_key(session=session, organisation=organisation, role=role, label=label)
-    err.print(f"{role} key for {org!r} (shown once; store it now):", highlight=False)
+    err.print(f"{role} key for {org!r} (shown once; store it now):")
     print(plaintext)
 
 

@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger(__name__)
@@ -114,6 +115,12 @@ def field_errors_from_pydantic(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Turn pydantic's error list into [{field, message}] with dotted field paths."""
     rendered = []
     for error in errors:
+        if error.get("type") == "json_invalid":
+            # pydantic locates a JSON syntax error by character offset; the field is the body itself.
+            rendered.append(
+                {"field": "body", "message": f"invalid JSON: {error.get('ctx', {}).get('error', '')}"}
+            )
+            continue
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
         message = str(error.get("msg", "invalid"))
         message = message.removeprefix("Value error, ")
@@ -121,8 +128,31 @@ def field_errors_from_pydantic(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return rendered
 
 
+class RefuseNulInUrl:
+    """Answer 400 for a URL with a NUL character (%00) before it reaches a route or the database."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", "")
+        ):
+            response = problem_response(
+                status=400,
+                slug="bad-request",
+                title="Bad request",
+                detail="the URL must not contain NUL characters",
+                instance=scope.get("path", "").replace("\x00", ""),
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error the app can raise as application/problem+json."""
+    app.add_middleware(RefuseNulInUrl)
 
     @app.exception_handler(MatchmakerError)
     async def _domain_error(request: Request, exc: MatchmakerError) -> JSONResponse:

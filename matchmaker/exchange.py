@@ -9,8 +9,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from matchmaker.schema_types import RequestModel
 from matchmaker.units import UnknownUnitError, parse_unit
 
 CATEGORIES: tuple[str, ...] = (
@@ -87,7 +95,7 @@ def declared_unit_of(pcf_unit: str) -> str:
     return parse_unit(pcf_unit).declared_unit
 
 
-class OfferFields(BaseModel):
+class OfferFields(RequestModel):
     """The offer fields shared by the import record and the API's create schema."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
@@ -106,6 +114,12 @@ class OfferFields(BaseModel):
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=list, max_length=50
     )
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _empty_description(cls, value: Any) -> Any:
+        # An empty CSV cell arrives as None; an offer without a description is fine.
+        return "" if value is None else value
 
     @model_validator(mode="after")
     def _consistent_footprint(self) -> OfferFields:
@@ -144,7 +158,7 @@ class OfferRecord(OfferFields):
         return self
 
 
-class NeedFields(BaseModel):
+class NeedFields(RequestModel):
     """The need fields shared by the import record and the API's create schema."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)

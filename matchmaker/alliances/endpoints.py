@@ -19,6 +19,7 @@ from matchmaker.alliances.schemas import (
 from matchmaker.db.models import Membership
 from matchmaker.deps import OperatorDep, PageDep, PrincipalDep, SessionDep
 from matchmaker.pagination import Page
+from matchmaker.schema_types import PathId
 
 router = APIRouter(prefix="/alliances", tags=["alliances"])
 
@@ -95,7 +96,7 @@ def grant_membership(
 
 @router.patch("/{code}/memberships/{organisation_id}", response_model=MembershipRead)
 def update_membership(
-    session: SessionDep, principal: PrincipalDep, code: str, organisation_id: int, data: MembershipUpdate
+    session: SessionDep, principal: PrincipalDep, code: str, organisation_id: PathId, data: MembershipUpdate
 ) -> MembershipRead:
     """Revoke or re-activate a membership (the operator or the alliance's admin)."""
     alliance = service.get(session=session, code=code)

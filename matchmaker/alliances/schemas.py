@@ -8,24 +8,25 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from matchmaker.exchange import AllianceCode
+from matchmaker.schema_types import BodyId, RequestModel
 
 MembershipStatus = Literal["active", "revoked"]
 AllianceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class AllianceCreate(BaseModel):
+class AllianceCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     code: AllianceCode
     name: AllianceName
-    admin_organisation_id: int | None = None
+    admin_organisation_id: BodyId | None = None
 
 
-class AllianceUpdate(BaseModel):
+class AllianceUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: AllianceName | None = None
-    admin_organisation_id: int | None = None
+    admin_organisation_id: BodyId | None = None
 
 
 class AllianceRead(BaseModel):
@@ -38,13 +39,13 @@ class AllianceRead(BaseModel):
     created_at: datetime
 
 
-class MembershipCreate(BaseModel):
+class MembershipCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
-    organisation_id: int
+    organisation_id: BodyId
 
 
-class MembershipUpdate(BaseModel):
+class MembershipUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     status: MembershipStatus

@@ -9,13 +9,12 @@ figures are not third-party verified, so `pcf_verified` is false.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from matchmaker.errors import BadRequest
-from matchmaker.imports.readers import RawRecord
+from matchmaker.imports.readers import RawRecord, numbered_rows, open_csv
 
 ID = "*PCF-ID"
 NAME = "Product name (and functional unit)"
@@ -121,7 +120,7 @@ def map_row(row: dict[str, str]) -> dict[str, Any]:
 
 def read_catalogue(text: str) -> Iterator[RawRecord]:
     """Return the catalogue's products as numbered offer records; refuse a file without its columns."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = open_csv(text.lstrip("\ufeff"))
     missing = [column for column in REQUIRED_COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
         raise BadRequest(f"not a Carbon Catalogue product_level.csv: missing columns {', '.join(missing)}")
@@ -129,7 +128,5 @@ def read_catalogue(text: str) -> Iterator[RawRecord]:
 
 
 def _rows(reader: csv.DictReader[str]) -> Iterator[RawRecord]:
-    start = reader.line_num + 1
-    for row in reader:
-        line, start = start, reader.line_num + 1
-        yield RawRecord(line=line, data=map_row(row))
+    for line, row, problem in numbered_rows(reader):
+        yield RawRecord(line=line, data=map_row(row) if row else {}, error=problem)

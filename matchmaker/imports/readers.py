@@ -38,13 +38,17 @@ def detect_format(name: str | None, content_type: str | None = None) -> FileForm
 
 
 def read_jsonl(text: str) -> Iterator[RawRecord]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: str.splitlines() would also split inside a JSON string at U+2028 and friends.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
         except json.JSONDecodeError as error:
             yield RawRecord(line=number, data={}, error=f"invalid JSON: {error.msg} at column {error.colno}")
+            continue
+        except RecursionError:
+            yield RawRecord(line=number, data={}, error="invalid JSON: nested too deeply")
             continue
         if not isinstance(data, dict):
             yield RawRecord(line=number, data={}, error="expected a JSON object")
@@ -56,7 +60,10 @@ def _csv_cell(column: str, cell: str) -> Any:
     value = cell.strip()
     if column in LIST_COLUMNS:
         if value.startswith("["):
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except RecursionError:
+                raise ValueError(f"{column}: nested too deeply") from None
         return [part.strip() for part in value.split(";") if part.strip()]
     if column in BOOL_COLUMNS:
         if value.lower() in _TRUE:
@@ -74,12 +81,32 @@ def _csv_cell(column: str, cell: str) -> Any:
     return value
 
 
-def read_csv(text: str) -> Iterator[RawRecord]:
-    reader = csv.DictReader(io.StringIO(text))
+def open_csv(text: str) -> csv.DictReader[str]:
+    """A CSV reader that takes any line ending: CRLF, LF, or the lone CR of old spreadsheet exports."""
+    return csv.DictReader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+def numbered_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
+    """Yield (first line, row, error) per row; a row the csv module cannot parse is an error, not fatal."""
     start = reader.line_num + 1
-    for row in reader:
-        line = start
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield start, None, f"unreadable CSV: {error}"
+            start = reader.line_num + 1
+            continue
+        yield start, row, None
         start = reader.line_num + 1
+
+
+def read_csv(text: str) -> Iterator[RawRecord]:
+    for line, row, problem in numbered_rows(open_csv(text)):
+        if row is None:
+            yield RawRecord(line=line, data={}, error=problem)
+            continue
         if None in row:
             yield RawRecord(line=line, data={}, error="more cells than header columns")
             continue
@@ -98,5 +125,5 @@ def read_records(text: str, file_format: FileFormat) -> Iterator[RawRecord]:
 
 def count_records(text: str, file_format: FileFormat) -> int:
     """A cheap upper bound of the records, for a progress bar."""
-    lines = sum(1 for line in text.splitlines() if line.strip())
+    lines = sum(1 for line in text.split("\n") if line.strip())
     return max(lines - 1, 0) if file_format == "csv" else lines

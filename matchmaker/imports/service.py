@@ -102,7 +102,9 @@ def import_offers(
         else:
             owner = party_service.get_own(session=session, principal=principal)
             ignored_alliance_lines += bool(record.alliance)
-        _, outcome = offer_service.upsert_record(session=session, owner=owner, record=record)
+        _, outcome = offer_service.upsert_record(
+            session=session, owner=owner, record=record, create_alliances=principal.is_operator
+        )
         return outcome
 
     _run(session=session, report=report, records=records, model=OfferRecord, apply=apply, progress=progress)
@@ -144,7 +146,9 @@ def import_needs(
                 raise LineRejected(f"organisation {record.buyer!r} is a {owner.kind}, not a buyer")
         else:
             owner = party_service.get_own(session=session, principal=principal)
-        _, outcome = need_service.upsert_record(session=session, owner=owner, record=record)
+        _, outcome = need_service.upsert_record(
+            session=session, owner=owner, record=record, create_alliances=principal.is_operator
+        )
         return outcome
 
     return _run(

@@ -12,6 +12,7 @@ from matchmaker.needs import service
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
 from matchmaker.pagination import Page
+from matchmaker.schema_types import PathId, QueryId
 
 router = APIRouter(prefix="/needs", tags=["needs"])
 
@@ -24,7 +25,7 @@ def list_needs(
     category: Category | None = None,
     status: NeedStatus | None = None,
     region: Annotated[str | None, Query(description="the need's region preference")] = None,
-    owner_id: int | None = None,
+    owner_id: QueryId = None,
     sort: Annotated[
         str, Query(description="created_at, updated_at or id; prefix - to reverse")
     ] = "-created_at",
@@ -44,19 +45,19 @@ def create_need(session: SessionDep, principal: PrincipalDep, data: NeedCreate) 
 
 
 @router.get("/{need_id}", response_model=NeedRead)
-def read_need(session: SessionDep, principal: PrincipalDep, need_id: int) -> NeedRead:
+def read_need(session: SessionDep, principal: PrincipalDep, need_id: PathId) -> NeedRead:
     return service.to_read(service.get_visible(session=session, principal=principal, need_id=need_id))
 
 
 @router.patch("/{need_id}", response_model=NeedRead)
-def update_need(session: SessionDep, principal: PrincipalDep, need_id: int, data: NeedUpdate) -> NeedRead:
+def update_need(session: SessionDep, principal: PrincipalDep, need_id: PathId, data: NeedUpdate) -> NeedRead:
     """Change or close (`status: closed`) a need."""
     need = service.get_editable(session=session, principal=principal, need_id=need_id)
     return service.to_read(service.update(session=session, need=need, data=data))
 
 
 @router.delete("/{need_id}", status_code=204)
-def delete_need(session: SessionDep, principal: PrincipalDep, need_id: int) -> Response:
+def delete_need(session: SessionDep, principal: PrincipalDep, need_id: PathId) -> Response:
     need = service.get_editable(session=session, principal=principal, need_id=need_id)
     service.delete(session=session, need=need)
     return Response(status_code=204)

@@ -18,6 +18,7 @@ from matchmaker.exchange import (
     Region,
 )
 from matchmaker.offers.schemas import ExternalId
+from matchmaker.schema_types import BodyId, RequestModel
 
 
 class NeedCreate(NeedFields):
@@ -28,10 +29,10 @@ class NeedCreate(NeedFields):
     external_id: ExternalId | None = Field(default=None, description="your own id; generated when absent")
     status: NeedStatus = "open"
     visibility: NeedVisibility = "vendors"
-    owner_id: int | None = None
+    owner_id: BodyId | None = None
 
 
-class NeedUpdate(BaseModel):
+class NeedUpdate(RequestModel):
     """A partial change; the merged need is validated as a whole."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

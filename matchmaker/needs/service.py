@@ -167,13 +167,18 @@ def delete(*, session: Session, need: Need) -> None:
     repository.delete(session, need)
 
 
-def upsert_record(*, session: Session, owner: Organisation, record: NeedRecord) -> tuple[Need, Outcome]:
-    """Create or update the owner's need with the record's id; an identical record changes nothing."""
+def upsert_record(
+    *, session: Session, owner: Organisation, record: NeedRecord, create_alliances: bool
+) -> tuple[Need, Outcome]:
+    """Create or update the owner's need with the record's id; an identical record changes nothing.
+
+    Only the operator's import may create an alliance that the record names; anyone else's must exist.
+    """
     need = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
     is_new = need is None
     if need is None:
         need = Need(owner_id=owner.id, external_id=record.id)
-    _assign(session, need, record.model_dump(), create_alliance=True)
+    _assign(session, need, record.model_dump(), create_alliance=create_alliances)
     for column, value in (("status", record.status), ("visibility", record.visibility)):
         if getattr(need, column) != value:
             setattr(need, column, value)

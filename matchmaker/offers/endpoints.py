@@ -12,6 +12,7 @@ from matchmaker.offers import service
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import Page
+from matchmaker.schema_types import PathId, QueryId
 
 router = APIRouter(prefix="/offers", tags=["offers"])
 
@@ -29,7 +30,7 @@ def list_offers(
         bool | None, Query(description="third-party verified footprints only (or not)")
     ] = None,
     status: OfferStatus | None = None,
-    owner_id: int | None = None,
+    owner_id: QueryId = None,
     sort: Annotated[
         str, Query(description="created_at, updated_at, title, pcf or id; prefix - to reverse")
     ] = "-created_at",
@@ -58,13 +59,15 @@ def create_offer(session: SessionDep, principal: PrincipalDep, data: OfferCreate
 
 
 @router.get("/{offer_id}", response_model=OfferRead)
-def read_offer(session: SessionDep, principal: PrincipalDep, offer_id: int) -> OfferRead:
+def read_offer(session: SessionDep, principal: PrincipalDep, offer_id: PathId) -> OfferRead:
     offer = service.get_visible(session=session, principal=principal, offer_id=offer_id)
     return service.to_read(session=session, offers=[offer])[0]
 
 
 @router.patch("/{offer_id}", response_model=OfferRead)
-def update_offer(session: SessionDep, principal: PrincipalDep, offer_id: int, data: OfferUpdate) -> OfferRead:
+def update_offer(
+    session: SessionDep, principal: PrincipalDep, offer_id: PathId, data: OfferUpdate
+) -> OfferRead:
     """Change, publish (`status: published`) or archive (`status: archived`) an offer."""
     offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
     offer = service.update(session=session, offer=offer, data=data)
@@ -72,7 +75,7 @@ def update_offer(session: SessionDep, principal: PrincipalDep, offer_id: int, da
 
 
 @router.delete("/{offer_id}", status_code=204)
-def delete_offer(session: SessionDep, principal: PrincipalDep, offer_id: int) -> Response:
+def delete_offer(session: SessionDep, principal: PrincipalDep, offer_id: PathId) -> Response:
     offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
     service.delete(session=session, offer=offer)
     return Response(status_code=204)

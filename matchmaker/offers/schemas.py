@@ -19,6 +19,7 @@ from matchmaker.exchange import (
     Region,
     Title,
 )
+from matchmaker.schema_types import BodyId, RequestModel
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -33,10 +34,10 @@ class OfferCreate(OfferFields):
     visibility: OfferVisibility = "public"
     visibility_alliance: AllianceCode | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
-    owner_id: int | None = None
+    owner_id: BodyId | None = None
 
 
-class OfferUpdate(BaseModel):
+class OfferUpdate(RequestModel):
     """A partial change; the merged offer is validated as a whole."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -213,11 +213,21 @@ def delete(*, session: Session, offer: Offer) -> None:
     repository.delete(session, offer)
 
 
-def upsert_record(*, session: Session, owner: Organisation, record: OfferRecord) -> tuple[Offer, Outcome]:
-    """Create or update the owner's offer with the record's id; an identical record changes nothing."""
+def upsert_record(
+    *, session: Session, owner: Organisation, record: OfferRecord, create_alliances: bool
+) -> tuple[Offer, Outcome]:
+    """Create or update the owner's offer with the record's id; an identical record changes nothing.
+
+    Only the operator's import may create an alliance that the record names; anyone else's must exist.
+    """
     visibility_alliance_id = None
     if record.visibility == "alliance" and record.visibility_alliance:
-        visibility_alliance_id = alliance_service.ensure(session=session, code=record.visibility_alliance).id
+        if create_alliances:
+            visibility_alliance_id = alliance_service.ensure(
+                session=session, code=record.visibility_alliance
+            ).id
+        else:
+            visibility_alliance_id = _visibility_alliance_id(session, "alliance", record.visibility_alliance)
     offer = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
     is_new = offer is None
     if offer is None:

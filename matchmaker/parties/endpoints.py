@@ -20,6 +20,7 @@ from matchmaker.parties.schemas import (
     OrganisationRead,
     OrganisationUpdate,
 )
+from matchmaker.schema_types import PathId
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
@@ -62,14 +63,16 @@ def create_organisation(session: SessionDep, _: OperatorDep, data: OrganisationC
 
 
 @router.get("/{organisation_id}", response_model=OrganisationRead)
-def read_organisation(session: SessionDep, principal: PrincipalDep, organisation_id: int) -> OrganisationRead:
+def read_organisation(
+    session: SessionDep, principal: PrincipalDep, organisation_id: PathId
+) -> OrganisationRead:
     organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
     return OrganisationRead.model_validate(organisation)
 
 
 @router.patch("/{organisation_id}", response_model=OrganisationRead)
 def update_organisation(
-    session: SessionDep, principal: PrincipalDep, organisation_id: int, data: OrganisationUpdate
+    session: SessionDep, principal: PrincipalDep, organisation_id: PathId, data: OrganisationUpdate
 ) -> OrganisationRead:
     """Change an organisation, e.g. admit or suspend it (operator)."""
     organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
@@ -82,7 +85,7 @@ def update_organisation(
 
 @router.post("/{organisation_id}/keys", response_model=KeyCreated, status_code=201)
 def create_key(
-    session: SessionDep, operator: OperatorDep, organisation_id: int, data: KeyCreate
+    session: SessionDep, operator: OperatorDep, organisation_id: PathId, data: KeyCreate
 ) -> KeyCreated:
     """Issue an API key (operator). The key is in this response only; store it now."""
     organisation = service.get_visible(session=session, principal=operator, organisation_id=organisation_id)
@@ -93,14 +96,16 @@ def create_key(
 
 
 @router.get("/{organisation_id}/keys", response_model=list[KeyRead])
-def list_keys(session: SessionDep, principal: PrincipalDep, organisation_id: int) -> list[KeyRead]:
+def list_keys(session: SessionDep, principal: PrincipalDep, organisation_id: PathId) -> list[KeyRead]:
     """List an organisation's keys (prefixes only; secrets are never shown again)."""
     organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
     return [KeyRead.model_validate(k) for k in service.list_keys(session=session, organisation=organisation)]
 
 
 @router.delete("/{organisation_id}/keys/{key_id}", status_code=204)
-def revoke_key(session: SessionDep, principal: PrincipalDep, organisation_id: int, key_id: int) -> Response:
+def revoke_key(
+    session: SessionDep, principal: PrincipalDep, organisation_id: PathId, key_id: PathId
+) -> Response:
     """Revoke a key: the operator any, an organisation its own."""
     organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
     service.revoke_key(session=session, organisation=organisation, key_id=key_id)

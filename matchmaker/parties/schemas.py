@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from matchmaker.auth import Role
 from matchmaker.exchange import Region
+from matchmaker.schema_types import RequestModel
 
 OrganisationKind = Literal["buyer", "vendor", "both", "operator"]
 AdmissionStatus = Literal["pending", "admitted", "suspended"]
 OrganisationName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class OrganisationCreate(BaseModel):
+class OrganisationCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: OrganisationName
@@ -24,7 +25,7 @@ class OrganisationCreate(BaseModel):
     admission_status: AdmissionStatus = "pending"
 
 
-class OrganisationUpdate(BaseModel):
+class OrganisationUpdate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: OrganisationName | None = None
@@ -45,7 +46,7 @@ class OrganisationRead(BaseModel):
     updated_at: datetime
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
