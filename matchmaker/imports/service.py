@@ -142,7 +142,7 @@ def import_needs(
             owner, _ = party_service.ensure(
                 session=session, name=record.buyer, kind="buyer", region=None, admitted=True
             )
-            if owner.kind not in need_service.BUYER_KINDS:
+            if owner.kind not in party_service.BUYER_KINDS:
                 raise LineRejected(f"organisation {record.buyer!r} is a {owner.kind}, not a buyer")
         else:
             owner = party_service.get_own(session=session, principal=principal)

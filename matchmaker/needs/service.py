@@ -22,8 +22,8 @@ from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
 from matchmaker.offers.service import Outcome
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import repository as parties
+from matchmaker.parties import service as party_service
 
-BUYER_KINDS = {"buyer", "both"}
 _PLAIN_FIELDS = ("text", "language", "category", "require_verified", "region_preference")
 
 
@@ -104,30 +104,11 @@ def _assign(session: Session, need: Need, values: dict[str, Any], *, create_alli
             setattr(need, column, value)
 
 
-def _resolve_owner(session: Session, principal: Principal, owner_id: int | None) -> Organisation:
-    if principal.role == "buyer":
-        if owner_id not in (None, principal.organisation_id):
-            raise Forbidden("a buyer posts needs only for its own organisation")
-        owner_id = principal.organisation_id
-    elif principal.is_operator:
-        if owner_id is None:
-            raise ValidationFailed(
-                "the operator must name the buyer", errors=[{"field": "owner_id", "message": "required"}]
-            )
-    else:
-        raise Forbidden("only buyers and the operator may post needs")
-    owner = parties.get(session, owner_id)
-    if owner is None or owner.kind not in BUYER_KINDS:
-        raise ValidationFailed(
-            f"organisation {owner_id} is not a buyer",
-            errors=[{"field": "owner_id", "message": "must be an organisation of kind buyer or both"}],
-        )
-    return owner
-
-
 def create(*, session: Session, principal: Principal, data: NeedCreate) -> Need:
     """Post a need owned by the caller (or, for the operator, by the named buyer)."""
-    owner = _resolve_owner(session, principal, data.owner_id)
+    owner = party_service.resolve_owner(
+        session=session, principal=principal, owner_id=data.owner_id, role="buyer", noun="needs"
+    )
     external_id = data.external_id or uuid.uuid4().hex
     if repository.get_by_external_id(session, owner_id=owner.id, external_id=external_id):
         raise Conflict(f"{owner.name} already has a need with external_id {external_id!r}")

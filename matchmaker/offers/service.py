@@ -20,8 +20,7 @@ from matchmaker.offers import repository
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import PageRequest
-from matchmaker.parties import repository as parties
-from matchmaker.parties.service import SUPPLIER_KINDS
+from matchmaker.parties import service as party_service
 
 Outcome = Literal["created", "updated", "unchanged"]
 # The columns an offer takes from its validated fields (the footprint is handled apart).
@@ -103,27 +102,6 @@ def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
     ]
 
 
-def _resolve_owner(session: Session, principal: Principal, owner_id: int | None) -> Organisation:
-    if principal.role == "vendor":
-        if owner_id not in (None, principal.organisation_id):
-            raise Forbidden("a vendor creates offers only for its own organisation")
-        owner_id = principal.organisation_id
-    elif principal.is_operator:
-        if owner_id is None:
-            raise ValidationFailed(
-                "the operator must name the supplier", errors=[{"field": "owner_id", "message": "required"}]
-            )
-    else:
-        raise Forbidden("only vendors and the operator may create offers")
-    owner = parties.get(session, owner_id)
-    if owner is None or owner.kind not in SUPPLIER_KINDS:
-        raise ValidationFailed(
-            f"organisation {owner_id} is not a supplier",
-            errors=[{"field": "owner_id", "message": "must be an organisation of kind vendor or both"}],
-        )
-    return owner
-
-
 def _visibility_alliance_id(session: Session, visibility: str, code: str | None) -> int | None:
     if visibility == "public":
         return None
@@ -160,7 +138,9 @@ def _assign(offer: Offer, values: dict[str, Any]) -> None:
 
 def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offer:
     """Create an offer owned by the caller (or, for the operator, by the named supplier)."""
-    owner = _resolve_owner(session, principal, data.owner_id)
+    owner = party_service.resolve_owner(
+        session=session, principal=principal, owner_id=data.owner_id, role="vendor", noun="offers"
+    )
     external_id = data.external_id or uuid.uuid4().hex
     if repository.get_by_external_id(session, owner_id=owner.id, external_id=external_id):
         raise Conflict(f"{owner.name} already has an offer with external_id {external_id!r}")

@@ -21,6 +21,36 @@ KINDS_FOR_ROLE: dict[str, set[str]] = {
     "buyer": {"buyer", "both"},
 }
 SUPPLIER_KINDS = {"vendor", "both"}
+BUYER_KINDS = {"buyer", "both"}
+
+
+def resolve_owner(
+    *, session: Session, principal: Principal, owner_id: int | None, role: Role, noun: str
+) -> Organisation:
+    """Who owns a new offer or need: the caller's organisation for `role`, or the one the operator names.
+
+    `role` is the role that creates the thing (vendor for offers, buyer for needs); `noun` names it in errors.
+    """
+    if principal.role == role:
+        if owner_id not in (None, principal.organisation_id):
+            raise Forbidden(f"a {role} creates {noun} only for its own organisation")
+        owner_id = principal.organisation_id
+    elif principal.is_operator:
+        if owner_id is None:
+            raise ValidationFailed(
+                f"the operator must name the {role}", errors=[{"field": "owner_id", "message": "required"}]
+            )
+    else:
+        raise Forbidden(f"only {role}s and the operator may create {noun}")
+    owner = repository.get(session, owner_id)
+    kinds = KINDS_FOR_ROLE[role]
+    if owner is None or owner.kind not in kinds:
+        allowed = " or ".join(sorted(kinds))
+        raise ValidationFailed(
+            f"organisation {owner_id} is not a {role}",
+            errors=[{"field": "owner_id", "message": f"must be an organisation of kind {allowed}"}],
+        )
+    return owner
 
 
 def authenticate(*, session: Session, plaintext: str) -> Principal:
