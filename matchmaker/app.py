@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,8 @@ from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.errors import install_problem_handlers
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
+from matchmaker.matching.endpoints import router as matching_router
+from matchmaker.matching.lifecycle import IndexSaver, start_engine
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
 from matchmaker.parties.endpoints import router as parties_router
@@ -36,16 +39,23 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if session_factory is not None:
+        database = None
+        if session_factory is None:
+            database = make_engine(settings.sqlalchemy_url)
+            app.state.session_factory = make_session_factory(database)
+        else:
             app.state.session_factory = session_factory
-            yield
-            return
-        engine = make_engine(settings.sqlalchemy_url)
-        app.state.session_factory = make_session_factory(engine)
+        # The model and the indexes load here, in a worker thread, never at import time.
+        app.state.engine = await run_in_threadpool(start_engine, settings, app.state.session_factory)
+        saver = IndexSaver(app.state.engine, interval=settings.index_save_interval)
+        saver.start()
         try:
             yield
         finally:
-            engine.dispose()
+            saver.stop()
+            app.state.engine.save()
+            if database is not None:
+                database.dispose()
 
     app = FastAPI(title="Matchmaker", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -59,6 +69,7 @@ def create_app(
         offers_router,
         needs_router,
         imports_router,
+        matching_router,
     ):
         app.include_router(router)
 

@@ -27,12 +27,27 @@ class Settings(BaseSettings):
     # Largest import body accepted over HTTP, in bytes.
     max_import_bytes: int = 50 * 1024 * 1024
     log_level: str = "info"
+    # The embedding model: "use" (multilingual USE v3, packaged), "minilm", or "st:<name or path>".
+    model: str = "use"
+    # "faiss" (default) or "numpy" (exact search in numpy; the same results).
+    index_kind: str = "faiss"
+    # A bilingual glossary TSV; empty means the repository's models/glossary.tsv.
+    glossary_path: str | None = None
+    # Seconds between saves of a changed index to the data directory (the database stays the truth).
+    index_save_interval: float = 30.0
 
     @field_validator("environment")
     @classmethod
     def _known_environment(cls, value: str) -> str:
         if value not in {"development", "test", "production"}:
             raise ValueError("environment must be development, test or production")
+        return value
+
+    @field_validator("index_kind")
+    @classmethod
+    def _known_index_kind(cls, value: str) -> str:
+        if value not in {"faiss", "numpy"}:
+            raise ValueError("index_kind must be faiss or numpy")
         return value
 
     @model_validator(mode="after")

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from matchmaker.auth import Principal
 from matchmaker.config import Settings
 from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized
+from matchmaker.matching.engine import Engine
+from matchmaker.matching.flows import attach_engine
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 
@@ -24,6 +26,10 @@ def get_settings_dep(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """A session per request: committed when the endpoint succeeds, rolled back when it raises."""
     session: Session = request.app.state.session_factory()
+    engine = getattr(request.app.state, "engine", None)
+    if engine is not None:
+        # Services stage index updates on the session; they are applied when it commits.
+        attach_engine(session, engine)
     try:
         yield session
         session.commit()
@@ -77,6 +83,14 @@ def get_page(
 
 
 PageDep = Annotated[PageRequest, Depends(get_page)]
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 async def read_upload(request: Request) -> bytes:

@@ -16,6 +16,7 @@ from matchmaker.db.models import Need, Organisation
 from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
 from matchmaker.exchange import NeedFields, NeedRecord
 from matchmaker.footprints import stored_footprint
+from matchmaker.matching import flows
 from matchmaker.needs import repository
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
@@ -114,7 +115,9 @@ def create(*, session: Session, principal: Principal, data: NeedCreate) -> Need:
         raise Conflict(f"{owner.name} already has a need with external_id {external_id!r}")
     need = Need(owner_id=owner.id, external_id=external_id, status=data.status, visibility=data.visibility)
     _assign(session, need, data.model_dump(), create_alliance=False)
-    return repository.add(session, need)
+    repository.add(session, need)
+    flows.need_changed(session, need)
+    return need
 
 
 def update(*, session: Session, need: Need, data: NeedUpdate) -> Need:
@@ -141,11 +144,14 @@ def update(*, session: Session, need: Need, data: NeedUpdate) -> Need:
         if column in changes:
             setattr(need, column, changes[column])
     session.flush()
+    flows.need_changed(session, need)
     return need
 
 
 def delete(*, session: Session, need: Need) -> None:
+    need_id = need.id
     repository.delete(session, need)
+    flows.need_deleted(session, need_id)
 
 
 def upsert_record(
@@ -165,7 +171,10 @@ def upsert_record(
             setattr(need, column, value)
     if is_new:
         repository.add(session, need)
+        flows.need_changed(session, need)
         return need, "created"
     changed = session.is_modified(need)
     session.flush()
+    if changed:
+        flows.need_changed(session, need)
     return need, "updated" if changed else "unchanged"

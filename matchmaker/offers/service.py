@@ -16,6 +16,7 @@ from matchmaker.db.models import Offer, Organisation
 from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
 from matchmaker.exchange import OfferFields, OfferRecord
 from matchmaker.footprints import stored_footprint
+from matchmaker.matching import flows
 from matchmaker.offers import repository
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
@@ -153,7 +154,9 @@ def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offe
         attributes=data.attributes,
     )
     _assign(offer, data.model_dump())
-    return repository.add(session, offer)
+    repository.add(session, offer)
+    flows.offer_changed(session, offer)
+    return offer
 
 
 def update(*, session: Session, offer: Offer, data: OfferUpdate) -> Offer:
@@ -186,11 +189,14 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate) -> Offer:
     if "attributes" in changes and changes["attributes"] is not None:
         offer.attributes = changes["attributes"]
     session.flush()
+    flows.offer_changed(session, offer)
     return offer
 
 
 def delete(*, session: Session, offer: Offer) -> None:
+    offer_id = offer.id
     repository.delete(session, offer)
+    flows.offer_deleted(session, offer_id)
 
 
 def upsert_record(
@@ -223,7 +229,10 @@ def upsert_record(
             setattr(offer, column, value)
     if is_new:
         repository.add(session, offer)
+        flows.offer_changed(session, offer)
         return offer, "created"
     changed = session.is_modified(offer)
     session.flush()
+    if changed:
+        flows.offer_changed(session, offer)
     return offer, "updated" if changed else "unchanged"

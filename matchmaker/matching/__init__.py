@@ -1,0 +1,1 @@
+"""Matching: eligibility under hard filters, relevance ranking, explanations, and the vector indexes."""

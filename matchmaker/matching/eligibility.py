@@ -1,0 +1,160 @@
+"""Hard filters, exactly as the exchange format specifies them, with an explanation of each check.
+
+Pure: plain data in, plain data out. The same rules decide the API's results, the property tests' oracle
+and the explanations, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from matchmaker.units import Footprint, parse_unit
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFacts:
+    """What the hard filters need to know of an offer (and its supplier)."""
+
+    id: int
+    category: str
+    kind: str
+    region: str | None
+    pcf_value: float | None
+    pcf_unit: str | None
+    pcf_verified: bool
+    supplier_alliances: frozenset[str]
+    certifications: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """Hard filters of a need, plus request-time filters (category, kind, region, certification)."""
+
+    max_pcf: float | None = None
+    max_pcf_unit: str | None = None
+    require_verified: bool = False
+    alliance_only: str | None = None
+    categories: frozenset[str] = field(default_factory=frozenset)
+    kinds: frozenset[str] = field(default_factory=frozenset)
+    regions: frozenset[str] = field(default_factory=frozenset)
+    certification: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FootprintComparison:
+    """An offer's footprint in the need's unit, against the ceiling."""
+
+    value: Decimal
+    unit: str
+    ceiling: Decimal
+    headroom: Decimal  # ceiling - value: how far below (negative: above)
+
+    @property
+    def headroom_ratio(self) -> float | None:
+        """Headroom as a share of the ceiling (0.25 = 25% below); None for a ceiling of zero or less."""
+        return float(self.headroom / self.ceiling) if self.ceiling > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One filter's verdict on one offer."""
+
+    filter: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    checks: tuple[Check, ...]
+    footprint: FootprintComparison | None
+
+    @property
+    def eligible(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failed(self) -> list[str]:
+        return [check.filter for check in self.checks if not check.passed]
+
+
+def _format(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def compare_footprint(
+    offer: OfferFacts, max_pcf: float, max_pcf_unit: str
+) -> tuple[Check, FootprintComparison | None]:
+    """The ceiling: the offer has a PCF, its unit converts, and the converted value is <= the ceiling."""
+    ceiling_unit = parse_unit(max_pcf_unit)
+    ceiling = Footprint.parse(max_pcf, max_pcf_unit).value
+    if offer.pcf_value is None or offer.pcf_unit is None:
+        return Check("max_pcf", False, "no footprint stated"), None
+    footprint = Footprint.parse(offer.pcf_value, offer.pcf_unit)
+    if not footprint.converts_to(ceiling_unit):
+        return (
+            Check(
+                "max_pcf",
+                False,
+                f"{offer.pcf_unit} ({footprint.family.value.replace('_', ' ')}) does not convert to "
+                f"{max_pcf_unit} ({ceiling_unit.family.value.replace('_', ' ')})",
+            ),
+            None,
+        )
+    converted = footprint.convert(ceiling_unit)
+    comparison = FootprintComparison(
+        value=converted, unit=str(ceiling_unit), ceiling=ceiling, headroom=ceiling - converted
+    )
+    stated = f"{_format(footprint.value)} {offer.pcf_unit} = {_format(converted)} {ceiling_unit}"
+    if converted <= ceiling:
+        return Check("max_pcf", True, f"{stated} <= {_format(ceiling)}"), comparison
+    return Check("max_pcf", False, f"{stated} > {_format(ceiling)}"), comparison
+
+
+def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
+    """Apply every hard filter of the criteria to the offer."""
+    checks: list[Check] = []
+    footprint: FootprintComparison | None = None
+    if criteria.alliance_only:
+        member = criteria.alliance_only in offer.supplier_alliances
+        status = "an active" if member else "not an active"
+        checks.append(
+            Check("alliance_only", member, f"supplier is {status} member of {criteria.alliance_only}")
+        )
+    if criteria.require_verified:
+        verified = offer.pcf_verified and offer.pcf_value is not None
+        checks.append(
+            Check(
+                "require_verified",
+                verified,
+                "footprint third-party verified" if verified else "footprint not third-party verified",
+            )
+        )
+    if criteria.max_pcf is not None and criteria.max_pcf_unit:
+        check, footprint = compare_footprint(offer, criteria.max_pcf, criteria.max_pcf_unit)
+        checks.append(check)
+    for name, wanted, actual in (
+        ("category", criteria.categories, offer.category),
+        ("kind", criteria.kinds, offer.kind),
+        ("region", criteria.regions, offer.region),
+    ):
+        if wanted:
+            ok = actual in wanted
+            checks.append(
+                Check(name, ok, f"{name} {actual!r} {'is' if ok else 'is not'} one of {sorted(wanted)}")
+            )
+    if criteria.certification:
+        wanted_text = criteria.certification.lower()
+        ok = any(wanted_text in certificate.lower() for certificate in offer.certifications)
+        checks.append(
+            Check("certification", ok, f"{'has' if ok else 'lacks'} certification {criteria.certification!r}")
+        )
+    return Verdict(checks=tuple(checks), footprint=footprint)
+
+
+def eligible_ids(offers: Sequence[OfferFacts], criteria: Criteria) -> list[int]:
+    """The ids of the offers that pass every filter (the oracle the ranking is tested against)."""
+    return [offer.id for offer in offers if judge(offer, criteria).eligible]

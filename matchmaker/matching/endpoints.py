@@ -1,0 +1,77 @@
+"""HTTP endpoints for matching: the buyer's view, the vendor's view, and free-text search."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from matchmaker.deps import EngineDep, PrincipalDep, SessionDep
+from matchmaker.exchange import Category, FootprintUnitText, OfferKind
+from matchmaker.matching import service
+from matchmaker.matching.schemas import NeedMatches, OfferMatches, SearchRequest
+from matchmaker.schema_types import PathId
+
+router = APIRouter(tags=["matching"])
+LimitQuery = Annotated[int, Query(ge=1, le=100, description="how many matches at most")]
+
+
+@router.get("/needs/{need_id}/matches", response_model=OfferMatches)
+def need_matches(
+    session: SessionDep,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    need_id: PathId,
+    limit: LimitQuery = 10,
+    category: Annotated[list[Category] | None, Query(description="only these categories (hard)")] = None,
+    kind: Annotated[list[OfferKind] | None, Query(description="only these kinds (hard)")] = None,
+    region: Annotated[list[str] | None, Query(description="only these regions (hard)", max_length=50)] = None,
+    certification: Annotated[
+        str | None, Query(max_length=200, description="a certification to require")
+    ] = None,
+    max_pcf: Annotated[float | None, Query(allow_inf_nan=False, ge=-1e12, le=1e12)] = None,
+    max_pcf_unit: Annotated[
+        FootprintUnitText | None, Query(description="with max_pcf: try another ceiling")
+    ] = None,
+    require_verified: Annotated[bool | None, Query(description="true: verified footprints only")] = None,
+) -> OfferMatches:
+    """Offers that fit the need, best first, each explained; never one that fails a hard filter.
+
+    With no qualifying offer, `matches` is empty, `no_match_reason` says why, and `near_misses` lists the
+    nearest relevant offers that failed a filter, with the filters they failed.
+    """
+    refinement = service.Refinement(
+        categories=frozenset(category or ()),
+        kinds=frozenset(kind or ()),
+        regions=frozenset(region or ()),
+        certification=certification,
+        max_pcf=max_pcf,
+        max_pcf_unit=max_pcf_unit,
+        require_verified=require_verified,
+    )
+    return service.match_need(
+        session=session,
+        engine=engine,
+        principal=principal,
+        need_id=need_id,
+        refinement=refinement,
+        limit=limit,
+    )
+
+
+@router.get("/offers/{offer_id}/matches", response_model=NeedMatches)
+def offer_matches(
+    session: SessionDep, engine: EngineDep, principal: PrincipalDep, offer_id: PathId, limit: LimitQuery = 10
+) -> NeedMatches:
+    """Open needs the offer fits (it passes their hard filters and their buyers may see it), best first."""
+    return service.match_offer(
+        session=session, engine=engine, principal=principal, offer_id=offer_id, limit=limit
+    )
+
+
+@router.post("/search", response_model=OfferMatches)
+def search(
+    session: SessionDep, engine: EngineDep, principal: PrincipalDep, request: SearchRequest
+) -> OfferMatches:
+    """Free-text search (Chinese or English) over the offers you may see, under optional hard filters."""
+    return service.search(session=session, engine=engine, principal=principal, request=request)

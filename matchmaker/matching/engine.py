@@ -1,0 +1,104 @@
+"""The matching engine: the embedder, the text analyzer and one catalogue per kind, built at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from matchmaker.matching.glossary import load_glossary
+from matchmaker.matching.indexer import Catalogue, Drift, Kind
+from matchmaker.matching.text import Analysis, Analyzer
+from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(spec: str) -> Embedder:
+    """One loaded model per process and spec: models are large and read-only."""
+    return load_embedder(spec)
+
+
+def limit_native_threads() -> None:
+    """One BLAS/OpenMP thread per worker: requests run side by side, not one request on every core."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+@dataclass
+class Engine:
+    embedder: Embedder
+    analyzer: Analyzer
+    offers: Catalogue
+    needs: Catalogue
+
+    def catalogue(self, kind: Kind) -> Catalogue:
+        return self.offers if kind == "offers" else self.needs
+
+    def encode_query(self, analysis: Analysis) -> Vectors:
+        vector: Vectors = self.embedder.encode_queries([analysis.bridged])[0]
+        return vector
+
+    def start(
+        self, session: Session, progress: Callable[[str, int, int], None] | None = None
+    ) -> dict[str, Drift]:
+        """Load the saved indexes (refusing a model mismatch) and reconcile them with the database."""
+        drifts: dict[str, Drift] = {}
+        for catalogue in (self.offers, self.needs):
+            loaded = catalogue.load()
+            drift = catalogue.reconcile(session)
+            drifts[catalogue.kind] = drift
+            logger.info(
+                "%s index %s: %d entries; %d embedded, %d re-embedded, %d dropped",
+                catalogue.kind,
+                "loaded" if loaded else "built",
+                len(catalogue.versions),
+                len(drift.missing),
+                len(drift.stale),
+                len(drift.ghosts),
+            )
+            if catalogue.dirty:
+                catalogue.save()
+        return drifts
+
+    def save(self) -> None:
+        for catalogue in (self.offers, self.needs):
+            if catalogue.dirty:
+                catalogue.save()
+
+
+def build_engine(
+    *, model: str, data_dir: Path | None, glossary_path: str | None = None, index_kind: str = "faiss"
+) -> Engine:
+    """Load the model and glossary and make empty catalogues (persisted under data_dir/index)."""
+    embedder = shared_embedder(model)
+    analyzer = Analyzer(load_glossary(glossary_path))
+    root = data_dir / "index" if data_dir is not None else None
+
+    def catalogue(kind: Kind) -> Catalogue:
+        return Catalogue(
+            kind=kind,
+            embedder=embedder,
+            analyzer=analyzer,
+            directory=root / kind if root is not None else None,
+            index_kind=index_kind,
+        )
+
+    return Engine(embedder=embedder, analyzer=analyzer, offers=catalogue("offers"), needs=catalogue("needs"))
+
+
+def cosine(a: Vectors, b: Vectors) -> float:
+    return float(np.dot(a.reshape(-1), b.reshape(-1)))

@@ -1,0 +1,114 @@
+"""Turn scored matches into explanations a buyer or vendor can read."""
+
+from __future__ import annotations
+
+from matchmaker.db.models import Need, Offer
+from matchmaker.matching.eligibility import Criteria
+from matchmaker.matching.ranking import Scored
+from matchmaker.matching.schemas import (
+    CriteriaRead,
+    Explanation,
+    FilterResult,
+    FootprintExplanation,
+    NeedBrief,
+    OfferBrief,
+)
+
+
+def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
+    return OfferBrief(
+        id=offer.id,
+        external_id=offer.external_id,
+        title=offer.title,
+        supplier=offer.owner.name,
+        category=offer.category,
+        kind=offer.kind,
+        region=offer.region,
+        pcf_value=offer.pcf_value,
+        pcf_unit=offer.pcf_unit,
+        pcf_verified=offer.pcf_verified,
+        standard=offer.standard,
+        alliances=alliances,
+    )
+
+
+def need_brief(need: Need) -> NeedBrief:
+    return NeedBrief(
+        id=need.id,
+        external_id=need.external_id,
+        buyer=need.owner.name,
+        text=need.text,
+        category=need.category,
+        max_pcf=need.max_pcf,
+        max_pcf_unit=need.max_pcf_unit,
+        require_verified=need.require_verified,
+        alliance_only=need.alliance_only.code if need.alliance_only else None,
+        region_preference=need.region_preference,
+    )
+
+
+def criteria_read(criteria: Criteria, region_preference: str | None) -> CriteriaRead:
+    return CriteriaRead(
+        max_pcf=criteria.max_pcf,
+        max_pcf_unit=criteria.max_pcf_unit,
+        require_verified=criteria.require_verified,
+        alliance_only=criteria.alliance_only,
+        category=sorted(criteria.categories),
+        kind=sorted(criteria.kinds),
+        region=sorted(criteria.regions),
+        certification=criteria.certification,
+        region_preference=region_preference,
+    )
+
+
+def filter_results(scored: Scored) -> list[FilterResult]:
+    return [FilterResult(filter=c.filter, passed=c.passed, detail=c.detail) for c in scored.verdict.checks]
+
+
+def _term_label(term: str) -> str:
+    return term.split(":", 1)[1].replace("_", " ")
+
+
+def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> Explanation:
+    """Everything that decided this match, in numbers and in words."""
+    comparison = scored.verdict.footprint
+    footprint = None
+    if comparison is not None and offer.pcf_value is not None and offer.pcf_unit is not None:
+        ratio = comparison.headroom_ratio
+        footprint = FootprintExplanation(
+            stated_value=offer.pcf_value,
+            stated_unit=offer.pcf_unit,
+            value=float(comparison.value),
+            unit=comparison.unit,
+            ceiling=float(comparison.ceiling),
+            below_ceiling_by=float(comparison.headroom),
+            below_ceiling_percent=round(ratio * 100, 1) if ratio is not None else None,
+        )
+    reasons = [f"relevance {scored.relevance:.2f} (semantic {scored.signals.dense:.2f})"]
+    if scored.shared_terms:
+        reasons.append("both mention " + ", ".join(_term_label(t) for t in scored.shared_terms[:8]))
+    if scored.signals.same_category:
+        reasons.append(f"same category: {offer.category}")
+    if footprint is not None:
+        percent = f" ({footprint.below_ceiling_percent:g}% below)" if footprint.below_ceiling_percent else ""
+        against = f"against a ceiling of {footprint.ceiling:g}{percent}"
+        reasons.append(f"footprint {footprint.value:g} {footprint.unit} {against}")
+    if scored.secondary.verified:
+        reasons.append(f"third-party verified{' to ' + offer.standard if offer.standard else ''}")
+    if scored.secondary.region_preferred:
+        reasons.append(f"in the preferred region ({region_preference}): {offer.region}")
+    return Explanation(
+        relevance=round(scored.relevance, 4),
+        dense_similarity=round(scored.signals.dense, 4),
+        lexical_overlap=round(scored.signals.lexical, 4),
+        same_category=scored.signals.same_category,
+        shared_terms=[_term_label(t) for t in scored.shared_terms],
+        footprint=footprint,
+        verified=scored.secondary.verified,
+        standard=offer.standard,
+        alliances=sorted(scored.facts.supplier_alliances),
+        region=offer.region,
+        region_preferred=scored.secondary.region_preferred,
+        filters=filter_results(scored),
+        reasons=reasons,
+    )

@@ -1,0 +1,278 @@
+"""Keep the vector indexes in step with the database, which is the source of truth.
+
+One `Catalogue` per kind (offers, needs) holds the vectors, each entry's version and lexical terms. Changes
+made through this process are applied at once (`put`, `drop`); changes made by other replicas are picked up
+by `sync`, which reads the rows updated since the last look. At start-up the saved index is reconciled
+with the database by version, so a crash at any moment loses no offer: what was not saved is re-embedded,
+and what was deleted meanwhile is dropped. Results are always re-checked against the database, so an entry
+that is briefly stale can never surface an offer that is not eligible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matchmaker.db.base import utcnow
+from matchmaker.db.models import Need, Offer
+from matchmaker.matching.text import Analysis, Analyzer, TermStatistics
+from matchmaker.vectors.embedder import Embedder, Vectors
+from matchmaker.vectors.index import (
+    IndexMismatch,
+    VectorIndex,
+    _atomic_write_bytes,
+    load_index,
+    new_index,
+    read_manifest,
+)
+
+logger = logging.getLogger(__name__)
+Kind = Literal["offers", "needs"]
+Progress = Callable[[int], None]
+# How far back `sync` looks past its watermark: a transaction may commit a little after it stamped the row.
+SYNC_OVERLAP = timedelta(minutes=5)
+EMBED_BATCH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A row to index: its id, version and the text matching reads."""
+
+    id: int
+    version: int
+    text: str
+
+
+@dataclass
+class Drift:
+    """How an index differs from the database."""
+
+    missing: list[int] = field(default_factory=list)  # matchable rows with no vector
+    stale: list[int] = field(default_factory=list)  # vectors of an older version
+    ghosts: list[int] = field(default_factory=list)  # vectors of rows that are gone or not matchable
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.stale or self.ghosts)
+
+
+def offer_text(offer: Offer) -> str:
+    return f"{offer.title}\n{offer.description}".strip()
+
+
+def matchable_documents(session: Session, kind: Kind, *, since: datetime | None = None) -> list[Document]:
+    """The rows that belong in the index (published offers, open needs), optionally only recent ones."""
+    if kind == "offers":
+        offers = select(Offer.id, Offer.version, Offer.title, Offer.description).where(
+            Offer.status == "published"
+        )
+        if since is not None:
+            offers = offers.where(Offer.updated_at >= since)
+        return [
+            Document(i, v, f"{t}\n{d}".strip()) for i, v, t, d in session.execute(offers.order_by(Offer.id))
+        ]
+    needs = select(Need.id, Need.version, Need.text).where(Need.status == "open")
+    if since is not None:
+        needs = needs.where(Need.updated_at >= since)
+    return [Document(i, v, t) for i, v, t in session.execute(needs.order_by(Need.id))]
+
+
+def recently_unmatchable(session: Session, kind: Kind, since: datetime) -> list[int]:
+    """Rows changed since `since` that no longer belong in the index (archived, drafted, closed)."""
+    if kind == "offers":
+        query = select(Offer.id).where(Offer.updated_at >= since, Offer.status != "published")
+    else:
+        query = select(Need.id).where(Need.updated_at >= since, Need.status != "open")
+    return list(session.scalars(query))
+
+
+class Catalogue:
+    """The vectors, versions and lexical terms of one kind of row."""
+
+    def __init__(
+        self,
+        *,
+        kind: Kind,
+        embedder: Embedder,
+        analyzer: Analyzer,
+        directory: Path | None,
+        index_kind: str = "faiss",
+    ) -> None:
+        self.kind = kind
+        self.embedder = embedder
+        self.analyzer = analyzer
+        self.directory = directory
+        self.index_kind = index_kind
+        self.index: VectorIndex = new_index(index_kind, embedder.identity.dim)
+        self.versions: dict[int, int] = {}
+        self.analyses: dict[int, Analysis] = {}
+        self.statistics = TermStatistics()
+        self.watermark: datetime | None = None
+        self.dirty = False
+        self._lock = threading.RLock()
+
+    # --- identity -----------------------------------------------------------------------------------
+    @property
+    def pipeline_digest(self) -> str:
+        """A digest of what turns text into index entries besides the model (the glossary)."""
+        glossary = self.analyzer.glossary
+        rows = sorted((c.id, c.english, c.chinese) for c in glossary.concepts.values())
+        return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:16]
+
+    # --- changes ------------------------------------------------------------------------------------
+    def put(self, documents: Sequence[Document], progress: Progress | None = None) -> None:
+        """Embed and index documents (new or changed), in batches."""
+        for start in range(0, len(documents), EMBED_BATCH):
+            batch = documents[start : start + EMBED_BATCH]
+            analyses = [self.analyzer.analyze(doc.text) for doc in batch]
+            vectors = self.embedder.encode_documents([analysis.bridged for analysis in analyses])
+            with self._lock:
+                for doc, analysis in zip(batch, analyses, strict=True):
+                    previous = self.analyses.get(doc.id)
+                    if previous is not None:
+                        self.statistics.remove(previous.lexical_terms)
+                    self.statistics.add(analysis.lexical_terms)
+                    self.analyses[doc.id] = analysis
+                    self.versions[doc.id] = doc.version
+                self.index.upsert([doc.id for doc in batch], vectors)
+                self.dirty = True
+            if progress:
+                progress(len(batch))
+
+    def drop(self, ids: Iterable[int]) -> None:
+        """Remove rows from the index (archived, closed or deleted)."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self._lock:
+            for identifier in ids:
+                if identifier in self.versions:
+                    self.statistics.remove(self.analyses.pop(identifier).lexical_terms)
+                    del self.versions[identifier]
+            # Also ids the entries do not know: a crash may have saved the index before the entries.
+            self.index.remove(ids)
+            self.dirty = True
+
+    # --- reconciliation -----------------------------------------------------------------------------
+    def drift(self, documents: Sequence[Document]) -> Drift:
+        """Compare the index with the rows that should be in it."""
+        with self._lock:
+            wanted = {doc.id: doc.version for doc in documents}
+            drift = Drift()
+            for identifier, version in wanted.items():
+                have = self.versions.get(identifier)
+                if have is None:
+                    drift.missing.append(identifier)
+                elif have != version:
+                    drift.stale.append(identifier)
+            drift.ghosts = sorted(set(self.versions) - set(wanted))
+            indexed = {int(i) for i in self.index.ids()}
+            drift.missing = sorted(set(drift.missing) | (set(self.versions) - indexed) & set(wanted))
+            drift.ghosts = sorted(set(drift.ghosts) | (indexed - set(wanted)))
+            return drift
+
+    def reconcile(self, session: Session, progress: Progress | None = None) -> Drift:
+        """Make the index match the database: embed what is missing or stale, drop ghosts."""
+        started = utcnow()
+        documents = matchable_documents(session, self.kind)
+        drift = self.drift(documents)
+        self.drop(drift.ghosts)
+        todo = set(drift.missing) | set(drift.stale)
+        self.put([doc for doc in documents if doc.id in todo], progress)
+        self.watermark = started
+        return drift
+
+    def sync(self, session: Session) -> None:
+        """Pick up rows other processes changed since the last look (cheap: an indexed range read)."""
+        now = utcnow()
+        since = (self.watermark or now) - SYNC_OVERLAP
+        changed = [
+            doc
+            for doc in matchable_documents(session, self.kind, since=since)
+            if self.versions.get(doc.id) != doc.version
+        ]
+        gone = recently_unmatchable(session, self.kind, since)
+        if changed:
+            self.put(changed)
+        if gone:
+            self.drop(gone)
+        self.watermark = now
+
+    def rebuild(self, session: Session, progress: Progress | None = None) -> int:
+        """Throw the index away and embed every matchable row again."""
+        with self._lock:
+            self.index = new_index(self.index_kind, self.embedder.identity.dim)
+            self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()
+        started = utcnow()
+        documents = matchable_documents(session, self.kind)
+        self.put(documents, progress)
+        self.watermark = started
+        return len(documents)
+
+    # --- persistence --------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the index, its entries and manifest (atomically, file by file)."""
+        if self.directory is None:
+            return
+        with self._lock:
+            entries = {
+                str(identifier): [self.versions[identifier], sorted(self.analyses[identifier].lexical_terms)]
+                for identifier in self.versions
+            }
+            # Vectors first, entries last: after a crash in between, the entries are older than the
+            # vectors, so reconciliation sees stale versions and re-embeds them (never the reverse).
+            self.index.save(
+                self.directory,
+                identity=self.embedder.identity,
+                extra={"pipeline": self.pipeline_digest, "entries": len(entries)},
+            )
+            _atomic_write_bytes(self.directory / "entries.json", json.dumps(entries).encode())
+            self.dirty = False
+
+    def load(self) -> bool:
+        """Load the saved index if there is one; refuse one built by another model or pipeline."""
+        if self.directory is None or not (self.directory / "manifest.json").is_file():
+            return False
+        manifest = read_manifest(self.directory, identity=self.embedder.identity)
+        if manifest.get("pipeline") != self.pipeline_digest:
+            raise IndexMismatch(
+                f"the index at {self.directory} was built with another glossary; "
+                "run `matchmaker index rebuild`"
+            )
+        index = load_index(manifest["kind"], self.directory, identity=self.embedder.identity)
+        entries_path = self.directory / "entries.json"
+        # No entries yet (a crash before the first full save): every vector will be re-embedded.
+        raw: dict[str, list[Any]] = json.loads(entries_path.read_text()) if entries_path.is_file() else {}
+        with self._lock:
+            self.index, self.index_kind = index, manifest["kind"]
+            self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()
+            for key, (version, terms) in raw.items():
+                identifier = int(key)
+                term_set = frozenset(terms)
+                analysis = Analysis(
+                    concepts=frozenset(t for t in term_set if t.startswith("c:")),
+                    terms=frozenset(t for t in term_set if t.startswith("w:")),
+                    bridged="",
+                )
+                self.versions[identifier] = int(version)
+                self.analyses[identifier] = analysis
+                self.statistics.add(analysis.lexical_terms)
+        return True
+
+    def ids(self) -> np.ndarray:
+        return self.index.ids()
+
+    def vector(self, identifier: int) -> Vectors:
+        """The stored vector of one entry (exact: the index holds the vectors themselves)."""
+        return self.index.vector(identifier)

@@ -1,0 +1,58 @@
+"""Start the matching engine with the app, and save changed indexes now and then."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from matchmaker.config import Settings
+from matchmaker.db.session import transaction
+from matchmaker.matching.engine import Engine, build_engine, limit_native_threads
+
+logger = logging.getLogger(__name__)
+
+
+def start_engine(settings: Settings, session_factory: sessionmaker[Session]) -> Engine:
+    """Load the model, load or build the indexes and reconcile them with the database."""
+    limit_native_threads()
+    engine = build_engine(
+        model=settings.model,
+        data_dir=settings.data_dir,
+        glossary_path=settings.glossary_path,
+        index_kind=settings.index_kind,
+    )
+    with transaction(session_factory) as session:
+        engine.start(session)
+    return engine
+
+
+class IndexSaver:
+    """A background thread that saves changed indexes every `interval` seconds.
+
+    Saving is an optimisation of the next start-up only: the database is the source of truth, and a start
+    re-embeds whatever the saved index lacks.
+    """
+
+    def __init__(self, engine: Engine, *, interval: float) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="index-saver", daemon=True)
+
+    def start(self) -> None:
+        if self._interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._engine.save()
+            except Exception:
+                logger.exception("could not save the index")

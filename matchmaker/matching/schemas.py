@@ -1,0 +1,149 @@
+"""Response bodies for matches: every match explains itself."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region
+from matchmaker.schema_types import RequestModel
+
+
+class FilterResult(BaseModel):
+    filter: str
+    passed: bool
+    detail: str
+
+
+class FootprintExplanation(BaseModel):
+    """The offer's footprint as stated and converted into the need's unit, against the ceiling."""
+
+    stated_value: float
+    stated_unit: str
+    value: float = Field(description="the footprint in the ceiling's unit")
+    unit: str
+    ceiling: float
+    below_ceiling_by: float = Field(description="ceiling minus value, in the ceiling's unit")
+    below_ceiling_percent: float | None
+
+
+class Explanation(BaseModel):
+    relevance: float = Field(description="topical fit: dense similarity + lexical + category")
+    dense_similarity: float
+    lexical_overlap: float = Field(description="share of the query's weighted terms the offer mentions")
+    same_category: bool
+    shared_terms: list[str] = Field(description="glossary concepts and words both texts mention")
+    footprint: FootprintExplanation | None
+    verified: bool
+    standard: str | None
+    alliances: list[str]
+    region: str | None
+    region_preferred: bool | None = Field(description="null when no region preference was stated")
+    filters: list[FilterResult] = Field(description="every hard filter applied, each passed")
+    reasons: list[str]
+
+
+class OfferBrief(BaseModel):
+    id: int
+    external_id: str
+    title: str
+    supplier: str
+    category: str
+    kind: str
+    region: str | None
+    pcf_value: float | None
+    pcf_unit: str | None
+    pcf_verified: bool
+    standard: str | None
+    alliances: list[str]
+
+
+class NeedBrief(BaseModel):
+    id: int
+    external_id: str
+    buyer: str
+    text: str
+    category: str | None
+    max_pcf: float | None
+    max_pcf_unit: str | None
+    require_verified: bool
+    alliance_only: str | None
+    region_preference: str | None
+
+
+class OfferMatch(BaseModel):
+    rank: int
+    score: float = Field(description="relevance plus the small carbon, verification and region bonuses")
+    offer: OfferBrief
+    explanation: Explanation
+
+
+class NearMiss(BaseModel):
+    """A relevant offer that failed a hard filter, and which."""
+
+    offer: OfferBrief
+    relevance: float
+    failed_filters: list[str]
+    filters: list[FilterResult]
+
+
+class CriteriaRead(BaseModel):
+    max_pcf: float | None
+    max_pcf_unit: str | None
+    require_verified: bool
+    alliance_only: str | None
+    category: list[str]
+    kind: list[str]
+    region: list[str]
+    certification: str | None
+    region_preference: str | None
+
+
+class OfferMatches(BaseModel):
+    """Offers for a need or a search, best first; empty with a reason when none qualifies."""
+
+    need: NeedBrief | None
+    query: str
+    criteria: CriteriaRead
+    matches: list[OfferMatch]
+    candidates: int = Field(description="offers the caller may see")
+    eligible: int = Field(description="of those, offers passing every hard filter")
+    no_match_reason: str | None
+    near_misses: list[NearMiss]
+
+
+class NeedMatch(BaseModel):
+    rank: int
+    score: float
+    need: NeedBrief
+    explanation: Explanation
+
+
+class NeedMatches(BaseModel):
+    """Open needs that an offer fits, best first (the vendor's view)."""
+
+    offer: OfferBrief
+    matches: list[NeedMatch]
+    candidates: int = Field(description="open needs the vendor may see")
+    eligible: int = Field(description="of those, needs whose hard filters the offer passes")
+    no_match_reason: str | None
+
+
+Limit = Annotated[int, Field(ge=1, le=100)]
+
+
+class SearchRequest(RequestModel):
+    """Free-text search across offers, with the same hard filters a need has."""
+
+    text: Annotated[str, Field(min_length=1, max_length=5_000)]
+    max_pcf: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)] | None = None
+    max_pcf_unit: FootprintUnitText | None = None
+    require_verified: bool = False
+    alliance_only: AllianceCode | None = None
+    category: list[Category] = Field(default_factory=list, max_length=17)
+    kind: list[OfferKind] = Field(default_factory=list, max_length=3)
+    region: list[Region] = Field(default_factory=list, max_length=50)
+    certification: Annotated[str, Field(max_length=200)] | None = None
+    region_preference: Region | None = None
+    limit: Limit = 10

@@ -1,0 +1,64 @@
+"""How a match is scored: relevance first, then carbon performance, verification and region.
+
+Pure functions over plain numbers, so the API, the evaluation and the tests rank identically.
+
+relevance = dense cosine + LEXICAL x lexical coverage + CATEGORY x [the need's category is the offer's]
+rank      = relevance + secondary signals, each small enough never to lift an irrelevant offer past a
+            relevant one: verified footprint, headroom under the ceiling, the preferred region.
+An offer whose relevance is under the floor is not a match at all, however well it passes the filters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Weights of the ranking, chosen on the development set (see `matchmaker eval`)."""
+
+    lexical: float = 0.35
+    category: float = 0.15
+    floor: float = 0.45
+    verified: float = 0.02
+    headroom: float = 0.02
+    region: float = 0.03
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What relevance is computed from, kept for the explanation."""
+
+    dense: float
+    lexical: float
+    same_category: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Secondary:
+    verified: bool
+    headroom_ratio: float | None
+    region_preferred: bool | None  # None: the need states no preference
+
+
+def relevance(signals: Signals, weights: Weights = DEFAULT_WEIGHTS) -> float:
+    """Topical fit of an offer to a need."""
+    return signals.dense + weights.lexical * signals.lexical + weights.category * signals.same_category
+
+
+def secondary_bonus(secondary: Secondary, weights: Weights = DEFAULT_WEIGHTS) -> float:
+    """The small bonus that orders offers of similar relevance by carbon performance and fit."""
+    bonus = weights.verified * secondary.verified
+    if secondary.headroom_ratio is not None:
+        # Clipped: a footprint far below the ceiling earns no more than one 100% below it.
+        bonus += weights.headroom * min(max(secondary.headroom_ratio, 0.0), 1.0)
+    if secondary.region_preferred:
+        bonus += weights.region
+    return bonus
+
+
+def is_relevant(score: float, weights: Weights = DEFAULT_WEIGHTS) -> bool:
+    return score >= weights.floor

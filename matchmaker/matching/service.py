@@ -1,0 +1,305 @@
+"""Matching as the API and the CLI use it: offers for a need, offers for free text, needs for an offer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from matchmaker.alliances import repository as alliances
+from matchmaker.auth import Principal
+from matchmaker.db.models import Need, Offer
+from matchmaker.errors import ValidationFailed
+from matchmaker.exchange import check_footprint_pair
+from matchmaker.matching import repository
+from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
+from matchmaker.matching.engine import Engine
+from matchmaker.matching.explain import criteria_read, explain, filter_results, need_brief, offer_brief
+from matchmaker.matching.ranking import Query, Ranking, Scored, rank_offers, score_offers
+from matchmaker.matching.schemas import (
+    NearMiss,
+    NeedMatch,
+    NeedMatches,
+    OfferMatch,
+    OfferMatches,
+    SearchRequest,
+)
+from matchmaker.matching.scoring import DEFAULT_WEIGHTS, Weights, is_relevant
+from matchmaker.needs import service as need_service
+from matchmaker.offers import service as offer_service
+
+
+@dataclass(frozen=True, slots=True)
+class Refinement:
+    """Request-time filters on top of a need's own: narrower categories, kinds, regions, a certification,
+    and optionally a tighter ceiling or verification (for a buyer trying what-ifs)."""
+
+    categories: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+    certification: str | None = None
+    max_pcf: float | None = None
+    max_pcf_unit: str | None = None
+    require_verified: bool | None = None
+
+
+def need_criteria(need: Need, refinement: Refinement = Refinement()) -> Criteria:
+    """The hard filters of a need, with any refinement applied."""
+    check_pair(refinement.max_pcf, refinement.max_pcf_unit)
+    return Criteria(
+        max_pcf=refinement.max_pcf if refinement.max_pcf is not None else need.max_pcf,
+        max_pcf_unit=refinement.max_pcf_unit if refinement.max_pcf is not None else need.max_pcf_unit,
+        require_verified=need.require_verified or bool(refinement.require_verified),
+        alliance_only=need.alliance_only.code if need.alliance_only else None,
+        categories=refinement.categories,
+        kinds=refinement.kinds,
+        regions=refinement.regions,
+        certification=refinement.certification,
+    )
+
+
+def check_pair(value: float | None, unit: str | None) -> None:
+    try:
+        check_footprint_pair(value, unit, value_field="max_pcf", unit_field="max_pcf_unit")
+    except ValueError as error:
+        raise ValidationFailed(
+            str(error), errors=[{"field": "max_pcf_unit", "message": str(error)}]
+        ) from None
+
+
+def _query(engine: Engine, text: str, *, category: str | None, region_preference: str | None) -> Query:
+    analysis = engine.analyzer.analyze(text)
+    return Query(
+        analysis=analysis,
+        vector=engine.encode_query(analysis),
+        category=category,
+        region_preference=region_preference,
+    )
+
+
+def _offer_matches(
+    *, session: Session, ranking: Ranking, candidates: dict[int, Offer], criteria: Criteria, query_text: str,
+    need: Need | None, region_preference: str | None,
+) -> OfferMatches:  # fmt: skip
+    codes = alliances.active_codes_by_organisation(session, [o.owner_id for o in candidates.values()])
+    matches = [
+        OfferMatch(
+            rank=position,
+            score=round(scored.score, 4),
+            offer=offer_brief(
+                candidates[scored.facts.id], codes.get(candidates[scored.facts.id].owner_id, [])
+            ),
+            explanation=explain(scored, candidates[scored.facts.id], region_preference=region_preference),
+        )
+        for position, scored in enumerate(ranking.matches, start=1)
+    ]
+    near = [
+        NearMiss(
+            offer=offer_brief(candidates[s.facts.id], codes.get(candidates[s.facts.id].owner_id, [])),
+            relevance=round(s.relevance, 4),
+            failed_filters=s.verdict.failed,
+            filters=filter_results(s),
+        )
+        for s in ranking.near_misses
+    ]
+    reason = None
+    if not matches:
+        if ranking.eligible == 0:
+            reason = (
+                f"no qualifying offer: none of the {ranking.candidates} offers you may see passes the filters"
+            )
+        else:
+            reason = (
+                f"no qualifying offer: {ranking.eligible} of {ranking.candidates} offers pass the filters, "
+                "but none is relevant enough to this need"
+            )
+    return OfferMatches(
+        need=need_brief(need) if need else None,
+        query=query_text,
+        criteria=criteria_read(criteria, region_preference),
+        matches=matches,
+        candidates=ranking.candidates,
+        eligible=ranking.eligible,
+        no_match_reason=reason,
+        near_misses=near,
+    )
+
+
+def rank_for_need(
+    *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int,
+    weights: Weights = DEFAULT_WEIGHTS, apply_floor: bool = True,
+) -> tuple[Ranking, dict[int, Offer]]:  # fmt: skip
+    """Rank the offers the need's buyer may see. The CLI's `match` and `eval` use exactly this."""
+    engine.offers.sync(session)
+    candidates = repository.visible_published_offers(session, viewer_organisation_id=need.owner_id)
+    query = _query(engine, need.text, category=need.category, region_preference=need.region_preference)
+    ranking = rank_offers(
+        query=query,
+        candidates=[c.facts for c in candidates],
+        criteria=criteria,
+        catalogue=engine.offers,
+        limit=limit,
+        weights=weights,
+        apply_floor=apply_floor,
+    )
+    return ranking, {c.offer.id: c.offer for c in candidates}
+
+
+def match_need(
+    *,
+    session: Session,
+    engine: Engine,
+    principal: Principal,
+    need_id: int,
+    refinement: Refinement,
+    limit: int,
+) -> OfferMatches:
+    """Offers for a need the caller may see, ranked as the need's buyer sees them."""
+    need = need_service.get_visible(session=session, principal=principal, need_id=need_id)
+    criteria = need_criteria(need, refinement)
+    ranking, offers = rank_for_need(session=session, engine=engine, need=need, criteria=criteria, limit=limit)
+    return _offer_matches(
+        session=session,
+        ranking=ranking,
+        candidates=offers,
+        criteria=criteria,
+        query_text=need.text,
+        need=need,
+        region_preference=need.region_preference,
+    )
+
+
+def search(*, session: Session, engine: Engine, principal: Principal, request: SearchRequest) -> OfferMatches:
+    """Free-text search over the offers the caller may see, under the given hard filters."""
+    check_pair(request.max_pcf, request.max_pcf_unit)
+    criteria = Criteria(
+        max_pcf=request.max_pcf,
+        max_pcf_unit=request.max_pcf_unit,
+        require_verified=request.require_verified,
+        alliance_only=request.alliance_only,
+        categories=frozenset(request.category),
+        kinds=frozenset(request.kind),
+        regions=frozenset(request.region),
+        certification=request.certification,
+    )
+    engine.offers.sync(session)
+    viewer = None if principal.is_operator else principal.organisation_id
+    candidates = repository.visible_published_offers(session, viewer_organisation_id=viewer)
+    query = _query(engine, request.text, category=None, region_preference=request.region_preference)
+    ranking = rank_offers(
+        query=query,
+        candidates=[c.facts for c in candidates],
+        criteria=criteria,
+        catalogue=engine.offers,
+        limit=request.limit,
+    )
+    return _offer_matches(
+        session=session,
+        ranking=ranking,
+        candidates={c.offer.id: c.offer for c in candidates},
+        criteria=criteria,
+        query_text=request.text,
+        need=None,
+        region_preference=request.region_preference,
+    )
+
+
+def match_offer(
+    *, session: Session, engine: Engine, principal: Principal, offer_id: int, limit: int
+) -> NeedMatches:
+    """Open needs, visible to the caller, whose hard filters the offer passes and whose buyer may see it.
+
+    Relevance is the same function of (need, offer) as in the buyer's view, so both sides agree.
+    """
+    offer = offer_service.get_visible(session=session, principal=principal, offer_id=offer_id)
+    engine.offers.sync(session)
+    engine.needs.sync(session)
+    viewer = None if principal.is_operator else principal.organisation_id
+    needs = repository.open_needs_for_vendor(session, vendor_organisation_id=viewer)
+    if principal.role == "buyer":  # a buyer sees its own needs only
+        needs = [need for need in needs if need.owner_id == viewer]
+    codes = alliances.active_codes_by_organisation(session, [offer.owner_id]).get(offer.owner_id, [])
+    brief = offer_brief(offer, codes)
+    matchable = repository.visible_published_offers(session, viewer_organisation_id=None, ids=[offer.id])
+    if not matchable:
+        return NeedMatches(
+            offer=brief,
+            matches=[],
+            candidates=len(needs),
+            eligible=0,
+            no_match_reason="the offer is not matchable: it must be published by an admitted supplier",
+        )
+    ranking = rank_needs_for_offer(
+        engine=engine,
+        facts=matchable[0].facts,
+        offer_visibility_alliance_id=offer.visibility_alliance_id if offer.visibility == "alliance" else None,
+        needs=needs,
+        buyer_alliances=repository.organisation_alliance_ids(session, [need.owner_id for need in needs]),
+    )
+    matches = [
+        NeedMatch(
+            rank=position,
+            score=round(scored.score, 4),
+            need=need_brief(need),
+            explanation=explain(scored, offer, region_preference=need.region_preference),
+        )
+        for position, (scored, need) in enumerate(ranking.matches[:limit], start=1)
+    ]
+    reason = None
+    if not matches:
+        reason = (
+            "no open need fits this offer" if ranking.eligible == 0 else "no open need is relevant enough"
+        )
+    return NeedMatches(
+        offer=brief, matches=matches, candidates=len(needs), eligible=ranking.eligible, no_match_reason=reason
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NeedRanking:
+    matches: list[tuple[Scored, Need]]
+    eligible: int
+
+
+def rank_needs_for_offer(
+    *, engine: Engine, facts: OfferFacts, offer_visibility_alliance_id: int | None, needs: list[Need],
+    buyer_alliances: dict[int, set[int]], weights: Weights = DEFAULT_WEIGHTS,
+) -> NeedRanking:  # fmt: skip
+    """Score one offer against each need it is eligible for and visible to; relevant ones, best first."""
+    fitting = [
+        need
+        for need in needs
+        if (
+            offer_visibility_alliance_id is None
+            or offer_visibility_alliance_id in buyer_alliances.get(need.owner_id, set())
+        )
+        and judge(facts, need_criteria(need)).eligible
+    ]
+    if not fitting:
+        return NeedRanking(matches=[], eligible=0)
+    offer_vector = engine.offers.vector(facts.id)
+    dense = engine.needs.index.similarities(offer_vector, np.asarray([n.id for n in fitting], dtype=np.int64))
+    scored: list[tuple[Scored, Need]] = []
+    for need, similarity in zip(fitting, dense.tolist(), strict=True):
+        analysis = engine.needs.analyses.get(need.id) or engine.analyzer.analyze(need.text)
+        if np.isnan(similarity):  # not indexed yet (sync prevents this): embed it now
+            similarity = float(engine.encode_query(engine.analyzer.analyze(need.text)) @ offer_vector)
+        query = Query(
+            analysis=analysis,
+            vector=offer_vector,
+            category=need.category,
+            region_preference=need.region_preference,
+        )
+        row = score_offers(
+            query=query,
+            facts=[facts],
+            verdicts=[judge(facts, need_criteria(need))],
+            dense=np.asarray([similarity], dtype=np.float32),
+            catalogue=engine.offers,
+            weights=weights,
+        )[0]
+        if is_relevant(row.relevance, weights):
+            scored.append((row, need))
+    scored.sort(key=lambda pair: (-pair[0].score, pair[1].id))
+    return NeedRanking(matches=scored, eligible=len(fitting))

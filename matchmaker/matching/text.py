@@ -1,0 +1,83 @@
+"""Text analysis for matching: glossary concepts, shared Latin-script terms, and the bridged text to embed."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from matchmaker.matching.glossary import Glossary, english_words
+
+# Words that carry no topic. Units and emission words are left out too: every listing has them.
+STOPWORDS = frozenset(
+    """
+    a an and or the of for to in on at by with from as is are be been was were this that these
+    those our we you your it its per than not no up more most less all any each other such into
+    over under about also can may must should will shall would need needs needed looking seek
+    seeking require required requirement procure procurement purchase purchasing buy supply
+    supplier suppliers offer product products service services solution based use using used low
+    carbon footprint pcf co2 co2e kg kgco2e gco2e tco2e emission emissions intensity verified third
+    party certified standard iso year years annual month day ton tonne tonnes mt kt t g mj gj kwh
+    mwh wh kwp mwp wp tkm m2 m3 unit
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+_LATIN_TERM = re.compile(r"[a-z][a-z0-9]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What matching reads from one text."""
+
+    concepts: frozenset[str]
+    terms: frozenset[str]
+    bridged: str
+
+    @property
+    def lexical_terms(self) -> frozenset[str]:
+        """Concepts (language-independent) and Latin-script terms (codes and names both languages use)."""
+        return self.concepts | self.terms
+
+
+class Analyzer:
+    def __init__(self, glossary: Glossary) -> None:
+        self.glossary = glossary
+
+    def analyze(self, text: str) -> Analysis:
+        concepts = self.glossary.find(text)
+        terms = frozenset(
+            f"w:{word}"
+            for word in english_words(text)
+            if _LATIN_TERM.fullmatch(word) and len(word) > 1 and word not in STOPWORDS
+        )
+        concept_terms = frozenset(f"c:{concept}" for concept in concepts)
+        return Analysis(concepts=concept_terms, terms=terms, bridged=self.glossary.bridge(text, concepts))
+
+
+class TermStatistics:
+    """Document frequencies of lexical terms over the indexed rows, for inverse-document-frequency weights."""
+
+    def __init__(self) -> None:
+        self.documents = 0
+        self.frequency: Counter[str] = Counter()
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.documents += 1
+        self.frequency.update(set(terms))
+
+    def remove(self, terms: Iterable[str]) -> None:
+        self.documents = max(0, self.documents - 1)
+        self.frequency.subtract(set(terms))
+
+    def idf(self, term: str) -> float:
+        """Smoothed IDF: rare terms weigh more; a term no document has weighs the most."""
+        return math.log(1 + (self.documents + 1) / (self.frequency.get(term, 0) + 1))
+
+
+def lexical_coverage(query: frozenset[str], document: frozenset[str], weights: Mapping[str, float]) -> float:
+    """The share of the query's term weight that the document mentions (0 to 1)."""
+    total = sum(weights[term] for term in query)
+    if total == 0:
+        return 0.0
+    return sum(weights[term] for term in query & document) / total

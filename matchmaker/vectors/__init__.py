@@ -1,0 +1,1 @@
+"""Embeddings and vector indexes, behind small interfaces (no FastAPI, no SQLAlchemy here)."""

@@ -1,0 +1,326 @@
+"""Vector indexes keyed by database ids: FAISS (the default) and exact numpy, with one interface.
+
+Both hold unit vectors and score by inner product (cosine). Search can be limited to an allowed set of ids,
+which is how hard filters are applied inside the search rather than by cutting a longer list short.
+An index is saved with a manifest (model identity, dimension, count, build time) and refuses to load
+under another model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from matchmaker.vectors.embedder import ModelIdentity, Vectors
+
+Ids = npt.NDArray[np.int64]
+MANIFEST_VERSION = 1
+
+
+class IndexMismatch(RuntimeError):
+    """A saved index was built with another model or layout; it must be rebuilt."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """Search results, best first."""
+
+    ids: Ids
+    scores: npt.NDArray[np.float32]
+
+
+class VectorIndex(Protocol):
+    """Unit vectors keyed by int64 ids; inner-product search, optionally within allowed ids."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+    def ids(self) -> Ids: ...
+
+    def upsert(self, ids: Sequence[int] | Ids, vectors: Vectors) -> None: ...
+
+    def remove(self, ids: Sequence[int] | Ids) -> None: ...
+
+    def search(self, query: Vectors, k: int, allowed: Ids | None = None) -> Hits: ...
+
+    def similarities(self, query: Vectors, ids: Ids) -> npt.NDArray[np.float32]: ...
+
+    def vector(self, identifier: int) -> Vectors: ...
+
+    def save(
+        self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None
+    ) -> None: ...
+
+
+def _as_ids(ids: Sequence[int] | Ids) -> Ids:
+    return np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
+
+
+def top_k(ids: Ids, scores: npt.NDArray[np.float32], k: int) -> Hits:
+    """The k best (highest score) of ids, best first; ties broken by the smaller id for stable results."""
+    if k <= 0 or len(ids) == 0:
+        return Hits(ids=np.zeros(0, dtype=np.int64), scores=np.zeros(0, dtype=np.float32))
+    if k < len(ids):
+        part = np.argpartition(-scores, k - 1)[:k]
+        ids, scores = ids[part], scores[part]
+    order = np.lexsort((ids, -scores))
+    return Hits(ids=ids[order], scores=scores[order].astype(np.float32))
+
+
+class NumpyIndex:
+    """Exact search over a dense matrix: rows gathered for the allowed ids, one matrix product."""
+
+    def __init__(self, dim: int) -> None:
+        self._dim = dim
+        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._row_of: dict[int, int] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def ids(self) -> Ids:
+        with self._lock:
+            return self._ids.copy()
+
+    def upsert(self, ids: Sequence[int] | Ids, vectors: Vectors) -> None:
+        ids = _as_ids(ids)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self._dim)
+        with self._lock:
+            new_rows = []
+            for position, identifier in enumerate(ids.tolist()):
+                row = self._row_of.get(identifier)
+                if row is None:
+                    new_rows.append(position)
+                else:
+                    self._vectors[row] = vectors[position]
+            if new_rows:
+                start = len(self._ids)
+                self._vectors = np.vstack([self._vectors, vectors[new_rows]])
+                self._ids = np.concatenate([self._ids, ids[new_rows]])
+                for offset, position in enumerate(new_rows):
+                    self._row_of[int(ids[position])] = start + offset
+
+    def remove(self, ids: Sequence[int] | Ids) -> None:
+        doomed = {int(i) for i in _as_ids(ids)} & self._row_of.keys()
+        if not doomed:
+            return
+        with self._lock:
+            keep = np.array([int(i) not in doomed for i in self._ids], dtype=bool)
+            self._vectors = self._vectors[keep]
+            self._ids = self._ids[keep]
+            self._row_of = {int(identifier): row for row, identifier in enumerate(self._ids)}
+
+    def rows(self, ids: Ids) -> npt.NDArray[np.int64]:
+        """Row numbers of the ids that are in the index (others are dropped)."""
+        with self._lock:
+            return np.fromiter((self._row_of[i] for i in ids.tolist() if i in self._row_of), dtype=np.int64)
+
+    def similarities(self, query: Vectors, ids: Ids) -> npt.NDArray[np.float32]:
+        """Cosine of the query with each id, in the order given; NaN where an id is not indexed."""
+        with self._lock:
+            rows = np.array([self._row_of.get(int(i), -1) for i in ids], dtype=np.int64)
+            present = rows >= 0
+            scores = np.full(len(ids), np.nan, dtype=np.float32)
+            if present.any():
+                scores[present] = self._vectors[rows[present]] @ query.reshape(-1)
+            return scores
+
+    def vector(self, identifier: int) -> Vectors:
+        with self._lock:
+            if identifier not in self._row_of:
+                raise KeyError(identifier)
+            vector: Vectors = self._vectors[self._row_of[identifier]].copy()
+            return vector
+
+    def search(self, query: Vectors, k: int, allowed: Ids | None = None) -> Hits:
+        with self._lock:
+            if allowed is None:
+                ids, matrix = self._ids, self._vectors
+            else:
+                rows = self.rows(_as_ids(allowed))
+                ids, matrix = self._ids[rows], self._vectors[rows]
+            scores = matrix @ query.reshape(-1) if len(ids) else np.zeros(0, dtype=np.float32)
+        return top_k(ids, scores.astype(np.float32), k)
+
+    def save(self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            _atomic_write_bytes(directory / "vectors.npy", _npy_bytes(self._vectors))
+            _atomic_write_bytes(directory / "ids.npy", _npy_bytes(self._ids))
+            write_manifest(directory, kind="numpy", identity=identity, count=len(self._ids), extra=extra)
+
+    @classmethod
+    def load(cls, directory: Path, *, identity: ModelIdentity) -> NumpyIndex:
+        read_manifest(directory, kind="numpy", identity=identity)
+        index = cls(identity.dim)
+        index.upsert(np.load(directory / "ids.npy"), np.load(directory / "vectors.npy"))
+        return index
+
+
+class FaissIndex:
+    """A flat inner-product FAISS index with database ids (IndexIDMap2), searched with an IDSelector."""
+
+    def __init__(self, dim: int, *, index: Any = None) -> None:
+        import faiss
+
+        self._faiss = faiss
+        self._dim = dim
+        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._lock = threading.RLock()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def ids(self) -> Ids:
+        with self._lock:
+            return self._faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def upsert(self, ids: Sequence[int] | Ids, vectors: Vectors) -> None:
+        ids = _as_ids(ids)
+        vectors = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(len(ids), self._dim))
+        with self._lock:
+            self.remove(ids)
+            self._index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: Sequence[int] | Ids) -> None:
+        ids = _as_ids(ids)
+        if len(ids):
+            with self._lock:
+                self._index.remove_ids(self._faiss.IDSelectorBatch(ids))
+
+    def similarities(self, query: Vectors, ids: Ids) -> npt.NDArray[np.float32]:
+        """Cosine of the query with each id, in the order given; NaN where an id is not indexed."""
+        scores = np.full(len(ids), np.nan, dtype=np.float32)
+        hits = self.search(query, len(ids), allowed=_as_ids(ids))
+        position = {int(i): p for p, i in enumerate(ids)}
+        for identifier, score in zip(hits.ids.tolist(), hits.scores.tolist(), strict=True):
+            scores[position[identifier]] = score
+        return scores
+
+    def vector(self, identifier: int) -> Vectors:
+        with self._lock:
+            try:
+                return np.asarray(self._index.reconstruct(int(identifier)), dtype=np.float32)
+            except RuntimeError:  # FAISS raises RuntimeError for an unknown id
+                raise KeyError(identifier) from None
+
+    def search(self, query: Vectors, k: int, allowed: Ids | None = None) -> Hits:
+        query = np.ascontiguousarray(query.reshape(1, self._dim), dtype=np.float32)
+        with self._lock:
+            total = int(self._index.ntotal)
+            if allowed is not None:
+                allowed = _as_ids(allowed)
+                k = min(k, len(allowed), total)
+            else:
+                k = min(k, total)
+            if k <= 0:
+                return top_k(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0)
+            params = None
+            if allowed is not None:
+                params = self._faiss.SearchParameters(sel=self._faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
+            scores, ids = self._index.search(query, k, params=params)
+        found = ids[0] >= 0
+        return top_k(ids[0][found].astype(np.int64), scores[0][found].astype(np.float32), k)
+
+    def save(self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            data = self._faiss.serialize_index(self._index)
+            _atomic_write_bytes(directory / "index.faiss", data.tobytes())
+            write_manifest(directory, kind="faiss", identity=identity, count=len(self), extra=extra)
+
+    @classmethod
+    def load(cls, directory: Path, *, identity: ModelIdentity) -> FaissIndex:
+        import faiss
+
+        read_manifest(directory, kind="faiss", identity=identity)
+        raw = np.frombuffer((directory / "index.faiss").read_bytes(), dtype=np.uint8)
+        return cls(identity.dim, index=faiss.deserialize_index(raw))
+
+
+INDEX_KINDS: dict[str, type[NumpyIndex] | type[FaissIndex]] = {"faiss": FaissIndex, "numpy": NumpyIndex}
+
+
+def new_index(kind: str, dim: int) -> VectorIndex:
+    """A new empty index of the kind ('faiss' or 'numpy')."""
+    return INDEX_KINDS[kind](dim)
+
+
+def load_index(kind: str, directory: Path, *, identity: ModelIdentity) -> VectorIndex:
+    """Load a saved index, refusing one built with another model."""
+    return INDEX_KINDS[kind].load(directory, identity=identity)
+
+
+def _npy_bytes(array: npt.NDArray[Any]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def write_manifest(
+    directory: Path, *, kind: str, identity: ModelIdentity, count: int, extra: dict[str, Any] | None = None
+) -> None:
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "kind": kind,
+        "model": identity.as_dict(),
+        "count": count,
+        "built_at": datetime.now(UTC).isoformat(),
+        **(extra or {}),
+    }
+    _atomic_write_bytes(directory / "manifest.json", json.dumps(manifest, indent=2).encode())
+
+
+def read_manifest(
+    directory: Path, *, kind: str | None = None, identity: ModelIdentity | None = None
+) -> dict[str, Any]:
+    """Read a manifest and check it matches the expected kind and model."""
+    path = directory / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no index manifest at {path}")
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    if manifest.get("manifest_version") != MANIFEST_VERSION or (kind and manifest.get("kind") != kind):
+        raise IndexMismatch(
+            f"the index at {directory} has another layout ({manifest.get('kind')}, "
+            f"v{manifest.get('manifest_version')}); run `matchmaker index rebuild`"
+        )
+    if identity is not None and manifest.get("model") != identity.as_dict():
+        saved = manifest.get("model") or {}
+        raise IndexMismatch(
+            f"the index at {directory} was built with {saved.get('name')} {saved.get('version')} "
+            f"({saved.get('dim')}-d), not {identity.name} {identity.version} ({identity.dim}-d); "
+            "run `matchmaker index rebuild` to rebuild it with the configured model"
+        )
+    return manifest
