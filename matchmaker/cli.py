@@ -6,17 +6,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from matchmaker.auth import Principal, Role
 from matchmaker.config import Settings, get_settings
 from matchmaker.errors import MatchmakerError
+
+if TYPE_CHECKING:
+    from matchmaker.matching.engine import Engine
 
 app = typer.Typer(
     help="Matchmaker: match low-carbon supply with procurement demand.",
@@ -30,6 +33,9 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
+index_app = typer.Typer(help="The vector indexes of offers and needs.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+DEFAULT_EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval-dev"
 
 # markup=False: user text such as "[/x]" in a file or a name must print as written.
 err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
@@ -231,6 +237,154 @@ def demo() -> None:
     out.print(f"demo data loaded into {_safe_url(settings)}")
     for role, (organisation, key) in keys.items():
         out.print(f"{role:8} key ({organisation}): {key}")
+
+
+def _progress_bar(label: str) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def _engine(settings: Settings) -> Engine:
+    from matchmaker.matching.engine import build_engine, limit_native_threads
+
+    limit_native_threads()
+    return build_engine(
+        model=settings.model,
+        data_dir=settings.data_dir,
+        glossary_path=settings.glossary_path,
+        index_kind=settings.index_kind,
+    )
+
+
+@index_app.command("rebuild")
+def index_rebuild() -> None:
+    """Embed every published offer and open need again and save the indexes."""
+    from matchmaker.matching.indexer import matchable_documents
+
+    settings = get_settings()
+    with cli_errors(), session_scope(settings) as session:
+        engine = _engine(settings)
+        for catalogue in (engine.offers, engine.needs):
+            total = len(matchable_documents(session, catalogue.kind))
+            with _progress_bar(f"indexing {catalogue.kind}") as bar:
+                task = bar.add_task(catalogue.kind, total=total)
+
+                def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
+                    bar.advance(task, n)
+
+                count = catalogue.rebuild(session, progress=advance)
+            catalogue.save()
+            out.print(f"{catalogue.kind}: {count} indexed with {engine.embedder.identity.name}")
+
+
+@index_app.command("verify")
+def index_verify() -> None:
+    """Compare the saved indexes with the database; exit 1 if they drifted."""
+    from matchmaker.matching.indexer import matchable_documents
+
+    settings = get_settings()
+    clean = True
+    with cli_errors(), session_scope(settings) as session:
+        engine = _engine(settings)
+        for catalogue in (engine.offers, engine.needs):
+            if not catalogue.load():
+                out.print(f"{catalogue.kind}: no saved index (run `matchmaker index rebuild`)")
+                clean = False
+                continue
+            drift = catalogue.drift(matchable_documents(session, catalogue.kind))
+            clean &= drift.clean
+            out.print(
+                f"{catalogue.kind}: {len(catalogue.versions)} indexed; {len(drift.missing)} missing, "
+                f"{len(drift.stale)} stale, {len(drift.ghosts)} ghosts"
+                + ("" if drift.clean else f" (e.g. ids {(drift.missing + drift.stale + drift.ghosts)[:5]})")
+            )
+    if not clean:
+        raise typer.Exit(1)
+
+
+@app.command()
+def match(
+    all_needs: Annotated[bool, typer.Option("--all-needs", help="every open need")] = False,
+    need: Annotated[list[str] | None, typer.Option(help="a need's id from the import (repeatable)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="offers per need")] = 10,
+    output_format: Annotated[str, typer.Option("--format", help="jsonl")] = "jsonl",
+) -> None:
+    """Print the ranked offers of needs, one JSON line per need, exactly as the API ranks them."""
+    import json
+
+    from matchmaker.matching.evaluation import open_needs, ranked_external_ids
+
+    if output_format != "jsonl":
+        fail(f"unknown format {output_format!r}; use jsonl")
+    if not all_needs and not need:
+        fail("name needs with --need ID, or use --all-needs")
+    settings = get_settings()
+    with cli_errors(), session_scope(settings) as session:
+        engine = _engine(settings)
+        engine.start(session)
+        chosen = open_needs(session)
+        if need:
+            wanted = set(need)
+            chosen = [n for n in chosen if n.external_id in wanted]
+            unknown = wanted - {n.external_id for n in chosen}
+            if unknown:
+                fail(f"no open need with id {', '.join(sorted(unknown))}")
+        for item in chosen:
+            ranked = ranked_external_ids(session=session, engine=engine, need=item, limit=limit)
+            print(json.dumps({"need_id": item.external_id, "ranked_offer_ids": ranked}, ensure_ascii=False))
+        engine.save()
+
+
+@app.command("eval")
+def evaluate(
+    data: Annotated[
+        Path, typer.Option(help="a development set: offers.jsonl, needs.jsonl, qrels, score.py")
+    ] = (DEFAULT_EVAL_DATA),
+    results: Annotated[
+        Path | None, typer.Option(help="also write the rankings (JSONL) into this folder")
+    ] = None,
+) -> None:
+    """Run the development set end to end in a temporary data directory and print its scores."""
+    import tempfile
+
+    from matchmaker.matching import evaluation
+
+    if not (data / "offers.jsonl").is_file():
+        fail(f"no development set at {data} (expected offers.jsonl, needs.jsonl, qrels.tsv, score.py)")
+    with cli_errors(), tempfile.TemporaryDirectory(prefix="matchmaker-eval-") as scratch:
+        settings = Settings(data_dir=Path(scratch), model=get_settings().model, environment="test")
+        with session_scope(settings) as session:
+            evaluation.import_dataset(session, data)
+            engine = _engine(settings)
+            engine.start(session)
+            needs = evaluation.open_needs(session)
+            with _progress_bar("matching needs") as bar:
+                task = bar.add_task("needs", total=len(needs))
+                run = evaluation.run(session=session, engine=engine, progress=lambda n: bar.advance(task, n))
+        scores = evaluation.score(data, run)
+    if results:
+        results.mkdir(parents=True, exist_ok=True)
+        evaluation.write_jsonl(results / "filtered.jsonl", run.filtered)
+        evaluation.write_jsonl(results / "unfiltered.jsonl", run.unfiltered)
+    filtered, unfiltered = scores["filtered"], scores["unfiltered"]
+    out.print(
+        f"model {engine.embedder.identity.name} {engine.embedder.identity.version}; {filtered['needs']} needs"
+    )
+    out.print(
+        f"filtered:   nDCG@10 (all) {filtered['ndcg_all']:.4f}  nDCG@10 (answerable) {filtered['ndcg']:.4f}  "
+        f"Recall@10 {filtered['recall']:.4f}  MRR {filtered['mrr']:.4f}  "
+        f"empty-answer accuracy {filtered['empty_correct']:.4f}  filter violations {filtered['violations']}"
+    )
+    out.print(
+        f"unfiltered: nDCG@10 {unfiltered['ndcg']:.4f}  Recall@10 {unfiltered['recall']:.4f}  "
+        f"MRR {unfiltered['mrr']:.4f}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

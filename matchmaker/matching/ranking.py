@@ -21,6 +21,7 @@ from matchmaker.matching.scoring import (
     Secondary,
     Signals,
     Weights,
+    category_agreement,
     is_relevant,
     relevance,
     secondary_bonus,
@@ -75,7 +76,7 @@ def score_offers(
         signals = Signals(
             dense=float(similarity),
             lexical=lexical_coverage(query.analysis.lexical_terms, terms, idf),
-            same_category=query.category is not None and query.category == offer.category,
+            category_agreement=category_agreement(query.category, offer.category),
         )
         topical = relevance(signals, weights)
         secondary = Secondary(

@@ -2,7 +2,9 @@
 
 Pure functions over plain numbers, so the API, the evaluation and the tests rank identically.
 
-relevance = dense cosine + LEXICAL x lexical coverage + CATEGORY x [the need's category is the offer's]
+relevance = dense cosine + LEXICAL x lexical coverage + CATEGORY x category agreement
+            (1 when the need's category, named or read from its text, is the offer's; 0 when it is another;
+            0.5 when the need's category is unknown, so that uncategorised needs face the same floor)
 rank      = relevance + secondary signals, each small enough never to lift an irrelevant offer past a
             relevant one: verified footprint, headroom under the ceiling, the preferred region.
 An offer whose relevance is under the floor is not a match at all, however well it passes the filters.
@@ -18,8 +20,8 @@ class Weights:
     """Weights of the ranking, chosen on the development set (see `matchmaker eval`)."""
 
     lexical: float = 0.35
-    category: float = 0.15
-    floor: float = 0.45
+    category: float = 0.25
+    floor: float = 0.65
     verified: float = 0.02
     headroom: float = 0.02
     region: float = 0.03
@@ -34,7 +36,11 @@ class Signals:
 
     dense: float
     lexical: float
-    same_category: bool
+    category_agreement: float  # 1 same, 0 different, 0.5 unknown
+
+    @property
+    def same_category(self) -> bool:
+        return self.category_agreement == 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +52,7 @@ class Secondary:
 
 def relevance(signals: Signals, weights: Weights = DEFAULT_WEIGHTS) -> float:
     """Topical fit of an offer to a need."""
-    return signals.dense + weights.lexical * signals.lexical + weights.category * signals.same_category
+    return signals.dense + weights.lexical * signals.lexical + weights.category * signals.category_agreement
 
 
 def secondary_bonus(secondary: Secondary, weights: Weights = DEFAULT_WEIGHTS) -> float:
@@ -58,6 +64,13 @@ def secondary_bonus(secondary: Secondary, weights: Weights = DEFAULT_WEIGHTS) ->
     if secondary.region_preferred:
         bonus += weights.region
     return bonus
+
+
+def category_agreement(query_category: str | None, offer_category: str) -> float:
+    """1 when the categories agree, 0 when they differ, 0.5 when the query's is unknown."""
+    if query_category is None:
+        return 0.5
+    return 1.0 if query_category == offer_category else 0.0
 
 
 def is_relevant(score: float, weights: Weights = DEFAULT_WEIGHTS) -> bool:

@@ -69,11 +69,12 @@ def check_pair(value: float | None, unit: str | None) -> None:
 
 
 def _query(engine: Engine, text: str, *, category: str | None, region_preference: str | None) -> Query:
+    """The query for a text; without a named category, the one its glossary terms clearly point to."""
     analysis = engine.analyzer.analyze(text)
     return Query(
         analysis=analysis,
         vector=engine.encode_query(analysis),
-        category=category,
+        category=category or engine.analyzer.infer_category(analysis),
         region_preference=region_preference,
     )
 

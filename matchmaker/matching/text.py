@@ -44,6 +44,18 @@ class Analyzer:
     def __init__(self, glossary: Glossary) -> None:
         self.glossary = glossary
 
+    def infer_category(self, analysis: Analysis) -> str | None:
+        """The category most of the text's glossary concepts belong to, if a clear majority does."""
+        votes = Counter(
+            self.glossary.concepts[term[2:]].category
+            for term in analysis.concepts
+            if term[2:] in self.glossary.concepts and self.glossary.concepts[term[2:]].category != "general"
+        )
+        if not votes:
+            return None
+        (best, count), total = votes.most_common(1)[0], sum(votes.values())
+        return best if count * 2 > total else None
+
     def analyze(self, text: str) -> Analysis:
         concepts = self.glossary.find(text)
         terms = frozenset(
