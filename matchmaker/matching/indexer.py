@@ -109,6 +109,7 @@ class Catalogue:
         directory: Path | None,
         index_kind: str = "faiss",
     ) -> None:
+        """`kind` "needs" analyses its texts as queries (without their footprint quantities)."""
         self.kind = kind
         self.embedder = embedder
         self.analyzer = analyzer
@@ -135,7 +136,8 @@ class Catalogue:
         """Embed and index documents (new or changed), in batches."""
         for start in range(0, len(documents), EMBED_BATCH):
             batch = documents[start : start + EMBED_BATCH]
-            analyses = [self.analyzer.analyze(doc.text) for doc in batch]
+            analyze = self.analyzer.analyze_query if self.kind == "needs" else self.analyzer.analyze
+            analyses = [analyze(doc.text) for doc in batch]
             vectors = self.embedder.encode_documents([analysis.bridged for analysis in analyses])
             with self._lock:
                 for doc, analysis in zip(batch, analyses, strict=True):

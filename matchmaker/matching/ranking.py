@@ -68,7 +68,7 @@ def score_offers(
     *, query: Query, facts: Sequence[OfferFacts], verdicts: Sequence[Verdict], dense: np.ndarray,
     catalogue: Catalogue, weights: Weights,
 ) -> list[Scored]:  # fmt: skip
-    idf = {term: catalogue.statistics.idf(term) for term in query.analysis.lexical_terms}
+    idf = {term: catalogue.statistics.weight(term) for term in query.analysis.lexical_terms}
     scored = []
     for offer, verdict, similarity in zip(facts, verdicts, dense.tolist(), strict=True):
         analysis = catalogue.analyses.get(offer.id)

@@ -20,8 +20,8 @@ class Weights:
     """Weights of the ranking, chosen on the development set (see `matchmaker eval`)."""
 
     lexical: float = 0.35
-    category: float = 0.25
-    floor: float = 0.65
+    category: float = 0.3
+    floor: float = 0.5
     verified: float = 0.02
     headroom: float = 0.02
     region: float = 0.03

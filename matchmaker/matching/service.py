@@ -13,6 +13,7 @@ from matchmaker.db.models import Need, Offer
 from matchmaker.errors import ValidationFailed
 from matchmaker.exchange import check_footprint_pair
 from matchmaker.matching import repository
+from matchmaker.matching.constraints import find_ceiling
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.explain import criteria_read, explain, filter_results, need_brief, offer_brief
@@ -70,7 +71,7 @@ def check_pair(value: float | None, unit: str | None) -> None:
 
 def _query(engine: Engine, text: str, *, category: str | None, region_preference: str | None) -> Query:
     """The query for a text; without a named category, the one its glossary terms clearly point to."""
-    analysis = engine.analyzer.analyze(text)
+    analysis = engine.analyzer.analyze_query(text)
     return Query(
         analysis=analysis,
         vector=engine.encode_query(analysis),
@@ -172,11 +173,19 @@ def match_need(
 
 
 def search(*, session: Session, engine: Engine, principal: Principal, request: SearchRequest) -> OfferMatches:
-    """Free-text search over the offers the caller may see, under the given hard filters."""
+    """Free-text search over the offers the caller may see, under the given hard filters.
+
+    A ceiling written in the text ("under 350 kgCO2e each") is applied when the request names none.
+    """
     check_pair(request.max_pcf, request.max_pcf_unit)
+    max_pcf, max_pcf_unit = request.max_pcf, request.max_pcf_unit
+    if max_pcf is None:
+        written = find_ceiling(request.text)
+        if written is not None:
+            max_pcf, max_pcf_unit = written.value, written.unit
     criteria = Criteria(
-        max_pcf=request.max_pcf,
-        max_pcf_unit=request.max_pcf_unit,
+        max_pcf=max_pcf,
+        max_pcf_unit=max_pcf_unit,
         require_verified=request.require_verified,
         alliance_only=request.alliance_only,
         categories=frozenset(request.category),
@@ -283,9 +292,9 @@ def rank_needs_for_offer(
     dense = engine.needs.index.similarities(offer_vector, np.asarray([n.id for n in fitting], dtype=np.int64))
     scored: list[tuple[Scored, Need]] = []
     for need, similarity in zip(fitting, dense.tolist(), strict=True):
-        analysis = engine.needs.analyses.get(need.id) or engine.analyzer.analyze(need.text)
+        analysis = engine.needs.analyses.get(need.id) or engine.analyzer.analyze_query(need.text)
         if np.isnan(similarity):  # not indexed yet (sync prevents this): embed it now
-            similarity = float(engine.encode_query(engine.analyzer.analyze(need.text)) @ offer_vector)
+            similarity = float(engine.encode_query(engine.analyzer.analyze_query(need.text)) @ offer_vector)
         query = Query(
             analysis=analysis,
             vector=offer_vector,

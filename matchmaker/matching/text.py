@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from matchmaker.matching.constraints import without_quantities
 from matchmaker.matching.glossary import Glossary, english_words
 
 # Words that carry no topic. Units and emission words are left out too: every listing has them.
@@ -56,6 +57,10 @@ class Analyzer:
         (best, count), total = votes.most_common(1)[0], sum(votes.values())
         return best if count * 2 > total else None
 
+    def analyze_query(self, text: str) -> Analysis:
+        """Analyse a need or a search: its footprint ceiling is a filter, not a topic, so it is taken out."""
+        return self.analyze(without_quantities(text) or text)
+
     def analyze(self, text: str) -> Analysis:
         concepts = self.glossary.find(text)
         terms = frozenset(
@@ -85,6 +90,11 @@ class TermStatistics:
     def idf(self, term: str) -> float:
         """Smoothed IDF: rare terms weigh more; a term no document has weighs the most."""
         return math.log(1 + (self.documents + 1) / (self.frequency.get(term, 0) + 1))
+
+    def weight(self, term: str) -> float:
+        """IDF above that of a term half the documents have: words every listing uses ("carbon
+        footprint", "CO2e") weigh nothing, so they cannot make two texts look alike."""
+        return max(0.0, self.idf(term) - math.log(3))
 
 
 def lexical_coverage(query: frozenset[str], document: frozenset[str], weights: Mapping[str, float]) -> float:
