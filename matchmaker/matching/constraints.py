@@ -15,7 +15,11 @@ from matchmaker.units import UnknownUnitError, parse_unit
 _NUMBER = r"(?P<value>-?\d+(?:[.,]\d+)*)"
 _MASS = r"(?P<mass>g|kg|t)\s*CO2[-\s]?e(?:q)?"
 # What the footprint is per: "/kg", "per tonne", "each", "每吨", or nothing (then: per unit).
-_PER = r"(?:\s*(?:/|per\s+)\s*(?P<per>[A-Za-z0-9²³]+)|\s+(?P<each>each|apiece|per\s+unit)|\s*/\s*(?P<per_zh>[吨千克度台件个]))?"
+_PER = (
+    r"(?:\s*(?:/|per\s+)\s*(?P<per>[A-Za-z0-9²³]+)"
+    r"|\s+(?P<each>each|apiece|per\s+unit)"
+    r"|\s*/\s*(?P<per_zh>[吨千克度台件个]))?"
+)
 _QUANTITY = re.compile(_NUMBER + r"\s*" + _MASS + _PER, re.IGNORECASE)
 _UPPER_BOUND = re.compile(
     r"(?:under|below|at\s+most|no\s+more\s+than|not\s+(?:to\s+)?exceed(?:ing)?|not\s+higher\s+than|"
