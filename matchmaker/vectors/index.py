@@ -72,8 +72,13 @@ def top_k(ids: Ids, scores: npt.NDArray[np.float32], k: int) -> Hits:
     if k <= 0 or len(ids) == 0:
         return Hits(ids=np.zeros(0, dtype=np.int64), scores=np.zeros(0, dtype=np.float32))
     if k < len(ids):
-        part = np.argpartition(-scores, k - 1)[:k]
-        ids, scores = ids[part], scores[part]
+        # Everything above the k-th score, then the smallest ids among those tied with it.
+        threshold = -np.partition(-scores, k - 1)[k - 1]
+        above = np.flatnonzero(scores > threshold)
+        tied = np.flatnonzero(scores == threshold)
+        tied = tied[np.argsort(ids[tied], kind="stable")][: k - len(above)]
+        chosen = np.concatenate([above, tied])
+        ids, scores = ids[chosen], scores[chosen]
     order = np.lexsort((ids, -scores))
     return Hits(ids=ids[order], scores=scores[order].astype(np.float32))
 
@@ -154,7 +159,7 @@ class NumpyIndex:
             if allowed is None:
                 ids, matrix = self._ids, self._vectors
             else:
-                rows = self.rows(_as_ids(allowed))
+                rows = self.rows(np.unique(_as_ids(allowed)))
                 ids, matrix = self._ids[rows], self._vectors[rows]
             scores = matrix @ query.reshape(-1) if len(ids) else np.zeros(0, dtype=np.float32)
         return top_k(ids, scores.astype(np.float32), k)
@@ -229,7 +234,7 @@ class FaissIndex:
         with self._lock:
             total = int(self._index.ntotal)
             if allowed is not None:
-                allowed = _as_ids(allowed)
+                allowed = np.unique(_as_ids(allowed))
                 k = min(k, len(allowed), total)
             else:
                 k = min(k, total)
@@ -238,9 +243,19 @@ class FaissIndex:
             params = None
             if allowed is not None:
                 params = self._faiss.SearchParameters(sel=self._faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
-            scores, ids = self._index.search(query, k, params=params)
-        found = ids[0] >= 0
-        return top_k(ids[0][found].astype(np.int64), scores[0][found].astype(np.float32), k)
+            # A little past k, so that ties at the cut-off are settled by id (as NumpyIndex does), not by
+            # the order FAISS met them in.
+            reach = min(total, k + 16) if allowed is None else min(total, len(allowed), k + 16)
+            scores, ids = self._index.search(query, reach, params=params)
+            found_ids, found_scores = ids[0][ids[0] >= 0], scores[0][ids[0] >= 0]
+            if len(found_ids) == reach > k and found_scores[-1] >= found_scores[k - 1]:
+                # The tie at the cut-off runs past what was fetched: take every vector scoring at least
+                # the k-th score, then settle the tie by id.
+                limits, distances, labels = self._index.range_search(
+                    query, float(found_scores[k - 1]) - 1e-6, params=params
+                )
+                found_ids, found_scores = labels[limits[0] : limits[1]], distances[limits[0] : limits[1]]
+        return top_k(found_ids.astype(np.int64), found_scores.astype(np.float32), k)
 
     def save(self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None) -> None:
         with self._lock:
