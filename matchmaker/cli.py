@@ -358,7 +358,13 @@ def evaluate(
     if not (data / "offers.jsonl").is_file():
         fail(f"no development set at {data} (expected offers.jsonl, needs.jsonl, qrels.tsv, score.py)")
     with cli_errors(), tempfile.TemporaryDirectory(prefix="matchmaker-eval-") as scratch:
-        settings = Settings(data_dir=Path(scratch), model=get_settings().model, environment="test")
+        # Its own SQLite file, whatever MATCHMAKER_DATABASE_URL says: the evaluation must not touch real data.
+        settings = Settings(
+            data_dir=Path(scratch),
+            database_url=f"sqlite:///{Path(scratch) / 'eval.sqlite3'}",
+            model=get_settings().model,
+            environment="test",
+        )
         with session_scope(settings) as session:
             evaluation.import_dataset(session, data)
             engine = _engine(settings)

@@ -108,6 +108,9 @@ class Offer(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("owner_id", "external_id"),
         Index("ix_offers_status_category", "status", "category"),
+        Index("ix_offers_updated_at", "updated_at"),
+        # Never reuse a deleted offer's id on SQLite: the vector index keys its entries by id and version.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -150,7 +153,11 @@ class Need(TimestampMixin, Base):
     """A procurement need posted by a buyer, with its hard filters and soft preferences."""
 
     __tablename__ = "needs"
-    __table_args__ = (UniqueConstraint("owner_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("owner_id", "external_id"),
+        Index("ix_needs_updated_at", "updated_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)

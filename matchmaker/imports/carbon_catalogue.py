@@ -48,6 +48,8 @@ CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pesticide_formulation", ("pesticide", "herbicide", "insecticide", "fungicide")),
 )
 _NOT_REPORTED = {"", "not reported", "n/a", "(not reported by company)"}
+# The compilers' placeholders for a missing product detail: they describe nothing.
+_PLACEHOLDER_DETAIL = re.compile(r"^field not included in \d{4} data$", re.IGNORECASE)
 
 
 def category_for(name: str, detail: str) -> str:
@@ -75,6 +77,8 @@ def map_row(row: dict[str, str]) -> dict[str, Any]:
     """Turn one catalogue row into an exchange-format offer record."""
     name = (row.get(NAME) or "").strip()
     detail = (row.get(DETAIL) or "").strip()
+    if _PLACEHOLDER_DETAIL.match(detail):
+        detail = ""
     pcf_text = (row.get(PCF) or "").strip()
     pcf_value: Any = _number(pcf_text)
     if pcf_value is None and pcf_text:

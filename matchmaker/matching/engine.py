@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -52,9 +51,7 @@ class Engine:
         vector: Vectors = self.embedder.encode_queries([analysis.bridged])[0]
         return vector
 
-    def start(
-        self, session: Session, progress: Callable[[str, int, int], None] | None = None
-    ) -> dict[str, Drift]:
+    def start(self, session: Session) -> dict[str, Drift]:
         """Load the saved indexes (refusing a model mismatch) and reconcile them with the database."""
         drifts: dict[str, Drift] = {}
         for catalogue in (self.offers, self.needs):

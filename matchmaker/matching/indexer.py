@@ -196,9 +196,15 @@ class Catalogue:
         return drift
 
     def sync(self, session: Session) -> None:
-        """Pick up rows other processes changed since the last look (cheap: an indexed range read)."""
+        """Pick up rows other processes changed since the last look (cheap: an indexed range read).
+
+        Before the first full reconciliation (a start-up that could not reach the database) it does one.
+        """
+        if self.watermark is None:
+            self.reconcile(session)
+            return
         now = utcnow()
-        since = (self.watermark or now) - SYNC_OVERLAP
+        since = self.watermark - SYNC_OVERLAP
         changed = [
             doc
             for doc in matchable_documents(session, self.kind, since=since)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.config import Settings
@@ -23,8 +24,12 @@ def start_engine(settings: Settings, session_factory: sessionmaker[Session]) -> 
         glossary_path=settings.glossary_path,
         index_kind=settings.index_kind,
     )
-    with transaction(session_factory) as session:
-        engine.start(session)
+    try:
+        with transaction(session_factory) as session:
+            engine.start(session)
+    except SQLAlchemyError as error:
+        # Serve anyway (/healthz up, /readyz reports the database): the first query reconciles the index.
+        logger.warning("database unreachable at start-up (%s); the index will be built on first use", error)
     return engine
 
 

@@ -135,6 +135,7 @@ def rank_for_need(
     """Rank the offers the need's buyer may see. The CLI's `match` and `eval` use exactly this."""
     engine.offers.sync(session)
     candidates = repository.visible_published_offers(session, viewer_organisation_id=need.owner_id)
+    # _query infers the category from the text when the need names none, as the vendor's view does.
     query = _query(engine, need.text, category=need.category, region_preference=need.region_preference)
     ranking = rank_offers(
         query=query,
@@ -298,7 +299,7 @@ def rank_needs_for_offer(
         query = Query(
             analysis=analysis,
             vector=offer_vector,
-            category=need.category,
+            category=need.category or engine.analyzer.infer_category(analysis),
             region_preference=need.region_preference,
         )
         row = score_offers(
