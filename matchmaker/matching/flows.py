@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from matchmaker.db.models import Need, Offer
-from matchmaker.matching.indexer import Document, Kind
+from matchmaker.matching.indexer import Document, Kind, offer_text
 
 logger = logging.getLogger(__name__)
 ENGINE_KEY = "matchmaker.engine"
@@ -65,7 +65,7 @@ def offer_changed(session: Session, offer: Offer) -> None:
     """Index a published offer's new version, or drop an offer that is no longer published."""
     pending = _pending(session)
     if pending is not None:
-        document = Document(offer.id, offer.version, f"{offer.title}\n{offer.description}".strip())
+        document = Document(offer.id, offer.version, offer_text(offer))
         pending[("offers", offer.id)] = document if offer.status == "published" else None
 
 

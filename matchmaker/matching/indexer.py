@@ -68,7 +68,12 @@ class Drift:
 
 
 def offer_text(offer: Offer) -> str:
-    return f"{offer.title}\n{offer.description}".strip()
+    """What an offer is matched on: its title and description."""
+    return join_offer_text(offer.title, offer.description)
+
+
+def join_offer_text(title: str, description: str) -> str:
+    return f"{title}\n{description}".strip()
 
 
 def matchable_documents(session: Session, kind: Kind, *, since: datetime | None = None) -> list[Document]:

@@ -17,6 +17,7 @@ from matchmaker.matching.constraints import find_ceiling
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.explain import criteria_read, explain, filter_results, need_brief, offer_brief
+from matchmaker.matching.indexer import Document, offer_text
 from matchmaker.matching.ranking import Query, Ranking, Scored, rank_offers, score_offers
 from matchmaker.matching.schemas import (
     NearMiss,
@@ -29,6 +30,7 @@ from matchmaker.matching.schemas import (
 from matchmaker.matching.scoring import DEFAULT_WEIGHTS, Weights, is_relevant
 from matchmaker.needs import service as need_service
 from matchmaker.offers import service as offer_service
+from matchmaker.vectors.embedder import Vectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +137,8 @@ def rank_for_need(
     """Rank the offers the need's buyer may see. The CLI's `match` and `eval` use exactly this."""
     engine.offers.sync(session)
     candidates = repository.visible_published_offers(session, viewer_organisation_id=need.owner_id)
-    # _query infers the category from the text when the need names none, as the vendor's view does.
-    query = _query(engine, need.text, category=need.category, region_preference=need.region_preference)
     ranking = rank_offers(
-        query=query,
+        query=need_query(engine, need),
         candidates=[c.facts for c in candidates],
         criteria=criteria,
         catalogue=engine.offers,
@@ -147,6 +147,23 @@ def rank_for_need(
         apply_floor=apply_floor,
     )
     return ranking, {c.offer.id: c.offer for c in candidates}
+
+
+def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> Query:
+    """A need as a query, the same in the buyer's and the vendor's view: its indexed analysis (when the
+    index holds this version), its category named or read from its text, its region preference."""
+    if engine.needs.versions.get(need.id) == need.version:
+        analysis = engine.needs.analyses[need.id]
+    else:
+        analysis = engine.analyzer.analyze_query(need.text)
+    if vector is None:
+        vector = engine.encode_query(engine.analyzer.analyze_query(need.text))
+    return Query(
+        analysis=analysis,
+        vector=vector,
+        category=need.category or engine.analyzer.infer_category(analysis),
+        region_preference=need.region_preference,
+    )
 
 
 def match_need(
@@ -241,6 +258,8 @@ def match_offer(
             eligible=0,
             no_match_reason="the offer is not matchable: it must be published by an admitted supplier",
         )
+    if engine.offers.versions.get(offer.id) != offer.version:  # committed a moment ago by another replica
+        engine.offers.put([Document(offer.id, offer.version, offer_text(offer))])
     ranking = rank_needs_for_offer(
         engine=engine,
         facts=matchable[0].facts,
@@ -293,15 +312,10 @@ def rank_needs_for_offer(
     dense = engine.needs.index.similarities(offer_vector, np.asarray([n.id for n in fitting], dtype=np.int64))
     scored: list[tuple[Scored, Need]] = []
     for need, similarity in zip(fitting, dense.tolist(), strict=True):
-        analysis = engine.needs.analyses.get(need.id) or engine.analyzer.analyze_query(need.text)
+        # The query's vector is not used here: the offer is one document, its cosine with each need is known.
+        query = need_query(engine, need, vector=offer_vector)
         if np.isnan(similarity):  # not indexed yet (sync prevents this): embed it now
             similarity = float(engine.encode_query(engine.analyzer.analyze_query(need.text)) @ offer_vector)
-        query = Query(
-            analysis=analysis,
-            vector=offer_vector,
-            category=need.category or engine.analyzer.infer_category(analysis),
-            region_preference=need.region_preference,
-        )
         row = score_offers(
             query=query,
             facts=[facts],
