@@ -21,6 +21,7 @@ from matchmaker.app import create_app
 from matchmaker.config import Settings, normalise_database_url
 from matchmaker.db.migrate import upgrade
 from matchmaker.db.session import make_engine
+from tests.cli_support import throwaway_postgres
 from tests.factories import World, build_world
 
 POSTGRES_URL_ENV = "MATCHMAKER_TEST_DATABASE_URL"
@@ -111,3 +112,19 @@ def world(session: Session) -> World:
     world = build_world(session)
     session.commit()
     return world
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The environment for one CLI test: its own data directory and fresh, empty database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MATCHMAKER_")}
+    env.pop("FORCE_COLOR", None)
+    env.update(NO_COLOR="1", COLUMNS="200", PYTHONIOENCODING="utf-8")
+    env["MATCHMAKER_DATA_DIR"] = str(tmp_path / "data")
+    postgres_url = os.environ.get(POSTGRES_URL_ENV)
+    if not postgres_url:
+        yield env
+        return
+    with throwaway_postgres(postgres_url) as database_url:
+        env["MATCHMAKER_DATABASE_URL"] = database_url
+        yield env

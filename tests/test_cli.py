@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,21 +18,24 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, make_url, select, text
-from sqlalchemy.orm import Session
 
 from matchmaker.app import create_app
-from matchmaker.config import Settings, normalise_database_url
 from matchmaker.db.models import Need, Offer, Organisation
-from matchmaker.db.session import make_engine
 from matchmaker.parties.service import authenticate
+from tests.cli_support import (
+    CATALOGUE_CSV,
+    EVAL_DEV,
+    SHARED,
+    assert_clean_failure,
+    db_session,
+    run,
+    settings_for,
+    shared_relative,
+    write_jsonl,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-EVAL_DEV = SHARED / "data" / "eval-dev"
 OFFERS_JSONL = EVAL_DEV / "offers.jsonl"
 NEEDS_JSONL = EVAL_DEV / "needs.jsonl"
-CATALOGUE_CSV = SHARED / "data" / "carbon-catalogue" / "product_level.csv"
-POSTGRES_URL_ENV = "MATCHMAKER_TEST_DATABASE_URL"
 KEY_LINE = re.compile(r"^(operator|buyer|vendor)\s+key \((?P<org>.+)\): (?P<key>mm_\S+)$")
 
 needs_shared_data = pytest.mark.skipif(
@@ -46,44 +45,6 @@ needs_shared_data = pytest.mark.skipif(
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-
-
-def cli_command() -> list[str]:
-    """The installed console script next to this interpreter, else `python -m matchmaker.cli`."""
-    script = Path(sys.executable).with_name("matchmaker")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "matchmaker.cli"]
-
-
-def run(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run `matchmaker <args>` from the repository root, as a user would."""
-    return subprocess.run(
-        [*cli_command(), *map(str, args)],
-        env=env,
-        cwd=REPO,
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def settings_for(env: dict[str, str]) -> Settings:
-    """The settings the CLI reads from this environment (to reach the same database)."""
-    return Settings(
-        environment="test",
-        data_dir=Path(env["MATCHMAKER_DATA_DIR"]),
-        database_url=env.get("MATCHMAKER_DATABASE_URL", ""),
-    )
-
-
-@contextmanager
-def db_session(env: dict[str, str]) -> Iterator[Session]:
-    engine = make_engine(settings_for(env).sqlalchemy_url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @contextmanager
@@ -108,18 +69,8 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def shared_relative(path: Path) -> str:
-    """The path as a user at the repository root would type it (../shared/...)."""
-    return os.path.relpath(path, REPO)
-
-
 def jsonl_records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    return path
 
 
 def csv_cell(value: Any, *, json_lists: bool) -> str:
@@ -147,52 +98,6 @@ def report_line(kind: str, *, read: int, created: int, updated: int, unchanged: 
     return (
         f"{kind}: {read} read, {created} created, {updated} updated, {unchanged} unchanged, {failed} failed"
     )
-
-
-def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int = 1) -> None:
-    """A failure a user can cause: the given exit code, a short message, never a traceback."""
-    assert result.returncode == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip(), "a failure must say why on stderr"
-
-
-# --- fixtures --------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def throwaway_postgres(url: str) -> Iterator[str]:
-    """Create a fresh database on the server of `url`, yield its URL, drop it afterwards."""
-    server = make_url(normalise_database_url(url))
-    admin = make_engine(server.set(database="postgres").render_as_string(hide_password=False))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")
-    name = f"mm_cli_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment for one CLI test: its own fresh, empty database."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MATCHMAKER_")}
-    env.pop("FORCE_COLOR", None)
-    env.update(NO_COLOR="1", COLUMNS="200", PYTHONIOENCODING="utf-8")
-    data_dir = tmp_path / "data"
-    env["MATCHMAKER_DATA_DIR"] = str(data_dir)
-    postgres_url = os.environ.get(POSTGRES_URL_ENV)
-    if not postgres_url:
-        yield env
-        return
-    with throwaway_postgres(postgres_url) as database_url:
-        env["MATCHMAKER_DATABASE_URL"] = database_url
-        yield env
 
 
 # --- 1. schema -------------------------------------------------------------------------------------------

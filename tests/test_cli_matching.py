@@ -3,7 +3,7 @@
 `index rebuild`, `index verify`, `match` and `eval` on the development set (../shared/data/eval-dev), scored
 with the set's own score.py, and `match` on the Carbon Catalogue with needs written for it. SQLite by
 default (a file under the test's tmp_path); PostgreSQL when MATCHMAKER_TEST_DATABASE_URL names a server,
-with a throwaway database per test. The helpers are those of tests/test_cli.py, copied.
+with a throwaway database per test. The helpers shared with tests/test_cli.py are in tests/cli_support.py.
 """
 
 from __future__ import annotations
@@ -11,30 +11,28 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
-import os
 import re
 import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import func, make_url, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
 
-from matchmaker.config import Settings, normalise_database_url
 from matchmaker.db.models import Need, Offer
-from matchmaker.db.session import make_engine
+from tests.cli_support import (
+    CATALOGUE_CSV,
+    EVAL_DEV,
+    REPO,
+    assert_clean_failure,
+    db_session,
+    ok,
+    run,
+    shared_relative,
+    write_jsonl,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-EVAL_DEV = SHARED / "data" / "eval-dev"
-CATALOGUE_CSV = SHARED / "data" / "carbon-catalogue" / "product_level.csv"
-POSTGRES_URL_ENV = "MATCHMAKER_TEST_DATABASE_URL"
 EMPTY_ANSWER_NEEDS = ("n45", "n60")
 
 needs_eval_dev = pytest.mark.skipif(
@@ -46,72 +44,11 @@ needs_catalogue = pytest.mark.skipif(
 )
 
 
-# --- helpers (as in tests/test_cli.py) -------------------------------------------------------------------
-
-
-def cli_command() -> list[str]:
-    """The installed console script next to this interpreter, else `python -m matchmaker.cli`."""
-    script = Path(sys.executable).with_name("matchmaker")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "matchmaker.cli"]
-
-
-def run(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run `matchmaker <args>` from the repository root, as a user would."""
-    return subprocess.run(
-        [*cli_command(), *map(str, args)],
-        env=env,
-        cwd=REPO,
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def ok(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    result = run(*args, env=env)
-    assert result.returncode == 0, (args, result.stdout, result.stderr)
-    return result
-
-
-def settings_for(env: dict[str, str]) -> Settings:
-    """The settings the CLI reads from this environment (to reach the same database)."""
-    return Settings(
-        environment="test",
-        data_dir=Path(env["MATCHMAKER_DATA_DIR"]),
-        database_url=env.get("MATCHMAKER_DATABASE_URL", ""),
-    )
-
-
-@contextmanager
-def db_session(env: dict[str, str]) -> Iterator[Session]:
-    engine = make_engine(settings_for(env).sqlalchemy_url)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def shared_relative(path: Path) -> str:
-    """The path as a user at the repository root would type it (../shared/...)."""
-    return os.path.relpath(path, REPO)
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    return path
+# --- helpers ---------------------------------------------------------------------------------------------
 
 
 def jsonl_lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
-
-
-def assert_clean_failure(result: subprocess.CompletedProcess[str], code: int = 1) -> None:
-    """A failure a user can cause: the given exit code, a short message, never a traceback."""
-    assert result.returncode == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip(), "a failure must say why on stderr"
 
 
 def load_scorer() -> ModuleType:
@@ -121,41 +58,6 @@ def load_scorer() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@contextmanager
-def throwaway_postgres(url: str) -> Iterator[str]:
-    """Create a fresh database on the server of `url`, yield its URL, drop it afterwards."""
-    server = make_url(normalise_database_url(url))
-    admin = make_engine(server.set(database="postgres").render_as_string(hide_password=False))
-    admin = admin.execution_options(isolation_level="AUTOCOMMIT")
-    name = f"mm_cli_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The environment for one CLI test: its own data directory and fresh, empty database."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MATCHMAKER_")}
-    env.pop("FORCE_COLOR", None)
-    env.update(NO_COLOR="1", COLUMNS="200", PYTHONIOENCODING="utf-8")
-    env["MATCHMAKER_DATA_DIR"] = str(tmp_path / "data")
-    postgres_url = os.environ.get(POSTGRES_URL_ENV)
-    if not postgres_url:
-        yield env
-        return
-    with throwaway_postgres(postgres_url) as database_url:
-        env["MATCHMAKER_DATABASE_URL"] = database_url
-        yield env
 
 
 # --- the development set ---------------------------------------------------------------------------------
