@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 
 class UnitFamily(StrEnum):
@@ -102,8 +103,11 @@ class FootprintUnit:
         return f"{self.emission_mass}CO2e/{self.declared_unit}"
 
 
+@lru_cache(maxsize=1024)
 def parse_unit(text: str) -> FootprintUnit:
-    """Parse a footprint unit string such as 'kgCO2e/kWh', or raise UnknownUnitError."""
+    """Parse a footprint unit string such as 'kgCO2e/kWh', or raise UnknownUnitError.
+
+    Cached: a catalogue uses a handful of unit strings, and matching checks every candidate's."""
     match = _UNIT_PATTERN.match(text)
     if not match:
         raise UnknownUnitError(

@@ -19,6 +19,7 @@ from matchmaker.imports import service as imports
 from matchmaker.imports.readers import read_jsonl
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.engine import Engine
+from matchmaker.matching.repository import offers_by_id
 from matchmaker.matching.service import need_criteria, rank_for_need
 
 EVAL_OPERATOR = Principal(organisation_id=0, role="operator", key_id=0)
@@ -39,9 +40,10 @@ def ranked_external_ids(
 ) -> list[str]:
     """The offers for a need, as the API ranks them, by their ids from the import."""
     criteria = need_criteria(need) if filtered else Criteria()
-    ranking, offers = rank_for_need(
+    ranking = rank_for_need(
         session=session, engine=engine, need=need, criteria=criteria, limit=limit, apply_floor=filtered
     )
+    offers = offers_by_id(session, [scored.facts.id for scored in ranking.matches])
     return [offers[scored.facts.id].external_id for scored in ranking.matches]
 
 

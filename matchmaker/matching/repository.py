@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from matchmaker.alliances import repository as alliances
@@ -13,39 +12,27 @@ from matchmaker.db.models import Need, Offer, Organisation
 from matchmaker.matching.eligibility import OfferFacts
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An offer that may be shown to the viewer, with what the filters and the explanation need."""
-
-    offer: Offer
-    facts: OfferFacts
-
-
-def _facts(offer: Offer, codes: Sequence[str]) -> OfferFacts:
-    return OfferFacts(
-        id=offer.id,
-        category=offer.category,
-        kind=offer.kind,
-        region=offer.region,
-        pcf_value=offer.pcf_value,
-        pcf_unit=offer.pcf_unit,
-        pcf_verified=offer.pcf_verified,
-        supplier_alliances=frozenset(codes),
-        certifications=tuple(offer.certifications or ()),
-    )
-
-
-def visible_published_offers(
+def visible_offer_facts(
     session: Session, *, viewer_organisation_id: int | None, ids: Sequence[int] | None = None
-) -> list[Candidate]:
-    """Published offers of admitted suppliers that the viewer may see (None: every such offer).
+) -> list[OfferFacts]:
+    """What the filters need of every published offer of an admitted supplier that the viewer may see
+    (None: every such offer). This is the universe of matching; the filters then apply exactly, in Python.
 
-    This is the universe of matching; the hard filters are then applied to it exactly, in Python.
+    Columns, not ORM objects: a match request reads every candidate, and shows only a page of them.
     """
-    statement: Select[Offer] = (
-        select(Offer)
+    statement = (
+        select(
+            Offer.id,
+            Offer.owner_id,
+            Offer.category,
+            Offer.kind,
+            Offer.region,
+            Offer.pcf_value,
+            Offer.pcf_unit,
+            Offer.pcf_verified,
+            Offer.certifications,
+        )
         .join(Organisation, Organisation.id == Offer.owner_id)
-        .options(joinedload(Offer.owner))
         .where(Offer.status == "published", Organisation.admission_status == "admitted")
     )
     if viewer_organisation_id is not None:
@@ -59,9 +46,30 @@ def visible_published_offers(
         )
     if ids is not None:
         statement = statement.where(Offer.id.in_(list(ids)))
-    offers = list(session.scalars(statement.order_by(Offer.id)))
-    codes = alliances.active_codes_by_organisation(session, [offer.owner_id for offer in offers])
-    return [Candidate(offer=offer, facts=_facts(offer, codes.get(offer.owner_id, []))) for offer in offers]
+    rows = session.execute(statement.order_by(Offer.id)).all()
+    codes = alliances.active_codes_by_organisation(session, list({row.owner_id for row in rows}))
+    return [
+        OfferFacts(
+            id=row.id,
+            category=row.category,
+            kind=row.kind,
+            region=row.region,
+            pcf_value=row.pcf_value,
+            pcf_unit=row.pcf_unit,
+            pcf_verified=row.pcf_verified,
+            supplier_alliances=frozenset(codes.get(row.owner_id, ())),
+            certifications=tuple(row.certifications or ()),
+        )
+        for row in rows
+    ]
+
+
+def offers_by_id(session: Session, ids: Sequence[int]) -> dict[int, Offer]:
+    """The offers to show (a page of matches and near misses), with their suppliers."""
+    if not ids:
+        return {}
+    offers = session.scalars(select(Offer).options(joinedload(Offer.owner)).where(Offer.id.in_(list(ids))))
+    return {offer.id: offer for offer in offers}
 
 
 def open_needs_for_vendor(session: Session, *, vendor_organisation_id: int | None) -> list[Need]:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliances
 from matchmaker.auth import Principal
-from matchmaker.db.models import Need, Offer
+from matchmaker.db.models import Need
 from matchmaker.errors import ValidationFailed
 from matchmaker.exchange import check_footprint_pair
 from matchmaker.matching import repository
@@ -83,9 +83,12 @@ def _query(engine: Engine, text: str, *, category: str | None, region_preference
 
 
 def _offer_matches(
-    *, session: Session, ranking: Ranking, candidates: dict[int, Offer], criteria: Criteria, query_text: str,
-    need: Need | None, region_preference: str | None,
+    *, session: Session, ranking: Ranking, criteria: Criteria, query_text: str, need: Need | None,
+    region_preference: str | None,
 ) -> OfferMatches:  # fmt: skip
+    candidates = repository.offers_by_id(
+        session, [s.facts.id for s in (*ranking.matches, *ranking.near_misses)]
+    )
     codes = alliances.active_codes_by_organisation(session, [o.owner_id for o in candidates.values()])
     matches = [
         OfferMatch(
@@ -133,20 +136,18 @@ def _offer_matches(
 def rank_for_need(
     *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int,
     weights: Weights = DEFAULT_WEIGHTS, apply_floor: bool = True,
-) -> tuple[Ranking, dict[int, Offer]]:  # fmt: skip
+) -> Ranking:  # fmt: skip
     """Rank the offers the need's buyer may see. The CLI's `match` and `eval` use exactly this."""
     engine.offers.sync(session)
-    candidates = repository.visible_published_offers(session, viewer_organisation_id=need.owner_id)
-    ranking = rank_offers(
+    return rank_offers(
         query=need_query(engine, need),
-        candidates=[c.facts for c in candidates],
+        candidates=repository.visible_offer_facts(session, viewer_organisation_id=need.owner_id),
         criteria=criteria,
         catalogue=engine.offers,
         limit=limit,
         weights=weights,
         apply_floor=apply_floor,
     )
-    return ranking, {c.offer.id: c.offer for c in candidates}
 
 
 def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> Query:
@@ -178,11 +179,10 @@ def match_need(
     """Offers for a need the caller may see, ranked as the need's buyer sees them."""
     need = need_service.get_visible(session=session, principal=principal, need_id=need_id)
     criteria = need_criteria(need, refinement)
-    ranking, offers = rank_for_need(session=session, engine=engine, need=need, criteria=criteria, limit=limit)
+    ranking = rank_for_need(session=session, engine=engine, need=need, criteria=criteria, limit=limit)
     return _offer_matches(
         session=session,
         ranking=ranking,
-        candidates=offers,
         criteria=criteria,
         query_text=need.text,
         need=need,
@@ -213,11 +213,10 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
     )
     engine.offers.sync(session)
     viewer = None if principal.is_operator else principal.organisation_id
-    candidates = repository.visible_published_offers(session, viewer_organisation_id=viewer)
     query = _query(engine, request.text, category=None, region_preference=request.region_preference)
     ranking = rank_offers(
         query=query,
-        candidates=[c.facts for c in candidates],
+        candidates=repository.visible_offer_facts(session, viewer_organisation_id=viewer),
         criteria=criteria,
         catalogue=engine.offers,
         limit=request.limit,
@@ -225,7 +224,6 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
     return _offer_matches(
         session=session,
         ranking=ranking,
-        candidates={c.offer.id: c.offer for c in candidates},
         criteria=criteria,
         query_text=request.text,
         need=None,
@@ -249,7 +247,7 @@ def match_offer(
         needs = [need for need in needs if need.owner_id == viewer]
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id]).get(offer.owner_id, [])
     brief = offer_brief(offer, codes)
-    matchable = repository.visible_published_offers(session, viewer_organisation_id=None, ids=[offer.id])
+    matchable = repository.visible_offer_facts(session, viewer_organisation_id=None, ids=[offer.id])
     if not matchable:
         return NeedMatches(
             offer=brief,
@@ -262,7 +260,7 @@ def match_offer(
         engine.offers.put([Document(offer.id, offer.version, offer_text(offer))])
     ranking = rank_needs_for_offer(
         engine=engine,
-        facts=matchable[0].facts,
+        facts=matchable[0],
         offer_visibility_alliance_id=offer.visibility_alliance_id if offer.visibility == "alliance" else None,
         needs=needs,
         buyer_alliances=repository.organisation_alliance_ids(session, [need.owner_id for need in needs]),
