@@ -14,7 +14,7 @@ from matchmaker import __version__
 from matchmaker.alliances.endpoints import router as alliances_router
 from matchmaker.config import Settings, get_settings
 from matchmaker.db.session import make_engine, make_session_factory
-from matchmaker.errors import install_problem_handlers
+from matchmaker.errors import install_problem_handlers, register_problem_schema
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
 from matchmaker.matching.endpoints import router as matching_router
@@ -62,6 +62,7 @@ def create_app(
     if session_factory is not None:
         app.state.session_factory = session_factory
     install_problem_handlers(app)
+    register_problem_schema(app)
     for router in (
         health_router,
         parties_router,

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -81,6 +82,65 @@ _SLUG_BY_STATUS = {
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-failed", "Validation failed"),
 }
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldProblem] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (e.g. a file that is not UTF-8)",
+    401: "No key, or an invalid or revoked key",
+    403: "The caller's role may not do this",
+    404: "Not found, or not visible to the caller",
+    409: "Conflicts with an existing object",
+    413: "The upload is too large",
+    422: "Validation failed; `errors` names each field",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for these error statuses, as application/problem+json."""
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    return {
+        status: {"description": _DESCRIPTIONS[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+        for status in statuses
+    }
+
+
+def register_problem_schema(app: FastAPI) -> None:
+    """Add ProblemDetails to the OpenAPI components that `problem_responses` refers to."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(
+            ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")["$defs"]
+        )
+        components["ProblemDetails"] = {
+            k: v
+            for k, v in ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}").items()
+            if k != "$defs"
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem_type(slug: str) -> str:

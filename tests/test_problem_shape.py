@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.app import create_app
 from matchmaker.config import Settings
-from matchmaker.errors import PROBLEM_MEDIA_TYPE
+from matchmaker.errors import PROBLEM_MEDIA_TYPE, ProblemDetails
 from tests.factories import World
 
 # Small enough that the 413 case is cheap; every other import body here is far below it.
@@ -234,6 +234,7 @@ def test_error_is_problem_json(problem_client: TestClient, world: World, case: F
         }
     ), problem
     assert problem["status"] == response.status_code
+    ProblemDetails.model_validate(problem)  # the schema the OpenAPI document declares
     assert isinstance(problem["type"], str) and problem["type"].startswith("/problems/"), problem
     assert isinstance(problem["title"], str) and problem["title"], problem
     assert isinstance(problem["detail"], str) and problem["detail"], problem
@@ -246,3 +247,15 @@ def test_error_is_problem_json(problem_client: TestClient, world: World, case: F
         assert all(isinstance(e, dict) and e.keys() == {"field", "message"} for e in errors), errors
         if case.field is not None:
             assert case.field in {error["field"] for error in errors}, errors
+
+
+def test_the_openapi_document_declares_problem_responses(problem_client: TestClient) -> None:
+    document = problem_client.get("/openapi.json").json()
+    assert "ProblemDetails" in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path in ("/healthz", "/readyz"):
+                continue
+            declared = operation["responses"]
+            assert "401" in declared, (method, path)
+            assert "application/problem+json" in declared["401"]["content"], (method, path)

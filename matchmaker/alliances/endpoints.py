@@ -18,10 +18,13 @@ from matchmaker.alliances.schemas import (
 )
 from matchmaker.db.models import Membership
 from matchmaker.deps import OperatorDep, PageDep, PrincipalDep, SessionDep
+from matchmaker.errors import problem_responses
 from matchmaker.pagination import Page
 from matchmaker.schema_types import PathId
 
-router = APIRouter(prefix="/alliances", tags=["alliances"])
+router = APIRouter(
+    prefix="/alliances", tags=["alliances"], responses=problem_responses(401, 403, 404, 409, 422)
+)
 
 
 def _membership_read(membership: Membership) -> MembershipRead:

@@ -7,13 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 
 from matchmaker.deps import OperatorDep, PrincipalDep, SessionDep, UploadDep
+from matchmaker.errors import problem_responses
 from matchmaker.imports import service
 from matchmaker.imports.carbon_catalogue import read_catalogue
 from matchmaker.imports.decoding import decode_upload
 from matchmaker.imports.readers import FileFormat, detect_format, read_records
 from matchmaker.imports.schemas import ImportReport
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = APIRouter(
+    prefix="/imports", tags=["imports"], responses=problem_responses(400, 401, 403, 404, 413, 422)
+)
 
 _TEXT_BODY = {"schema": {"type": "string"}}
 FILE_BODY: dict[str, Any] = {

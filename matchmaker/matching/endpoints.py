@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from matchmaker.deps import EngineDep, PrincipalDep, SessionDep
+from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, FootprintUnitText, OfferKind
 from matchmaker.matching import service
 from matchmaker.matching.schemas import NeedMatches, OfferMatches, SearchRequest
 from matchmaker.schema_types import PathId
 
-router = APIRouter(tags=["matching"])
+router = APIRouter(tags=["matching"], responses=problem_responses(401, 403, 404, 409, 422))
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="how many matches at most")]
 
 

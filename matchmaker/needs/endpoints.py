@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import PageDep, PrincipalDep, SessionDep
+from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, NeedStatus
 from matchmaker.needs import service
 from matchmaker.needs.repository import NeedFilters
@@ -14,7 +15,7 @@ from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
 from matchmaker.pagination import Page
 from matchmaker.schema_types import PathId, QueryId
 
-router = APIRouter(prefix="/needs", tags=["needs"])
+router = APIRouter(prefix="/needs", tags=["needs"], responses=problem_responses(401, 403, 404, 409, 422))
 
 
 @router.get("", response_model=Page[NeedRead])

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import PageDep, PrincipalDep, SessionDep
+from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, OfferKind, OfferStatus
 from matchmaker.offers import service
 from matchmaker.offers.repository import OfferFilters
@@ -14,7 +15,7 @@ from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import Page
 from matchmaker.schema_types import PathId, QueryId
 
-router = APIRouter(prefix="/offers", tags=["offers"])
+router = APIRouter(prefix="/offers", tags=["offers"], responses=problem_responses(401, 403, 404, 409, 422))
 
 
 @router.get("", response_model=Page[OfferRead])

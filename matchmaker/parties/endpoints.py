@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import OperatorDep, PageDep, PrincipalDep, SessionDep
-from matchmaker.errors import Forbidden
+from matchmaker.errors import Forbidden, problem_responses
 from matchmaker.pagination import Page
 from matchmaker.parties import service
 from matchmaker.parties.schemas import (
@@ -22,7 +22,9 @@ from matchmaker.parties.schemas import (
 )
 from matchmaker.schema_types import PathId
 
-router = APIRouter(prefix="/organisations", tags=["organisations"])
+router = APIRouter(
+    prefix="/organisations", tags=["organisations"], responses=problem_responses(401, 403, 404, 409, 422)
+)
 
 
 @router.get("", response_model=Page[OrganisationRead])
