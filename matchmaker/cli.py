@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,8 +92,24 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    with cli_errors():
+        _check_saved_indexes(settings)
+    # The service's own messages (index loading and building progress) beside uvicorn's.
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     err.print(f"Matchmaker on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, log_level=settings.log_level)
+
+
+def _check_saved_indexes(settings: Settings) -> None:
+    """Fail in one line, before the server starts, if a saved index was built by another model."""
+    from matchmaker.vectors.index import IndexMismatch
+
+    engine = _engine(settings)
+    for catalogue in (engine.offers, engine.needs):
+        try:
+            catalogue.check_saved()
+        except IndexMismatch as error:
+            fail(str(error))
 
 
 @db_app.command("upgrade")

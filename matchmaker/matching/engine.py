@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,7 +57,7 @@ class Engine:
         drifts: dict[str, Drift] = {}
         for catalogue in (self.offers, self.needs):
             loaded = catalogue.load()
-            drift = catalogue.reconcile(session)
+            drift = catalogue.reconcile(session, progress=ProgressLog(f"indexing {catalogue.kind}"))
             drifts[catalogue.kind] = drift
             logger.info(
                 "%s index %s: %d entries; %d embedded, %d re-embedded, %d dropped",
@@ -75,6 +76,22 @@ class Engine:
         for catalogue in (self.offers, self.needs):
             if catalogue.dirty:
                 catalogue.save()
+
+
+class ProgressLog:
+    """Log an index build's progress every few seconds, so a long first start is not silent."""
+
+    def __init__(self, label: str, every_seconds: float = 5.0) -> None:
+        self.label = label
+        self.every = every_seconds
+        self.done = 0
+        self.last = time.monotonic()
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            logger.info("%s: %d embedded so far", self.label, self.done)
 
 
 def build_engine(

@@ -253,16 +253,24 @@ class Catalogue:
             _atomic_write_bytes(self.directory / "entries.json", json.dumps(entries).encode())
             self.dirty = False
 
-    def load(self) -> bool:
-        """Load the saved index if there is one; refuse one built by another model or pipeline."""
+    def check_saved(self) -> dict[str, Any] | None:
+        """The saved index's manifest (None if there is none); raise IndexMismatch if it was built by
+        another model or glossary. Reads only the manifest."""
         if self.directory is None or not (self.directory / "manifest.json").is_file():
-            return False
+            return None
         manifest = read_manifest(self.directory, identity=self.embedder.identity)
         if manifest.get("pipeline") != self.pipeline_digest:
             raise IndexMismatch(
                 f"the index at {self.directory} was built with another glossary; "
                 "run `matchmaker index rebuild`"
             )
+        return manifest
+
+    def load(self) -> bool:
+        """Load the saved index if there is one; refuse one built by another model or pipeline."""
+        manifest = self.check_saved()
+        if manifest is None or self.directory is None:
+            return False
         index = load_index(manifest["kind"], self.directory, identity=self.embedder.identity)
         entries_path = self.directory / "entries.json"
         # No entries yet (a crash before the first full save): every vector will be re-embedded.
