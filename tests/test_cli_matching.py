@@ -253,3 +253,13 @@ def test_catalogue_chinese_air_conditioner_need(office_matches: dict[str, list[s
     assert is_ac == sorted(is_ac, reverse=True), names
     assert sum(is_ac) >= 2, names
     assert any("commercial" in name.lower() for name in names[:2]), names
+
+
+def test_serve_refuses_an_index_built_by_another_model(cli_env: dict[str, str]) -> None:
+    ok("index", "rebuild", env=cli_env)  # built with the default model (USE)
+
+    refused = run("serve", "--port", "1", env={**cli_env, "MATCHMAKER_MODEL": "minilm"})
+
+    assert_clean_failure(refused)
+    assert "run `matchmaker index rebuild`" in refused.stderr
+    assert "use-multilingual-v3" in refused.stderr
