@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 Role = Literal["operator", "vendor", "buyer"]
-ROLES: tuple[Role, ...] = ("operator", "vendor", "buyer")
 KEY_SCHEME = "mm"
 
 

@@ -157,11 +157,3 @@ class Footprint:
                 f"cannot convert {self.unit} ({self.family.value}) to {unit} ({unit.family.value})"
             )
         return (self.canonical_value / unit.factor).normalize()
-
-
-def format_unit_families() -> str:
-    """Describe the families for error messages and docs."""
-    by_family: dict[UnitFamily, list[str]] = {}
-    for name, (family, _) in DECLARED_UNITS.items():
-        by_family.setdefault(family, []).append(name)
-    return "; ".join(f"{family.value}: {', '.join(names)}" for family, names in by_family.items())

@@ -19,21 +19,10 @@ def get_by_code(session: Session, code: str) -> Alliance | None:
     return session.scalar(select(Alliance).where(Alliance.code == code))
 
 
-def get_by_codes(session: Session, codes: Sequence[str]) -> dict[str, Alliance]:
-    if not codes:
-        return {}
-    return {a.code: a for a in session.scalars(select(Alliance).where(Alliance.code.in_(codes)))}
-
-
 def add(session: Session, alliance: Alliance) -> Alliance:
     session.add(alliance)
     session.flush()
     return alliance
-
-
-def delete(session: Session, alliance: Alliance) -> None:
-    session.delete(alliance)
-    session.flush()
 
 
 def list_page(session: Session, *, sort: str, page: PageRequest) -> tuple[Sequence[Alliance], int]:

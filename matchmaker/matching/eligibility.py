@@ -6,7 +6,6 @@ and the explanations, so they cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -153,8 +152,3 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
             Check("certification", ok, f"{'has' if ok else 'lacks'} certification {criteria.certification!r}")
         )
     return Verdict(checks=tuple(checks), footprint=footprint)
-
-
-def eligible_ids(offers: Sequence[OfferFacts], criteria: Criteria) -> list[int]:
-    """The ids of the offers that pass every filter (the oracle the ranking is tested against)."""
-    return [offer.id for offer in offers if judge(offer, criteria).eligible]

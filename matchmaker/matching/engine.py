@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from matchmaker.matching.glossary import load_glossary
@@ -112,7 +111,3 @@ def build_engine(
         )
 
     return Engine(embedder=embedder, analyzer=analyzer, offers=catalogue("offers"), needs=catalogue("needs"))
-
-
-def cosine(a: Vectors, b: Vectors) -> float:
-    return float(np.dot(a.reshape(-1), b.reshape(-1)))

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -290,9 +289,6 @@ class Catalogue:
                 self.analyses[identifier] = analysis
                 self.statistics.add(analysis.lexical_terms)
         return True
-
-    def ids(self) -> np.ndarray:
-        return self.index.ids()
 
     def vector(self, identifier: int) -> Vectors:
         """The stored vector of one entry (exact: the index holds the vectors themselves)."""
