@@ -133,7 +133,7 @@ def assert_in_step(engine: Engine, session_factory: sessionmaker[Session]) -> No
             drift = catalogue.drift(matchable_documents(session, catalogue.kind))
             assert drift.clean, (catalogue.kind, drift)
             wanted = {doc.id for doc in matchable_documents(session, catalogue.kind)}
-            assert {int(i) for i in catalogue.ids()} == wanted
+            assert {int(i) for i in catalogue.index.ids()} == wanted
             assert set(catalogue.analyses) == wanted
 
 
@@ -204,7 +204,7 @@ def test_restart_picks_up_every_change_made_while_stopped(
             body = response.json()
             assert gone not in [m["offer"]["id"] for m in body["matches"]]
             assert gone not in [n["offer"]["id"] for n in body["near_misses"]]
-            assert gone not in {int(i) for i in engine.offers.ids()}
+            assert gone not in {int(i) for i in engine.offers.index.ids()}
             assert gone not in engine.offers.versions
         archived = client.get(f"/offers/{ids['hydrogen']}/matches", headers=world.operator.headers)
         assert archived.status_code == 200 and archived.json()["matches"] == []
@@ -358,7 +358,7 @@ def test_entries_older_than_the_vectors_are_reconciled(
         assert ids["coil"] not in search_ids(client, world, QUERIES["coil"])
         assert search_ids(client, world, QUERIES["hydrogen"])[0] == ids["hydrogen"]
         assert ids["cement"] not in search_ids(client, world, QUERIES["cement"])
-        assert ids["cement"] not in {int(i) for i in engine.offers.ids()}
+        assert ids["cement"] not in {int(i) for i in engine.offers.index.ids()}
         assert_in_step(engine, session_factory)
         with session_factory() as session:
             for key in ("rebar", "coil", "hydrogen"):
