@@ -268,15 +268,9 @@ def _progress_bar(label: str) -> Progress:
 
 
 def _engine(settings: Settings) -> Engine:
-    from matchmaker.matching.engine import build_engine, limit_native_threads
+    from matchmaker.matching.engine import engine_from_settings
 
-    limit_native_threads()
-    return build_engine(
-        model=settings.model,
-        data_dir=settings.data_dir,
-        glossary_path=settings.glossary_path,
-        index_kind=settings.index_kind,
-    )
+    return engine_from_settings(settings)
 
 
 @index_app.command("rebuild")

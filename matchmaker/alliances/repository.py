@@ -69,6 +69,23 @@ def active_alliance_ids(session: Session, organisation_id: int) -> list[int]:
     )
 
 
+def active_alliance_ids_by_organisation(
+    session: Session, organisation_ids: Sequence[int]
+) -> dict[int, set[int]]:
+    """Map each organisation to the ids of the alliances it is an active member of, in one query."""
+    found: dict[int, set[int]] = {organisation_id: set() for organisation_id in organisation_ids}
+    if not organisation_ids:
+        return found
+    rows = session.execute(
+        select(Membership.organisation_id, Membership.alliance_id).where(
+            Membership.organisation_id.in_(set(organisation_ids)), Membership.status == "active"
+        )
+    )
+    for organisation_id, alliance_id in rows:
+        found[organisation_id].add(alliance_id)
+    return found
+
+
 def active_codes_by_organisation(session: Session, organisation_ids: Sequence[int]) -> dict[int, list[str]]:
     """Map each organisation to the codes of the alliances it is an active member of."""
     if not organisation_ids:

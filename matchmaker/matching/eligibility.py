@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
-from matchmaker.units import Footprint, parse_unit
+from matchmaker.units import Footprint, FootprintUnit, parse_unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +85,17 @@ def _format(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+@lru_cache(maxsize=256)
+def _ceiling(max_pcf: float, max_pcf_unit: str) -> tuple[FootprintUnit, Decimal]:
+    """A ceiling's unit and exact value; cached, since every candidate is compared with the same one."""
+    return parse_unit(max_pcf_unit), Footprint.parse(max_pcf, max_pcf_unit).value
+
+
 def compare_footprint(
     offer: OfferFacts, max_pcf: float, max_pcf_unit: str
 ) -> tuple[Check, FootprintComparison | None]:
     """The ceiling: the offer has a PCF, its unit converts, and the converted value is <= the ceiling."""
-    ceiling_unit = parse_unit(max_pcf_unit)
-    ceiling = Footprint.parse(max_pcf, max_pcf_unit).value
+    ceiling_unit, ceiling = _ceiling(max_pcf, max_pcf_unit)
     if offer.pcf_value is None or offer.pcf_unit is None:
         return Check("max_pcf", False, "no footprint stated"), None
     footprint = Footprint.parse(offer.pcf_value, offer.pcf_unit)

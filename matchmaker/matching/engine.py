@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from matchmaker.config import Settings
 from matchmaker.matching.glossary import load_glossary
 from matchmaker.matching.indexer import Catalogue, Drift, Kind
 from matchmaker.matching.text import Analysis, Analyzer
@@ -91,6 +92,17 @@ class ProgressLog:
         if time.monotonic() - self.last >= self.every:
             self.last = time.monotonic()
             logger.info("%s: %d embedded so far", self.label, self.done)
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    """The engine the settings describe, with native thread pools limited to one thread."""
+    limit_native_threads()
+    return build_engine(
+        model=settings.model,
+        data_dir=settings.data_dir,
+        glossary_path=settings.glossary_path,
+        index_kind=settings.index_kind,
+    )
 
 
 def build_engine(

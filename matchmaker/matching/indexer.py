@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from matchmaker.db.base import utcnow
@@ -75,21 +75,31 @@ def join_offer_text(title: str, description: str) -> str:
     return f"{title}\n{description}".strip()
 
 
-def matchable_documents(session: Session, kind: Kind, *, since: datetime | None = None) -> list[Document]:
-    """The rows that belong in the index (published offers, open needs), optionally only recent ones."""
+def _matchable(kind: Kind, *columns: Any) -> Select[Any]:
+    """A query over the rows that belong in the index: published offers, open needs."""
     if kind == "offers":
-        offers = select(Offer.id, Offer.version, Offer.title, Offer.description).where(
-            Offer.status == "published"
-        )
-        if since is not None:
-            offers = offers.where(Offer.updated_at >= since)
-        return [
-            Document(i, v, f"{t}\n{d}".strip()) for i, v, t, d in session.execute(offers.order_by(Offer.id))
-        ]
-    needs = select(Need.id, Need.version, Need.text).where(Need.status == "open")
-    if since is not None:
-        needs = needs.where(Need.updated_at >= since)
-    return [Document(i, v, t) for i, v, t in session.execute(needs.order_by(Need.id))]
+        return select(*columns).select_from(Offer).where(Offer.status == "published").order_by(Offer.id)
+    return select(*columns).select_from(Need).where(Need.status == "open").order_by(Need.id)
+
+
+def matchable_documents(session: Session, kind: Kind, *, ids: Sequence[int] | None = None) -> list[Document]:
+    """The rows that belong in the index with their texts (all, or those of `ids`)."""
+    if kind == "offers":
+        offers = _matchable(kind, Offer.id, Offer.version, Offer.title, Offer.description)
+        if ids is not None:
+            offers = offers.where(Offer.id.in_(list(ids)))
+        return [Document(i, v, join_offer_text(t, d)) for i, v, t, d in session.execute(offers)]
+    needs = _matchable(kind, Need.id, Need.version, Need.text)
+    if ids is not None:
+        needs = needs.where(Need.id.in_(list(ids)))
+    return [Document(i, v, t) for i, v, t in session.execute(needs)]
+
+
+def matchable_versions_since(session: Session, kind: Kind, since: datetime) -> list[tuple[int, int]]:
+    """(id, version) of the matchable rows changed since `since`: no texts, since most are unchanged."""
+    table = Offer if kind == "offers" else Need
+    query = _matchable(kind, table.id, table.version).where(table.updated_at >= since)
+    return [(identifier, version) for identifier, version in session.execute(query)]
 
 
 def recently_unmatchable(session: Session, kind: Kind, since: datetime) -> list[int]:
@@ -210,13 +220,13 @@ class Catalogue:
         now = utcnow()
         since = self.watermark - SYNC_OVERLAP
         changed = [
-            doc
-            for doc in matchable_documents(session, self.kind, since=since)
-            if self.versions.get(doc.id) != doc.version
+            identifier
+            for identifier, version in matchable_versions_since(session, self.kind, since)
+            if self.versions.get(identifier) != version
         ]
         gone = recently_unmatchable(session, self.kind, since)
         if changed:
-            self.put(changed)
+            self.put(matchable_documents(session, self.kind, ids=changed))
         if gone:
             self.drop(gone)
         self.watermark = now

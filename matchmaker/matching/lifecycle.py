@@ -10,20 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.config import Settings
 from matchmaker.db.session import transaction
-from matchmaker.matching.engine import Engine, build_engine, limit_native_threads
+from matchmaker.matching.engine import Engine, engine_from_settings
 
 logger = logging.getLogger(__name__)
 
 
 def start_engine(settings: Settings, session_factory: sessionmaker[Session]) -> Engine:
     """Load the model, load or build the indexes and reconcile them with the database."""
-    limit_native_threads()
-    engine = build_engine(
-        model=settings.model,
-        data_dir=settings.data_dir,
-        glossary_path=settings.glossary_path,
-        index_kind=settings.index_kind,
-    )
+    engine = engine_from_settings(settings)
     try:
         with transaction(session_factory) as session:
             engine.start(session)

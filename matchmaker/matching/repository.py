@@ -84,11 +84,3 @@ def open_needs_for_vendor(session: Session, *, vendor_organisation_id: int | Non
             or_(Need.visibility == "vendors", Need.owner_id == vendor_organisation_id)
         )
     return list(session.scalars(statement.order_by(Need.id)))
-
-
-def organisation_alliance_ids(session: Session, organisation_ids: Sequence[int]) -> dict[int, set[int]]:
-    """Active alliance ids per organisation (whether a need's buyer may see an alliance-only offer)."""
-    return {
-        organisation_id: set(alliances.active_alliance_ids(session, organisation_id))
-        for organisation_id in set(organisation_ids)
-    }

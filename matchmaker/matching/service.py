@@ -14,7 +14,7 @@ from matchmaker.errors import ValidationFailed
 from matchmaker.exchange import check_footprint_pair
 from matchmaker.matching import repository
 from matchmaker.matching.constraints import find_ceiling
-from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
+from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.explain import criteria_read, explain, filter_results, need_brief, offer_brief
 from matchmaker.matching.indexer import Document, offer_text
@@ -28,6 +28,7 @@ from matchmaker.matching.schemas import (
     SearchRequest,
 )
 from matchmaker.matching.scoring import DEFAULT_WEIGHTS, Weights, is_relevant
+from matchmaker.matching.text import Analysis
 from matchmaker.needs import service as need_service
 from matchmaker.offers import service as offer_service
 from matchmaker.vectors.embedder import Vectors
@@ -71,12 +72,28 @@ def check_pair(value: float | None, unit: str | None) -> None:
         ) from None
 
 
-def _query(engine: Engine, text: str, *, category: str | None, region_preference: str | None) -> Query:
-    """The query for a text; without a named category, the one its glossary terms clearly point to."""
-    analysis = engine.analyzer.analyze_query(text)
+def _query(
+    engine: Engine,
+    text: str,
+    *,
+    category: str | None,
+    region_preference: str | None,
+    analysis: Analysis | None = None,
+    vector: Vectors | None = None,
+) -> Query:
+    """The query for a text; without a named category, the one its glossary terms clearly point to.
+
+    `analysis` and `vector` are reused when the caller has them (an indexed need); what is missing is
+    computed from the text, once."""
+    fresh = engine.analyzer.analyze_query(text) if analysis is None or vector is None else None
+    analysis = analysis or fresh
+    assert analysis is not None
+    if vector is None:
+        assert fresh is not None
+        vector = engine.encode_query(fresh)  # from a fresh analysis: an indexed one keeps no bridged text
     return Query(
         analysis=analysis,
-        vector=engine.encode_query(analysis),
+        vector=vector,
         category=category or engine.analyzer.infer_category(analysis),
         region_preference=region_preference,
     )
@@ -153,17 +170,16 @@ def rank_for_need(
 def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> Query:
     """A need as a query, the same in the buyer's and the vendor's view: its indexed analysis (when the
     index holds this version), its category named or read from its text, its region preference."""
-    if engine.needs.versions.get(need.id) == need.version:
-        analysis = engine.needs.analyses[need.id]
-    else:
-        analysis = engine.analyzer.analyze_query(need.text)
-    if vector is None:
-        vector = engine.encode_query(engine.analyzer.analyze_query(need.text))
-    return Query(
-        analysis=analysis,
-        vector=vector,
-        category=need.category or engine.analyzer.infer_category(analysis),
+    indexed = (
+        engine.needs.analyses.get(need.id) if engine.needs.versions.get(need.id) == need.version else None
+    )
+    return _query(
+        engine,
+        need.text,
+        category=need.category,
         region_preference=need.region_preference,
+        analysis=indexed,
+        vector=vector,
     )
 
 
@@ -263,7 +279,7 @@ def match_offer(
         facts=matchable[0],
         offer_visibility_alliance_id=offer.visibility_alliance_id if offer.visibility == "alliance" else None,
         needs=needs,
-        buyer_alliances=repository.organisation_alliance_ids(session, [need.owner_id for need in needs]),
+        buyer_alliances=alliances.active_alliance_ids_by_organisation(session, [n.owner_id for n in needs]),
     )
     matches = [
         NeedMatch(
@@ -295,29 +311,29 @@ def rank_needs_for_offer(
     buyer_alliances: dict[int, set[int]], weights: Weights = DEFAULT_WEIGHTS,
 ) -> NeedRanking:  # fmt: skip
     """Score one offer against each need it is eligible for and visible to; relevant ones, best first."""
-    fitting = [
-        need
-        for need in needs
-        if (
-            offer_visibility_alliance_id is None
-            or offer_visibility_alliance_id in buyer_alliances.get(need.owner_id, set())
+    fitting: list[tuple[Need, Verdict]] = []
+    for need in needs:
+        visible = offer_visibility_alliance_id is None or offer_visibility_alliance_id in buyer_alliances.get(
+            need.owner_id, set()
         )
-        and judge(facts, need_criteria(need)).eligible
-    ]
+        verdict = judge(facts, need_criteria(need)) if visible else None
+        if verdict is not None and verdict.eligible:
+            fitting.append((need, verdict))
     if not fitting:
         return NeedRanking(matches=[], eligible=0)
     offer_vector = engine.offers.vector(facts.id)
-    dense = engine.needs.index.similarities(offer_vector, np.asarray([n.id for n in fitting], dtype=np.int64))
+    need_ids = np.asarray([need.id for need, _ in fitting], dtype=np.int64)
+    dense = engine.needs.index.similarities(offer_vector, need_ids)
     scored: list[tuple[Scored, Need]] = []
-    for need, similarity in zip(fitting, dense.tolist(), strict=True):
+    for (need, verdict), similarity in zip(fitting, dense.tolist(), strict=True):
+        if np.isnan(similarity):  # not indexed yet (sync prevents this): embed it now
+            similarity = float(need_query(engine, need).vector @ offer_vector)
         # The query's vector is not used here: the offer is one document, its cosine with each need is known.
         query = need_query(engine, need, vector=offer_vector)
-        if np.isnan(similarity):  # not indexed yet (sync prevents this): embed it now
-            similarity = float(engine.encode_query(engine.analyzer.analyze_query(need.text)) @ offer_vector)
         row = score_offers(
             query=query,
             facts=[facts],
-            verdicts=[judge(facts, need_criteria(need))],
+            verdicts=[verdict],
             dense=np.asarray([similarity], dtype=np.float32),
             catalogue=engine.offers,
             weights=weights,
