@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -18,13 +19,18 @@ from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in the thread pool, and each
+# such hop costs a context switch per request.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request: committed when the endpoint succeeds, rolled back when it raises."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request: committed when the endpoint succeeds, rolled back when it raises.
+
+    Opening it does no I/O (the connection is taken on first use), so it happens on the event loop; the
+    ending (commit or rollback, then close) is one trip to the thread pool."""
     session: Session = request.app.state.session_factory()
     engine = getattr(request.app.state, "engine", None)
     if engine is not None:
@@ -32,10 +38,18 @@ def get_session(request: Request) -> Iterator[Session]:
         attach_engine(session, engine)
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(_end_session, session, failed=True)
         raise
+    await run_in_threadpool(_end_session, session, failed=False)
+
+
+def _end_session(session: Session, *, failed: bool) -> None:
+    try:
+        if failed:
+            session.rollback()
+        else:
+            session.commit()
     finally:
         session.close()
 
@@ -65,7 +79,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_operator(principal: PrincipalDep) -> Principal:
+async def require_operator(principal: PrincipalDep) -> Principal:
     if not principal.is_operator:
         raise Forbidden("only the platform operator may do this")
     return principal
@@ -74,7 +88,7 @@ def require_operator(principal: PrincipalDep) -> Principal:
 OperatorDep = Annotated[Principal, Depends(require_operator)]
 
 
-def get_page(
+async def get_page(
     settings: SettingsDep,
     page: Annotated[int, Query(ge=1, le=1_000_000, description="page number, from 1")] = 1,
     per_page: Annotated[int, Query(ge=1, le=100, description="items per page")] = 20,
@@ -85,7 +99,7 @@ def get_page(
 PageDep = Annotated[PageRequest, Depends(get_page)]
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 

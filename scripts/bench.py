@@ -603,10 +603,11 @@ def run_size(n: int, queries: int, embedder: Any, seed: int) -> dict[str, Any]:
             "float32_matrix_bytes": int(index.vectors.nbytes),
             "other_bytes": nbytes - int(index.vectors.nbytes),
         },
-        "ivf": index._ivf is not None,
+        "layout": index.layout(),
         "settings": {
             "exact_share": index.settings.exact_share,
             "exact_rows": index.settings.exact_rows,
+            "ivf_min_rows": index.settings.ivf_min_rows,
             "nprobe": index.settings.nprobe,
             "rescore_factor": index.settings.rescore_factor,
         },
@@ -626,7 +627,7 @@ def run_mix(
     qs, which, near = mix_queries(data, specs, count, anti, rng)
     eligible_counts = [int(mask.sum()) for _, mask in specs]
     lat: dict[str, list[float]] = {"search": [], "gather": [], "scan": []}
-    recall, strict, short, violations, mismatched, paths = [], [], 0, 0, 0, Counter()
+    recall, strict, short, violations, mismatched, paths, rescans = [], [], 0, 0, 0, Counter(), 0
     estimates: list[tuple[int, int]] = []
     per_spec: list[list[tuple[float, str]]] = [[] for _ in specs]
     mask_ms = []
@@ -670,6 +671,7 @@ def run_mix(
         eligible = int(mask.sum())
         want = min(K, eligible)
         paths[plan.path] += 1
+        rescans += plan.rescans
         per_spec[which[i]].append((lat["search"][-1], plan.path))
         estimates.append((plan.estimated, eligible))
         if plan.eligible is not None and plan.eligible != eligible:
@@ -706,6 +708,7 @@ def run_mix(
         "ineligible_returned": violations,
         "eligible_count_mismatches": mismatched,
         "paths": dict(paths),
+        "exact_groups_rescanned": rescans,
         "estimate_abs_rel_error_median": float(
             np.median([abs(e - a) / max(a, 1) for e, a in estimates]) if estimates else math.nan
         ),
