@@ -97,10 +97,6 @@ def serve(
     # The service's own messages (index loading and building progress) beside uvicorn's.
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     err.print(f"Matchmaker on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    # Matching runs in worker threads that hold the GIL between native calls; by default a waiting thread
-    # (the event loop answering /healthz) gets it back only after 5 ms. 0.5 ms keeps health checks and
-    # light requests responsive while searches saturate the CPU (bench: /healthz p99 under load).
-    sys.setswitchinterval(0.0005)
     uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, log_level=settings.log_level)
 
 

@@ -607,7 +607,6 @@ def run_size(n: int, queries: int, embedder: Any, seed: int) -> dict[str, Any]:
         "settings": {
             "exact_share": index.settings.exact_share,
             "exact_rows": index.settings.exact_rows,
-            "ivf_min_rows": index.settings.ivf_min_rows,
             "nprobe": index.settings.nprobe,
             "rescore_factor": index.settings.rescore_factor,
         },
