@@ -139,15 +139,7 @@ def _run_import(label: str, total: int, run: Callable[[Callable[[int], None]], o
     """Run an import with a progress bar, print its report; return whether every line was taken."""
     from matchmaker.imports.schemas import ImportReport
 
-    with Progress(
-        TextColumn(f"importing {label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal and not sys.stderr.isatty(),
-    ) as progress:
+    with _progress_bar(f"importing {label}") as progress:
         task = progress.add_task(label, total=total)
         report = run(lambda n: progress.advance(task, n))
     assert isinstance(report, ImportReport)
@@ -263,7 +255,7 @@ def _progress_bar(label: str) -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
-        disable=not sys.stderr.isatty(),
+        disable=not err.is_terminal and not sys.stderr.isatty(),
     )
 
 
@@ -276,13 +268,13 @@ def _engine(settings: Settings) -> Engine:
 @index_app.command("rebuild")
 def index_rebuild() -> None:
     """Embed every published offer and open need again and save the indexes."""
-    from matchmaker.matching.indexer import matchable_documents
+    from matchmaker.matching.indexer import count_matchable
 
     settings = get_settings()
     with cli_errors(), session_scope(settings) as session:
         engine = _engine(settings)
         for catalogue in (engine.offers, engine.needs):
-            total = len(matchable_documents(session, catalogue.kind))
+            total = count_matchable(session, catalogue.kind)
             with _progress_bar(f"indexing {catalogue.kind}") as bar:
                 task = bar.add_task(catalogue.kind, total=total)
 

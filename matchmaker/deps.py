@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -30,7 +32,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request: committed when the endpoint succeeds, rolled back when it raises.
 
     Opening it does no I/O (the connection is taken on first use), so it happens on the event loop; the
-    ending (commit or rollback, then close) is one trip to the thread pool."""
+    ending (commit or rollback, then close) is one trip to a worker thread."""
     session: Session = request.app.state.session_factory()
     engine = getattr(request.app.state, "engine", None)
     if engine is not None:
@@ -39,9 +41,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(_end_session, session, failed=True)
+        await _end_in_own_thread(session, failed=True)
         raise
-    await run_in_threadpool(_end_session, session, failed=False)
+    await _end_in_own_thread(session, failed=False)
+
+
+async def _end_in_own_thread(session: Session, *, failed: bool) -> None:
+    """Commit or roll back, then close, in a thread outside the shared pool's limit (as FastAPI does for
+    generator dependencies): when every pool token is held by requests waiting for a database connection,
+    the sessions holding connections must still be able to give them back."""
+    end = functools.partial(_end_session, session, failed=failed)
+    await anyio.to_thread.run_sync(end, limiter=anyio.CapacityLimiter(1))
 
 
 def _end_session(session: Session, *, failed: bool) -> None:

@@ -60,13 +60,7 @@ def list_memberships(
 
 
 def active_alliance_ids(session: Session, organisation_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(Membership.alliance_id).where(
-                Membership.organisation_id == organisation_id, Membership.status == "active"
-            )
-        )
-    )
+    return sorted(active_alliance_ids_by_organisation(session, [organisation_id])[organisation_id])
 
 
 def active_alliance_ids_by_organisation(

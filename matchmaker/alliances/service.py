@@ -55,6 +55,16 @@ def update(*, session: Session, alliance: Alliance, data: AllianceUpdate) -> All
     return alliance
 
 
+def existing_id(*, session: Session, code: str, field: str) -> int:
+    """The id of the alliance with this code; a validation error on `field` when there is none."""
+    alliance = repository.get_by_code(session, code)
+    if alliance is None:
+        raise ValidationFailed(
+            f"alliance {code!r} does not exist", errors=[{"field": field, "message": "no such alliance"}]
+        )
+    return alliance.id
+
+
 def ensure(*, session: Session, code: str) -> Alliance:
     """Find an alliance by code or create it with the code as its name (bulk import)."""
     alliance = repository.get_by_code(session, code)

@@ -39,19 +39,14 @@ _ZH_PER = {"吨": "t", "千克": "kg", "度": "kWh", "台": "unit", "件": "unit
 class Ceiling:
     value: float
     unit: str
-    text: str  # the words it was read from
 
 
 def _unit(match: re.Match[str]) -> str | None:
-    mass = {"g": "g", "kg": "kg", "t": "t"}[match.group("mass").lower()]
-    per = match.group("per")
-    if match.group("per_zh"):
-        per = _ZH_PER[match.group("per_zh")]
-    elif per is None:
-        per = "unit"  # "350 kgCO2e each" or a bare "350 kgCO2e": per product
-    per = {"tonne": "t", "ton": "t", "piece": "unit", "item": "unit"}.get(per.lower(), per)
+    # "350 kgCO2e each" or a bare "350 kgCO2e" is per product.
+    per = _ZH_PER[match.group("per_zh")] if match.group("per_zh") else match.group("per") or "unit"
     try:
-        return str(parse_unit(f"{mass}CO2e/{per}"))
+        # parse_unit knows the spellings (case, tonne, ton, piece, item).
+        return str(parse_unit(f"{match.group('mass')}CO2e/{per}"))
     except UnknownUnitError:
         return None
 
@@ -66,7 +61,7 @@ def find_ceiling(text: str) -> Ceiling | None:
         if unit is None:
             continue
         value = float(match.group("value").replace(",", ""))
-        return Ceiling(value=value, unit=unit, text=match.group(0))
+        return Ceiling(value=value, unit=unit)
     return None
 
 

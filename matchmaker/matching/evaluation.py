@@ -10,13 +10,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.auth import Principal
 from matchmaker.db.models import Need
 from matchmaker.imports import service as imports
 from matchmaker.imports.readers import read_jsonl
+from matchmaker.matching import repository
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.repository import offers_by_id
@@ -32,7 +32,8 @@ class EvaluationRun:
 
 
 def open_needs(session: Session) -> list[Need]:
-    return list(session.scalars(select(Need).where(Need.status == "open").order_by(Need.id)))
+    """Every open need, by id."""
+    return repository.open_needs_for_vendor(session, vendor_organisation_id=None)
 
 
 def ranked_external_ids(

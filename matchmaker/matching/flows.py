@@ -51,7 +51,8 @@ def _apply(session: Session) -> None:
         try:
             if document is None:
                 catalogue.drop([identifier])
-            else:
+            elif catalogue.versions.get(identifier) != document.version:
+                # The same version is the same row: a save that changed nothing is not embedded again.
                 catalogue.put([document])
         except Exception:  # the database is right; the next sync or start repairs the index
             logger.exception("could not update the %s index for id %s", kind, identifier)

@@ -58,9 +58,6 @@ class Glossary:
         # Longer Chinese forms first, so that the longest mention is seen before its parts.
         self._chinese.sort(key=lambda pair: -len(pair[0]))
 
-    def __len__(self) -> int:
-        return len(self.concepts)
-
     def find(self, text: str) -> frozenset[str]:
         """The ids of the concepts the text mentions."""
         found: set[str] = set()

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from matchmaker.db.base import utcnow
@@ -93,6 +93,11 @@ def matchable_documents(session: Session, kind: Kind, *, ids: Sequence[int] | No
     if ids is not None:
         needs = needs.where(Need.id.in_(list(ids)))
     return [Document(i, v, t) for i, v, t in session.execute(needs)]
+
+
+def count_matchable(session: Session, kind: Kind) -> int:
+    """How many rows belong in the index (for a progress bar), without reading them."""
+    return int(session.scalar(_matchable(kind, func.count()).order_by(None)) or 0)
 
 
 def matchable_versions_since(session: Session, kind: Kind, since: datetime) -> list[tuple[int, int]]:

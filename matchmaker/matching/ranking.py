@@ -100,16 +100,6 @@ def score_offers(
     return scored
 
 
-def _dense(catalogue: Catalogue, query: Query, ids: list[int]) -> np.ndarray:
-    """Exact cosine for exactly these ids: a filtered search with k = len(ids) (NaN if not indexed)."""
-    if not ids:
-        return np.zeros(0, dtype=np.float32)
-    allowed = np.asarray(ids, dtype=np.int64)
-    hits = catalogue.index.search(query.vector, len(ids), allowed=allowed)
-    by_id = dict(zip(hits.ids.tolist(), hits.scores.tolist(), strict=True))
-    return np.array([by_id.get(i, np.nan) for i in ids], dtype=np.float32)
-
-
 def rank_offers(
     *,
     query: Query,
@@ -127,7 +117,8 @@ def rank_offers(
 
     def scored(pairs: list[tuple[OfferFacts, Verdict]]) -> list[Scored]:
         facts = [o for o, _ in pairs]
-        dense = _dense(catalogue, query, [o.id for o in facts])
+        # Exact cosine for exactly these ids (NaN if not indexed).
+        dense = catalogue.index.similarities(query.vector, np.asarray([o.id for o in facts], dtype=np.int64))
         rows = score_offers(
             query=query, facts=facts, verdicts=[v for _, v in pairs], dense=dense, catalogue=catalogue,
             weights=weights,

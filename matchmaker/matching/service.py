@@ -17,7 +17,6 @@ from matchmaker.matching.constraints import find_ceiling
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.explain import criteria_read, explain, filter_results, need_brief, offer_brief
-from matchmaker.matching.indexer import Document, offer_text
 from matchmaker.matching.ranking import Query, Ranking, Scored, rank_offers, score_offers
 from matchmaker.matching.schemas import (
     NearMiss,
@@ -27,7 +26,7 @@ from matchmaker.matching.schemas import (
     OfferMatches,
     SearchRequest,
 )
-from matchmaker.matching.scoring import DEFAULT_WEIGHTS, Weights, is_relevant
+from matchmaker.matching.scoring import DEFAULT_WEIGHTS, is_relevant
 from matchmaker.matching.text import Analysis
 from matchmaker.needs import service as need_service
 from matchmaker.offers import service as offer_service
@@ -106,21 +105,18 @@ def _offer_matches(
     candidates = repository.offers_by_id(
         session, [s.facts.id for s in (*ranking.matches, *ranking.near_misses)]
     )
-    codes = alliances.active_codes_by_organisation(session, [o.owner_id for o in candidates.values()])
     matches = [
         OfferMatch(
             rank=position,
             score=round(scored.score, 4),
-            offer=offer_brief(
-                candidates[scored.facts.id], codes.get(candidates[scored.facts.id].owner_id, [])
-            ),
+            offer=offer_brief(candidates[scored.facts.id], sorted(scored.facts.supplier_alliances)),
             explanation=explain(scored, candidates[scored.facts.id], region_preference=region_preference),
         )
         for position, scored in enumerate(ranking.matches, start=1)
     ]
     near = [
         NearMiss(
-            offer=offer_brief(candidates[s.facts.id], codes.get(candidates[s.facts.id].owner_id, [])),
+            offer=offer_brief(candidates[s.facts.id], sorted(s.facts.supplier_alliances)),
             relevance=round(s.relevance, 4),
             failed_filters=s.verdict.failed,
             filters=filter_results(s),
@@ -151,8 +147,7 @@ def _offer_matches(
 
 
 def rank_for_need(
-    *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int,
-    weights: Weights = DEFAULT_WEIGHTS, apply_floor: bool = True,
+    *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int, apply_floor: bool = True,
 ) -> Ranking:  # fmt: skip
     """Rank the offers the need's buyer may see. The CLI's `match` and `eval` use exactly this."""
     engine.offers.sync(session)
@@ -162,7 +157,6 @@ def rank_for_need(
         criteria=criteria,
         catalogue=engine.offers,
         limit=limit,
-        weights=weights,
         apply_floor=apply_floor,
     )
 
@@ -173,6 +167,10 @@ def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> 
     indexed = (
         engine.needs.analyses.get(need.id) if engine.needs.versions.get(need.id) == need.version else None
     )
+    if indexed is not None and vector is None:
+        # The index embedded this very analysis (documents and queries are encoded alike, as the vendor's
+        # view already relies on): no need to encode the text again per request.
+        vector = engine.needs.vector(need.id)
     return _query(
         engine,
         need.text,
@@ -272,8 +270,6 @@ def match_offer(
             eligible=0,
             no_match_reason="the offer is not matchable: it must be published by an admitted supplier",
         )
-    if engine.offers.versions.get(offer.id) != offer.version:  # committed a moment ago by another replica
-        engine.offers.put([Document(offer.id, offer.version, offer_text(offer))])
     ranking = rank_needs_for_offer(
         engine=engine,
         facts=matchable[0],
@@ -308,7 +304,7 @@ class NeedRanking:
 
 def rank_needs_for_offer(
     *, engine: Engine, facts: OfferFacts, offer_visibility_alliance_id: int | None, needs: list[Need],
-    buyer_alliances: dict[int, set[int]], weights: Weights = DEFAULT_WEIGHTS,
+    buyer_alliances: dict[int, set[int]],
 ) -> NeedRanking:  # fmt: skip
     """Score one offer against each need it is eligible for and visible to; relevant ones, best first."""
     fitting: list[tuple[Need, Verdict]] = []
@@ -336,9 +332,9 @@ def rank_needs_for_offer(
             verdicts=[verdict],
             dense=np.asarray([similarity], dtype=np.float32),
             catalogue=engine.offers,
-            weights=weights,
+            weights=DEFAULT_WEIGHTS,
         )[0]
-        if is_relevant(row.relevance, weights):
+        if is_relevant(row.relevance, DEFAULT_WEIGHTS):
             scored.append((row, need))
     scored.sort(key=lambda pair: (-pair[0].score, pair[1].id))
     return NeedRanking(matches=scored, eligible=len(fitting))

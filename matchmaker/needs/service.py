@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from matchmaker.alliances import repository as alliances
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
 from matchmaker.db.models import Need, Organisation
@@ -81,13 +80,7 @@ def _alliance_id(session: Session, code: str | None, *, create: bool) -> int | N
         return None
     if create:
         return alliance_service.ensure(session=session, code=code).id
-    alliance = alliances.get_by_code(session, code)
-    if alliance is None:
-        raise ValidationFailed(
-            f"alliance {code!r} does not exist",
-            errors=[{"field": "alliance_only", "message": "no such alliance"}],
-        )
-    return alliance.id
+    return alliance_service.existing_id(session=session, code=code, field="alliance_only")
 
 
 def _assign(session: Session, need: Need, values: dict[str, Any], *, create_alliance: bool) -> None:
@@ -175,6 +168,5 @@ def upsert_record(
         return need, "created"
     changed = session.is_modified(need)
     session.flush()
-    if changed:
-        flows.need_changed(session, need)
+    flows.need_changed(session, need)
     return need, "updated" if changed else "unchanged"

@@ -111,13 +111,7 @@ def _visibility_alliance_id(session: Session, visibility: str, code: str | None)
             "visibility 'alliance' needs visibility_alliance",
             errors=[{"field": "visibility_alliance", "message": "required when visibility is 'alliance'"}],
         )
-    alliance = alliances.get_by_code(session, code)
-    if alliance is None:
-        raise ValidationFailed(
-            f"alliance {code!r} does not exist",
-            errors=[{"field": "visibility_alliance", "message": "no such alliance"}],
-        )
-    return alliance.id
+    return alliance_service.existing_id(session=session, code=code, field="visibility_alliance")
 
 
 def _assign(offer: Offer, values: dict[str, Any]) -> None:
@@ -233,6 +227,5 @@ def upsert_record(
         return offer, "created"
     changed = session.is_modified(offer)
     session.flush()
-    if changed:
-        flows.offer_changed(session, offer)
+    flows.offer_changed(session, offer)
     return offer, "updated" if changed else "unchanged"

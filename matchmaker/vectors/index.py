@@ -37,6 +37,10 @@ class Hits:
     ids: Ids
     scores: npt.NDArray[np.float32]
 
+    @classmethod
+    def empty(cls) -> Hits:
+        return cls(ids=np.zeros(0, dtype=np.int64), scores=np.zeros(0, dtype=np.float32))
+
 
 class VectorIndex(Protocol):
     """Unit vectors keyed by int64 ids; inner-product search, optionally within allowed ids."""
@@ -70,7 +74,7 @@ def _as_ids(ids: Sequence[int] | Ids) -> Ids:
 def top_k(ids: Ids, scores: npt.NDArray[np.float32], k: int) -> Hits:
     """The k best (highest score) of ids, best first; ties broken by the smaller id for stable results."""
     if k <= 0 or len(ids) == 0:
-        return Hits(ids=np.zeros(0, dtype=np.int64), scores=np.zeros(0, dtype=np.float32))
+        return Hits.empty()
     if k < len(ids):
         # Everything above the k-th score, then the smallest ids among those tied with it.
         threshold = -np.partition(-scores, k - 1)[k - 1]
@@ -239,7 +243,7 @@ class FaissIndex:
             else:
                 k = min(k, total)
             if k <= 0:
-                return top_k(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0)
+                return Hits.empty()
             params = None
             if allowed is not None:
                 params = self._faiss.SearchParameters(sel=self._faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]

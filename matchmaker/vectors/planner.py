@@ -206,7 +206,6 @@ class PartitionedIndex:
         self.columns = columns.take(order)
         self.runs = Runs.of(self.columns)
         self._rows = np.arange(len(ids), dtype=np.int64)  # row numbers, handed to FAISS as the codes' ids
-        self._category_of_run = _category_spans(self.runs)
         self._quantizer, self._codes, self._run_error = self._encode(progress)
         rng = np.random.default_rng(self.settings.seed)
         self._sample = np.sort(
@@ -274,7 +273,7 @@ class PartitionedIndex:
         total = self.vectors.nbytes + self.ids.nbytes + self._rows.nbytes + self._codes.nbytes
         total += sum(getattr(self.columns, name).nbytes for name in self.columns.__dataclass_fields__)
         total += sum(getattr(self.runs, name).nbytes for name in self.runs.__dataclass_fields__)
-        total += self._run_error.nbytes + self._category_of_run.nbytes
+        total += self._run_error.nbytes
         if self._lists is not None:
             lists = self._lists
             total += (
@@ -326,8 +325,11 @@ class PartitionedIndex:
         query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
         if plan.path == "approximate":
             selection = self._select(spec, run_ok, need_bitmap=True)
+            order, cumulative = self._rank_lists(query, spec, selection.count)
             for widen in (1, self.settings.widen):
-                hits = self._approximate(query, k, spec, selection, widen)
+                # Lists until they are expected to hold `widen` x `nprobe` average lists of eligible rows.
+                enough = int(np.searchsorted(cumulative, widen * self.settings.nprobe)) + 1
+                hits = self._approximate(query, k, selection, order[:enough])
                 if len(hits.ids) >= min(k, selection.count):
                     return hits, Plan("approximate", plan.estimated, selection.count)
             hits, rescans = self._exact(query, k, selection)
@@ -348,8 +350,7 @@ class PartitionedIndex:
         total = int((hi - lo).sum())
         if total <= LIST_ROWS_UP_TO and (spec.filters_rows or len(spans) > MAX_SPANS):
             # Few rows in the chosen runs: list them and filter them, rather than mask every row around.
-            lengths = hi - lo
-            rows = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
+            rows = _ranges(lo, hi)
             passing = spec.row_mask(self.columns.take(rows), 0, total)
             rows = rows if passing is None else rows[passing]
             bitmap = np.zeros(len(self), dtype=bool)
@@ -358,7 +359,7 @@ class PartitionedIndex:
             # over whole categories.
             return _Selection(spans, bitmap, len(rows), max_error, rows, gather=len(spans) > MAX_SPANS)
         if len(spans) > MAX_SPANS:
-            spans, need_bitmap = self._coarse(spans, chosen), True
+            spans, need_bitmap = self._categories_around(chosen), True
         if not need_bitmap and not spec.filters_rows:
             return _Selection(spans, None, total, max_error)
         bitmap = np.zeros(len(self), dtype=bool)
@@ -373,19 +374,14 @@ class PartitionedIndex:
             count += int(np.count_nonzero(inside))
         return _Selection(spans, bitmap, count, max_error)
 
-    def _coarse(self, spans: list[tuple[int, int]], chosen: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
-        """Too many spans make too many calls: then scan each category the chosen runs touch, whole (the
-        caller's bitmap keeps the chosen rows)."""
-        if len(spans) <= MAX_SPANS:
-            return spans
-        touched = np.unique(self._category_of_run[chosen])
-        return [(int(self.runs.lo[a]), int(self.runs.hi[b - 1])) for a, b in self._category_ranges(touched)]
-
-    def _category_ranges(self, categories: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
-        """(first run, end run) of each category run-range in `categories`."""
-        first = np.searchsorted(self._category_of_run, categories, side="left")
-        end = np.searchsorted(self._category_of_run, categories, side="right")
-        return list(zip(first.tolist(), end.tolist(), strict=True))
+    def _categories_around(self, chosen: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+        """The rows of each category the chosen runs touch, as spans: too many small spans make too many
+        calls, so whole categories are scanned instead (the caller's bitmap keeps the chosen rows)."""
+        touched = np.unique(self.runs.category[chosen])
+        # Runs are sorted by category first, so each category's runs are contiguous.
+        first = np.searchsorted(self.runs.category, touched, side="left")
+        end = np.searchsorted(self.runs.category, touched, side="right")
+        return [(int(self.runs.lo[a]), int(self.runs.hi[b - 1])) for a, b in zip(first, end, strict=True)]
 
     def _exact(self, query: npt.NDArray[np.float32], k: int, selection: _Selection) -> tuple[Hits, int]:
         """The k best selected rows, proven by the codes' error bound (see the module's notes), and whether
@@ -404,7 +400,7 @@ class PartitionedIndex:
             # re-scored in batches until the next code cannot reach the k-th exact score found so far.
             codes, rows = scanner.above(float(hits.scores[-1]) - bound)
         # The rows first fetched are among these (their codes are above the threshold): start afresh.
-        kth, found = float(hits.scores[-1]), _no_hits()
+        kth, found = float(hits.scores[-1]), Hits.empty()
         for start in range(0, len(rows), 1024):
             if codes[start] + bound < kth:
                 break
@@ -414,14 +410,13 @@ class PartitionedIndex:
             )
             if len(found.ids) == k:
                 kth = max(kth, float(found.scores[-1]))
-        hits = found
-        return hits, 1
+        return found, 1
 
-    def _lists_to_probe(
-        self, query: npt.NDArray[np.float32], spec: FilterSpec, eligible: int, widen: int
-    ) -> npt.NDArray[np.int64]:
-        """Lists nearest the query first, skipping those without rows of the wanted categories, until they
-        are expected to hold `widen` x `nprobe` average lists' worth of eligible rows."""
+    def _rank_lists(
+        self, query: npt.NDArray[np.float32], spec: FilterSpec, eligible: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Lists nearest the query first, skipping those without rows of the wanted categories, and the
+        eligible rows they are expected to hold, cumulated in that order, in average lists' worth."""
         assert self._lists is not None
         lists = self._lists
         if spec.categories is None:
@@ -432,24 +427,19 @@ class PartitionedIndex:
         # Other filters are assumed to keep the same share of every list's wanted rows.
         expected = wanted_rows * (eligible / max(int(wanted_rows.sum()), 1))
         order = np.argsort(-(lists.centroids @ query), kind="stable")
-        order = order[expected[order] > 0]
-        want = widen * self.settings.nprobe * len(self) / len(lists.centroids)
-        enough = int(np.searchsorted(np.cumsum(expected[order]), want)) + 1
-        return np.asarray(order[:enough], dtype=np.int64)
+        order = np.asarray(order[expected[order] > 0], dtype=np.int64)
+        return order, np.cumsum(expected[order]) / (len(self) / len(lists.centroids))
 
     def _approximate(
-        self, query: npt.NDArray[np.float32], k: int, spec: FilterSpec, selection: _Selection, widen: int
+        self, query: npt.NDArray[np.float32], k: int, selection: _Selection, nearest: npt.NDArray[np.int64]
     ) -> Hits:
-        """The best eligible rows of the lists nearest the query, by code score, re-scored exactly."""
+        """The best eligible rows of the `nearest` lists, by code score, re-scored exactly."""
         assert self._lists is not None and selection.bitmap is not None
-        if selection.count == 0:
-            return _no_hits()
         lists = self._lists
-        nearest = self._lists_to_probe(query, spec, selection.count, widen)
         candidates = lists.rows[_ranges(lists.offsets[nearest], lists.offsets[nearest + 1])]
         candidates = candidates[selection.bitmap[candidates]]
         if len(candidates) == 0:
-            return _no_hits()
+            return Hits.empty()
         fetch = min(len(candidates), k * self.settings.rescore_factor)
         with _Scanner(self, query, None) as scanner:
             _, rows = scanner.best(fetch, [(np.ascontiguousarray(self._codes[candidates]), candidates)])
@@ -481,11 +471,6 @@ class PartitionedIndex:
         mask, _ = self.eligible_bitmap(spec)
         scores = (self.vectors @ query.reshape(-1)).astype(np.float32)
         return top_k(self.ids[mask], scores[mask], k)
-
-
-def _category_spans(runs: Runs) -> npt.NDArray[np.int64]:
-    """Each run's category, as int64 for searchsorted (runs are sorted by category first)."""
-    return runs.category.astype(np.int64)
 
 
 class _Scanner:
@@ -574,10 +559,6 @@ def _ranges(starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> npt.N
     total = int(lengths.sum())
     shift = starts - np.concatenate([[0], np.cumsum(lengths)[:-1]])
     return np.repeat(shift, lengths) + np.arange(total)
-
-
-def _no_hits() -> Hits:
-    return Hits(ids=np.zeros(0, dtype=np.int64), scores=np.zeros(0, dtype=np.float32))
 
 
 def _descending(
