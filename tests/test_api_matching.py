@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from matchmaker.db.models import Alliance, Membership, Need, Offer
+from matchmaker.parties.service import issue_key
 from tests.factories import Party, make_need, make_offer, make_party
 
 CHINESE_REBAR_NEED: dict[str, Any] = {
@@ -472,6 +473,33 @@ def test_an_alliance_only_offer_is_matched_only_to_needs_of_member_buyers(
     # The buyers' side agrees: only the member sees the offer.
     assert "club-rebar" in ids_of(matches_of(client, member_need.id, market.buyer.headers))
     assert "club-rebar" not in ids_of(matches_of(client, outsider_need.id, market.other_buyer.headers))
+
+
+def test_an_organisation_that_buys_and_sells_sees_its_own_alliance_only_offer_in_both_views(
+    market: Market, session: Session, client: TestClient
+) -> None:
+    """Its offer is restricted to an alliance it is not a member of; its own need still finds it, and the
+    offer's view lists that need: both views decide visibility alike."""
+    seller = make_party(session, name="Integrated Rebar Co", kind="both", role="vendor")
+    _, buyer_key = issue_key(session=session, organisation=seller.organisation, role="buyer")
+    own_offer = make_offer(
+        session,
+        owner=seller.organisation,
+        external_id="own-club-rebar",
+        title="EAF rebar B500B for club members",
+        description="Reinforcing steel bar from scrap in an electric arc furnace.",
+        visibility="alliance",
+        visibility_alliance_id=market.club.id,
+    )
+    need = _need(
+        session, Party(seller.organisation, buyer_key), "own", text="Low-carbon EAF rebar from scrap"
+    )
+    session.commit()
+
+    buyer_view = matches_of(client, need.id, {"Authorization": f"Bearer {buyer_key}"})
+    assert "own-club-rebar" in ids_of(buyer_view)
+    body = client.get(f"/offers/{own_offer.id}/matches", headers=seller.headers).json()
+    assert need.id in {m["need"]["id"] for m in body["matches"]}
 
 
 def _both_views(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from matchmaker.alliances import repository as alliances
 from matchmaker.db.models import Need, Offer, Organisation
 from matchmaker.matching.eligibility import OfferFacts
+from matchmaker.offers.repository import shared_with
 
 
 def visible_offer_facts(
@@ -37,13 +38,7 @@ def visible_offer_facts(
     )
     if viewer_organisation_id is not None:
         member_of = alliances.active_alliance_ids(session, viewer_organisation_id)
-        statement = statement.where(
-            or_(
-                Offer.visibility == "public",
-                Offer.owner_id == viewer_organisation_id,
-                and_(Offer.visibility == "alliance", Offer.visibility_alliance_id.in_(member_of)),
-            )
-        )
+        statement = statement.where(or_(Offer.owner_id == viewer_organisation_id, shared_with(member_of)))
     if ids is not None:
         statement = statement.where(Offer.id.in_(list(ids)))
     rows = session.execute(statement.order_by(Offer.id)).all()

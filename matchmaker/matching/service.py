@@ -273,6 +273,7 @@ def match_offer(
     ranking = rank_needs_for_offer(
         engine=engine,
         facts=matchable[0],
+        offer_owner_id=offer.owner_id,
         offer_visibility_alliance_id=offer.visibility_alliance_id if offer.visibility == "alliance" else None,
         needs=needs,
         buyer_alliances=alliances.active_alliance_ids_by_organisation(session, [n.owner_id for n in needs]),
@@ -303,14 +304,18 @@ class NeedRanking:
 
 
 def rank_needs_for_offer(
-    *, engine: Engine, facts: OfferFacts, offer_visibility_alliance_id: int | None, needs: list[Need],
-    buyer_alliances: dict[int, set[int]],
+    *, engine: Engine, facts: OfferFacts, offer_owner_id: int, offer_visibility_alliance_id: int | None,
+    needs: list[Need], buyer_alliances: dict[int, set[int]],
 ) -> NeedRanking:  # fmt: skip
     """Score one offer against each need it is eligible for and visible to; relevant ones, best first."""
     fitting: list[tuple[Need, Verdict]] = []
     for need in needs:
-        visible = offer_visibility_alliance_id is None or offer_visibility_alliance_id in buyer_alliances.get(
-            need.owner_id, set()
+        # As the buyer's view decides it (matching.repository.visible_offer_facts): shared with the
+        # buyer's alliances, or the buyer's own offer.
+        visible = (
+            offer_visibility_alliance_id is None
+            or need.owner_id == offer_owner_id
+            or offer_visibility_alliance_id in buyer_alliances.get(need.owner_id, set())
         )
         verdict = judge(facts, need_criteria(need)) if visible else None
         if verdict is not None and verdict.eligible:

@@ -42,13 +42,17 @@ def visible_to(principal: Principal, member_alliance_ids: Sequence[int]) -> Colu
     admitted_owner = Offer.owner_id.in_(
         select(Organisation.id).where(Organisation.admission_status == "admitted")
     )
-    shared = or_(
-        Offer.visibility == "public",
-        and_(Offer.visibility == "alliance", Offer.visibility_alliance_id.in_(list(member_alliance_ids))),
-    )
     return or_(
         Offer.owner_id == principal.organisation_id,
-        and_(Offer.status == "published", admitted_owner, shared),
+        and_(Offer.status == "published", admitted_owner, shared_with(member_alliance_ids)),
+    )
+
+
+def shared_with(member_alliance_ids: Sequence[int]) -> ColumnElement[bool]:
+    """Offers shared with members of these alliances: public ones, and those restricted to one of them."""
+    return or_(
+        Offer.visibility == "public",
+        and_(Offer.visibility == "alliance", Offer.visibility_alliance_id.in_(list(member_alliance_ids))),
     )
 
 
