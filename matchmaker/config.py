@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     glossary_path: str | None = None
     # Seconds between saves of a changed index to the data directory (the database stays the truth).
     index_save_interval: float = 30.0
+    # Matching requests computed at once per process (0: one per core but one, at least one); more wait.
+    matching_concurrency: int = Field(default=0, ge=0, le=256)
 
     @field_validator("environment")
     @classmethod

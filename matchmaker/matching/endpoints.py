@@ -50,14 +50,15 @@ def need_matches(
         max_pcf_unit=max_pcf_unit,
         require_verified=require_verified,
     )
-    return service.match_need(
-        session=session,
-        engine=engine,
-        principal=principal,
-        need_id=need_id,
-        refinement=refinement,
-        limit=limit,
-    )
+    with engine.matching_slots:
+        return service.match_need(
+            session=session,
+            engine=engine,
+            principal=principal,
+            need_id=need_id,
+            refinement=refinement,
+            limit=limit,
+        )
 
 
 @router.get("/offers/{offer_id}/matches", response_model=NeedMatches)
@@ -65,9 +66,10 @@ def offer_matches(
     session: SessionDep, engine: EngineDep, principal: PrincipalDep, offer_id: PathId, limit: LimitQuery = 10
 ) -> NeedMatches:
     """Open needs the offer fits (it passes their hard filters and their buyers may see it), best first."""
-    return service.match_offer(
-        session=session, engine=engine, principal=principal, offer_id=offer_id, limit=limit
-    )
+    with engine.matching_slots:
+        return service.match_offer(
+            session=session, engine=engine, principal=principal, offer_id=offer_id, limit=limit
+        )
 
 
 @router.post("/search", response_model=OfferMatches)
@@ -75,4 +77,5 @@ def search(
     session: SessionDep, engine: EngineDep, principal: PrincipalDep, request: SearchRequest
 ) -> OfferMatches:
     """Free-text search (Chinese or English) over the offers you may see, under optional hard filters."""
-    return service.search(session=session, engine=engine, principal=principal, request=request)
+    with engine.matching_slots:
+        return service.search(session=session, engine=engine, principal=principal, request=request)
