@@ -22,6 +22,7 @@ from matchmaker.matching.lifecycle import IndexSaver, start_engine
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
 from matchmaker.parties.endpoints import router as parties_router
+from matchmaker.web.mount import install_web
 
 DESCRIPTION = """
 Matchmaker matches low-carbon supply with procurement demand. Vendors list offers with product carbon
@@ -74,8 +75,10 @@ def create_app(
     ):
         app.include_router(router)
 
+    install_web(app, settings)
+
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/ui")
 
     return app

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     index_save_interval: float = 30.0
     # Matching requests computed at once per process (0: one per core but one, at least one); more wait.
     matching_concurrency: int = Field(default=0, ge=0, le=256)
+    # Signs the web pages' session cookies. Empty: a random secret kept in data_dir (one machine only);
+    # replicas behind one load balancer must share it, so production requires it.
+    session_secret: str = ""
+    # Send the session cookie only over HTTPS (production default: true).
+    cookie_secure: bool | None = None
+    # Hours a web session lasts after sign-in.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     @field_validator("environment")
     @classmethod
@@ -58,7 +65,15 @@ class Settings(BaseSettings):
         # several replicas would silently split the data.
         if self.environment == "production" and not self.database_url:
             raise ValueError("MATCHMAKER_DATABASE_URL must be set when MATCHMAKER_ENVIRONMENT=production")
+        if self.environment == "production" and len(self.session_secret) < 32:
+            raise ValueError(
+                "MATCHMAKER_SESSION_SECRET (32 characters or more) must be set when MATCHMAKER_ENVIRONMENT=production"
+            )
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.environment == "production"
 
     @property
     def sqlalchemy_url(self) -> str:

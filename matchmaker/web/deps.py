@@ -1,0 +1,72 @@
+"""Dependencies of the pages: the signed-in user (or a redirect to sign in), and forms checked for CSRF."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from matchmaker.auth import Principal
+from matchmaker.deps import SessionDep
+from matchmaker.errors import BadRequest, Forbidden
+from matchmaker.parties import repository as parties
+from matchmaker.web.rendering import WebUser, signer
+from matchmaker.web.sessions import CSRF_COOKIE, SESSION_COOKIE
+
+
+class SignInRequired(Exception):
+    """No valid session: the page redirects to the sign-in form (and back afterwards)."""
+
+
+def user_from_cookie(request: Request, session: Session) -> WebUser | None:
+    """The user of a valid session whose key is still live and whose organisation is not suspended."""
+    claims = signer(request).read_session(request.cookies.get(SESSION_COOKIE))
+    if claims is None:
+        return None
+    key = parties.get_key(session, claims.key_id)
+    if key is None or key.revoked_at is not None or key.organisation.admission_status == "suspended":
+        return None
+    principal = Principal(organisation_id=key.organisation_id, role=key.role, key_id=key.id)  # type: ignore[arg-type]
+    return WebUser(principal=principal, organisation=key.organisation.name)
+
+
+def get_web_user(request: Request, session: SessionDep) -> WebUser:
+    user = user_from_cookie(request, session)
+    if user is None:
+        raise SignInRequired
+    request.state.web_user = user
+    return user
+
+
+WebUserDep = Annotated[WebUser, Depends(get_web_user)]
+
+
+def role_of(*roles: str) -> object:
+    """A dependency admitting only these roles (the operator always)."""
+
+    def check(user: WebUserDep) -> WebUser:
+        if user.role not in roles and not user.principal.is_operator:
+            raise Forbidden(f"this page is for {' or '.join(roles)} accounts")
+        return user
+
+    return Depends(check)
+
+
+BuyerDep = Annotated[WebUser, role_of("buyer")]
+VendorDep = Annotated[WebUser, role_of("vendor")]
+OperatorUserDep = Annotated[WebUser, role_of("operator")]
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, refused unless it carries the CSRF token of this browser's cookie."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not isinstance(token, str) or token != cookie or not signer(request).csrf_token_is_ours(token):
+        raise BadRequest("the form expired or did not come from this site: reload the page and try again")
+    return form
+
+
+FormDep = Annotated[FormData, Depends(checked_form)]

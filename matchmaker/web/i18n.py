@@ -1,0 +1,70 @@
+"""Simplified Chinese and English for the pages: one catalogue per area (locales/*.json), merged.
+
+Each entry is `"key": {"en": "...", "zh": "..."}`; placeholders use `{name}`. The language is the user's
+choice (a cookie) or else the first of the browser's Accept-Language that we speak.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+Language = Literal["zh", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en")
+DEFAULT_LANGUAGE: Language = "en"
+
+
+@lru_cache
+def catalogue() -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for entry in sorted(resources.files("matchmaker.web").joinpath("locales").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            for key, texts in json.loads(entry.read_text(encoding="utf-8")).items():
+                if key in merged:
+                    raise ValueError(f"message {key!r} is defined twice (again in {entry.name})")
+                merged[key] = texts
+    return merged
+
+
+def as_language(value: str | None) -> Language | None:
+    """'zh', 'zh-CN', 'zh-Hans' → 'zh'; 'en-GB' → 'en'; anything else → None."""
+    primary = (value or "").strip().split("-")[0].split("_")[0].lower()
+    return primary if primary in LANGUAGES else None  # type: ignore[return-value]
+
+
+def choose_language(cookie: str | None, accept_language: str | None) -> Language:
+    chosen = as_language(cookie)
+    if chosen:
+        return chosen
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((-quality, position, tag))
+    for _, _, tag in sorted(ranked):
+        language = as_language(tag)
+        if language:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+class Translator:
+    """`t("key", name=value)` in the chosen language; English when a text is missing, the key when unknown."""
+
+    def __init__(self, language: Language) -> None:
+        self.language = language
+        self._catalogue = catalogue()
+
+    def __call__(self, key: str, **values: object) -> str:
+        texts = self._catalogue.get(key)
+        if texts is None:
+            return key
+        text = texts.get(self.language) or texts.get("en") or key
+        return text.format(**values) if values else text

@@ -1,0 +1,52 @@
+"""Add the pages to the app: static files, routers, the cookie signer, HTML error pages under /ui."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from matchmaker.config import Settings
+from matchmaker.errors import MatchmakerError
+from matchmaker.web import buyer, operator, pages, vendor
+from matchmaker.web.deps import SignInRequired
+from matchmaker.web.i18n import catalogue
+from matchmaker.web.rendering import render
+from matchmaker.web.sessions import CookieSigner, load_secret
+
+PREFIX = "/ui"
+
+
+def install_web(app: FastAPI, settings: Settings) -> None:
+    app.state.cookie_signer = CookieSigner(load_secret(settings.session_secret, settings.data_dir))
+    catalogue()  # a broken message file fails at start-up, not on a user's first page
+    app.mount(f"{PREFIX}/static", StaticFiles(packages=[("matchmaker.web", "static")]), name="static")
+    for module in (pages, buyer, vendor, operator):
+        app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, _: SignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target, safe='/')}", status_code=303)
+
+    _render_errors_as_pages(app, MatchmakerError)
+    _render_errors_as_pages(app, StarletteHTTPException)
+
+
+def _render_errors_as_pages(app: FastAPI, error_type: type[Exception]) -> None:
+    """Under /ui an error is a page in the user's language; elsewhere it stays problem+json."""
+    api_handler = app.exception_handlers[error_type]
+
+    async def handler(request: Request, error: Any) -> Response:
+        if not request.url.path.startswith(PREFIX + "/") or request.url.path.startswith(PREFIX + "/static"):
+            result: Response = await api_handler(request, error)
+            return result
+        status = getattr(error, "status", None) or getattr(error, "status_code", 500)
+        detail = getattr(error, "detail", "") or ""
+        return render(request, "error.html", {"status": status, "detail": str(detail)}, status=status)
+
+    app.add_exception_handler(error_type, handler)

@@ -1,0 +1,142 @@
+"""Render templates with what every page needs: the language, the signed-in user, the CSRF token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from matchmaker.auth import Principal
+from matchmaker.units import DECLARED_UNITS
+from matchmaker.web.i18n import LANGUAGES, Translator, choose_language
+from matchmaker.web.sessions import CSRF_COOKIE, LANGUAGE_COOKIE, CookieSigner
+
+
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    """The signed-in organisation, in the role of its key."""
+
+    principal: Principal
+    organisation: str
+
+    @property
+    def role(self) -> str:
+        return self.principal.role
+
+
+@lru_cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("matchmaker.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["languages"] = LANGUAGES
+    env.globals["footprint_units"] = footprint_unit_choices()
+    env.filters["number"] = format_number
+    return env
+
+
+def footprint_unit_choices() -> list[str]:
+    """Every unit the service converts, for the unit pickers (any spelling parse_unit accepts also works)."""
+    return [f"{mass}CO2e/{declared}" for declared in DECLARED_UNITS for mass in ("kg", "t", "g")]
+
+
+def format_number(value: float | None, digits: int = 4) -> str:
+    """A footprint for people: at most `digits` significant digits, no exponent for ordinary sizes."""
+    if value is None:
+        return "–"
+    text = f"{value:.{digits}g}"
+    if "e" in text:
+        text = f"{value:,.{max(digits - 1, 0)}f}".rstrip("0").rstrip(".")
+    return text
+
+
+def signer(request: Request) -> CookieSigner:
+    value: CookieSigner = request.app.state.cookie_signer
+    return value
+
+
+def language(request: Request) -> str:
+    return choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
+
+
+def csrf_token(request: Request) -> str:
+    """The request's CSRF token: the cookie's when it is ours, else a new one (set by `render`)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    if signer(request).csrf_token_is_ours(existing):
+        assert existing is not None
+        return existing
+    token: str | None = getattr(request.state, "new_csrf_token", None)
+    if token is None:
+        token = signer(request).new_csrf_token()
+        request.state.new_csrf_token = token
+    return token
+
+
+def url_with(request: Request, **changes: Any) -> str:
+    """This page's URL with some query parameters changed (None removes one): pagination, filters."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            params.extend((key, str(item)) for item in value)
+        else:
+            params.append((key, str(value)))
+    query = urlencode(params)
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+    user: WebUser | None = None,
+) -> HTMLResponse:  # fmt: skip
+    """An HTML page; sets the CSRF cookie when the browser has none of ours yet."""
+    lang = language(request)
+    token = csrf_token(request)
+    page = environment().get_template(template).render(
+        request=request,
+        lang=lang,
+        t=Translator(lang),  # type: ignore[arg-type]
+        csrf_token=token,
+        user=user if user is not None else getattr(request.state, "web_user", None),
+        url_with=lambda **changes: url_with(request, **changes),
+        **(context or {}),
+    )
+    response = HTMLResponse(page, status_code=status)
+    if request.cookies.get(CSRF_COOKIE) != token:
+        set_cookie(request, response, CSRF_COOKIE, token, max_age=None)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def set_cookie(request: Request, response: Any, name: str, value: str, *, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.secure_cookies,
+        path="/",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Where a list page is: its number, how many pages, how many items in all."""
+
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))

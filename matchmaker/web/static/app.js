@@ -1,0 +1,75 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  // Footprint units are checked against the server's own parser as you type.
+  function checkUnit(input) {
+    var message = document.getElementById("e-" + input.name);
+    var help = document.getElementById("h-" + input.name);
+    var value = input.value.trim();
+    if (!value) { input.setCustomValidity(""); if (message) { message.hidden = true; } return; }
+    fetch("/ui/units/check?unit=" + encodeURIComponent(value), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (result) {
+        if (input.value.trim() !== value) { return; } // the user typed on
+        if (result.ok) {
+          input.setCustomValidity("");
+          input.removeAttribute("aria-invalid");
+          if (message) { message.hidden = true; message.textContent = ""; }
+          if (help) { help.textContent = "✓ " + result.unit + " · " + result.family; }
+        } else {
+          var text = input.getAttribute("data-unit-bad") || result.message;
+          input.setCustomValidity(text);
+          input.setAttribute("aria-invalid", "true");
+          if (message) { message.hidden = false; message.textContent = text; }
+        }
+      })
+      .catch(function () { /* offline: the server validates on submit anyway */ });
+  }
+
+  // Filter forms update the results region in place (the plain form submit still works without JS).
+  function refresh(form) {
+    var target = document.querySelector(form.getAttribute("data-refresh"));
+    if (!target) { form.submit(); return; }
+    var url = form.action.split("?")[0] + "?" + new URLSearchParams(new FormData(form)).toString();
+    target.setAttribute("aria-busy", "true");
+    target.classList.add("loading");
+    fetch(url, { headers: { Accept: "text/html" } })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var fresh = page.querySelector(form.getAttribute("data-refresh"));
+        if (fresh) { target.replaceWith(fresh); } else { window.location.assign(url); }
+        history.replaceState(null, "", url);
+      })
+      .catch(function () { window.location.assign(url); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-unit-check]").forEach(function (input) {
+      var timer;
+      input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { checkUnit(input); }, 200); });
+      if (input.value) { checkUnit(input); }
+    });
+    document.querySelectorAll("form[data-refresh]").forEach(function (form) {
+      form.addEventListener("change", function (event) {
+        if (event.target.matches("[data-unit-check]") && !event.target.checkValidity()) { return; }
+        refresh(form);
+      });
+      form.addEventListener("submit", function (event) { event.preventDefault(); refresh(form); });
+    });
+    // A form being sent shows it and cannot be sent twice.
+    document.querySelectorAll("form[data-busy]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        var button = form.querySelector("button[type=submit]");
+        if (button) { button.disabled = true; button.classList.add("busy"); }
+        form.setAttribute("aria-busy", "true");
+      });
+    });
+    document.querySelectorAll("[data-confirm]").forEach(function (element) {
+      element.addEventListener("click", function (event) {
+        if (!window.confirm(element.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+  });
+})();
