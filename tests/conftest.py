@@ -24,6 +24,9 @@ from matchmaker.db.session import make_engine
 from tests.cli_support import throwaway_postgres
 from tests.factories import World, build_world
 
+# Shared fixtures kept in their own modules.
+pytest_plugins = ("tests.markets",)
+
 POSTGRES_URL_ENV = "MATCHMAKER_TEST_DATABASE_URL"
 
 

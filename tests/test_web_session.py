@@ -25,7 +25,11 @@ def test_pages_ask_to_sign_in_and_come_back_after_it(client: TestClient, world: 
 
 
 def test_each_role_lands_on_its_own_work(client: TestClient, world: World) -> None:
-    for party, home in ((world.buyer, "/ui/needs"), (world.member_vendor, "/ui/offers"), (world.operator, "/ui/organisations")):
+    for party, home in (
+        (world.buyer, "/ui/needs"),
+        (world.member_vendor, "/ui/offers"),
+        (world.operator, "/ui/organisations"),
+    ):
         client.cookies.clear()
         assert sign_in(client, party.key).headers["location"] == home
 
@@ -49,7 +53,8 @@ def test_a_form_without_the_csrf_token_is_refused(client: TestClient, world: Wor
 def test_an_open_redirect_through_sign_in_is_refused(client: TestClient, world: World) -> None:
     token = csrf_token(client)
     response = client.post(
-        "/ui/sign-in", data={"csrf_token": token, "key": world.buyer.key, "next": "//evil.example/x"},
+        "/ui/sign-in",
+        data={"csrf_token": token, "key": world.buyer.key, "next": "//evil.example/x"},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/ui/needs"
@@ -57,14 +62,18 @@ def test_an_open_redirect_through_sign_in_is_refused(client: TestClient, world: 
 
 def test_signing_out_ends_the_session(client: TestClient, world: World) -> None:
     sign_in(client, world.buyer.key)
-    assert post_form(client, "/ui/sign-out", {}, page="/ui/sign-in", follow_redirects=False).status_code == 303
+    assert (
+        post_form(client, "/ui/sign-out", {}, page="/ui/sign-in", follow_redirects=False).status_code == 303
+    )
     assert client.get("/ui/needs", follow_redirects=False).status_code == 303
 
 
 def test_a_revoked_key_ends_its_session(client: TestClient, world: World) -> None:
     sign_in(client, world.buyer.key)
-    key_id = client.get("/organisations/me/keys" if False else f"/organisations/{world.buyer.id}/keys",
-                        headers=world.operator.headers).json()[0]["id"]
+    key_id = client.get(
+        "/organisations/me/keys" if False else f"/organisations/{world.buyer.id}/keys",
+        headers=world.operator.headers,
+    ).json()[0]["id"]
     client.delete(f"/organisations/{world.buyer.id}/keys/{key_id}", headers=world.operator.headers)
     assert client.get("/ui/needs", follow_redirects=False).status_code == 303
 

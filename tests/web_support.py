@@ -22,9 +22,13 @@ def csrf_token(client: TestClient, path: str = "/ui/sign-in") -> str:
 def sign_in(client: TestClient, key: str) -> httpx.Response:
     """Sign in with an organisation key; the session cookie stays in the client."""
     token = csrf_token(client)
-    return client.post("/ui/sign-in", data={"csrf_token": token, "key": key, "next": "/ui"}, follow_redirects=False)
+    return client.post(
+        "/ui/sign-in", data={"csrf_token": token, "key": key, "next": "/ui"}, follow_redirects=False
+    )
 
 
-def post_form(client: TestClient, path: str, data: dict[str, Any], *, page: str, **kwargs: Any) -> httpx.Response:
+def post_form(
+    client: TestClient, path: str, data: dict[str, Any], *, page: str, **kwargs: Any
+) -> httpx.Response:
     """Post a form as the page at `page` would (its CSRF token included)."""
     return client.post(path, data={"csrf_token": csrf_token(client, page), **data}, **kwargs)

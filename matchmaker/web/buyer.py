@@ -1,7 +1,294 @@
-"""Pages: buyer."""
+"""Pages for buyers: their needs, each need's matches with refinable filters, and free-text search.
+
+Matching goes through `matching.service`, exactly as the API does, so a page never shows an offer the API
+would not return, and the filter refinements are the API's own query parameters.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from matchmaker.alliances import service as alliance_service
+from matchmaker.db.models import Need
+from matchmaker.deps import EngineDep, SessionDep
+from matchmaker.errors import MatchmakerError, ValidationFailed, field_errors_from_pydantic
+from matchmaker.exchange import CATEGORIES
+from matchmaker.matching import service as matching
+from matchmaker.matching.engine import Engine
+from matchmaker.matching.schemas import OfferMatches, SearchRequest
+from matchmaker.needs import service as need_service
+from matchmaker.needs.repository import NeedFilters
+from matchmaker.needs.schemas import NeedCreate, NeedUpdate
+from matchmaker.pagination import PageRequest
+from matchmaker.units import UnknownUnitError, parse_unit
+from matchmaker.web.deps import BuyerDep, FormDep
+from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
+from matchmaker.web.rendering import Pager, WebUser, render
 
 router = APIRouter()
+PER_PAGE = 20
+NEED_TEXT_FIELDS = ["text", "category", "max_pcf", "max_pcf_unit", "alliance_only", "region_preference"]
+KINDS = ("product", "technology", "service")
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFilters:
+    """The refinements a buyer can try on the match list (query parameters, so a view can be shared)."""
+
+    max_pcf: str | None = None
+    max_pcf_unit: str | None = None
+    require_verified: bool = False
+    category: str | None = None
+    kind: str | None = None
+    region: str | None = None
+    certification: str | None = None
+    limit: int = 10
+
+    @property
+    def refinement(self) -> matching.Refinement:
+        return matching.Refinement(
+            categories=frozenset([self.category] if self.category else []),
+            kinds=frozenset([self.kind] if self.kind else []),
+            regions=frozenset([self.region] if self.region else []),
+            certification=self.certification,
+            max_pcf=ceiling_number(self.max_pcf),
+            max_pcf_unit=known_unit(self.max_pcf_unit),
+            require_verified=self.require_verified or None,
+        )
+
+
+def known_unit(value: str | None) -> str | None:
+    """The unit as written, once we know we can convert it (the API checks this in its query schema)."""
+    if value is not None:
+        try:
+            parse_unit(value)
+        except UnknownUnitError as error:
+            raise ValidationFailed(str(error)) from None
+    return value
+
+
+def ceiling_number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationFailed(f"the ceiling {value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValidationFailed(f"the ceiling {value!r} is not a number")
+    return number
+
+
+def match_filters(
+    max_pcf: Annotated[str | None, Query(max_length=40)] = None,
+    max_pcf_unit: Annotated[str | None, Query(max_length=40)] = None,
+    require_verified: Annotated[str | None, Query(max_length=8)] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
+    region: Annotated[str | None, Query(max_length=100)] = None,
+    certification: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> MatchFilters:
+    """Empty form fields arrive as empty strings: they mean 'no refinement'."""
+    return MatchFilters(
+        max_pcf=max_pcf.strip() or None if max_pcf else None,
+        max_pcf_unit=max_pcf_unit.strip() or None if max_pcf_unit else None,
+        require_verified=require_verified in {"on", "true", "1"},
+        category=category or None,
+        kind=kind or None,
+        region=region.strip() or None if region else None,
+        certification=certification.strip() or None if certification else None,
+        limit=limit,
+    )
+
+
+FiltersDep = Annotated[MatchFilters, Depends(match_filters)]
+
+
+@router.get("/needs")
+def list_needs(
+    request: Request,
+    session: SessionDep,
+    user: BuyerDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    status: Annotated[str | None, Query(pattern="^(open|closed)?$")] = None,
+) -> Response:
+    owner = None if user.principal.is_operator else user.principal.organisation_id
+    needs, total = need_service.list_visible(
+        session=session,
+        principal=user.principal,
+        filters=NeedFilters(status=status or None, owner_id=owner),
+        sort="-updated_at",
+        page=PageRequest(page=page, per_page=PER_PAGE),
+    )
+    context = {"needs": needs, "pager": Pager(page, PER_PAGE, total), "status": status or ""}
+    return render(request, "buyer/needs.html", context)
+
+
+def _alliance_codes(session: Session, user: WebUser) -> list[str]:
+    """The alliances a buyer may restrict a need to: those it is an active member of."""
+    codes = alliance_service.active_codes_by_organisation(
+        session=session, organisation_ids=[user.principal.organisation_id]
+    )
+    return sorted(codes.get(user.principal.organisation_id, []))
+
+
+def _need_form(
+    request: Request, session: Session, user: WebUser, *, need: Need | None, form: dict[str, Any],
+    errors: FormErrors | None = None,
+) -> Response:  # fmt: skip
+    context = {
+        "need": need,
+        "form": form,
+        "errors": errors.fields if errors else {},
+        "summary": errors.summary if errors else None,
+        "categories": CATEGORIES,
+        "alliances": _alliance_codes(session, user),
+    }
+    return render(request, "buyer/need_form.html", context, status=422 if errors else 200)
+
+
+def _need_values(need: Need) -> dict[str, Any]:
+    return {
+        "text": need.text,
+        "category": need.category,
+        "max_pcf": need.max_pcf,
+        "max_pcf_unit": need.max_pcf_unit,
+        "require_verified": need.require_verified,
+        "alliance_only": need.alliance_only.code if need.alliance_only else None,
+        "region_preference": need.region_preference,
+        "visibility": need.visibility,
+        "status": need.status,
+    }
+
+
+def _posted_need(form: FormDep) -> dict[str, Any]:
+    posted = values(form, NEED_TEXT_FIELDS)
+    posted["require_verified"] = checked(form, "require_verified")
+    posted["visibility"] = text(form, "visibility") or "vendors"
+    posted["status"] = text(form, "status") or "open"
+    return posted
+
+
+@router.get("/needs/new")
+def new_need(request: Request, session: SessionDep, user: BuyerDep) -> Response:
+    return _need_form(request, session, user, need=None, form={"visibility": "vendors", "status": "open"})
+
+
+@router.post("/needs")
+def create_need(request: Request, session: SessionDep, user: BuyerDep, form: FormDep) -> Response:
+    posted = _posted_need(form)
+    try:
+        data = build(NeedCreate, posted)
+        need = attempt(lambda: need_service.create(session=session, principal=user.principal, data=data))
+    except FormErrors as errors:
+        return _need_form(request, session, user, need=None, form=posted, errors=errors)
+    return RedirectResponse(f"/ui/needs/{need.id}", status_code=303)
+
+
+@router.get("/needs/{need_id}/edit")
+def edit_need(request: Request, session: SessionDep, user: BuyerDep, need_id: int) -> Response:
+    need = need_service.get_editable(session=session, principal=user.principal, need_id=need_id)
+    return _need_form(request, session, user, need=need, form=_need_values(need))
+
+
+@router.post("/needs/{need_id}")
+def update_need(
+    request: Request, session: SessionDep, user: BuyerDep, form: FormDep, need_id: int
+) -> Response:
+    need = need_service.get_editable(session=session, principal=user.principal, need_id=need_id)
+    posted = _posted_need(form)
+    # Every field of the form is sent: an emptied field clears it.
+    changes = {
+        field: posted.get(field) for field in (*NEED_TEXT_FIELDS, "require_verified", "visibility", "status")
+    }
+    try:
+        data = build(NeedUpdate, changes)
+        attempt(lambda: need_service.update(session=session, need=need, data=data))
+    except FormErrors as errors:
+        return _need_form(request, session, user, need=need, form=posted, errors=errors)
+    return RedirectResponse(f"/ui/needs/{need.id}", status_code=303)
+
+
+def _matches(engine: Engine, call: Any) -> tuple[OfferMatches | None, str | None]:
+    """Run a matching call in a matching slot; a bad refinement becomes a message, not an error page."""
+    try:
+        with engine.matching_slots:
+            return call(), None
+    except ValidationError as error:
+        return None, "; ".join(
+            f"{e['field']}: {e['message']}" for e in field_errors_from_pydantic(error.errors())
+        )
+    except MatchmakerError as error:
+        if error.status >= 500 or error.status in (401, 403, 404):
+            raise
+        return None, error.detail
+
+
+@router.get("/needs/{need_id}")
+def need_matches(
+    request: Request, session: SessionDep, engine: EngineDep, user: BuyerDep, need_id: int,
+    filters: FiltersDep,
+) -> Response:  # fmt: skip
+    need = need_service.get_visible(session=session, principal=user.principal, need_id=need_id)
+
+    def call() -> OfferMatches:
+        return matching.match_need(
+            session=session, engine=engine, principal=user.principal, need_id=need.id,
+            refinement=filters.refinement, limit=filters.limit,
+        )  # fmt: skip
+
+    result, problem = _matches(engine, call)
+    context = {
+        "need": need,
+        "result": result,
+        "problem": problem,
+        "filters": filters,
+        "categories": CATEGORIES,
+        "kinds": KINDS,
+        "editable": user.principal.is_operator or need.owner_id == user.principal.organisation_id,
+    }
+    return render(request, "buyer/need.html", context)
+
+
+@router.get("/search")
+def search(
+    request: Request, session: SessionDep, engine: EngineDep, user: BuyerDep, filters: FiltersDep,
+    q: Annotated[str, Query(max_length=5_000)] = "",
+) -> Response:  # fmt: skip
+    result, problem = None, None
+    if q.strip():
+
+        def call() -> OfferMatches:
+            ceiling = filters.refinement
+            request_body = SearchRequest(
+                text=q.strip(),
+                max_pcf=ceiling.max_pcf,
+                max_pcf_unit=ceiling.max_pcf_unit,
+                require_verified=filters.require_verified,
+                category=sorted(ceiling.categories),
+                kind=sorted(ceiling.kinds),
+                region=sorted(ceiling.regions),
+                certification=filters.certification,
+                limit=filters.limit,
+            )
+            return matching.search(
+                session=session, engine=engine, principal=user.principal, request=request_body
+            )
+
+        result, problem = _matches(engine, call)
+    context = {
+        "q": q,
+        "result": result,
+        "problem": problem,
+        "filters": filters,
+        "categories": CATEGORIES,
+        "kinds": KINDS,
+    }
+    return render(request, "buyer/search.html", context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 from urllib.parse import quote
 
@@ -43,9 +44,9 @@ def _render_errors_as_pages(app: FastAPI, error_type: type[Exception]) -> None:
 
     async def handler(request: Request, error: Any) -> Response:
         if not request.url.path.startswith(PREFIX + "/") or request.url.path.startswith(PREFIX + "/static"):
-            result: Response = await api_handler(request, error)
-            return result
-        status = getattr(error, "status", None) or getattr(error, "status_code", 500)
+            result = api_handler(request, error)
+            return await result if inspect.isawaitable(result) else result
+        status = int(getattr(error, "status", None) or getattr(error, "status_code", 500))
         detail = getattr(error, "detail", "") or ""
         return render(request, "error.html", {"status": status, "detail": str(detail)}, status=status)
 

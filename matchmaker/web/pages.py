@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from matchmaker.deps import SessionDep
 from matchmaker.errors import MatchmakerError
-from matchmaker.units import UnknownUnitError, parse_unit
 from matchmaker.parties import service as party_service
+from matchmaker.units import UnknownUnitError, parse_unit
 from matchmaker.web.deps import FormDep, user_from_cookie
 from matchmaker.web.forms import text
 from matchmaker.web.i18n import as_language
@@ -56,7 +56,9 @@ def sign_in(request: Request, session: SessionDep, form: FormDep) -> Response:
     hours = request.app.state.settings.session_hours
     claims = SessionClaims(key_id=principal.key_id, expires_at=int(time.time() + hours * 3600))
     response = RedirectResponse(target, status_code=303)
-    set_cookie(request, response, SESSION_COOKIE, signer(request).session_cookie(claims), max_age=int(hours * 3600))
+    set_cookie(
+        request, response, SESSION_COOKIE, signer(request).session_cookie(claims), max_age=int(hours * 3600)
+    )
     return response
 
 

@@ -101,14 +101,18 @@ def render(
     """An HTML page; sets the CSRF cookie when the browser has none of ours yet."""
     lang = language(request)
     token = csrf_token(request)
-    page = environment().get_template(template).render(
-        request=request,
-        lang=lang,
-        t=Translator(lang),  # type: ignore[arg-type]
-        csrf_token=token,
-        user=user if user is not None else getattr(request.state, "web_user", None),
-        url_with=lambda **changes: url_with(request, **changes),
-        **(context or {}),
+    page = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            lang=lang,
+            t=Translator(lang),  # type: ignore[arg-type]
+            csrf_token=token,
+            user=user if user is not None else getattr(request.state, "web_user", None),
+            url_with=lambda **changes: url_with(request, **changes),
+            **(context or {}),
+        )
     )
     response = HTMLResponse(page, status_code=status)
     if request.cookies.get(CSRF_COOKIE) != token:
