@@ -67,7 +67,8 @@ class Settings(BaseSettings):
             raise ValueError("MATCHMAKER_DATABASE_URL must be set when MATCHMAKER_ENVIRONMENT=production")
         if self.environment == "production" and len(self.session_secret) < 32:
             raise ValueError(
-                "MATCHMAKER_SESSION_SECRET (32 characters or more) must be set when MATCHMAKER_ENVIRONMENT=production"
+                "MATCHMAKER_SESSION_SECRET (32 characters or more) must be set when "
+                "MATCHMAKER_ENVIRONMENT=production"
             )
         return self
 

@@ -12,6 +12,7 @@ buyer_key="$(awk '/^buyer/ {print $NF}' "$MATCHMAKER_DATA_DIR/demo-keys.txt")"
 cat <<MSG
 
 Matchmaker is starting at http://$host:$port
+  Web pages (sign in with a key above: buyer, vendor or operator): http://$host:$port/ui
   API docs (click Authorize, paste a key): http://$host:$port/docs
   List the demo offers:  curl -H "Authorization: Bearer $buyer_key" http://$host:$port/offers
   (keys saved in $MATCHMAKER_DATA_DIR/demo-keys.txt; Ctrl-C stops the server)

@@ -5,6 +5,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" dev
 cd "$ROOT"
 POSTGRES_URL="${MATCHMAKER_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}"
 
+# The browser tests drive Debian's chromium; install it (with a CJK font for readable screenshots) when
+# missing and this machine can. Without it they skip, saying why.
+if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing chromium and chromedriver for the browser tests"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-zenhei >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-zenhei >/dev/null; } \
+      || echo "warning: could not install chromium; the browser tests will skip" >&2
+  else
+    echo "warning: chromium/chromedriver missing and not installable here (needs root and apt-get); the browser tests will skip" >&2
+  fi
+fi
+
 echo "==> ruff, mypy"
 ruff format --check matchmaker tests
 ruff check matchmaker tests

@@ -101,3 +101,26 @@ def test_every_message_is_written_in_both_languages() -> None:
 
     missing = [key for key, texts in catalogue().items() if any(not texts.get(lang) for lang in LANGUAGES)]
     assert missing == []
+
+
+def test_a_tampered_or_expired_session_cookie_is_not_a_session(client: TestClient, world: World) -> None:
+    from matchmaker.web.sessions import CookieSigner, SessionClaims
+
+    signer = CookieSigner(b"secret")
+    cookie = signer.session_cookie(SessionClaims(key_id=7, expires_at=2_000))
+    assert signer.read_session(cookie, now=1_000) == SessionClaims(key_id=7, expires_at=2_000)
+    assert signer.read_session(cookie, now=2_001) is None
+    body, mac = cookie.rsplit(".", 1)
+    forged = signer.session_cookie(SessionClaims(key_id=8, expires_at=2_000)).rsplit(".", 1)[0] + "." + mac
+    assert signer.read_session(forged, now=1_000) is None
+    assert CookieSigner(b"another").read_session(cookie, now=1_000) is None
+    client.cookies.set("mm_session", "garbage.value")
+    assert client.get("/ui/needs", follow_redirects=False).status_code == 303
+
+
+def test_the_unit_check_accepts_what_the_api_converts(client: TestClient) -> None:
+    assert client.get("/ui/units/check", params={"unit": "tCO2e/t"}).json() == {
+        "ok": True, "unit": "tCO2e/t", "family": "mass",
+    }  # fmt: skip
+    refused = client.get("/ui/units/check", params={"unit": "kgCO2/furlong"}).json()
+    assert refused["ok"] is False and "furlong" in refused["message"]

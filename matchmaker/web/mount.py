@@ -46,7 +46,7 @@ def _render_errors_as_pages(app: FastAPI, error_type: type[Exception]) -> None:
         if not request.url.path.startswith(PREFIX + "/") or request.url.path.startswith(PREFIX + "/static"):
             result = api_handler(request, error)
             return await result if inspect.isawaitable(result) else result
-        status = int(getattr(error, "status", None) or getattr(error, "status_code", 500))
+        status: int = error.status if isinstance(error, MatchmakerError) else error.status_code
         detail = getattr(error, "detail", "") or ""
         return render(request, "error.html", {"status": status, "detail": str(detail)}, status=status)
 

@@ -34,8 +34,8 @@ def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("matchmaker.web", "templates"),
         autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
+        # No trim_blocks/lstrip_blocks: with them, attributes written on separate lines inside a tag
+        # ("required{% endif %}" then "{% if ... %}aria-invalid") run together into one broken attribute.
     )
     env.globals["languages"] = LANGUAGES
     env.globals["footprint_units"] = footprint_unit_choices()

@@ -1,7 +1,252 @@
-"""Pages: vendor."""
+"""Pages for vendors: their offers (list, create, edit, publish, archive), the open needs an offer fits,
+and bulk upload of an exchange-format file.
+
+Every rule lives in the services the API uses (offers, imports, matching): a form is read into the API's
+own request model, so a page accepts and refuses exactly what the API does, with the same messages.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from matchmaker.alliances import service as alliance_service
+from matchmaker.db.models import Offer
+from matchmaker.deps import EngineDep, SessionDep
+from matchmaker.errors import PayloadTooLarge
+from matchmaker.exchange import CATEGORIES, OfferStatus
+from matchmaker.imports import service as import_service
+from matchmaker.imports.decoding import decode_upload
+from matchmaker.imports.readers import detect_format, read_records
+from matchmaker.matching import service as matching
+from matchmaker.offers import service as offer_service
+from matchmaker.offers.repository import OfferFilters
+from matchmaker.offers.schemas import OfferCreate, OfferUpdate
+from matchmaker.pagination import PageRequest
+from matchmaker.schema_types import PathId
+from matchmaker.web.deps import FormDep, VendorDep
+from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
+from matchmaker.web.pages import safe_next
+from matchmaker.web.rendering import Pager, WebUser, render
 
 router = APIRouter()
+PER_PAGE = 20
+KINDS = ("product", "technology", "service")
+STATUSES = ("draft", "published", "archived")
+TEXT_FIELDS = [
+    "title", "description", "language", "kind", "category", "region", "pcf_value", "pcf_unit",
+    "declared_unit", "standard", "status", "visibility", "visibility_alliance",
+]  # fmt: skip
+# Both the ASCII comma and the Chinese ones people type in a Chinese input method.
+LIST_SEPARATORS = re.compile(r"[,，、;；]")
+# The multipart wrapping around the file (boundaries, headers, the CSRF field) is small; allow for it
+# when refusing a body by its declared length, and check the file itself exactly once it is read.
+FORM_OVERHEAD = 64 * 1024
+# The domain's reasons for an empty match list, by the message key that says it in the user's language.
+NO_MATCH_KEYS = {
+    "no open need fits this offer": "vendor.matches.none_fit",
+    "no open need is relevant enough": "vendor.matches.none_relevant",
+}
+NOTICES = ("created", "saved", "published", "archived")
+
+
+def _owner_filter(user: WebUser) -> int | None:
+    """A vendor sees its own offers; the operator, everyone's."""
+    return None if user.principal.is_operator else user.principal.organisation_id
+
+
+@router.get("/offers")
+def list_offers(
+    request: Request,
+    session: SessionDep,
+    user: VendorDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    status: Annotated[str | None, Query(pattern="^(draft|published|archived)?$")] = None,
+    done: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    offers, total = offer_service.list_visible(
+        session=session,
+        principal=user.principal,
+        filters=OfferFilters(status=status or None, owner_id=_owner_filter(user)),
+        sort="-updated_at",
+        page=PageRequest(page=page, per_page=PER_PAGE),
+    )
+    context = {
+        "offers": offers,
+        "pager": Pager(page, PER_PAGE, total),
+        "status": status or "",
+        "statuses": STATUSES,
+        "done": done if done in NOTICES else None,
+    }
+    return render(request, "vendor/offers.html", context)
+
+
+def _alliance_codes(session: Session, user: WebUser) -> list[str]:
+    """Suggestions for an alliance-only offer: the alliances the vendor is an active member of."""
+    organisation_id = user.principal.organisation_id
+    codes = alliance_service.active_codes_by_organisation(session=session, organisation_ids=[organisation_id])
+    return codes.get(organisation_id, [])
+
+
+def _offer_form(
+    request: Request, session: Session, user: WebUser, *, offer: Offer | None, form: dict[str, Any],
+    errors: FormErrors | None = None,
+) -> Response:  # fmt: skip
+    context = {
+        "offer": offer,
+        "form": form,
+        "errors": errors.fields if errors else {},
+        "summary": errors.summary if errors else None,
+        "categories": CATEGORIES,
+        "kinds": KINDS,
+        # A new offer starts as a draft or goes straight out; archiving is for an existing one.
+        "statuses": STATUSES if offer else STATUSES[:2],
+        "alliances": _alliance_codes(session, user),
+    }
+    return render(request, "vendor/offer_form.html", context, status=422 if errors else 200)
+
+
+def _offer_values(offer: Offer) -> dict[str, Any]:
+    """An offer as the form shows it."""
+    return {
+        **{field: getattr(offer, field) for field in TEXT_FIELDS if hasattr(offer, field)},
+        "pcf_verified": offer.pcf_verified,
+        "certifications": offer.certifications,
+        "visibility_alliance": offer.visibility_alliance.code if offer.visibility_alliance else None,
+    }
+
+
+def _posted_offer(form: FormData) -> dict[str, Any]:
+    posted = values(form, TEXT_FIELDS)
+    posted["pcf_verified"] = checked(form, "pcf_verified")
+    posted["certifications"] = [
+        part.strip() for part in LIST_SEPARATORS.split(text(form, "certifications") or "") if part.strip()
+    ]
+    return posted
+
+
+@router.get("/offers/new")
+def new_offer(request: Request, session: SessionDep, user: VendorDep) -> Response:
+    blank = {"status": "draft", "visibility": "public", "kind": "product"}
+    return _offer_form(request, session, user, offer=None, form=blank)
+
+
+@router.post("/offers")
+def create_offer(request: Request, session: SessionDep, user: VendorDep, form: FormDep) -> Response:
+    posted = _posted_offer(form)
+    try:
+        data = build(OfferCreate, posted)
+        offer = attempt(lambda: offer_service.create(session=session, principal=user.principal, data=data))
+    except FormErrors as errors:
+        return _offer_form(request, session, user, offer=None, form=posted, errors=errors)
+    return RedirectResponse(f"/ui/offers/{offer.id}?done=created", status_code=303)
+
+
+async def _declared_size_ok(request: Request) -> None:
+    """Refuse an upload whose declared length is too large before its body is parsed (and spooled)."""
+    limit: int = request.app.state.settings.max_import_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+
+
+@router.get("/offers/upload")
+def upload_form(request: Request, user: VendorDep) -> Response:
+    return render(request, "vendor/upload.html", {"report": None, "problem": None})
+
+
+@router.post("/offers/upload", dependencies=[Depends(_declared_size_ok)])
+def upload(request: Request, session: SessionDep, user: VendorDep, form: FormDep) -> Response:
+    """Import the file exactly as POST /imports/offers does: good lines land, bad ones are reported."""
+    limit: int = request.app.state.settings.max_import_bytes
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _upload_problem(request, "vendor.upload.no_file", status=422)
+    with upload.file as file:  # spooled to a temporary file: give it back now, not at garbage collection
+        body = file.read(limit + 1)
+    if len(body) > limit:
+        return _upload_problem(request, "vendor.upload.too_large", status=413, limit=limit)
+    try:
+        content = attempt(lambda: decode_upload(body))
+    except FormErrors as error:
+        return _upload_problem(request, "vendor.upload.unreadable", status=400, detail=error.summary)
+    records = read_records(content, detect_format(upload.filename, upload.content_type))
+    report = import_service.import_offers(session=session, principal=user.principal, records=records)
+    return render(
+        request, "vendor/upload.html", {"report": report, "problem": None, "filename": upload.filename}
+    )
+
+
+def _upload_problem(request: Request, key: str, *, status: int, **values: object) -> Response:
+    context = {"report": None, "problem": {"key": key, "values": values}}
+    return render(request, "vendor/upload.html", context, status=status)
+
+
+@router.get("/offers/{offer_id}")
+def offer_detail(
+    request: Request, session: SessionDep, engine: EngineDep, user: VendorDep, offer_id: PathId,
+    done: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:  # fmt: skip
+    offer = offer_service.get_visible(session=session, principal=user.principal, offer_id=offer_id)
+    with engine.matching_slots:
+        result = matching.match_offer(
+            session=session, engine=engine, principal=user.principal, offer_id=offer.id, limit=20
+        )
+    context = {
+        "offer": offer_service.to_read(session=session, offers=[offer])[0],
+        "result": result,
+        "no_match_key": NO_MATCH_KEYS.get(result.no_match_reason or ""),
+        "editable": user.principal.is_operator or offer.owner_id == user.principal.organisation_id,
+        "done": done if done in NOTICES else None,
+    }
+    return render(request, "vendor/offer.html", context)
+
+
+@router.get("/offers/{offer_id}/edit")
+def edit_offer(request: Request, session: SessionDep, user: VendorDep, offer_id: PathId) -> Response:
+    offer = offer_service.get_editable(session=session, principal=user.principal, offer_id=offer_id)
+    return _offer_form(request, session, user, offer=offer, form=_offer_values(offer))
+
+
+@router.post("/offers/{offer_id}")
+def update_offer(
+    request: Request, session: SessionDep, user: VendorDep, form: FormDep, offer_id: PathId
+) -> Response:
+    offer = offer_service.get_editable(session=session, principal=user.principal, offer_id=offer_id)
+    posted = _posted_offer(form)
+    # Every field of the form is sent: an emptied field clears it (or is refused if it is required).
+    changes = {field: posted.get(field) for field in (*TEXT_FIELDS, "pcf_verified", "certifications")}
+    if posted.get("pcf_unit") != offer.pcf_unit and posted.get("declared_unit") == offer.declared_unit:
+        del changes["declared_unit"]  # left as it was: derive it again from the new unit, as the API does
+    try:
+        data = build(OfferUpdate, changes)
+        attempt(lambda: offer_service.update(session=session, offer=offer, data=data))
+    except FormErrors as errors:
+        return _offer_form(request, session, user, offer=offer, form=posted, errors=errors)
+    return RedirectResponse(f"/ui/offers/{offer.id}?done=saved", status_code=303)
+
+
+def _set_status(
+    session: Session, user: WebUser, form: FormData, offer_id: int, status: OfferStatus
+) -> Response:
+    offer = offer_service.get_editable(session=session, principal=user.principal, offer_id=offer_id)
+    offer_service.update(session=session, offer=offer, data=OfferUpdate(status=status))
+    # Back to the page the button was on (the list or the detail), saying what happened.
+    target = safe_next(text(form, "next"), default=f"/ui/offers/{offer.id}")
+    separator = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{separator}done={status}", status_code=303)
+
+
+@router.post("/offers/{offer_id}/publish")
+def publish_offer(session: SessionDep, user: VendorDep, form: FormDep, offer_id: PathId) -> Response:
+    return _set_status(session, user, form, offer_id, "published")
+
+
+@router.post("/offers/{offer_id}/archive")
+def archive_offer(session: SessionDep, user: VendorDep, form: FormDep, offer_id: PathId) -> Response:
+    return _set_status(session, user, form, offer_id, "archived")

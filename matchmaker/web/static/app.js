@@ -28,21 +28,25 @@
   }
 
   // Filter forms update the results region in place (the plain form submit still works without JS).
+  var pending = null; // only the latest refinement's answer is shown
   function refresh(form) {
     var target = document.querySelector(form.getAttribute("data-refresh"));
     if (!target) { form.submit(); return; }
     var url = form.action.split("?")[0] + "?" + new URLSearchParams(new FormData(form)).toString();
+    if (pending) { pending.abort(); }
+    pending = new AbortController();
     target.setAttribute("aria-busy", "true");
     target.classList.add("loading");
-    fetch(url, { headers: { Accept: "text/html" } })
+    fetch(url, { headers: { Accept: "text/html" }, signal: pending.signal })
       .then(function (r) { return r.text(); })
       .then(function (html) {
         var page = new DOMParser().parseFromString(html, "text/html");
         var fresh = page.querySelector(form.getAttribute("data-refresh"));
-        if (fresh) { target.replaceWith(fresh); } else { window.location.assign(url); }
+        var current = document.querySelector(form.getAttribute("data-refresh"));
+        if (fresh && current) { current.replaceWith(fresh); } else { window.location.assign(url); }
         history.replaceState(null, "", url);
       })
-      .catch(function () { window.location.assign(url); });
+      .catch(function (error) { if (error.name !== "AbortError") { window.location.assign(url); } });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -57,6 +61,12 @@
         refresh(form);
       });
       form.addEventListener("submit", function (event) { event.preventDefault(); refresh(form); });
+    });
+    // The language switch returns to the page as it is now (refinements applied in place included).
+    document.querySelectorAll("form[action='/ui/language']").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        form.querySelector("input[name=next]").value = window.location.pathname + window.location.search;
+      });
     });
     // A form being sent shows it and cannot be sent twice.
     document.querySelectorAll("form[data-busy]").forEach(function (form) {
