@@ -75,7 +75,7 @@ def create_app(
     ):
         app.include_router(router)
 
-    install_web(app, settings)
+    install_web(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

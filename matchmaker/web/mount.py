@@ -1,4 +1,4 @@
-"""Add the pages to the app: static files, routers, the cookie signer, HTML error pages under /ui."""
+"""Add the pages to the app: static files, routers, HTML error pages under /ui."""
 
 from __future__ import annotations
 
@@ -11,19 +11,16 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from matchmaker.config import Settings
 from matchmaker.errors import MatchmakerError
 from matchmaker.web import buyer, operator, pages, vendor
 from matchmaker.web.deps import SignInRequired
 from matchmaker.web.i18n import catalogue
 from matchmaker.web.rendering import render
-from matchmaker.web.sessions import CookieSigner, load_secret
 
 PREFIX = "/ui"
 
 
-def install_web(app: FastAPI, settings: Settings) -> None:
-    app.state.cookie_signer = CookieSigner(load_secret(settings.session_secret, settings.data_dir))
+def install_web(app: FastAPI) -> None:
     catalogue()  # a broken message file fails at start-up, not on a user's first page
     app.mount(f"{PREFIX}/static", StaticFiles(packages=[("matchmaker.web", "static")]), name="static")
     for module in (pages, buyer, vendor, operator):

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -70,12 +71,21 @@ class CookieSigner:
 
 
 def load_secret(configured: str, data_dir: Path) -> bytes:
-    """The configured secret, else one kept in the data directory (made once, readable by its owner only)."""
+    """The configured secret, else one kept in the data directory: made once, readable by its owner only.
+
+    Made in a temporary file and linked into place, so processes starting together agree on one secret."""
     if configured:
         return configured.encode()
     path = data_dir / "session-secret"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+        draft = data_dir / f".session-secret-{secrets.token_hex(8)}"
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process won; use its secret
+        finally:
+            draft.unlink()
     return path.read_text().strip().encode()
