@@ -124,3 +124,10 @@ def test_the_unit_check_accepts_what_the_api_converts(client: TestClient) -> Non
     }  # fmt: skip
     refused = client.get("/ui/units/check", params={"unit": "kgCO2/furlong"}).json()
     assert refused["ok"] is False and "furlong" in refused["message"]
+
+
+def test_a_malformed_query_under_ui_is_an_html_page(client: TestClient, world: World) -> None:
+    sign_in(client, world.buyer.key)
+    page = client.get("/ui/needs?page=abc")
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "page" in page.text

@@ -151,7 +151,7 @@ def _need_form(
         "categories": CATEGORIES,
         "alliances": _alliance_codes(session, user),
     }
-    return render(request, "buyer/need_form.html", context, status=422 if errors else 200)
+    return render(request, "buyer/need_form.html", context, status=errors.status if errors else 200)
 
 
 def _need_values(need: Need) -> dict[str, Any]:
@@ -186,7 +186,9 @@ def create_need(request: Request, session: SessionDep, user: BuyerDep, form: For
     posted = _posted_need(form)
     try:
         data = build(NeedCreate, posted)
-        need = attempt(lambda: need_service.create(session=session, principal=user.principal, data=data))
+        need = attempt(
+            lambda: need_service.create(session=session, principal=user.principal, data=data), session=session
+        )
     except FormErrors as errors:
         return _need_form(request, session, user, need=None, form=posted, errors=errors)
     return RedirectResponse(f"/ui/needs/{need.id}", status_code=303)
@@ -210,7 +212,7 @@ def update_need(
     }
     try:
         data = build(NeedUpdate, changes)
-        attempt(lambda: need_service.update(session=session, need=need, data=data))
+        attempt(lambda: need_service.update(session=session, need=need, data=data), session=session)
     except FormErrors as errors:
         return _need_form(request, session, user, need=need, form=posted, errors=errors)
     return RedirectResponse(f"/ui/needs/{need.id}", status_code=303)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
@@ -17,10 +18,11 @@ Result = TypeVar("Result")
 class FormErrors(Exception):
     """A form that cannot be saved: a summary and messages by field name."""
 
-    def __init__(self, summary: str, fields: dict[str, str]) -> None:
+    def __init__(self, summary: str, fields: dict[str, str], *, status: int = 422) -> None:
         super().__init__(summary)
         self.summary = summary
         self.fields = fields
+        self.status = status
 
 
 def text(form: FormData, name: str) -> str | None:
@@ -53,11 +55,17 @@ def build(model: type[Model], data: dict[str, Any]) -> Model:
         ) from None
 
 
-def attempt(action: Callable[[], Result]) -> Result:
-    """Run a service call; its domain error becomes FormErrors for the form to show."""
+def attempt(action: Callable[[], Result], *, session: Session | None = None) -> Result:
+    """Run a service call; its domain error becomes FormErrors (with the error's status) for the form to
+    show. With a session, whatever the call changed before refusing is rolled back: the request's session
+    commits when a page returns normally, as it does when it shows a refused form."""
     try:
         return action()
     except MatchmakerError as error:
+        if session is not None:
+            session.rollback()
         raise FormErrors(
-            error.detail, {str(e.get("field", "")): str(e.get("message", "")) for e in error.errors}
+            error.detail,
+            {str(e.get("field", "")): str(e.get("message", "")) for e in error.errors},
+            status=error.status,
         ) from None

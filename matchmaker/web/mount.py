@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from matchmaker.errors import MatchmakerError
+from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
 from matchmaker.web import buyer, operator, pages, vendor
 from matchmaker.web.deps import SignInRequired
 from matchmaker.web.i18n import catalogue
@@ -33,6 +34,7 @@ def install_web(app: FastAPI) -> None:
 
     _render_errors_as_pages(app, MatchmakerError)
     _render_errors_as_pages(app, StarletteHTTPException)
+    _render_errors_as_pages(app, RequestValidationError)
 
 
 def _render_errors_as_pages(app: FastAPI, error_type: type[Exception]) -> None:
@@ -43,8 +45,16 @@ def _render_errors_as_pages(app: FastAPI, error_type: type[Exception]) -> None:
         if not request.url.path.startswith(PREFIX + "/") or request.url.path.startswith(PREFIX + "/static"):
             result = api_handler(request, error)
             return await result if inspect.isawaitable(result) else result
-        status: int = error.status if isinstance(error, MatchmakerError) else error.status_code
-        detail = getattr(error, "detail", "") or ""
+        if isinstance(error, RequestValidationError):
+            status, detail = (
+                400,
+                "; ".join(
+                    f"{e['field']}: {e['message']}" for e in field_errors_from_pydantic(error.errors())
+                ),
+            )
+        else:
+            status = error.status if isinstance(error, MatchmakerError) else error.status_code
+            detail = getattr(error, "detail", "") or ""
         return render(request, "error.html", {"status": status, "detail": str(detail)}, status=status)
 
     app.add_exception_handler(error_type, handler)

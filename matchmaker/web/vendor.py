@@ -108,7 +108,7 @@ def _offer_form(
         "statuses": STATUSES if offer else STATUSES[:2],
         "alliances": _alliance_codes(session, user),
     }
-    return render(request, "vendor/offer_form.html", context, status=422 if errors else 200)
+    return render(request, "vendor/offer_form.html", context, status=errors.status if errors else 200)
 
 
 def _offer_values(offer: Offer) -> dict[str, Any]:
@@ -141,7 +141,10 @@ def create_offer(request: Request, session: SessionDep, user: VendorDep, form: F
     posted = _posted_offer(form)
     try:
         data = build(OfferCreate, posted)
-        offer = attempt(lambda: offer_service.create(session=session, principal=user.principal, data=data))
+        offer = attempt(
+            lambda: offer_service.create(session=session, principal=user.principal, data=data),
+            session=session,
+        )
     except FormErrors as errors:
         return _offer_form(request, session, user, offer=None, form=posted, errors=errors)
     return RedirectResponse(f"/ui/offers/{offer.id}?done=created", status_code=303)
@@ -225,7 +228,7 @@ def update_offer(
         del changes["declared_unit"]  # left as it was: derive it again from the new unit, as the API does
     try:
         data = build(OfferUpdate, changes)
-        attempt(lambda: offer_service.update(session=session, offer=offer, data=data))
+        attempt(lambda: offer_service.update(session=session, offer=offer, data=data), session=session)
     except FormErrors as errors:
         return _offer_form(request, session, user, offer=offer, form=posted, errors=errors)
     return RedirectResponse(f"/ui/offers/{offer.id}?done=saved", status_code=303)

@@ -133,3 +133,30 @@ def test_an_offer_a_vendor_publishes_appears_for_the_buyer(server: Server, brows
     )
     assert title in " ".join(match_titles(driver))
     shot(driver, "buyer-sees-new-offer")
+
+
+def test_the_operator_registers_a_supplier_and_issues_a_key_that_signs_in(
+    server: Server, browser: Any
+) -> None:
+    driver = browser
+    sign_in(driver, server, "operator")
+    driver.get(f"{server.url}/ui/organisations")
+    driver.find_element(By.ID, "f-name").send_keys("宁波绿钢科技有限公司")
+    Select(driver.find_element(By.ID, "f-kind")).select_by_value("vendor")
+    driver.find_element(By.ID, "f-name").submit()
+    WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.ID, "f-role")))
+    Select(driver.find_element(By.ID, "f-role")).select_by_value("vendor")
+    driver.find_element(By.ID, "f-label").send_keys("browser test")
+    driver.find_element(By.ID, "f-label").submit()
+    plaintext = (
+        WebDriverWait(driver, 20)
+        .until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=new-key-plaintext]")))
+        .text
+    )
+    shot(driver, "operator-key-issued")
+    assert plaintext.startswith("mm_")
+
+    driver.delete_all_cookies()
+    sign_in(driver, Server(url=server.url, keys={"new": plaintext}), "new")
+    assert "宁波绿钢科技有限公司" in driver.find_element(By.CSS_SELECTOR, "[data-testid=signed-in-as]").text
+    assert driver.current_url.endswith("/ui/offers")
