@@ -21,6 +21,7 @@ from matchmaker.matching.endpoints import router as matching_router
 from matchmaker.matching.lifecycle import IndexSaver, start_engine
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
+from matchmaker.pact.endpoints import install_pact
 from matchmaker.parties.endpoints import router as parties_router
 from matchmaker.web.mount import install_web
 
@@ -75,6 +76,7 @@ def create_app(
     ):
         app.include_router(router)
 
+    install_pact(app)
     install_web(app)
 
     @app.get("/", include_in_schema=False)

@@ -36,6 +36,12 @@ app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 index_app = typer.Typer(help="The vector indexes of offers and needs.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+pact_app = typer.Typer(
+    help="PACT: pull footprints from PACT hosts or files; OAuth clients of our host.", no_args_is_help=True
+)
+pact_clients_app = typer.Typer(help="OAuth clients of the PACT host.", no_args_is_help=True)
+app.add_typer(pact_app, name="pact")
+pact_app.add_typer(pact_clients_app, name="clients")
 DEFAULT_EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval-dev"
 
 # markup=False: user text such as "[/x]" in a file or a name must print as written.
@@ -85,19 +91,35 @@ def session_scope(settings: Settings, *, migrate: bool = True) -> Iterator[Sessi
 def serve(
     host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM)")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
 ) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API (HTTPS with --ssl-certfile and --ssl-keyfile, as PACT requires)."""
     import uvicorn
 
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        fail("--ssl-certfile and --ssl-keyfile go together")
+    for path in (ssl_certfile, ssl_keyfile):
+        if path is not None and not path.is_file():
+            fail(f"no such file: {path}")
     with cli_errors():
         _check_saved_indexes(settings)
     # The service's own messages (index loading and building progress) beside uvicorn's.
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    err.print(f"Matchmaker on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("matchmaker.app:create_app", factory=True, host=host, port=port, log_level=settings.log_level)
+    scheme = "https" if ssl_certfile else "http"
+    err.print(f"Matchmaker on {scheme}://{host}:{port}  (API docs: {scheme}://{host}:{port}/docs)")
+    uvicorn.run(
+        "matchmaker.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+    )
 
 
 def _check_saved_indexes(settings: Settings) -> None:
@@ -233,6 +255,100 @@ def keys_create(
         _, plaintext = service.issue_key(session=session, organisation=organisation, role=role, label=label)
     err.print(f"{role} key for {org!r} (shown once; store it now):")
     print(plaintext)
+
+
+def _import_footprints(label: str, footprints: list[object], supplier: str | None) -> None:
+    """Import footprints as offers (suppliers created admitted), with the import's report."""
+    from matchmaker.matching.glossary import load_glossary
+    from matchmaker.matching.text import Analyzer
+    from matchmaker.pact.importing import import_footprints
+
+    settings = get_settings()
+    analyzer = Analyzer(load_glossary(settings.glossary_path))
+
+    def category(text: str) -> str | None:
+        return analyzer.infer_category(analyzer.analyze(text))
+
+    with cli_errors(), session_scope(settings) as session:
+        complete = _run_import(
+            label,
+            len(footprints),
+            lambda advance: import_footprints(
+                session=session, principal=CLI_OPERATOR, footprints=footprints, supplier=supplier,
+                infer_category=category, progress=advance,
+            ),
+        )  # fmt: skip
+    if not complete:
+        raise typer.Exit(1)
+
+
+@pact_app.command("pull")
+def pact_pull(
+    base_url: Annotated[str, typer.Option(help="the host's API base URL, e.g. https://pcf.example.com")],
+    client_id: Annotated[str, typer.Option(help="OAuth2 client id the host issued")],
+    client_secret: Annotated[str, typer.Option(help="its secret")],
+    version: Annotated[int, typer.Option(help="PACT API version: 2 or 3", min=2, max=3)] = 3,
+    supplier: Annotated[str | None, typer.Option(help="file every footprint under this supplier")] = None,
+) -> None:
+    """Pull every footprint a PACT host shares with you and list each as an offer of its company."""
+    from matchmaker.pact.client import PactClient, PactClientError, PullSettings
+
+    pulled: list[object] = []
+    try:
+        settings = PullSettings(
+            base_url=base_url, client_id=client_id, client_secret=client_secret, version=version
+        )
+        with PactClient(settings) as client:
+            pulled.extend(client.footprints())
+    except (PactClientError, ValueError) as error:  # ValueError: settings such as a relative --base-url
+        fail(str(error))
+    err.print(f"pulled {len(pulled)} footprints from {base_url}")
+    _import_footprints("footprints", pulled, supplier)
+
+
+@pact_app.command("import")
+def pact_import(
+    file: Annotated[Path, typer.Argument(help='a PACT JSON file: one footprint, a list, or {"data": [...]}')],
+    supplier: Annotated[str | None, typer.Option(help="file every footprint under this supplier")] = None,
+) -> None:
+    """Import PACT footprints (v2 or v3) from a file, each as an offer of its company."""
+    from matchmaker.pact.importing import FileUnreadable, footprints_in_file
+
+    with cli_errors():
+        text = _read_text(file)
+    try:
+        footprints = footprints_in_file(text)
+    except FileUnreadable as error:
+        fail(f"{file}: {error}")
+    _import_footprints("footprints", footprints, supplier)
+
+
+@pact_clients_app.command("create")
+def pact_clients_create(
+    org: Annotated[str, typer.Option(help="the organisation the client acts for (must exist)")],
+    label: Annotated[str | None, typer.Option(help="a note to recognise the client by")] = None,
+    callback_client_id: Annotated[
+        str | None, typer.Option(help="client id our host presents to theirs when delivering events")
+    ] = None,
+    callback_client_secret: Annotated[str | None, typer.Option(help="its secret")] = None,
+) -> None:
+    """Issue PACT OAuth client credentials: the client id, then the secret, as the last two lines."""
+    from matchmaker.pact import service as pact_service
+    from matchmaker.parties import repository as parties
+
+    settings = get_settings()
+    with cli_errors(), session_scope(settings) as session:
+        organisation = parties.get_by_name(session, org)
+        if organisation is None:
+            fail(f"no organisation named {org!r}")
+        new = pact_service.create_client(
+            session=session, organisation=organisation, label=label,
+            callback_client_id=callback_client_id, callback_client_secret=callback_client_secret,
+        )  # fmt: skip
+        client_id = new.client.client_id
+    err.print(f"PACT client for {org!r} (the secret is shown once; store it now):")
+    print(client_id)
+    print(new.secret)
 
 
 @app.command()

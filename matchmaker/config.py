@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     session_secret: str = ""
     # Send the session cookie only over HTTPS (production default: true).
     cookie_secure: bool | None = None
+    # The PACT host's naming authority in the URNs and footprint ids it makes (urn:pact:<issuer>:...).
+    pact_issuer: str = Field(default="matchmaker.local", pattern=r"^[A-Za-z0-9.-]+$")
     # Hours a web session lasts after sign-in.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 

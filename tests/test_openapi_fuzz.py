@@ -11,6 +11,7 @@ pinned as regression cases in `test_fuzz_findings`.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.app import create_app
 from matchmaker.config import Settings
 from matchmaker.errors import PROBLEM_MEDIA_TYPE
+from matchmaker.pact.endpoints import is_pact_path
 from tests.factories import Party, World
 
 # An explicit default config, so a schemathesis.toml lying around cannot change what the fuzz does.
@@ -151,7 +153,16 @@ def assert_well_formed(label: str, status: int, content_type: str, body: bytes) 
     assert status < 500, f"{label} -> {status}: {body[:500]!r}"
     if status >= 400:
         media_type = content_type.split(";")[0].strip()
-        assert media_type == PROBLEM_MEDIA_TYPE, f"{label} -> {status} as {content_type!r}: {body[:500]!r}"
+        path = label.split(" ", 1)[1]
+        if is_pact_path(path):
+            # PACT's own error shapes: {code, message}, or RFC 6749's {error} at the token endpoint.
+            assert media_type == "application/json", f"{label} -> {status} as {content_type!r}"
+            error = json.loads(body)
+            assert ("code" in error and "message" in error) or "error" in error, f"{label} -> {body[:500]!r}"
+        else:
+            assert media_type == PROBLEM_MEDIA_TYPE, (
+                f"{label} -> {status} as {content_type!r}: {body[:500]!r}"
+            )
 
 
 def run_fuzz(app: FastAPI, operation: APIOperation, world: World, caller: Party, max_examples: int) -> None:

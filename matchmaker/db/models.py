@@ -65,6 +65,28 @@ class ApiKey(Base):
     organisation: Mapped[Organisation] = relationship()
 
 
+class PactClient(Base):
+    """An OAuth2 client of the PACT host: it belongs to an organisation and sees what that organisation
+    may see. Only a SHA-256 hash of the secret is stored. The callback credentials, when set, are what
+    this host presents to the client's own host to deliver asynchronous events (PACT has no other way)."""
+
+    __tablename__ = "pact_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(200))
+    callback_client_id: Mapped[str | None] = mapped_column(String(200))
+    callback_client_secret: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organisation: Mapped[Organisation] = relationship()
+
+
 class Alliance(TimestampMixin, Base):
     """A supplier alliance such as CN100; membership in it is a hard filter for needs."""
 

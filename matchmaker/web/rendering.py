@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from matchmaker.auth import Principal
+from matchmaker.signing import load_secret
 from matchmaker.units import DECLARED_UNITS
 from matchmaker.web.i18n import LANGUAGES, Translator, choose_language
-from matchmaker.web.sessions import CSRF_COOKIE, LANGUAGE_COOKIE, CookieSigner, load_secret
+from matchmaker.web.sessions import CSRF_COOKIE, LANGUAGE_COOKIE, CookieSigner
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,9 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 SESSION_COOKIE = "mm_session"
 CSRF_COOKIE = "mm_csrf"
@@ -68,24 +66,3 @@ class CookieSigner:
             return False
         nonce, mac = token.rsplit(".", 1)
         return hmac.compare_digest(mac, self._mac("csrf", nonce))
-
-
-def load_secret(configured: str, data_dir: Path) -> bytes:
-    """The configured secret, else one kept in the data directory: made once, readable by its owner only.
-
-    Made in a temporary file and linked into place, so processes starting together agree on one secret."""
-    if configured:
-        return configured.encode()
-    path = data_dir / "session-secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        draft = data_dir / f".session-secret-{secrets.token_hex(8)}"
-        draft.touch(mode=0o600)
-        draft.write_text(secrets.token_urlsafe(48))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass  # another process won; use its secret
-        finally:
-            draft.unlink()
-    return path.read_text().strip().encode()

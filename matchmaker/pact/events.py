@@ -1,0 +1,190 @@
+"""PACT v3 events: checking an incoming CloudEvent, and answering a footprint request asynchronously.
+
+A RequestCreatedEvent is answered 200 at once; afterwards the matching footprints the requester may see
+go to its host as one RequestFulfilledEvent (or a RequestRejectedEvent when none match), at
+`<source>/3/events`, with a token obtained from that host when its client has callback credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy.orm import Session
+
+from matchmaker.pact import repository
+from matchmaker.pact.filters import FilterError, FootprintQuery
+from matchmaker.pact.service import PactProblem, list_footprints
+
+logger = logging.getLogger(__name__)
+
+EVENT_PREFIX = "org.wbcsd.pact.ProductFootprint."
+REQUEST_CREATED = EVENT_PREFIX + "RequestCreatedEvent.3"
+REQUEST_FULFILLED = EVENT_PREFIX + "RequestFulfilledEvent.3"
+REQUEST_REJECTED = EVENT_PREFIX + "RequestRejectedEvent.3"
+PUBLISHED = EVENT_PREFIX + "PublishedEvent.3"
+KNOWN_TYPES = {REQUEST_CREATED, REQUEST_FULFILLED, REQUEST_REJECTED, PUBLISHED}
+ENVELOPE = ("specversion", "id", "source", "time", "type", "data")
+CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
+DELIVERY_ATTEMPTS = 4
+
+
+def check_event(event: Any) -> dict[str, Any]:
+    """The event if it is a well-formed v3 CloudEvent we understand; 400 BadRequest naming the fault."""
+    if not isinstance(event, dict):
+        raise PactProblem(400, "BadRequest", "the body must be a CloudEvent JSON object")
+    missing = [name for name in ENVELOPE if event.get(name) in (None, "")]
+    if missing:
+        raise PactProblem(400, "BadRequest", f"the event lacks {', '.join(missing)}")
+    if event["specversion"] != "1.0":
+        raise PactProblem(400, "BadRequest", "specversion must be 1.0")
+    if event["type"] not in KNOWN_TYPES:
+        raise PactProblem(400, "BadRequest", f"unknown event type {event['type']!r}")
+    if not isinstance(event["data"], dict):
+        raise PactProblem(400, "BadRequest", "data must be an object")
+    if event["type"] == PUBLISHED:
+        ids = event["data"].get("pfIds")
+        if not isinstance(ids, list) or not ids or not all(_is_uuid(value) for value in ids):
+            raise PactProblem(400, "BadRequest", "pfIds must be a non-empty list of UUIDs")
+    if event["type"] == REQUEST_CREATED:
+        try:
+            query_of(event["data"])
+        except FilterError as error:
+            raise PactProblem(400, "BadRequest", str(error)) from None
+    return event
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
+def query_of(data: dict[str, Any]) -> FootprintQuery:
+    """The request's criteria, read as ListFootprints reads its query parameters."""
+    params: dict[str, list[str]] = {}
+    for name, value in data.items():
+        if name == "comment":
+            continue
+        values = value if isinstance(value, list) else [value]
+        params[name] = [str(v) for v in values if v is not None]
+    return FootprintQuery.from_params(params)
+
+
+def answer_request(
+    *, session_factory: Callable[[], Session], client_row_id: int, event: dict[str, Any], issuer: str,
+    own_source: str, post: Callable[..., httpx.Response] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Work out the answer to a RequestCreatedEvent and deliver it; returns the event sent."""
+    with session_factory() as session:
+        client = repository.get_client(session, client_row_id)
+        if client is None:
+            return {}
+        query = query_of(event["data"])
+        found = list_footprints(session=session, client=client, query=query, issuer=issuer)
+        credentials = (client.callback_client_id, client.callback_client_secret)
+    if query.product_ids:
+        # Only footprints all of whose products were asked for: the requester named its products.
+        found = [fp for fp in found if {p.lower() for p in fp.get("productIds", [])} <= query.product_ids]
+    if found:
+        reply = _event(REQUEST_FULFILLED, own_source, {"requestEventId": event["id"], "pfs": found})
+    else:
+        error = {"code": "NotFound", "message": "no footprint shared with you matches the request"}
+        reply = _event(REQUEST_REJECTED, own_source, {"requestEventId": event["id"], "error": error})
+    deliver(reply, to=str(event["source"]), credentials=credentials, post=post)
+    return reply
+
+
+def _event(kind: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": source,
+        "time": now,
+        "type": kind,
+        "data": data,
+    }
+
+
+def events_url(source: str) -> str:
+    """Where the requester's host takes events: `source` itself when it ends in /3/events."""
+    url = "https:" + source if source.startswith("//") else source
+    return url if urlsplit(url).path.rstrip("/").endswith("/3/events") else url.rstrip("/") + "/3/events"
+
+
+def may_deliver_to(url: str) -> bool:
+    """HTTPS anywhere; plain HTTP only to this machine (tests, a local peer). Anything else is refused:
+    the address comes from the event, so it must not become a way to reach internal plain-HTTP services."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def deliver(
+    event: dict[str, Any], *, to: str, credentials: tuple[str | None, str | None],
+    post: Callable[..., httpx.Response] | None = None, sleep: Callable[[float], None] = time.sleep,
+) -> bool:  # fmt: skip
+    """POST the event to the requester's host, authenticating when we hold credentials for it; a few
+    retries with backoff. Returns whether it was accepted."""
+    url = events_url(to)
+    if not may_deliver_to(url):
+        logger.warning("PACT event %s not delivered: %s is not an https (or local) address", event["id"], url)
+        return False
+    with httpx.Client(timeout=10.0) as http:
+        send = post or http.post
+        for attempt in range(DELIVERY_ATTEMPTS):
+            try:
+                headers = {"Content-Type": CLOUDEVENTS_JSON}
+                token = _token(http, url, credentials)
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                response = send(url, json=event, headers=headers)
+                if response.is_success:
+                    return True
+                logger.warning("PACT event %s refused by %s: %s", event["id"], url, response.status_code)
+                if response.status_code < 500 and response.status_code not in (401, 429):
+                    return False
+            except httpx.HTTPError as error:
+                logger.warning("PACT event %s to %s failed: %s", event["id"], url, error)
+            sleep(0.5 * 2**attempt)
+    return False
+
+
+def _token(http: httpx.Client, events: str, credentials: tuple[str | None, str | None]) -> str | None:
+    """A token from the requester's host (discovery first, then /auth/token), or None without credentials."""
+    client_id, secret = credentials
+    if not client_id or not secret:
+        return None
+    base = events[: -len("/3/events")]
+    endpoint = base + "/auth/token"
+    try:
+        discovery = http.get(base + "/.well-known/openid-configuration")
+        if discovery.is_success:
+            endpoint = str(discovery.json().get("token_endpoint") or endpoint)
+    except (httpx.HTTPError, ValueError):
+        pass
+    response = http.post(
+        endpoint, data={"grant_type": "client_credentials"}, auth=(client_id, secret),
+        headers={"Accept": "application/json"},
+    )  # fmt: skip
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token

@@ -1,0 +1,550 @@
+"""Map between offers and PACT ProductFootprints, in both directions.
+
+**Offer -> v3 footprint** (`footprint_of_offer`, what our host serves). An offer pulled from a PACT host
+is served as the footprint it came from, as long as its footprint is unchanged, so a pull-then-serve round
+trip gives the same footprints. Any other offer is described by a synthesised footprint. An offer states
+one number in one unit, but PACT requires more; what we put in the required fields we cannot know:
+
+- `declaredUnitAmount` "1" of the PACT unit of the offer's unit family (kg, kWh, MJ, tkm, m2, m3 or
+  liter, piece); the value is converted exactly to kgCO2e per that unit. PV peak power (kWp) has no PACT
+  unit, so such an offer is not served at all.
+- `productMassPerDeclaredUnit`: "1" per kilogram, otherwise "0", the spec's value for "not relevant"; we
+  do not know the mass of a litre or a piece.
+- `referencePeriodStart/End`: the period of a pulled footprint when the offer kept it, otherwise the year
+  before the offer's last update. The validity period is the spec's default, three years from its end.
+- `pcfIncludingBiogenicUptake` equals `pcfExcludingBiogenicUptake`: an offer states a single value.
+- `fossilGhgEmissions` is the whole value (0 when it is negative), i.e. we assume the emissions are fossil.
+- `fossilCarbonContent` "0" and `exemptedEmissionsPercent` "0": unknown, stated as none.
+- `ipccCharacterizationFactors` ["AR6"]: assumed (the current IPCC report).
+- `crossSectoralStandards`: mapped from the offer's standard; ISO14067 when it names none PACT knows.
+- `verification` only for a verified offer, with `coverage` "product level" and the standard; the
+  verifier is unknown.
+
+**v2 or v3 footprint -> offer record** (`offer_record_of_footprint`, what our client imports). It reads
+leniently (numbers or strings, fields v3 removed, the old `pcf.geographicScope`) and refuses only a
+footprint that cannot become an offer. The PCF value is `pcfExcludingBiogenicUptake` (v2
+`pCfExcludingBiogenic`), PACT's headline figure; in v3 it is per `declaredUnitAmount` units and is divided
+by the amount, in v2 it is per one `declaredUnit` already (`unitaryProductAmount` is the product's size).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from matchmaker.db.models import Offer
+from matchmaker.exchange import CATEGORIES
+from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
+from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
+
+SPEC_VERSION = "3.0.0"
+
+
+class FootprintError(ValueError):
+    """A footprint that cannot become an offer; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class PulledFootprint:
+    """A footprint read as an offer record (exchange-format fields) and the footprints it replaces."""
+
+    footprint_id: str
+    record: dict[str, Any]
+    preceding_ids: list[str] = field(default_factory=list)
+
+
+# PACT unit of measurement <-> our declared unit. `hour` and `megabit second` have no unit family here.
+OFFER_UNIT_OF_PACT_UNIT: dict[str, str] = {
+    "liter": "L",
+    "cubic meter": "m3",
+    "kilogram": "kg",
+    "kilowatt hour": "kWh",
+    "megajoule": "MJ",
+    "ton kilometer": "tkm",
+    "square meter": "m2",
+    "piece": "unit",
+}
+_PACT_UNIT_OF_OFFER_UNIT = {
+    offer_unit: pact_unit for pact_unit, offer_unit in OFFER_UNIT_OF_PACT_UNIT.items()
+}
+# The unit a synthesised footprint is declared in: the family's base unit (volume: m3, or L if stated so).
+_BASE_UNIT_OF_FAMILY: dict[UnitFamily, str] = {
+    UnitFamily.MASS: "kg",
+    UnitFamily.ELECTRIC_ENERGY: "kWh",
+    UnitFamily.FUEL_ENERGY: "MJ",
+    UnitFamily.TRANSPORT_WORK: "tkm",
+    UnitFamily.AREA: "m2",
+    UnitFamily.VOLUME: "m3",
+    UnitFamily.COUNT: "unit",
+}
+
+# v3 removed these; a v3 payload may still carry them (the 3.0.0 examples have `version`).
+_REMOVED_IN_V3 = ("version", "updated", "statusComment", "productCategoryCpc")
+
+# Offer standard (folded: lower case, no spaces, dashes or slashes) -> PACT crossSectoralStandards.
+_PACT_STANDARDS: tuple[tuple[str, str], ...] = (
+    ("iso14067", "ISO14067"),
+    ("iso14083", "ISO14083"),
+    ("iso1404044", "ISO14040-44"),
+    ("iso14040", "ISO14040-44"),
+    ("iso14044", "ISO14040-44"),
+    ("ghgprotocol", "GHGP-Product"),
+    ("ghgp", "GHGP-Product"),
+    ("pef", "PEF"),
+    ("pact3", "PACT-3.0"),
+    ("pact2", "PACT-2.0"),
+    ("pact1", "PACT-1.0"),
+)
+# PACT standard names (v3 enum and v2 crossSectoralStandardsUsed) -> the offer's `standard`.
+_OFFER_STANDARDS: dict[str, str] = {
+    "ISO14067": "ISO 14067",
+    "ISO14083": "ISO 14083",
+    "ISO14040-44": "ISO 14040/14044",
+    "GHGP-Product": "GHG Protocol Product",
+    "PEF": "PEF",
+    "PAS2050": "PAS 2050",
+    "ISO Standard 14067": "ISO 14067",
+    "ISO Standard 14044": "ISO 14044",
+    "GHG Protocol Product standard": "GHG Protocol Product",
+    "PACT-1.0": "PACT 1.0",
+    "PACT-2.0": "PACT 2.0",
+    "PACT-3.0": "PACT 3.0",
+}
+
+# Regions written in offers -> ISO 3166-1 alpha-2. Chinese provinces and municipalities are all China.
+_CHINESE_PROVINCES = (
+    "beijing", "tianjin", "hebei", "shanxi", "inner mongolia", "nei mongol", "liaoning", "jilin",
+    "heilongjiang", "shanghai", "jiangsu", "zhejiang", "anhui", "fujian", "jiangxi", "shandong", "henan",
+    "hubei", "hunan", "guangdong", "guangxi", "hainan", "chongqing", "sichuan", "guizhou", "yunnan", "tibet",
+    "xizang", "shaanxi", "gansu", "qinghai", "ningxia", "xinjiang",
+    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江",
+    "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆",
+    "四川", "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆",
+)  # fmt: skip
+_COUNTRIES: dict[str, str] = {
+    "china": "CN", "prc": "CN", "people's republic of china": "CN", "中国": "CN",
+    "hong kong": "HK", "香港": "HK", "macau": "MO", "macao": "MO", "澳门": "MO", "taiwan": "TW", "台湾": "TW",
+    "germany": "DE", "德国": "DE", "france": "FR", "法国": "FR", "norway": "NO", "挪威": "NO",
+    "singapore": "SG", "新加坡": "SG", "japan": "JP", "日本": "JP", "korea": "KR", "south korea": "KR",
+    "republic of korea": "KR", "韩国": "KR", "united states": "US", "united states of america": "US",
+    "usa": "US", "us": "US", "美国": "US", "united kingdom": "GB", "uk": "GB", "great britain": "GB",
+    "英国": "GB", "netherlands": "NL", "the netherlands": "NL", "荷兰": "NL", "sweden": "SE", "瑞典": "SE",
+    "finland": "FI", "芬兰": "FI", "denmark": "DK", "丹麦": "DK", "italy": "IT", "意大利": "IT",
+    "spain": "ES", "西班牙": "ES", "portugal": "PT", "belgium": "BE", "austria": "AT", "switzerland": "CH",
+    "poland": "PL", "ireland": "IE", "czechia": "CZ", "czech republic": "CZ", "iceland": "IS",
+    "india": "IN", "印度": "IN", "australia": "AU", "澳大利亚": "AU", "new zealand": "NZ", "canada": "CA",
+    "brazil": "BR", "chile": "CL", "mexico": "MX", "vietnam": "VN", "viet nam": "VN", "thailand": "TH",
+    "malaysia": "MY", "indonesia": "ID", "philippines": "PH", "saudi arabia": "SA",
+    "united arab emirates": "AE", "uae": "AE", "turkey": "TR", "türkiye": "TR", "south africa": "ZA",
+    "egypt": "EG", "morocco": "MA", "israel": "IL",
+}  # fmt: skip
+_ZH_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市")
+_EN_SUFFIXES = (" special administrative region", " autonomous region", " municipality", " province", " sar")
+# The UN M49 names PACT accepts in geographyRegionOrSubregion, by folded name.
+_PACT_REGIONS = {
+    name.lower(): name
+    for name in (
+        "Africa", "Americas", "Asia", "Europe", "Oceania", "Australia and New Zealand", "Central Asia",
+        "Eastern Asia", "Eastern Europe", "Latin America and the Caribbean", "Melanesia", "Micronesia",
+        "Northern Africa", "Northern America", "Northern Europe", "Polynesia", "South-eastern Asia",
+        "Southern Asia", "Southern Europe", "Sub-Saharan Africa", "Western Asia", "Western Europe",
+    )
+}  # fmt: skip
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def decimal_text(value: Decimal) -> str:
+    """A PACT Decimal string: plain digits, never an exponent, no needless trailing zeros, no '-0'."""
+    text = format(value.normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+def timestamp_text(moment: datetime) -> str:
+    """An RFC 3339 UTC timestamp ending in Z (a naive datetime is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def geography_of_region(region: str | None) -> dict[str, str]:
+    """The one PACT geography field for an offer's region, or none (PACT then reads it as global)."""
+    if not region or not region.strip():
+        return {}
+    text = region.strip()
+    country = _country_of(text)
+    if country:
+        return {"geographyCountry": country}
+    # Codes and region names, as a pulled footprint leaves them in `region`.
+    if re.fullmatch(r"[A-Z]{2}", text) and text != "EU":
+        return {"geographyCountry": text}
+    if re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", text):
+        return {"geographyCountrySubdivision": text}
+    if text.lower() in _PACT_REGIONS:
+        return {"geographyRegionOrSubregion": _PACT_REGIONS[text.lower()]}
+    # "Suzhou, Jiangsu, China": the widest part names the country.
+    for part in reversed(text.split(",")[1:]):
+        country = _country_of(part)
+        if country:
+            return {"geographyCountry": country}
+    return {}
+
+
+def _country_of(name: str) -> str | None:
+    folded = name.strip().lower()
+    for suffix in _ZH_SUFFIXES + _EN_SUFFIXES:
+        if folded.endswith(suffix) and len(folded) > len(suffix):
+            folded = folded.removesuffix(suffix).strip()
+            break
+    if folded in _CHINESE_PROVINCES:
+        return "CN"
+    return _COUNTRIES.get(folded)
+
+
+def cross_sectoral_standards(standard: str | None) -> list[str]:
+    """The PACT standards an offer's standard names; ISO14067 when it names none (PACT requires one)."""
+    folded = re.sub(r"[\s/_.-]", "", (standard or "").lower())
+    found: list[str] = []
+    for needle, pact in _PACT_STANDARDS:
+        if needle in folded and pact not in found:
+            found.append(pact)
+    return found or ["ISO14067"]
+
+
+def footprint_of_offer(offer: Offer, *, issuer: str) -> dict[str, Any] | None:
+    """The v3 ProductFootprint (JSON-ready) describing an offer, or None when PACT cannot express it."""
+    if offer.pcf_value is None or offer.pcf_unit is None:
+        return None
+    try:
+        stated = Footprint.parse(offer.pcf_value, offer.pcf_unit)
+    except (UnknownUnitError, InvalidOperation):
+        return None
+    if not stated.value.is_finite():
+        return None
+    base_unit = "L" if stated.unit.declared_unit == "L" else _BASE_UNIT_OF_FAMILY.get(stated.family)
+    if base_unit is None:
+        return None
+    original = _served_original(offer, stated)
+    if original is not None:
+        return original
+    return _synthesised(offer, issuer=issuer, stated=stated, base_unit=base_unit)
+
+
+def _served_original(offer: Offer, stated: Footprint) -> dict[str, Any] | None:
+    """The v3 footprint the offer was pulled from, if its footprint is unchanged and it is valid to serve."""
+    original = _pact_attributes(offer).get("footprint")
+    if not isinstance(original, dict) or spec_major(original) != 3:
+        # A v2 footprint cannot be served as it is: it is described afresh.
+        return None
+    try:
+        pulled = offer_record_of_footprint(original, supplier=offer.owner.name)
+    except FootprintError:
+        return None
+    record = pulled.record
+    if to_decimal(record["pcf_value"]) != stated.value or parse_unit(record["pcf_unit"]) != stated.unit:
+        return None
+    served = {key: value for key, value in copy.deepcopy(original).items() if value is not None}
+    for key in _REMOVED_IN_V3:
+        served.pop(key, None)
+    if isinstance(served.get("pcf"), dict):
+        served["pcf"] = {key: value for key, value in served["pcf"].items() if value is not None}
+    version = served.get("specVersion")
+    if isinstance(version, str) and re.fullmatch(r"3\.[0-9]+", version):
+        served["specVersion"] = f"{version}.0"
+    # The offer's own status wins: an offer archived here is deprecated whatever its source said.
+    served["status"] = _footprint_status(offer)
+    try:
+        validate_footprint(served)
+    except ValidationError:
+        return None
+    return served
+
+
+def _synthesised(offer: Offer, *, issuer: str, stated: Footprint, base_unit: str) -> dict[str, Any]:
+    unit = _PACT_UNIT_OF_OFFER_UNIT[base_unit]
+    value = stated.convert(FootprintUnit(emission_mass="kg", declared_unit=base_unit))
+    reference_start, reference_end = _reference_period(offer)
+    pcf: dict[str, Any] = {
+        "declaredUnitOfMeasurement": unit,
+        "declaredUnitAmount": "1",
+        "productMassPerDeclaredUnit": "1" if unit == "kilogram" else "0",
+        "referencePeriodStart": timestamp_text(reference_start),
+        "referencePeriodEnd": timestamp_text(reference_end),
+        **geography_of_region(offer.region),
+        "pcfExcludingBiogenicUptake": decimal_text(value),
+        "pcfIncludingBiogenicUptake": decimal_text(value),
+        "fossilGhgEmissions": decimal_text(max(value, Decimal(0))),
+        "fossilCarbonContent": "0",
+        "ipccCharacterizationFactors": ["AR6"],
+        "crossSectoralStandards": cross_sectoral_standards(offer.standard),
+        "exemptedEmissionsPercent": "0",
+    }
+    if offer.pcf_verified:
+        verification = {"coverage": "product level"}
+        if offer.standard:
+            verification["standardName"] = offer.standard
+        pcf["verification"] = verification
+    footprint_id = str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"urn:pact:{issuer}:offer:{offer.owner_id}:{offer.external_id}")
+    )
+    footprint: dict[str, Any] = {
+        "id": footprint_id,
+        "specVersion": SPEC_VERSION,
+        "created": timestamp_text(offer.created_at),
+        "status": _footprint_status(offer),
+        "validityPeriodStart": timestamp_text(reference_end),
+        "validityPeriodEnd": timestamp_text(add_years(reference_end, 3)),
+        "companyName": offer.owner.name,
+        "companyIds": [f"urn:pact:{issuer}:company:{offer.owner_id}"],
+        "productDescription": offer.description or "",
+        "productIds": [f"urn:pact:{issuer}:product:{offer.id}"],
+        "productClassifications": [f"urn:pact:{issuer}:category:{offer.category}"],
+        "productNameCompany": offer.title,
+        "pcf": pcf,
+    }
+    pulled_id = _pact_attributes(offer).get("id")
+    if isinstance(pulled_id, str) and _UUID.fullmatch(pulled_id) and pulled_id != footprint_id:
+        # A pulled offer whose footprint changed here: this footprint succeeds the one it came from.
+        footprint["precedingPfIds"] = [pulled_id]
+    return footprint
+
+
+def _footprint_status(offer: Offer) -> str:
+    return "Active" if offer.status == "published" else "Deprecated"
+
+
+def _pact_attributes(offer: Offer) -> Mapping[str, Any]:
+    pact = (offer.attributes or {}).get("pact")
+    return pact if isinstance(pact, dict) else {}
+
+
+def _reference_period(offer: Offer) -> tuple[datetime, datetime]:
+    """The reference period a pulled footprint stated, else the year before the offer's last update."""
+    pact = _pact_attributes(offer)
+    start, end = pact.get("referencePeriodStart"), pact.get("referencePeriodEnd")
+    if isinstance(start, str) and isinstance(end, str):
+        try:
+            stated_start, stated_end = parse_datetime(start), parse_datetime(end)
+        except ValueError:
+            pass
+        else:
+            if stated_start < stated_end:
+                # In UTC, as written: the validity end (+3 years) is then computed as a reader checks it.
+                return stated_start.astimezone(UTC), stated_end.astimezone(UTC)
+    # Whole seconds, as the timestamps are written, so validity start and reference end stay equal.
+    updated = (offer.updated_at or offer.created_at).replace(microsecond=0)
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    return add_years(updated, -1), updated
+
+
+def spec_major(footprint: Mapping[str, Any]) -> int:
+    """2 or 3: the data model a footprint follows, by its field names, else by its specVersion."""
+    pcf = footprint.get("pcf")
+    if isinstance(pcf, dict):
+        if "declaredUnitOfMeasurement" in pcf or "declaredUnitAmount" in pcf:
+            return 3
+        if "declaredUnit" in pcf or "unitaryProductAmount" in pcf:
+            return 2
+    version = footprint.get("specVersion")
+    if isinstance(version, str) and version.strip().startswith(("1.", "2.")):
+        return 2
+    return 3
+
+
+def offer_record_of_footprint(
+    footprint: dict[str, Any],
+    *,
+    supplier: str | None = None,
+    infer_category: Callable[[str], str | None] = lambda text: None,
+) -> PulledFootprint:
+    """Read a v2 or v3 footprint as an offer record of the exchange format; raise FootprintError."""
+    if not isinstance(footprint, dict):
+        raise FootprintError("footprint: not a JSON object")
+    footprint_id = _text(footprint, "id")
+    supplier = supplier or _text(footprint, "companyName")
+    title = _text(footprint, "productNameCompany")
+    pcf = footprint.get("pcf")
+    if not isinstance(pcf, dict):
+        raise FootprintError("pcf: missing or not an object")
+    major = spec_major(footprint)
+    unit_field, amount_field = (
+        ("declaredUnitOfMeasurement", "declaredUnitAmount")
+        if major == 3
+        else ("declaredUnit", "unitaryProductAmount")
+    )
+    offer_unit = _offer_unit(pcf, unit_field)
+    amount = _number(pcf, amount_field, required=major == 3)
+    if amount is not None and amount <= 0:
+        raise FootprintError(f"pcf.{amount_field}: must be greater than 0, got {pcf[amount_field]!r}")
+    value = _pcf_value(pcf, major)
+    if major == 3 and amount is not None:
+        # v3: the value is for `declaredUnitAmount` units (ADR-36); v2: for one unit already.
+        value = value / amount
+
+    description = "\n".join(
+        part
+        for part in (_optional_text(footprint, "productDescription"), _optional_text(footprint, "comment"))
+        if part
+    )
+    category = infer_category(f"{title} {description}")
+    record: dict[str, Any] = {
+        "id": footprint_id,
+        "supplier": supplier,
+        "title": title,
+        "description": description,
+        "kind": "product",
+        "category": category if category in CATEGORIES else "other",
+        "region": _region(pcf),
+        "pcf_value": float(value),
+        "pcf_unit": f"kgCO2e/{offer_unit}",
+        "declared_unit": offer_unit,
+        "pcf_verified": _verified(pcf),
+        "standard": _standard(pcf),
+        "status": "archived" if _status(footprint) == "Deprecated" else "published",
+        "attributes": {"pact": _pact_facts(footprint, pcf)},
+    }
+    preceding = footprint.get("precedingPfIds")
+    preceding_ids = (
+        [item for item in preceding if isinstance(item, str)] if isinstance(preceding, list) else []
+    )
+    return PulledFootprint(footprint_id=footprint_id, record=record, preceding_ids=preceding_ids)
+
+
+def _text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise FootprintError(f"{name}: missing or empty")
+    return value.strip()
+
+
+def _optional_text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(pcf: Mapping[str, Any], name: str, *, required: bool) -> Decimal | None:
+    """A decimal from a JSON string or number (hosts send both), or None when absent and optional."""
+    value = pcf.get(name)
+    if value is None:
+        if required:
+            raise FootprintError(f"pcf.{name}: missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FootprintError(f"pcf.{name}: not a number ({value!r})")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise FootprintError(f"pcf.{name}: not a number ({value!r})") from None
+    if not number.is_finite():
+        raise FootprintError(f"pcf.{name}: not a finite number ({value!r})")
+    return number
+
+
+def _offer_unit(pcf: Mapping[str, Any], name: str) -> str:
+    unit = pcf.get(name)
+    if not isinstance(unit, str) or not unit.strip():
+        raise FootprintError(f"pcf.{name}: missing")
+    offer_unit = OFFER_UNIT_OF_PACT_UNIT.get(unit.strip().lower())
+    if offer_unit is None:
+        known = ", ".join(OFFER_UNIT_OF_PACT_UNIT)
+        raise FootprintError(f"pcf.{name}: {unit!r} has no offer unit (known: {known})")
+    return offer_unit
+
+
+def _pcf_value(pcf: Mapping[str, Any], major: int) -> Decimal:
+    # The headline figure first; the biogenic-inclusive one only when a host left the headline out.
+    # The other version's names last: drafts mixed them.
+    v3 = ("pcfExcludingBiogenicUptake", "pcfIncludingBiogenicUptake", "pcfIncludingBiogenicCO2Uptake")
+    v2 = ("pCfExcludingBiogenic", "pCfIncludingBiogenic")
+    names = v3 + v2 if major == 3 else v2 + v3
+    for name in names:
+        value = _number(pcf, name, required=False)
+        if value is not None:
+            return value
+    raise FootprintError(f"pcf.{names[0]}: missing")
+
+
+def _region(pcf: Mapping[str, Any]) -> str | None:
+    # Before 2.2.1, v2 nested the geography in `geographicScope`.
+    scope = pcf.get("geographicScope")
+    places = [pcf, scope] if isinstance(scope, dict) else [pcf]
+    for name in ("geographyCountrySubdivision", "geographyCountry", "geographyRegionOrSubregion"):
+        for place in places:
+            value = place.get(name)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
+def _verified(pcf: Mapping[str, Any]) -> bool:
+    if isinstance(pcf.get("verification"), dict):
+        return True
+    assurance = pcf.get("assurance")
+    return isinstance(assurance, dict) and assurance.get("assurance") is True
+
+
+def _standard(pcf: Mapping[str, Any]) -> str | None:
+    for holder in ("verification", "assurance"):
+        details = pcf.get(holder)
+        name = details.get("standardName") if isinstance(details, dict) else None
+        if isinstance(name, str) and name.strip():
+            return name.strip()[:100].rstrip()
+    named: list[str] = []
+    for holder in ("crossSectoralStandards", "crossSectoralStandardsUsed"):
+        values = pcf.get(holder)
+        if isinstance(values, list):
+            named.extend(value.strip() for value in values if isinstance(value, str) and value.strip())
+    known = [_OFFER_STANDARDS[name] for name in named if name in _OFFER_STANDARDS]
+    # A method standard says more about the number than the PACT methodology version does.
+    methods = [name for name in known if not name.startswith("PACT")]
+    candidates = methods or known or named
+    return candidates[0][:100].rstrip() if candidates else None
+
+
+def _status(footprint: Mapping[str, Any]) -> str | None:
+    # `pfStatus` is Catena-X's name, not PACT's; read only when `status` is absent.
+    for name in ("status", "pfStatus", "extWBCSD_pfStatus"):
+        value = footprint.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _pact_facts(footprint: Mapping[str, Any], pcf: Mapping[str, Any]) -> dict[str, Any]:
+    """The footprint's identity and periods, kept beside the offer, with the original footprint itself."""
+    facts: dict[str, Any] = {}
+    for name in ("id", "specVersion", "productIds", "companyIds"):
+        if footprint.get(name) is not None:
+            facts[name] = copy.deepcopy(footprint[name])
+    classifications = footprint.get("productClassifications")
+    classes = (
+        [item for item in classifications if isinstance(item, str)]
+        if isinstance(classifications, list)
+        else []
+    )
+    cpc = footprint.get("productCategoryCpc")
+    if isinstance(cpc, str | int) and not isinstance(cpc, bool) and str(cpc).strip():
+        # v2's plain CPC code, as the URN v3 classifications use.
+        cpc_urn = f"urn:cpc:{str(cpc).strip()}"
+        if cpc_urn not in classes:
+            classes.append(cpc_urn)
+    if classes:
+        facts["productClassifications"] = classes
+    for name in ("validityPeriodStart", "validityPeriodEnd"):
+        if footprint.get(name) is not None:
+            facts[name] = footprint[name]
+    for name in ("referencePeriodStart", "referencePeriodEnd"):
+        if pcf.get(name) is not None:
+            facts[name] = pcf[name]
+    if footprint.get("precedingPfIds") is not None:
+        facts["precedingPfIds"] = copy.deepcopy(footprint["precedingPfIds"])
+    facts["footprint"] = copy.deepcopy(dict(footprint))
+    return facts

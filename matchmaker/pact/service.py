@@ -1,0 +1,148 @@
+"""The PACT host's rules, without HTTP: OAuth clients, access tokens, and which footprints a client sees.
+
+A client acts for its organisation and sees exactly the offers that organisation may see through the API
+(alliance-only offers only to members), restricted to published offers that state a footprint PACT can
+express. Footprints are built from offers on each request (`mapping.footprint_of_offer`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from matchmaker.alliances import service as alliance_service
+from matchmaker.auth import Principal, Role, hash_secret, secret_matches
+from matchmaker.db.base import utcnow
+from matchmaker.db.models import Offer, Organisation, PactClient
+from matchmaker.pact import repository
+from matchmaker.pact.filters import FootprintQuery
+from matchmaker.pact.mapping import footprint_of_offer
+from matchmaker.pact.tokens import AccessTokens, TokenExpired, TokenInvalid
+
+
+class PactProblem(Exception):
+    """An error a PACT endpoint answers with `{"code", "message"}`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    client: PactClient
+    secret: str  # shown once, never stored
+
+
+def create_client(
+    *, session: Session, organisation: Organisation, label: str | None = None,
+    callback_client_id: str | None = None, callback_client_secret: str | None = None,
+) -> NewClient:  # fmt: skip
+    """Issue OAuth client credentials for an organisation."""
+    secret = secrets.token_urlsafe(32)
+    client = PactClient(
+        organisation_id=organisation.id,
+        client_id=f"mmpact-{secrets.token_hex(8)}",
+        secret_hash=hash_secret(secret),
+        label=label,
+        callback_client_id=callback_client_id,
+        callback_client_secret=callback_client_secret,
+    )
+    repository.add_client(session, client)
+    return NewClient(client=client, secret=secret)
+
+
+def _usable(client: PactClient | None) -> bool:
+    return (
+        client is not None
+        and client.revoked_at is None
+        and client.organisation.admission_status != "suspended"
+    )
+
+
+def authenticate_client(*, session: Session, client_id: str, secret: str) -> PactClient | None:
+    """The client these credentials belong to, if they are right and it may still act."""
+    client = repository.get_client_by_client_id(session, client_id)
+    if client is None or not secret_matches(secret, client.secret_hash) or not _usable(client):
+        return None
+    return client
+
+
+def client_for_token(*, session: Session, tokens: AccessTokens, authorization: str | None) -> PactClient:
+    """The client behind a bearer token; 401 with the spec's codes otherwise."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise PactProblem(401, "BadRequest", "a bearer access token is required (POST /auth/token)")
+    try:
+        row_id = tokens.read(token.strip())
+    except TokenExpired:
+        raise PactProblem(401, "TokenExpired", "the access token has expired; request a new one") from None
+    except TokenInvalid:
+        raise PactProblem(401, "BadRequest", "invalid access token") from None
+    client = repository.get_client(session, row_id)
+    if client is None or not _usable(client):
+        raise PactProblem(401, "BadRequest", "the access token's client is no longer allowed")
+    return client
+
+
+def principal_of(client: PactClient) -> Principal:
+    role: Role = "operator" if client.organisation.kind == "operator" else "buyer"
+    return Principal(organisation_id=client.organisation_id, role=role, key_id=0)
+
+
+def _footprints(offers: Sequence[Offer], issuer: str) -> list[dict[str, Any]]:
+    return [fp for offer in offers if (fp := footprint_of_offer(offer, issuer=issuer)) is not None]
+
+
+def visible_footprints(*, session: Session, client: PactClient, issuer: str) -> list[dict[str, Any]]:
+    principal = principal_of(client)
+    members = (
+        []
+        if principal.is_operator
+        else alliance_service.active_alliance_ids(session=session, organisation_id=client.organisation_id)
+    )
+    offers = repository.published_offers_with_footprint(
+        session, viewer=principal, member_alliance_ids=members
+    )
+    return _footprints(offers, issuer)
+
+
+def list_footprints(
+    *, session: Session, client: PactClient, query: FootprintQuery, issuer: str
+) -> list[dict[str, Any]]:
+    return [
+        fp for fp in visible_footprints(session=session, client=client, issuer=issuer) if query.matches(fp)
+    ]
+
+
+def get_footprint(*, session: Session, client: PactClient, footprint_id: str, issuer: str) -> dict[str, Any]:
+    """One footprint: 404 when no published offer has it, 403 when this client may not see it."""
+    wanted = footprint_id.lower()
+    for footprint in visible_footprints(session=session, client=client, issuer=issuer):
+        if str(footprint["id"]).lower() == wanted:
+            return footprint
+    everyone = repository.published_offers_with_footprint(session, viewer=None, member_alliance_ids=())
+    if any(str(fp["id"]).lower() == wanted for fp in _footprints(everyone, issuer)):
+        raise PactProblem(403, "AccessDenied", "this footprint is not shared with your organisation")
+    raise PactProblem(404, "NotFound", f"no footprint {footprint_id}")
+
+
+def list_clients(*, session: Session, organisation: Organisation) -> Sequence[PactClient]:
+    return repository.clients_of(session, organisation.id)
+
+
+def revoke_client(*, session: Session, organisation: Organisation, client_row_id: int) -> bool:
+    """Revoke one of the organisation's clients (again is harmless); False if it has no such client."""
+    client = repository.get_client(session, client_row_id)
+    if client is None or client.organisation_id != organisation.id:
+        return False
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        session.flush()
+    return True

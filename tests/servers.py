@@ -1,0 +1,68 @@
+"""Real servers for tests: `matchmaker serve` as a subprocess on a free loopback port, with its own data
+directory and database (SQLite, or a throwaway PostgreSQL database when the run tests PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import httpx
+
+from tests.cli_support import REPO, cli_command, throwaway_postgres
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def cli_environment(data_dir: Path) -> Iterator[dict[str, str]]:
+    """The environment of one instance: its data directory, and its own database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MATCHMAKER_")}
+    env.update(NO_COLOR="1", COLUMNS="200", PYTHONIOENCODING="utf-8", MATCHMAKER_DATA_DIR=str(data_dir))
+    postgres_url = os.environ.get("MATCHMAKER_TEST_DATABASE_URL")
+    with throwaway_postgres(postgres_url) if postgres_url else nullcontext() as database_url:
+        if database_url:
+            env["MATCHMAKER_DATABASE_URL"] = database_url
+        yield env
+
+
+@contextmanager
+def serving(env: dict[str, str], *extra: str, scheme: str = "http") -> Iterator[str]:
+    """`matchmaker serve` on a free port until the block ends; yields its base URL once healthy."""
+    port = free_port()
+    log_path = Path(env["MATCHMAKER_DATA_DIR"]) / f"server-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [*cli_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"{scheme}://127.0.0.1:{port}"
+        try:
+            _wait_until_healthy(url, process, log_path)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2, verify=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the server did not become healthy in 120 s: {log.read_text()}")
