@@ -26,6 +26,7 @@ def free_port() -> int:
 @contextmanager
 def cli_environment(data_dir: Path) -> Iterator[dict[str, str]]:
     """The environment of one instance: its data directory, and its own database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     env = {key: value for key, value in os.environ.items() if not key.startswith("MATCHMAKER_")}
     env.update(NO_COLOR="1", COLUMNS="200", PYTHONIOENCODING="utf-8", MATCHMAKER_DATA_DIR=str(data_dir))
     postgres_url = os.environ.get("MATCHMAKER_TEST_DATABASE_URL")

@@ -285,6 +285,8 @@ def test_a_footprint_request_is_answered_200_then_fulfilled_at_the_requesters_ho
     assert fulfilled["type"].endswith("RequestFulfilledEvent.3")
     assert fulfilled["data"]["requestEventId"] == "run-1/13"
     assert [fp["id"] for fp in fulfilled["data"]["pfs"]] == [wanted["id"]]
+    for footprint in fulfilled["data"]["pfs"]:
+        validate_footprint(footprint)
     assert rejected["type"].endswith("RequestRejectedEvent.3")
     assert (
         rejected["data"]["requestEventId"] == "run-1/14.B" and rejected["data"]["error"]["code"] == "NotFound"

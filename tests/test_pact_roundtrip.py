@@ -15,9 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from matchmaker.db.models import Offer, Organisation
 from matchmaker.pact.model import validate_footprint
-from tests.cli_support import ok, run
+from tests.cli_support import db_session, ok, run
 from tests.servers import cli_environment, serving
 
 DEMO_BUYER = "鼎岳钢铁集团 采购中心"
@@ -156,3 +158,12 @@ def test_a_pact_file_with_a_bad_footprint_imports_the_rest_and_names_the_bad_one
         assert result.returncode == 1
         assert "line 2" in result.stderr and "hour" in result.stderr
         assert "3 read, 2 created" in result.stdout
+        under_one = run("pact", "import", str(path), "--supplier", "Filed Under One Supplier", env=env)
+        assert "3 read, 2 created" in under_one.stdout  # the same footprints, now offers of that supplier
+        with db_session(env) as session:
+            owners = session.scalars(
+                select(Organisation.name)
+                .join(Offer, Offer.owner_id == Organisation.id)
+                .where(Offer.external_id == served[0]["id"])
+            ).all()
+        assert sorted(owners) == sorted([served[0]["companyName"], "Filed Under One Supplier"])

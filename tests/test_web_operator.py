@@ -285,3 +285,27 @@ def test_the_pages_speak_chinese(client: TestClient, world: World) -> None:
     assert (
         "<strong>未保存。</strong> 与已有内容冲突 · alliance &#39;CN100&#39; already exists" in duplicate.text
     )
+
+
+def test_the_operator_issues_a_pact_client_whose_credentials_get_a_token(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, world.operator.key)
+    page = f"/ui/organisations/{world.buyer.id}"
+    issued = post_form(client, f"{page}/pact-clients", {"label": "ERP"}, page=page)
+    assert issued.status_code == 201
+    client_id = re.search(r'data-testid="pact-client-id">([^<]+)<', issued.text)
+    secret = re.search(r'data-testid="pact-client-secret">([^<]+)<', issued.text)
+    assert client_id and secret
+    token = client.post(
+        "/auth/token", data={"grant_type": "client_credentials"}, auth=(client_id.group(1), secret.group(1))
+    )
+    assert token.status_code == 200
+    assert secret.group(1) not in client.get(page).text  # shown once
+    row = re.search(r'action="(/ui/organisations/\d+/pact-clients/\d+/revoke)"', client.get(page).text)
+    assert row
+    post_form(client, row.group(1), {}, page=page)
+    again = client.post(
+        "/auth/token", data={"grant_type": "client_credentials"}, auth=(client_id.group(1), secret.group(1))
+    )
+    assert again.status_code == 401

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
+
+from matchmaker.pact.model import add_years
+from matchmaker.pact.model import parse_datetime as rfc3339
 
 # The filters the spec names; their query parameter names are matched case-insensitively.
 LIST_FILTERS = ("productId", "companyId", "geography", "classification")
@@ -100,16 +103,12 @@ def parse_datetime(value: str | None, name: str = "date") -> datetime | None:
     arrived unencoded in a query string decodes to a space; it is put back."""
     if value is None:
         return None
-    text = value.strip().replace(" ", "+")
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        return rfc3339(value.strip().replace(" ", "+"))
     except ValueError:
-        raise FilterError(f"{name} is not an RFC 3339 date-time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise FilterError(f"{name} needs a time zone (e.g. ...Z): {value!r}")
-    return parsed
+        raise FilterError(
+            f"{name} is not an RFC 3339 date-time with a time zone (e.g. ...Z): {value!r}"
+        ) from None
 
 
 def validity_window(footprint: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -124,12 +123,5 @@ def validity_window(footprint: Mapping[str, Any]) -> tuple[datetime | None, date
     if start is None and reference_end is not None:
         start = reference_end
     if end is None and reference_end is not None:
-        end = _plus_years(reference_end, 3)
+        end = add_years(reference_end, 3)
     return start, end
-
-
-def _plus_years(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year + years, day=28) + timedelta(days=1)

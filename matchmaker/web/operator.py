@@ -19,6 +19,8 @@ from matchmaker.alliances.schemas import AllianceCreate, MembershipCreate, Membe
 from matchmaker.db.models import Alliance, Organisation
 from matchmaker.deps import SessionDep
 from matchmaker.errors import ValidationFailed
+from matchmaker.pact import service as pact_service
+from matchmaker.pact.schemas import PactClientCreate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 from matchmaker.parties.schemas import (
@@ -167,6 +169,7 @@ def organisation_page(
         "organisation": organisation,
         "memberships": sorted(organisation.memberships, key=lambda m: m.alliance.code),
         "keys": party_service.list_keys(session=session, organisation=organisation),
+        "pact_clients": pact_service.list_clients(session=session, organisation=organisation),
         # The roles this kind of organisation may hold a key for, as the service decides.
         "roles": [role for role, kinds in party_service.KINDS_FOR_ROLE.items() if organisation.kind in kinds],
     }
@@ -206,6 +209,38 @@ def revoke_key(
 ) -> Response:
     found = visible_organisation(session, user, organisation_id)
     party_service.revoke_key(session=session, organisation=found, key_id=key_id)
+    return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
+
+
+@router.post("/organisations/{organisation_id}/pact-clients")
+def issue_pact_client(
+    request: Request, session: SessionDep, user: OperatorUserDep, form: FormDep, organisation_id: PathId
+) -> Response:
+    """PACT OAuth credentials for the organisation; the secret is shown on this page once."""
+    found = visible_organisation(session, user, organisation_id)
+    entered = values(form, ["label", "callback_client_id", "callback_client_secret"])
+    try:
+        data = build(PactClientCreate, entered)
+    except FormErrors as error:
+        return organisation_page(request, session, found, pact_form=entered, **refused(session, error))
+    new = pact_service.create_client(
+        session=session, organisation=found, label=data.label,
+        callback_client_id=data.callback_client_id, callback_client_secret=data.callback_client_secret,
+    )  # fmt: skip
+    return organisation_page(request, session, found, status=201, new_pact_client=new)
+
+
+@router.get("/organisations/{organisation_id}/pact-clients")
+def after_issuing_pact_client(organisation_id: PathId) -> Response:
+    return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
+
+
+@router.post("/organisations/{organisation_id}/pact-clients/{client_row_id}/revoke")
+def revoke_pact_client(
+    session: SessionDep, user: OperatorUserDep, form: FormDep, organisation_id: PathId, client_row_id: PathId
+) -> Response:
+    found = visible_organisation(session, user, organisation_id)
+    pact_service.revoke_client(session=session, organisation=found, client_row_id=client_row_id)
     return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
 
 
