@@ -7,7 +7,7 @@ other with the same message.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -42,6 +42,7 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 OfferKind = Literal["product", "technology", "service"]
+OFFER_KINDS: tuple[str, ...] = get_args(OfferKind)
 Language = Literal["zh", "en"]
 OfferStatus = Literal["draft", "published", "archived"]
 OfferVisibility = Literal["public", "alliance"]

@@ -18,7 +18,7 @@ from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Need
 from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.errors import MatchmakerError, ValidationFailed, field_errors_from_pydantic
-from matchmaker.exchange import CATEGORIES
+from matchmaker.exchange import CATEGORIES, OFFER_KINDS
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.schemas import OfferMatches, SearchRequest
@@ -34,7 +34,6 @@ from matchmaker.web.rendering import Pager, WebUser, render
 router = APIRouter()
 PER_PAGE = 20
 NEED_TEXT_FIELDS = ["text", "category", "max_pcf", "max_pcf_unit", "alliance_only", "region_preference"]
-KINDS = ("product", "technology", "service")
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +252,7 @@ def need_matches(
         "problem": problem,
         "filters": filters,
         "categories": CATEGORIES,
-        "kinds": KINDS,
+        "kinds": OFFER_KINDS,
         "editable": user.principal.is_operator or need.owner_id == user.principal.organisation_id,
     }
     return render(request, "buyer/need.html", context)
@@ -291,6 +290,6 @@ def search(
         "problem": problem,
         "filters": filters,
         "categories": CATEGORIES,
-        "kinds": KINDS,
+        "kinds": OFFER_KINDS,
     }
     return render(request, "buyer/search.html", context)

@@ -19,7 +19,7 @@ from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Offer
 from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.errors import PayloadTooLarge
-from matchmaker.exchange import CATEGORIES, OfferStatus
+from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
 from matchmaker.imports.decoding import decode_upload
 from matchmaker.imports.readers import detect_format, read_records
@@ -36,7 +36,6 @@ from matchmaker.web.rendering import Pager, WebUser, render
 
 router = APIRouter()
 PER_PAGE = 20
-KINDS = ("product", "technology", "service")
 STATUSES = ("draft", "published", "archived")
 TEXT_FIELDS = [
     "title", "description", "language", "kind", "category", "region", "pcf_value", "pcf_unit",
@@ -103,7 +102,7 @@ def _offer_form(
         "errors": errors.fields if errors else {},
         "summary": errors.summary if errors else None,
         "categories": CATEGORIES,
-        "kinds": KINDS,
+        "kinds": OFFER_KINDS,
         # A new offer starts as a draft or goes straight out; archiving is for an existing one.
         "statuses": STATUSES if offer else STATUSES[:2],
         "alliances": _alliance_codes(session, user),
