@@ -327,6 +327,9 @@ def pact_import(
 def pact_clients_create(
     org: Annotated[str, typer.Option(help="the organisation the client acts for (must exist)")],
     label: Annotated[str | None, typer.Option(help="a note to recognise the client by")] = None,
+    callback_url: Annotated[
+        str | None, typer.Option(help="their PACT host's base URL: answers to their requests go there only")
+    ] = None,
     callback_client_id: Annotated[
         str | None, typer.Option(help="client id our host presents to theirs when delivering events")
     ] = None,
@@ -334,16 +337,20 @@ def pact_clients_create(
 ) -> None:
     """Issue PACT OAuth client credentials: the client id, then the secret, as the last two lines."""
     from matchmaker.pact import service as pact_service
+    from matchmaker.pact.events import may_deliver_to
     from matchmaker.parties import repository as parties
 
     settings = get_settings()
+    if callback_url is not None and not may_deliver_to(callback_url):
+        fail(f"--callback-url must be an https URL (plain http only on this machine): {callback_url}")
     with cli_errors(), session_scope(settings) as session:
         organisation = parties.get_by_name(session, org)
         if organisation is None:
             fail(f"no organisation named {org!r}")
         new = pact_service.create_client(
             session=session, organisation=organisation, label=label,
-            callback_client_id=callback_client_id, callback_client_secret=callback_client_secret,
+            callback_url=callback_url, callback_client_id=callback_client_id,
+            callback_client_secret=callback_client_secret,
         )  # fmt: skip
         client_id = new.client.client_id
     err.print(f"PACT client for {org!r} (the secret is shown once; store it now):")

@@ -7,6 +7,7 @@
     ├── Forbidden                   403 forbidden
     ├── NotFound                    404 not-found           (also what a caller may not see)
     ├── Conflict                    409 conflict
+    ├── LengthRequired              411 length-required
     └── PayloadTooLarge             413 payload-too-large
 
 Services raise these; they never touch HTTP. One handler renders every error, including FastAPI's own
@@ -71,6 +72,10 @@ class PayloadTooLarge(MatchmakerError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
+class LengthRequired(MatchmakerError):
+    status, slug, title = 411, "length-required", "Length required"
+
+
 _SLUG_BY_STATUS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),
@@ -78,6 +83,7 @@ _SLUG_BY_STATUS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
+    411: ("length-required", "Length required"),
     413: ("payload-too-large", "Payload too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-failed", "Validation failed"),

@@ -214,6 +214,7 @@ def test_pages_follow_an_absolute_next_link_to_the_end(
 class Receiver:
     url: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
     tokens_issued: int = 0
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
@@ -236,8 +237,8 @@ def receiver() -> Iterator[Receiver]:
 
     @app.post("/3/events")
     async def events(request: Request) -> Response:
-        assert request.headers["authorization"] == "Bearer receiver-token"
         state.events.append(await request.json())
+        state.authorizations.append(request.headers.get("authorization"))
         return Response(status_code=200)
 
     port = free_port()
@@ -263,7 +264,7 @@ def test_a_footprint_request_is_answered_200_then_fulfilled_at_the_requesters_ho
     client: TestClient, session: Session, world: World, receiver: Receiver
 ) -> None:
     new = create_client(
-        session=session, organisation=world.buyer.organisation,
+        session=session, organisation=world.buyer.organisation, callback_url=receiver.url,
         callback_client_id="test_client_id", callback_client_secret="test_client_secret",
     )  # fmt: skip
     session.commit()
@@ -291,7 +292,28 @@ def test_a_footprint_request_is_answered_200_then_fulfilled_at_the_requesters_ho
     assert (
         rejected["data"]["requestEventId"] == "run-1/14.B" and rejected["data"]["error"]["code"] == "NotFound"
     )
-    assert receiver.tokens_issued == 2
+    assert receiver.tokens_issued == 2 and receiver.authorizations == ["Bearer receiver-token"] * 2
+
+
+def test_answers_go_only_to_the_registered_callback(
+    client: TestClient, session: Session, world: World, receiver: Receiver
+) -> None:
+    """A client cannot make the host post elsewhere: not to another source, nor through a query string."""
+    registered = create_client(
+        session=session, organisation=world.buyer.organisation, callback_url=receiver.url
+    )
+    unregistered = create_client(session=session, organisation=world.other_buyer.organisation)
+    session.commit()
+    headers = token_for(client, Credentials(registered.client.client_id, registered.secret))
+    for source in ("http://127.0.0.1:9/elsewhere", f"{receiver.url}?x=/3/events"):
+        event = request_event(source, "run-2/1", productId=["urn:pact:null"])
+        assert client.post("/3/events", json=event, headers=headers).status_code == 200
+    other = token_for(client, Credentials(unregistered.client.client_id, unregistered.secret))
+    event = request_event(receiver.url, "run-2/2", productId=["urn:pact:null"])
+    assert client.post("/3/events", json=event, headers=other).status_code == 200
+    # Only the query-string variant reached the registered host, at its own /3/events without the query.
+    events = receiver.wait_for(2, timeout=3)
+    assert [e["data"]["requestEventId"] for e in events] == ["run-2/1"]
 
 
 def test_malformed_events_are_400_and_a_published_event_for_unknown_ids_is_200(
@@ -321,6 +343,23 @@ def test_events_are_never_posted_to_a_plain_http_address_elsewhere() -> None:
     assert events_url("https://peer.example/pact") == "https://peer.example/pact/3/events"
     assert events_url("https://peer.example/3/events") == "https://peer.example/3/events"
     assert events_url("//peer.example") == "https://peer.example/3/events"
+    assert events_url("https://peer.example/x?y=/3/events#z") == "https://peer.example/x/3/events"
     assert may_deliver_to("https://peer.example/3/events")
     assert may_deliver_to("http://127.0.0.1:9/3/events")
     assert not may_deliver_to("http://10.0.0.5/3/events") and not may_deliver_to("file:///etc/passwd")
+    assert not may_deliver_to("https://peer.example/3/events?next=http://10.0.0.5")
+
+
+def test_hostile_parameters_and_bodies_get_400_not_500(
+    client: TestClient, member_client: Credentials
+) -> None:
+    headers = token_for(client, member_client)
+    for params in ({"offset": "²"}, {"offset": "9" * 5000}, {"limit": "1" * 20}):
+        response = client.get("/3/footprints", params=params, headers=headers)
+        assert response.status_code == 400 and response.json()["code"] == "BadRequest"
+    deep = client.post(
+        "/3/events", content=b"[" * 100_000, headers={**headers, "Content-Type": "application/json"}
+    )
+    assert deep.status_code == 400 and deep.json()["code"] == "BadRequest"
+    unknown = client.get("/3/nothing-here", headers=headers)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "NotFound"

@@ -309,3 +309,9 @@ def test_the_operator_issues_a_pact_client_whose_credentials_get_a_token(
         "/auth/token", data={"grant_type": "client_credentials"}, auth=(client_id.group(1), secret.group(1))
     )
     assert again.status_code == 401
+
+
+def test_the_organisation_page_title_is_its_name(client: TestClient, world: World) -> None:
+    sign_in(client, world.operator.key)
+    page = client.get(f"/ui/organisations/{world.buyer.id}").text
+    assert re.search(r"<title>([^<]*)</title>", page).group(1) == "Rail Buyer · Matchmaker"  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -286,3 +287,18 @@ def test_a_csv_upload_is_read_as_csv_and_a_file_that_is_not_utf8_is_refused(
         files={"file": ("offers.jsonl", '{"title": "Stahl für Brücken"}'.encode("latin-1"), "text/plain")},
     )
     assert latin1.status_code == 400 and "The file could not be read" in latin1.text
+
+
+def test_an_upload_without_a_declared_length_is_refused_before_it_is_read(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, world.member_vendor.key)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+        yield b"{}\r\n--x--\r\n"
+
+    response = client.post(
+        "/ui/offers/upload", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
+    assert response.status_code == 411

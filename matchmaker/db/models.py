@@ -79,6 +79,8 @@ class PactClient(Base):
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     label: Mapped[str | None] = mapped_column(String(200))
+    # Where this client's host takes events (https, or loopback http); registered, never taken from an event.
+    callback_url: Mapped[str | None] = mapped_column(String(500))
     callback_client_id: Mapped[str | None] = mapped_column(String(200))
     callback_client_secret: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -28,7 +28,8 @@ def create_pact_client(
     )
     new = service.create_client(
         session=session, organisation=organisation, label=data.label,
-        callback_client_id=data.callback_client_id, callback_client_secret=data.callback_client_secret,
+        callback_url=data.callback_url, callback_client_id=data.callback_client_id,
+        callback_client_secret=data.callback_client_secret,
     )  # fmt: skip
     return PactClientCreated.model_validate(
         {**PactClientRead.model_validate(new.client).model_dump(), "client_secret": new.secret}

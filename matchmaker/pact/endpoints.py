@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import json
+import re
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -17,6 +19,7 @@ import anyio.to_thread
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matchmaker.deps import SessionDep
 from matchmaker.pact import service
@@ -29,6 +32,7 @@ from matchmaker.signing import load_secret
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_EVENT_BYTES = 1024 * 1024
 # The paths that speak PACT (and OAuth) instead of the API's problem+json.
 PACT_PATH_PREFIXES = ("/3/", "/auth/token", "/.well-known/openid-configuration")
 
@@ -61,6 +65,8 @@ router = APIRouter(tags=["PACT v3 host"])
 def install_pact(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(clients_router)
+    _speak_pact_on_its_paths(app, StarletteHTTPException)
+    _speak_pact_on_its_paths(app, Exception)
 
     @app.exception_handler(PactProblem)
     async def pact_problem(_: Request, problem: PactProblem) -> Response:
@@ -68,6 +74,28 @@ def install_pact(app: FastAPI) -> None:
         return JSONResponse(
             {"code": problem.code, "message": problem.message}, problem.status, headers=headers
         )
+
+
+PACT_CODES = {400: "BadRequest", 401: "BadRequest", 403: "AccessDenied", 404: "NotFound", 405: "BadRequest"}
+
+
+def _speak_pact_on_its_paths(app: FastAPI, error_type: type[Exception]) -> None:
+    """Routing errors (unknown path, wrong method) and unexpected failures on the PACT paths answer in
+    PACT's shape too; elsewhere the API's handler stays in charge."""
+    api_handler = app.exception_handlers[error_type]
+
+    async def handler(request: Request, error: Exception) -> Response:
+        if not request.url.path.startswith("/3/"):
+            result = api_handler(request, error)
+            return await result if inspect.isawaitable(result) else result
+        status = error.status_code if isinstance(error, StarletteHTTPException) else 500
+        code = PACT_CODES.get(status, "InternalError" if status >= 500 else "BadRequest")
+        message = (
+            str(error.detail) if isinstance(error, StarletteHTTPException) else "an unexpected error occurred"
+        )
+        return JSONResponse({"code": code, "message": message}, status)
+
+    app.add_exception_handler(error_type, handler)
 
 
 def tokens(request: Request) -> AccessTokens:
@@ -154,24 +182,22 @@ def _client(request: Request, session: SessionDep) -> Any:
     )
 
 
+def _count(request: Request, name: str, *, default: int, minimum: int) -> int:
+    """A small non-negative integer parameter (ASCII digits only: `int()` also reads '²' and 5,000 digits)."""
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < minimum:
+        raise PactProblem(400, "BadRequest", f"{name} must be an integer of at least {minimum}")
+    return int(value)
+
+
 def _limit(request: Request) -> int:
-    values = request.query_params.getlist("limit")
-    if not values or not values[0].strip():
-        return DEFAULT_LIMIT
-    try:
-        limit = int(values[0])
-    except ValueError:
-        raise PactProblem(400, "BadRequest", "limit must be a positive integer") from None
-    if limit < 1:
-        raise PactProblem(400, "BadRequest", "limit must be a positive integer")
-    return min(limit, MAX_LIMIT)
+    return min(_count(request, "limit", default=DEFAULT_LIMIT, minimum=1), MAX_LIMIT)
 
 
 def _offset(request: Request) -> int:
-    value = request.query_params.get("offset", "0")
-    if not value.isdigit():
-        raise PactProblem(400, "BadRequest", "offset must be a non-negative integer")
-    return int(value)
+    return _count(request, "offset", default=0, minimum=0)
 
 
 @router.get("/3/footprints", responses=pact_responses(400, 401))
@@ -212,10 +238,16 @@ def get_footprint(request: Request, session: SessionDep, footprint_id: str) -> J
 async def receive_event(request: Request, session: SessionDep, background: BackgroundTasks) -> Response:
     """200 with an empty body for a well-formed event; a footprint request is answered afterwards."""
     client = await anyio.to_thread.run_sync(lambda: _client(request, session))
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_EVENT_BYTES:
+            raise PactProblem(413, "BadRequest", f"an event may be at most {MAX_EVENT_BYTES} bytes")
     try:
-        event = check_event(json.loads(await request.body()))
-    except ValueError:
-        raise PactProblem(400, "BadRequest", "the body is not JSON") from None
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise PactProblem(400, "BadRequest", "the body is not JSON (or is nested too deeply)") from None
+    event = check_event(document)
     if event["type"] == REQUEST_CREATED:
         background.add_task(
             answer_request,

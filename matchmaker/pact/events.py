@@ -11,10 +11,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy.orm import Session
@@ -32,6 +33,8 @@ REQUEST_REJECTED = EVENT_PREFIX + "RequestRejectedEvent.3"
 PUBLISHED = EVENT_PREFIX + "PublishedEvent.3"
 KNOWN_TYPES = {REQUEST_CREATED, REQUEST_FULFILLED, REQUEST_REJECTED, PUBLISHED}
 ENVELOPE = ("specversion", "id", "source", "time", "type", "data")
+# Deliveries wait on other hosts: they get their own two threads instead of the request thread pool.
+_DELIVERIES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pact-events")
 CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
 DELIVERY_ATTEMPTS = 4
 
@@ -43,6 +46,9 @@ def check_event(event: Any) -> dict[str, Any]:
     missing = [name for name in ENVELOPE if event.get(name) in (None, "")]
     if missing:
         raise PactProblem(400, "BadRequest", f"the event lacks {', '.join(missing)}")
+    not_text = [name for name in ENVELOPE if name != "data" and not isinstance(event[name], str)]
+    if not_text:
+        raise PactProblem(400, "BadRequest", f"{', '.join(not_text)} must be strings")
     if event["specversion"] != "1.0":
         raise PactProblem(400, "BadRequest", "specversion must be 1.0")
     if event["type"] not in KNOWN_TYPES:
@@ -82,16 +88,27 @@ def query_of(data: dict[str, Any]) -> FootprintQuery:
 
 def answer_request(
     *, session_factory: Callable[[], Session], client_row_id: int, event: dict[str, Any], issuer: str,
-    own_source: str, post: Callable[..., httpx.Response] | None = None,
+    own_source: str,
 ) -> dict[str, Any]:  # fmt: skip
-    """Work out the answer to a RequestCreatedEvent and deliver it; returns the event sent."""
+    """Work out the answer to a RequestCreatedEvent (database work, here) and hand its delivery to the
+    delivery threads (network work, there). Returns the event to send; empty when there is nowhere to send it.
+
+    The answer goes only to the callback URL the operator registered for this client, and only when the
+    event's `source` is on that same origin: an address taken from an event would let any client make
+    this host post to places of its choosing."""
     with session_factory() as session:
         client = repository.get_client(session, client_row_id)
         if client is None:
             return {}
+        target, credentials = client.callback_url, (client.callback_client_id, client.callback_client_secret)
+        if target is None or _origin(events_url(str(event["source"]))) != _origin(events_url(target)):
+            logger.warning(
+                "PACT request %s from client %s not answered: source %r is not the registered callback %r",
+                event["id"], client.client_id, event["source"], target,
+            )  # fmt: skip
+            return {}
         query = query_of(event["data"])
         found = list_footprints(session=session, client=client, query=query, issuer=issuer)
-        credentials = (client.callback_client_id, client.callback_client_secret)
     if query.product_ids:
         # Only footprints all of whose products were asked for: the requester named its products.
         found = [fp for fp in found if {p.lower() for p in fp.get("productIds", [])} <= query.product_ids]
@@ -100,8 +117,13 @@ def answer_request(
     else:
         error = {"code": "NotFound", "message": "no footprint shared with you matches the request"}
         reply = _event(REQUEST_REJECTED, own_source, {"requestEventId": event["id"], "error": error})
-    deliver(reply, to=str(event["source"]), credentials=credentials, post=post)
+    _DELIVERIES.submit(deliver, reply, to=target, credentials=credentials)
     return reply
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
 def _event(kind: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -117,15 +139,19 @@ def _event(kind: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def events_url(source: str) -> str:
-    """Where the requester's host takes events: `source` itself when it ends in /3/events."""
-    url = "https:" + source if source.startswith("//") else source
-    return url if urlsplit(url).path.rstrip("/").endswith("/3/events") else url.rstrip("/") + "/3/events"
+    """Where a host takes events: `source` itself when it ends in /3/events, else its /3/events; any query
+    or fragment is dropped (it must not carry the path somewhere else)."""
+    parts = urlsplit("https:" + source if source.startswith("//") else source)
+    path = parts.path.rstrip("/")
+    path = path if path.endswith("/3/events") else path + "/3/events"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def may_deliver_to(url: str) -> bool:
-    """HTTPS anywhere; plain HTTP only to this machine (tests, a local peer). Anything else is refused:
-    the address comes from the event, so it must not become a way to reach internal plain-HTTP services."""
+    """HTTPS anywhere; plain HTTP only to this machine (tests, a local peer); no query or fragment."""
     parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        return False
     if parts.scheme == "https":
         return True
     if parts.scheme != "http" or not parts.hostname:
@@ -140,7 +166,7 @@ def may_deliver_to(url: str) -> bool:
 
 def deliver(
     event: dict[str, Any], *, to: str, credentials: tuple[str | None, str | None],
-    post: Callable[..., httpx.Response] | None = None, sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> bool:  # fmt: skip
     """POST the event to the requester's host, authenticating when we hold credentials for it; a few
     retries with backoff. Returns whether it was accepted."""
@@ -149,14 +175,13 @@ def deliver(
         logger.warning("PACT event %s not delivered: %s is not an https (or local) address", event["id"], url)
         return False
     with httpx.Client(timeout=10.0) as http:
-        send = post or http.post
         for attempt in range(DELIVERY_ATTEMPTS):
             try:
                 headers = {"Content-Type": CLOUDEVENTS_JSON}
-                token = _token(http, url, credentials)
+                token = _token(http, url, credentials)  # inside the retry: a failed token is retried too
                 if token:
                     headers["Authorization"] = f"Bearer {token}"
-                response = send(url, json=event, headers=headers)
+                response = http.post(url, json=event, headers=headers)
                 if response.is_success:
                     return True
                 logger.warning("PACT event %s refused by %s: %s", event["id"], url, response.status_code)
@@ -178,13 +203,18 @@ def _token(http: httpx.Client, events: str, credentials: tuple[str | None, str |
     try:
         discovery = http.get(base + "/.well-known/openid-configuration")
         if discovery.is_success:
-            endpoint = str(discovery.json().get("token_endpoint") or endpoint)
-    except (httpx.HTTPError, ValueError):
+            discovered = str(discovery.json().get("token_endpoint") or endpoint)
+            # The secret goes only to the registered host itself, whatever its discovery document says.
+            if _origin(discovered) == _origin(base):
+                endpoint = discovered
+    except (httpx.HTTPError, ValueError, AttributeError):
         pass
     response = http.post(
         endpoint, data={"grant_type": "client_credentials"}, auth=(client_id, secret),
         headers={"Accept": "application/json"},
     )  # fmt: skip
     response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
+    try:
+        return str(response.json()["access_token"])
+    except (ValueError, KeyError, TypeError):
+        raise httpx.HTTPError(f"{endpoint} answered no access token") from None

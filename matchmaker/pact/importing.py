@@ -50,7 +50,7 @@ def import_footprints(
     infer_category: Callable[[str], str | None] = lambda _: None, progress: Progress | None = None,
 ) -> ImportReport:  # fmt: skip
     """Upsert an offer per footprint; report each footprint that cannot become one by its position."""
-    replaced: list[tuple[str, list[str]]] = []  # (supplier, older footprint ids)
+    replaced: list[tuple[int, str, list[str]]] = []  # (position, supplier, older footprint ids)
 
     def records() -> Iterator[RawRecord]:
         for position, footprint in enumerate(footprints, start=1):
@@ -70,11 +70,17 @@ def import_footprints(
                 )
                 continue
             if pulled.preceding_ids:
-                replaced.append((str(pulled.record["supplier"]), pulled.preceding_ids))
+                replaced.append((position, str(pulled.record["supplier"]), pulled.preceding_ids))
             yield RawRecord(line=position, data=pulled.record)
 
     report = imports.import_offers(session=session, principal=principal, records=records(), progress=progress)
-    archived = sum(_archive(session, supplier_name, ids) for supplier_name, ids in replaced)
+    refused = {error.line for error in report.errors}
+    # An older footprint is retired only when the one replacing it was taken.
+    archived = sum(
+        _archive(session, supplier_name, ids)
+        for position, supplier_name, ids in replaced
+        if position not in refused
+    )
     if archived:
         report.warnings.append(
             f"{archived} offer(s) archived: newer footprints replace them (precedingPfIds)"

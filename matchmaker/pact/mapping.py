@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -46,6 +46,8 @@ from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
 from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
 
 SPEC_VERSION = "3.0.0"
+# Larger than any real footprint or amount; bounds the arithmetic done on pulled values.
+MAX_MAGNITUDE = Decimal("1e15")
 
 
 class FootprintError(ValueError):
@@ -441,11 +443,11 @@ def _number(pcf: Mapping[str, Any], name: str, *, required: bool) -> Decimal | N
         raise FootprintError(f"pcf.{name}: not a number ({value!r})")
     try:
         number = Decimal(str(value).strip())
-    except InvalidOperation:
+        if not number.is_finite() or abs(number) > MAX_MAGNITUDE:
+            raise FootprintError(f"pcf.{name}: not a finite number of a sensible size ({value!r})")
+        return number
+    except DecimalException:  # unparsable, or an exponent beyond what arithmetic can handle
         raise FootprintError(f"pcf.{name}: not a number ({value!r})") from None
-    if not number.is_finite():
-        raise FootprintError(f"pcf.{name}: not a finite number ({value!r})")
-    return number
 
 
 def _offer_unit(pcf: Mapping[str, Any], name: str) -> str:

@@ -42,7 +42,8 @@ class NewClient:
 
 def create_client(
     *, session: Session, organisation: Organisation, label: str | None = None,
-    callback_client_id: str | None = None, callback_client_secret: str | None = None,
+    callback_url: str | None = None, callback_client_id: str | None = None,
+    callback_client_secret: str | None = None,
 ) -> NewClient:  # fmt: skip
     """Issue OAuth client credentials for an organisation."""
     secret = secrets.token_urlsafe(32)
@@ -51,6 +52,7 @@ def create_client(
         client_id=f"mmpact-{secrets.token_hex(8)}",
         secret_hash=hash_secret(secret),
         label=label,
+        callback_url=callback_url,
         callback_client_id=callback_client_id,
         callback_client_secret=callback_client_secret,
     )

@@ -26,6 +26,7 @@ from matchmaker.needs import service as need_service
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedUpdate
 from matchmaker.pagination import PageRequest
+from matchmaker.schema_types import PathId
 from matchmaker.units import UnknownUnitError, parse_unit
 from matchmaker.web.deps import BuyerDep, FormDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
@@ -194,14 +195,14 @@ def create_need(request: Request, session: SessionDep, user: BuyerDep, form: For
 
 
 @router.get("/needs/{need_id}/edit")
-def edit_need(request: Request, session: SessionDep, user: BuyerDep, need_id: int) -> Response:
+def edit_need(request: Request, session: SessionDep, user: BuyerDep, need_id: PathId) -> Response:
     need = need_service.get_editable(session=session, principal=user.principal, need_id=need_id)
     return _need_form(request, session, user, need=need, form=_need_values(need))
 
 
 @router.post("/needs/{need_id}")
 def update_need(
-    request: Request, session: SessionDep, user: BuyerDep, form: FormDep, need_id: int
+    request: Request, session: SessionDep, user: BuyerDep, form: FormDep, need_id: PathId
 ) -> Response:
     need = need_service.get_editable(session=session, principal=user.principal, need_id=need_id)
     posted = _posted_need(form)
@@ -234,7 +235,7 @@ def _matches(engine: Engine, call: Any) -> tuple[OfferMatches | None, str | None
 
 @router.get("/needs/{need_id}")
 def need_matches(
-    request: Request, session: SessionDep, engine: EngineDep, user: BuyerDep, need_id: int,
+    request: Request, session: SessionDep, engine: EngineDep, user: BuyerDep, need_id: PathId,
     filters: FiltersDep,
 ) -> Response:  # fmt: skip
     need = need_service.get_visible(session=session, principal=user.principal, need_id=need_id)

@@ -218,14 +218,15 @@ def issue_pact_client(
 ) -> Response:
     """PACT OAuth credentials for the organisation; the secret is shown on this page once."""
     found = visible_organisation(session, user, organisation_id)
-    entered = values(form, ["label", "callback_client_id", "callback_client_secret"])
+    entered = values(form, ["label", "callback_url", "callback_client_id", "callback_client_secret"])
     try:
         data = build(PactClientCreate, entered)
     except FormErrors as error:
         return organisation_page(request, session, found, pact_form=entered, **refused(session, error))
     new = pact_service.create_client(
         session=session, organisation=found, label=data.label,
-        callback_client_id=data.callback_client_id, callback_client_secret=data.callback_client_secret,
+        callback_url=data.callback_url, callback_client_id=data.callback_client_id,
+        callback_client_secret=data.callback_client_secret,
     )  # fmt: skip
     return organisation_page(request, session, found, status=201, new_pact_client=new)
 

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Offer
 from matchmaker.deps import EngineDep, SessionDep
-from matchmaker.errors import PayloadTooLarge
+from matchmaker.errors import LengthRequired, PayloadTooLarge
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
 from matchmaker.imports.decoding import decode_upload
@@ -152,8 +152,12 @@ def create_offer(request: Request, session: SessionDep, user: VendorDep, form: F
 async def _declared_size_ok(request: Request) -> None:
     """Refuse an upload whose declared length is too large before its body is parsed (and spooled)."""
     limit: int = request.app.state.settings.max_import_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
+    declared = request.headers.get("content-length", "")
+    # Browsers always declare the length of a form they post; a body without one (chunked) could be any
+    # size, and the form parser would spool it all to disk before anything else is checked.
+    if not declared.isdigit():
+        raise LengthRequired("send the file with a Content-Length (as a browser's form does)")
+    if int(declared) > limit + FORM_OVERHEAD:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
 
 

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=True),
+        sa.Column("callback_url", sa.String(length=500), nullable=True),
         sa.Column("callback_client_id", sa.String(length=200), nullable=True),
         sa.Column("callback_client_secret", sa.String(length=200), nullable=True),
         sa.Column("created_at", matchmaker.db.base.UTCDateTime(timezone=True), nullable=False),
