@@ -20,8 +20,13 @@ def sign_in(driver: Any, server: Server, role: str) -> None:
     driver.get(f"{server.url}/ui/sign-in")
     driver.find_element(By.ID, "f-key").send_keys(server.keys[role])
     driver.find_element(By.CSS_SELECTOR, "form[action='/ui/sign-in'] button[type=submit]").click()
-    WebDriverWait(driver, 20).until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=signed-in-as]"))
+    wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=signed-in-as]")))
+
+
+def wait(driver: Any, seconds: float) -> WebDriverWait[Any]:
+    """A wait that looks again when the page changed under it (the list is replaced in place, pages load)."""
+    return WebDriverWait(
+        driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
     )
 
 
@@ -45,9 +50,7 @@ def post_need(driver: Any, server: Server, *, text: str, ceiling: str, unit: str
     driver.find_element(By.ID, "f-max_pcf_unit").send_keys(unit)
     driver.find_element(By.ID, "f-require_verified").click()
     driver.find_element(By.CSS_SELECTOR, "[data-testid=save-need]").click()
-    WebDriverWait(driver, 30).until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=results]"))
-    )
+    wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=results]")))
 
 
 def test_a_buyer_posts_a_chinese_need_sees_an_english_offer_tightens_the_ceiling_and_switches_language(
@@ -72,7 +75,7 @@ def test_a_buyer_posts_a_chinese_need_sees_an_english_offer_tightens_the_ceiling
     unit.clear()
     unit.send_keys("kgCO2e/kg")
     driver.find_element(By.CSS_SELECTOR, "[data-testid=apply-filters]").click()
-    WebDriverWait(driver, 30).until(lambda d: HAMI in near_misses(d))
+    wait(driver, 30).until(lambda d: HAMI in near_misses(d))
     assert HAMI not in " ".join(match_titles(driver))
     assert match_titles(driver), "the offer under 1 kgCO2e/kg still matches"
     assert "Footprint ceiling" in near_misses(driver)
@@ -81,9 +84,7 @@ def test_a_buyer_posts_a_chinese_need_sees_an_english_offer_tightens_the_ceiling
 
     # Switch to Chinese: the same page, now in Chinese, with the same refinement.
     driver.find_element(By.CSS_SELECTOR, "[data-testid=language-zh]").click()
-    WebDriverWait(driver, 20).until(
-        lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
-    )
+    wait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN")
     assert "需求匹配结果" in driver.page_source
     assert HAMI not in " ".join(match_titles(driver))
     shot(driver, "buyer-chinese")
@@ -105,21 +106,19 @@ def test_an_offer_a_vendor_publishes_appears_for_the_buyer(server: Server, brows
     unit = driver.find_element(By.ID, "f-pcf_unit")
     unit.send_keys("kgCO2e/furlong")
     # The unit is checked as it is typed.
-    WebDriverWait(driver, 10).until(
+    wait(driver, 10).until(
         lambda d: d.find_element(By.ID, "f-pcf_unit").get_attribute("aria-invalid") == "true"
     )
     shot(driver, "vendor-bad-unit")
     unit.clear()
     unit.send_keys("kgCO2e/kg")
-    WebDriverWait(driver, 10).until(
+    wait(driver, 10).until(
         lambda d: d.find_element(By.ID, "f-pcf_unit").get_attribute("aria-invalid") != "true"
     )
     driver.find_element(By.ID, "f-pcf_verified").click()
     driver.find_element(By.ID, "f-region").send_keys("Jiangsu")
     driver.find_element(By.CSS_SELECTOR, "form[data-busy] button[type=submit].primary").click()
-    WebDriverWait(driver, 20).until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=publish]"))
-    )
+    wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=publish]")))
     driver.find_element(By.CSS_SELECTOR, "[data-testid=publish]").click()
     WebDriverWait(
         driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
@@ -128,9 +127,7 @@ def test_an_offer_a_vendor_publishes_appears_for_the_buyer(server: Server, brows
 
     sign_in(driver, server, "buyer")
     driver.get(f"{server.url}/ui/search?q=" + "海上风电制绿氢")
-    WebDriverWait(driver, 30).until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=results]"))
-    )
+    wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=results]")))
     assert title in " ".join(match_titles(driver))
     shot(driver, "buyer-sees-new-offer")
 
@@ -144,12 +141,12 @@ def test_the_operator_registers_a_supplier_and_issues_a_key_that_signs_in(
     driver.find_element(By.ID, "f-name").send_keys("宁波绿钢科技有限公司")
     Select(driver.find_element(By.ID, "f-kind")).select_by_value("vendor")
     driver.find_element(By.ID, "f-name").submit()
-    WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.ID, "f-role")))
+    wait(driver, 20).until(EC.presence_of_element_located((By.ID, "f-role")))
     Select(driver.find_element(By.ID, "f-role")).select_by_value("vendor")
     driver.find_element(By.ID, "f-label").send_keys("browser test")
     driver.find_element(By.ID, "f-label").submit()
     plaintext = (
-        WebDriverWait(driver, 20)
+        wait(driver, 20)
         .until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=new-key-plaintext]")))
         .text
     )
