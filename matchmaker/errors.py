@@ -16,13 +16,14 @@ request validation and routing errors, as `application/problem+json`, so clients
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -147,6 +148,24 @@ def register_problem_schema(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+ErrorAnswer = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+def answer_errors_under(
+    app: FastAPI, error_type: type[Exception], *, applies: Callable[[str], bool], answer: ErrorAnswer
+) -> None:
+    """Errors of this type on the paths `applies` accepts get `answer` (the pages, PACT); elsewhere the
+    handler installed before keeps them (problem+json). Install after `install_problem_handlers`."""
+    previous: ErrorAnswer = app.exception_handlers[error_type]
+
+    async def handler(request: Request, error: Any) -> Response:
+        chosen = answer if applies(request.url.path) else previous
+        result = chosen(request, error)
+        return await result if inspect.isawaitable(result) else result
+
+    app.add_exception_handler(error_type, handler)
 
 
 def problem_type(slug: str) -> str:

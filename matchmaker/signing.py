@@ -7,7 +7,21 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from pathlib import Path
+from typing import Any
+
+_first_use = threading.Lock()
+
+
+def app_secret(state: Any) -> bytes:
+    """The app's signing secret, read (or made) on first use and kept on the app's state: building the app
+    writes nothing to disk, and cookies and PACT tokens share the one secret."""
+    with _first_use:
+        if getattr(state, "signing_secret", None) is None:
+            state.signing_secret = load_secret(state.settings.session_secret, state.settings.data_dir)
+    secret: bytes = state.signing_secret
+    return secret
 
 
 def load_secret(configured: str, data_dir: Path) -> bytes:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import inspect
 import json
+import logging
 import re
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -22,13 +22,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matchmaker.deps import SessionDep
+from matchmaker.errors import answer_errors_under
 from matchmaker.pact import service
 from matchmaker.pact.clients_endpoints import router as clients_router
 from matchmaker.pact.events import REQUEST_CREATED, answer_request, check_event
 from matchmaker.pact.filters import FilterError, FootprintQuery
 from matchmaker.pact.service import PactProblem
 from matchmaker.pact.tokens import TOKEN_SECONDS, AccessTokens
-from matchmaker.signing import load_secret
+from matchmaker.signing import app_secret
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -59,14 +60,17 @@ def pact_responses(*statuses: int, model: type[BaseModel] = PactErrorBody) -> di
     return {status: {"model": model, "description": "PACT error"} for status in statuses}
 
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["PACT v3 host"])
 
 
 def install_pact(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(clients_router)
-    _speak_pact_on_its_paths(app, StarletteHTTPException)
-    _speak_pact_on_its_paths(app, Exception)
+    # Routing errors (unknown path, wrong method) and unexpected failures on the PACT paths answer in
+    # PACT's shape too; elsewhere the API's handlers stay in charge.
+    for error_type in (StarletteHTTPException, Exception):
+        answer_errors_under(app, error_type, applies=lambda path: path.startswith("/3/"), answer=_pact_error)
 
     @app.exception_handler(PactProblem)
     async def pact_problem(_: Request, problem: PactProblem) -> Response:
@@ -79,33 +83,20 @@ def install_pact(app: FastAPI) -> None:
 PACT_CODES = {400: "BadRequest", 401: "BadRequest", 403: "AccessDenied", 404: "NotFound", 405: "BadRequest"}
 
 
-def _speak_pact_on_its_paths(app: FastAPI, error_type: type[Exception]) -> None:
-    """Routing errors (unknown path, wrong method) and unexpected failures on the PACT paths answer in
-    PACT's shape too; elsewhere the API's handler stays in charge."""
-    api_handler = app.exception_handlers[error_type]
-
-    async def handler(request: Request, error: Exception) -> Response:
-        if not request.url.path.startswith("/3/"):
-            result = api_handler(request, error)
-            return await result if inspect.isawaitable(result) else result
-        status = error.status_code if isinstance(error, StarletteHTTPException) else 500
-        code = PACT_CODES.get(status, "InternalError" if status >= 500 else "BadRequest")
-        message = (
-            str(error.detail) if isinstance(error, StarletteHTTPException) else "an unexpected error occurred"
-        )
-        return JSONResponse({"code": code, "message": message}, status)
-
-    app.add_exception_handler(error_type, handler)
+def _pact_error(request: Request, error: Exception) -> Response:
+    if not isinstance(error, StarletteHTTPException):
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    status = error.status_code if isinstance(error, StarletteHTTPException) else 500
+    code = PACT_CODES.get(status, "InternalError" if status >= 500 else "BadRequest")
+    message = (
+        str(error.detail) if isinstance(error, StarletteHTTPException) else "an unexpected error occurred"
+    )
+    return JSONResponse({"code": code, "message": message}, status)
 
 
 def tokens(request: Request) -> AccessTokens:
-    """Made on first use, from the same secret as the web sessions (replicas share it)."""
-    state = request.app.state
-    if getattr(state, "pact_tokens", None) is None:
-        settings = state.settings
-        state.pact_tokens = AccessTokens(load_secret(settings.session_secret, settings.data_dir))
-    value: AccessTokens = state.pact_tokens
-    return value
+    """Signed with the same secret as the web sessions (replicas share it)."""
+    return AccessTokens(app_secret(request.app.state))
 
 
 def issuer(request: Request) -> str:

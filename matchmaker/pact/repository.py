@@ -42,6 +42,13 @@ def published_offers_with_footprint(
     return session.scalars(statement).all()
 
 
+def is_visible(
+    session: Session, offer_id: int, *, viewer: Principal, member_alliance_ids: Sequence[int]
+) -> bool:
+    statement = select(Offer.id).where(Offer.id == offer_id, offers.visible_to(viewer, member_alliance_ids))
+    return session.scalar(statement) is not None
+
+
 def clients_of(session: Session, organisation_id: int) -> Sequence[PactClient]:
     return session.scalars(
         select(PactClient).where(PactClient.organisation_id == organisation_id).order_by(PactClient.id)

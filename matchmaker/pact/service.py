@@ -102,13 +102,18 @@ def _footprints(offers: Sequence[Offer], issuer: str) -> list[dict[str, Any]]:
     return [fp for offer in offers if (fp := footprint_of_offer(offer, issuer=issuer)) is not None]
 
 
-def visible_footprints(*, session: Session, client: PactClient, issuer: str) -> list[dict[str, Any]]:
+def _viewer(session: Session, client: PactClient) -> tuple[Principal, list[int]]:
+    """The client as the API's visibility rules see it: its organisation and its active alliances."""
     principal = principal_of(client)
-    members = (
-        []
-        if principal.is_operator
-        else alliance_service.active_alliance_ids(session=session, organisation_id=client.organisation_id)
+    if principal.is_operator:
+        return principal, []
+    return principal, alliance_service.active_alliance_ids(
+        session=session, organisation_id=client.organisation_id
     )
+
+
+def visible_footprints(*, session: Session, client: PactClient, issuer: str) -> list[dict[str, Any]]:
+    principal, members = _viewer(session, client)
     offers = repository.published_offers_with_footprint(
         session, viewer=principal, member_alliance_ids=members
     )
@@ -126,12 +131,14 @@ def list_footprints(
 def get_footprint(*, session: Session, client: PactClient, footprint_id: str, issuer: str) -> dict[str, Any]:
     """One footprint: 404 when no published offer has it, 403 when this client may not see it."""
     wanted = footprint_id.lower()
-    for footprint in visible_footprints(session=session, client=client, issuer=issuer):
-        if str(footprint["id"]).lower() == wanted:
+    # Footprints are built from offers, so finding one builds them until it turns up (once, not per view).
+    for offer in repository.published_offers_with_footprint(session, viewer=None, member_alliance_ids=()):
+        footprint = footprint_of_offer(offer, issuer=issuer)
+        if footprint is not None and str(footprint["id"]).lower() == wanted:
+            principal, members = _viewer(session, client)
+            if not repository.is_visible(session, offer.id, viewer=principal, member_alliance_ids=members):
+                raise PactProblem(403, "AccessDenied", "this footprint is not shared with your organisation")
             return footprint
-    everyone = repository.published_offers_with_footprint(session, viewer=None, member_alliance_ids=())
-    if any(str(fp["id"]).lower() == wanted for fp in _footprints(everyone, issuer)):
-        raise PactProblem(403, "AccessDenied", "this footprint is not shared with your organisation")
     raise PactProblem(404, "NotFound", f"no footprint {footprint_id}")
 
 

@@ -11,14 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Need
 from matchmaker.deps import EngineDep, SessionDep
-from matchmaker.errors import MatchmakerError, ValidationFailed, field_errors_from_pydantic
-from matchmaker.exchange import CATEGORIES, OFFER_KINDS
+from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
+from matchmaker.exchange import CATEGORIES, OFFER_KINDS, Finite, FootprintUnitText
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.schemas import OfferMatches, SearchRequest
@@ -27,7 +27,6 @@ from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.schema_types import PathId
-from matchmaker.units import UnknownUnitError, parse_unit
 from matchmaker.web.deps import BuyerDep, FormDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
 from matchmaker.web.rendering import Pager, WebUser, render
@@ -57,32 +56,15 @@ class MatchFilters:
             kinds=frozenset([self.kind] if self.kind else []),
             regions=frozenset([self.region] if self.region else []),
             certification=self.certification,
-            max_pcf=ceiling_number(self.max_pcf),
-            max_pcf_unit=known_unit(self.max_pcf_unit),
+            max_pcf=_CEILING.validate_python(self.max_pcf),
+            max_pcf_unit=_UNIT.validate_python(self.max_pcf_unit),
             require_verified=self.require_verified or None,
         )
 
 
-def known_unit(value: str | None) -> str | None:
-    """The unit as written, once we know we can convert it (the API checks this in its query schema)."""
-    if value is not None:
-        try:
-            parse_unit(value)
-        except UnknownUnitError as error:
-            raise ValidationFailed(str(error)) from None
-    return value
-
-
-def ceiling_number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValidationFailed(f"the ceiling {value!r} is not a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValidationFailed(f"the ceiling {value!r} is not a number")
-    return number
+# The API's own field types, so a refinement on the page accepts and refuses what the API's query does.
+_UNIT = TypeAdapter(FootprintUnitText | None)
+_CEILING = TypeAdapter(Finite | None)
 
 
 def match_filters(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
+from matchmaker.errors import MatchmakerError, answer_errors_under, field_errors_from_pydantic
 from matchmaker.web import buyer, operator, pages, vendor
 from matchmaker.web.deps import SignInRequired
 from matchmaker.web.i18n import catalogue
@@ -32,29 +31,20 @@ def install_web(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{PREFIX}/sign-in?next={quote(target, safe='/')}", status_code=303)
 
-    _render_errors_as_pages(app, MatchmakerError)
-    _render_errors_as_pages(app, StarletteHTTPException)
-    _render_errors_as_pages(app, RequestValidationError)
+    # Under /ui an error is a page in the user's language; elsewhere it stays problem+json.
+    for error_type in (MatchmakerError, StarletteHTTPException, RequestValidationError):
+        answer_errors_under(app, error_type, applies=_is_page, answer=_error_page)
 
 
-def _render_errors_as_pages(app: FastAPI, error_type: type[Exception]) -> None:
-    """Under /ui an error is a page in the user's language; elsewhere it stays problem+json."""
-    api_handler = app.exception_handlers[error_type]
+def _is_page(path: str) -> bool:
+    return path.startswith(PREFIX + "/") and not path.startswith(PREFIX + "/static")
 
-    async def handler(request: Request, error: Any) -> Response:
-        if not request.url.path.startswith(PREFIX + "/") or request.url.path.startswith(PREFIX + "/static"):
-            result = api_handler(request, error)
-            return await result if inspect.isawaitable(result) else result
-        if isinstance(error, RequestValidationError):
-            status, detail = (
-                400,
-                "; ".join(
-                    f"{e['field']}: {e['message']}" for e in field_errors_from_pydantic(error.errors())
-                ),
-            )
-        else:
-            status = error.status if isinstance(error, MatchmakerError) else error.status_code
-            detail = getattr(error, "detail", "") or ""
-        return render(request, "error.html", {"status": status, "detail": str(detail)}, status=status)
 
-    app.add_exception_handler(error_type, handler)
+def _error_page(request: Request, error: Any) -> Response:
+    if isinstance(error, RequestValidationError):
+        problems = field_errors_from_pydantic(error.errors())
+        status, detail = 400, "; ".join(f"{e['field']}: {e['message']}" for e in problems)
+    else:
+        status = error.status if isinstance(error, MatchmakerError) else error.status_code
+        detail = str(getattr(error, "detail", "") or "")
+    return render(request, "error.html", {"status": status, "detail": detail}, status=status)

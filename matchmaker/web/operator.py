@@ -49,10 +49,8 @@ ADMISSION_STATUSES: tuple[str, ...] = get_args(AdmissionStatus)
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
-def refused(session: Session, error: FormErrors) -> dict[str, Any]:
-    """What a page needs to show a refused form; nothing the service did before refusing is kept."""
-    # The request's session commits when the endpoint returns normally, as it does when showing the form.
-    session.rollback()
+def refused(error: FormErrors) -> dict[str, Any]:
+    """What a page needs to show a refused form (`attempt` has rolled back what the service did)."""
     return {"errors": error.fields, "summary": error.summary, "status": error.status}
 
 
@@ -136,10 +134,10 @@ def create_organisation(
         data = build(
             OrganisationCreate, {**entered, "admission_status": "admitted" if admitted else "pending"}
         )
-        organisation = attempt(lambda: party_service.create(session=session, data=data))
+        organisation = attempt(lambda: party_service.create(session=session, data=data), session=session)
     except FormErrors as error:
         shown = {**entered, "admitted": admitted}
-        return organisations_page(request, session, user, form=shown, **refused(session, error))
+        return organisations_page(request, session, user, form=shown, **refused(error))
     return RedirectResponse(f"/ui/organisations/{organisation.id}", status_code=303)
 
 
@@ -187,10 +185,11 @@ def issue_key(
         key, plaintext = attempt(
             lambda: party_service.issue_key(
                 session=session, organisation=found, role=data.role, label=data.label
-            )
+            ),
+            session=session,
         )
     except FormErrors as error:
-        return organisation_page(request, session, found, form=entered, **refused(session, error))
+        return organisation_page(request, session, found, form=entered, **refused(error))
     # Rendered here, not redirected to: the plaintext exists only in this response and is never stored.
     return organisation_page(
         request, session, found, status=201, new_key={"key": key, "plaintext": plaintext}
@@ -222,7 +221,7 @@ def issue_pact_client(
     try:
         data = build(PactClientCreate, entered)
     except FormErrors as error:
-        return organisation_page(request, session, found, pact_form=entered, **refused(session, error))
+        return organisation_page(request, session, found, pact_form=entered, **refused(error))
     new = pact_service.create_client(
         session=session, organisation=found, label=data.label,
         callback_url=data.callback_url, callback_client_id=data.callback_client_id,
@@ -268,9 +267,9 @@ def create_alliance(request: Request, session: SessionDep, user: OperatorUserDep
     entered = values(form, ["code", "name"])
     try:
         data = build(AllianceCreate, entered)
-        alliance = attempt(lambda: alliance_service.create(session=session, data=data))
+        alliance = attempt(lambda: alliance_service.create(session=session, data=data), session=session)
     except FormErrors as error:
-        return alliances_page(request, session, form=entered, **refused(session, error))
+        return alliances_page(request, session, form=entered, **refused(error))
     return RedirectResponse(alliance_url(alliance), status_code=303)
 
 
@@ -337,10 +336,11 @@ def grant_membership(
                 principal=user.principal,
                 alliance=found,
                 organisation_id=data.organisation_id,
-            )
+            ),
+            session=session,
         )
     except FormErrors as error:
-        return alliance_page(request, session, user, found, form=entered, **refused(session, error))
+        return alliance_page(request, session, user, found, form=entered, **refused(error))
     return RedirectResponse(alliance_url(found), status_code=303)
 
 

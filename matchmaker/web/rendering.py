@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -13,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from matchmaker.auth import Principal
-from matchmaker.signing import load_secret
+from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
 from matchmaker.web.i18n import LANGUAGES, Translator, choose_language
 from matchmaker.web.sessions import CSRF_COOKIE, LANGUAGE_COOKIE, CookieSigner
@@ -60,18 +59,8 @@ def format_number(value: float | None, digits: int = 4) -> str:
     return text
 
 
-_signer_lock = threading.Lock()
-
-
 def signer(request: Request) -> CookieSigner:
-    """The app's cookie signer, made on first use (building the app writes nothing to disk)."""
-    state = request.app.state
-    with _signer_lock:
-        if getattr(state, "cookie_signer", None) is None:
-            settings = state.settings
-            state.cookie_signer = CookieSigner(load_secret(settings.session_secret, settings.data_dir))
-    value: CookieSigner = state.cookie_signer
-    return value
+    return CookieSigner(app_secret(request.app.state))
 
 
 def language(request: Request) -> str:
