@@ -47,6 +47,8 @@ class Canned:
 class HostState:
     footprints: list[dict[str, Any]] = field(default_factory=lambda: [{"id": id_} for id_ in IDS])
     discovery: bool = False
+    # Announce the token endpoint under this host name (another origin that reaches this same server).
+    token_host: str | None = None
     accept_tokens: bool = True
     canned: deque[Canned] = field(default_factory=deque)
     delay: float = 0.0
@@ -102,7 +104,10 @@ class FakeHost:
         self.state.requests.append(f"GET {request.url.path}")
         if not self.state.discovery:
             return JSONResponse({"code": "NotFound", "message": "no discovery here"}, 404)
-        token_endpoint = str(request.url.replace(path=f"{PREFIX}/oauth/token", query=""))
+        token_url = request.url.replace(path=f"{PREFIX}/oauth/token", query="")
+        if self.state.token_host:
+            token_url = token_url.replace(hostname=self.state.token_host)
+        token_endpoint = str(token_url)
         return JSONResponse({"issuer": self.base_url, "token_endpoint": token_endpoint})
 
     async def token(self, request: Request) -> Response:
@@ -252,6 +257,17 @@ def test_discovery_names_the_token_endpoint(host: FakeHost) -> None:
     assert ids(pull(host)) == IDS
     assert "POST /api/oauth/token" in host.state.requests
     assert "POST /api/auth/token" not in host.state.requests
+
+
+def test_a_token_endpoint_on_another_host_is_ignored_when_asked(host: FakeHost) -> None:
+    host.state.discovery, host.state.token_host = True, "localhost"
+    assert ids(pull(host)) == IDS  # a pull follows the host's own discovery, wherever it points
+    assert "POST /api/oauth/token" in host.state.requests
+    host.state.requests.clear()
+    assert ids(pull(host, same_host_token=True)) == IDS  # event delivery: the secret stays on that host
+    assert (
+        "POST /api/auth/token" in host.state.requests and "POST /api/oauth/token" not in host.state.requests
+    )
 
 
 def test_wrong_secret_is_reported_without_the_secret(host: FakeHost) -> None:

@@ -30,6 +30,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DETAIL_LENGTH = 200
 
 Origin = tuple[str, str, int | None]
+CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,9 @@ class PullSettings:
     timeout: float = 30.0
     attempts: int = 5
     backoff: float = 0.5
+    # Use an announced token endpoint only on the base URL's own host (a host we post events to: our
+    # callback credentials go to the host the operator registered, whatever its discovery says).
+    same_host_token: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -123,12 +127,30 @@ class PactClient:
 
     # -- listing ---------------------------------------------------------------------------------------
 
-    def _list(self, url: httpx.URL) -> httpx.Response:
-        response = self._send("GET", url, headers=self._bearer())
+    def send_event(self, event: dict[str, Any], *, authenticate: bool) -> None:
+        """POST a CloudEvent to the host's /3/events (with a token when `authenticate`), retrying transient
+        failures as every request does; PactClientError when it is refused."""
+        url = httpx.URL(f"{self._base}/3/events")
+        headers = {"Content-Type": CLOUDEVENTS_JSON}
+        response = (
+            self._authorized("POST", url, headers=headers, json=event)
+            if authenticate
+            else self._send("POST", url, headers=headers, json=event)
+        )
+        if not response.is_success:
+            raise self._error(f"POST {url} answered {_describe(response)}")
+
+    def _authorized(self, method: str, url: httpx.URL, **request: Any) -> httpx.Response:
+        headers = request.pop("headers", {})
+        response = self._send(method, url, headers={**headers, **self._bearer()}, **request)
         if _token_rejected(response):
             # Tokens expire during long pulls; a fresh one earns the request one more try, not a loop.
             self._token = None
-            response = self._send("GET", url, headers=self._bearer())
+            response = self._send(method, url, headers={**headers, **self._bearer()}, **request)
+        return response
+
+    def _list(self, url: httpx.URL) -> httpx.Response:
+        response = self._authorized("GET", url)
         if response.status_code not in LIST_STATUSES:
             raise self._error(f"GET {url} answered {_describe(response)}")
         return response
@@ -210,6 +232,8 @@ class PactClient:
         # Never downgrade: an https host announcing a plain-http endpoint would expose the secret.
         if self._origin[0] == "https" and resolved.scheme != "https":
             return None
+        if self._settings.same_host_token and _origin(resolved) != self._origin:
+            return None
         return resolved
 
     # -- transport -------------------------------------------------------------------------------------
@@ -221,6 +245,7 @@ class PactClient:
         *,
         headers: dict[str, str] | None = None,
         data: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
         auth: tuple[str, str] | None = None,
     ) -> httpx.Response:
         """Send a request, retrying transient failures; every other answer is returned as it is."""
@@ -228,7 +253,7 @@ class PactClient:
         last = ""
         for attempt in range(1, attempts + 1):
             try:
-                response = self._http.request(method, url, headers=headers, data=data, auth=auth)
+                response = self._http.request(method, url, headers=headers, data=data, json=json, auth=auth)
             except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
                 raise self._error(f"{method} {url} failed: {_describe_exception(exc)}") from exc
             except httpx.TransportError as exc:

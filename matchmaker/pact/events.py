@@ -17,10 +17,10 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 from sqlalchemy.orm import Session
 
 from matchmaker.pact import repository
+from matchmaker.pact.client import PactClient, PactClientError, PullSettings
 from matchmaker.pact.filters import FilterError, FootprintQuery
 from matchmaker.pact.service import PactProblem, list_footprints
 
@@ -35,7 +35,6 @@ KNOWN_TYPES = {REQUEST_CREATED, REQUEST_FULFILLED, REQUEST_REJECTED, PUBLISHED}
 ENVELOPE = ("specversion", "id", "source", "time", "type", "data")
 # Deliveries wait on other hosts: they get their own two threads instead of the request thread pool.
 _DELIVERIES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pact-events")
-CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
 DELIVERY_ATTEMPTS = 4
 
 
@@ -168,53 +167,21 @@ def deliver(
     event: dict[str, Any], *, to: str, credentials: tuple[str | None, str | None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:  # fmt: skip
-    """POST the event to the requester's host, authenticating when we hold credentials for it; a few
-    retries with backoff. Returns whether it was accepted."""
+    """POST the event to the requester's host with the pull client's own authentication and retries,
+    authenticating when we hold credentials for that host. Returns whether it was accepted."""
     url = events_url(to)
     if not may_deliver_to(url):
         logger.warning("PACT event %s not delivered: %s is not an https (or local) address", event["id"], url)
         return False
-    with httpx.Client(timeout=10.0) as http:
-        for attempt in range(DELIVERY_ATTEMPTS):
-            try:
-                headers = {"Content-Type": CLOUDEVENTS_JSON}
-                token = _token(http, url, credentials)  # inside the retry: a failed token is retried too
-                if token:
-                    headers["Authorization"] = f"Bearer {token}"
-                response = http.post(url, json=event, headers=headers)
-                if response.is_success:
-                    return True
-                logger.warning("PACT event %s refused by %s: %s", event["id"], url, response.status_code)
-                if response.status_code < 500 and response.status_code not in (401, 429):
-                    return False
-            except httpx.HTTPError as error:
-                logger.warning("PACT event %s to %s failed: %s", event["id"], url, error)
-            sleep(0.5 * 2**attempt)
-    return False
-
-
-def _token(http: httpx.Client, events: str, credentials: tuple[str | None, str | None]) -> str | None:
-    """A token from the requester's host (discovery first, then /auth/token), or None without credentials."""
     client_id, secret = credentials
-    if not client_id or not secret:
-        return None
-    base = events[: -len("/3/events")]
-    endpoint = base + "/auth/token"
-    try:
-        discovery = http.get(base + "/.well-known/openid-configuration")
-        if discovery.is_success:
-            discovered = str(discovery.json().get("token_endpoint") or endpoint)
-            # The secret goes only to the registered host itself, whatever its discovery document says.
-            if _origin(discovered) == _origin(base):
-                endpoint = discovered
-    except (httpx.HTTPError, ValueError, AttributeError):
-        pass
-    response = http.post(
-        endpoint, data={"grant_type": "client_credentials"}, auth=(client_id, secret),
-        headers={"Accept": "application/json"},
+    settings = PullSettings(
+        base_url=url.removesuffix("/3/events"), client_id=client_id or "", client_secret=secret or "",
+        timeout=10.0, attempts=DELIVERY_ATTEMPTS, same_host_token=True,
     )  # fmt: skip
-    response.raise_for_status()
     try:
-        return str(response.json()["access_token"])
-    except (ValueError, KeyError, TypeError):
-        raise httpx.HTTPError(f"{endpoint} answered no access token") from None
+        with PactClient(settings, sleep=sleep) as client:
+            client.send_event(event, authenticate=bool(client_id and secret))
+    except PactClientError as error:
+        logger.warning("PACT event %s not delivered: %s", event["id"], error)
+        return False
+    return True
