@@ -42,6 +42,7 @@ from pydantic import ValidationError
 
 from matchmaker.db.models import Offer
 from matchmaker.exchange import CATEGORIES
+from matchmaker.matching.regions import CHINA
 from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
 from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
 
@@ -122,15 +123,16 @@ _OFFER_STANDARDS: dict[str, str] = {
 }
 
 # Regions written in offers -> ISO 3166-1 alpha-2. Chinese provinces and municipalities are all China.
-_CHINESE_PROVINCES = (
-    "beijing", "tianjin", "hebei", "shanxi", "inner mongolia", "nei mongol", "liaoning", "jilin",
-    "heilongjiang", "shanghai", "jiangsu", "zhejiang", "anhui", "fujian", "jiangxi", "shandong", "henan",
-    "hubei", "hunan", "guangdong", "guangxi", "hainan", "chongqing", "sichuan", "guizhou", "yunnan", "tibet",
-    "xizang", "shaanxi", "gansu", "qinghai", "ningxia", "xinjiang",
+# The provinces and municipalities of mainland China as matching knows them (regions.CHINA, whose Hong
+# Kong, Macau and Taiwan have ISO codes of their own), with their other spellings and Chinese names.
+_CHINESE_PROVINCES = frozenset(
+    name.lower() for name in CHINA - {"China", "Hong Kong", "Macau", "Taiwan"}
+) | frozenset((
+    "nei mongol", "xizang",
     "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江",
     "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆",
     "四川", "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆",
-)  # fmt: skip
+))  # fmt: skip
 _COUNTRIES: dict[str, str] = {
     "china": "CN", "prc": "CN", "people's republic of china": "CN", "中国": "CN",
     "hong kong": "HK", "香港": "HK", "macau": "MO", "macao": "MO", "澳门": "MO", "taiwan": "TW", "台湾": "TW",
