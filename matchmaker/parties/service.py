@@ -59,6 +59,19 @@ def authenticate(*, session: Session, plaintext: str) -> Principal:
     key = repository.get_key_by_prefix(session, parts[0]) if parts else None
     if parts is None or key is None or not secret_matches(parts[1], key.secret_hash):
         raise Unauthorized("invalid API key")
+    return _principal_of(key)
+
+
+def principal_for_key(*, session: Session, key_id: int) -> Principal:
+    """The principal behind a key already authenticated once (a web session holds its id): the key must
+    still be live and its organisation not suspended, as for every API call."""
+    key = repository.get_key(session, key_id)
+    if key is None:
+        raise Unauthorized("this API key no longer exists")
+    return _principal_of(key)
+
+
+def _principal_of(key: ApiKey) -> Principal:
     if key.revoked_at is not None:
         raise Unauthorized("this API key has been revoked")
     if key.organisation.admission_status == "suspended":

@@ -8,10 +8,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from matchmaker.auth import Principal
 from matchmaker.deps import SessionDep
-from matchmaker.errors import BadRequest, Forbidden
-from matchmaker.parties import repository as parties
+from matchmaker.errors import BadRequest, Forbidden, MatchmakerError
+from matchmaker.parties import service as party_service
 from matchmaker.web.rendering import WebUser, signer
 from matchmaker.web.sessions import CSRF_COOKIE, SESSION_COOKIE
 
@@ -25,11 +24,12 @@ def user_from_cookie(request: Request, session: Session) -> WebUser | None:
     claims = signer(request).read_session(request.cookies.get(SESSION_COOKIE))
     if claims is None:
         return None
-    key = parties.get_key(session, claims.key_id)
-    if key is None or key.revoked_at is not None or key.organisation.admission_status == "suspended":
+    try:
+        principal = party_service.principal_for_key(session=session, key_id=claims.key_id)
+    except MatchmakerError:  # revoked, deleted, or its organisation suspended: the session is over
         return None
-    principal = Principal(organisation_id=key.organisation_id, role=key.role, key_id=key.id)  # type: ignore[arg-type]
-    return WebUser(principal=principal, organisation=key.organisation.name)
+    organisation = party_service.get_own(session=session, principal=principal)
+    return WebUser(principal=principal, organisation=organisation.name)
 
 
 def get_web_user(request: Request, session: SessionDep) -> WebUser:
