@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -24,10 +24,13 @@ def sign_in(driver: Any, server: Server, role: str) -> None:
 
 
 def wait(driver: Any, seconds: float) -> WebDriverWait[Any]:
-    """A wait that looks again when the page changed under it (the list is replaced in place, pages load)."""
-    return WebDriverWait(
-        driver, seconds, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-    )
+    """A wait that looks again when the page changed under it (the list is replaced in place, pages load).
+
+    Reading an element while its page unloads fails in more ways than stale references: chromium also
+    answers "Node with given id does not belong to the document" as a bare WebDriverException. Those
+    are all retried; a real failure still ends in the wait's timeout.
+    """
+    return WebDriverWait(driver, seconds, ignored_exceptions=(WebDriverException,))
 
 
 def match_titles(driver: Any) -> list[str]:
@@ -120,9 +123,9 @@ def test_an_offer_a_vendor_publishes_appears_for_the_buyer(server: Server, brows
     driver.find_element(By.CSS_SELECTOR, "form[data-busy] button[type=submit].primary").click()
     wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=publish]")))
     driver.find_element(By.CSS_SELECTOR, "[data-testid=publish]").click()
-    WebDriverWait(
-        driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
-    ).until(lambda d: "published" in d.find_element(By.CSS_SELECTOR, "[data-testid=offer-status]").text)
+    wait(driver, 20).until(
+        lambda d: "published" in d.find_element(By.CSS_SELECTOR, "[data-testid=offer-status]").text
+    )
     shot(driver, "vendor-published")
 
     sign_in(driver, server, "buyer")
