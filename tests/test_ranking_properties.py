@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -22,7 +23,15 @@ from hypothesis import strategies as st
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
 from matchmaker.matching.glossary import Glossary
 from matchmaker.matching.indexer import Catalogue, Document
-from matchmaker.matching.ranking import NEAR_MISSES, Query, Ranking, Scored, rank_offers, score_offers
+from matchmaker.matching.ranking import (
+    NEAR_MISSES,
+    Query,
+    Ranking,
+    Scored,
+    rank_offers,
+    score_offers,
+    top_scored,
+)
 from matchmaker.matching.scoring import DEFAULT_WEIGHTS, Weights
 from matchmaker.matching.text import Analyzer
 from matchmaker.vectors.embedder import ModelIdentity, Vectors, normalise
@@ -322,7 +331,7 @@ def test_ranking_is_exact_without_a_floor(index_kind: str, scenario: Scenario) -
     assert all(judge(match.facts, scenario.criteria).eligible for match in ranking.matches)
     # (c) every eligible offer is a match until the limit
     assert len(ranking.matches) == min(scenario.limit, len(eligible))
-    assert ranking.eligible == ranking.relevant_eligible == len(eligible)
+    assert ranking.eligible == len(eligible)
     assert ranking.candidates == len(scenario.offers)
     # (b) exactly the oracle's top k, in the oracle's order
     assert_same_order(ranking.matches, eligible[: scenario.limit], "score")
@@ -357,7 +366,6 @@ def test_ranking_with_the_floor_keeps_every_relevant_eligible_offer(
     # Clear of the floor (tolerance aside), the relevant eligible offers are exactly the oracle's.
     clearly = [s for s in eligible if s.relevance >= weights.floor + TOLERANCE]
     possibly = [s for s in eligible if s.relevance >= weights.floor - TOLERANCE]
-    assert len(clearly) <= ranking.relevant_eligible <= len(possibly)
     assert min(scenario.limit, len(clearly)) <= len(ranking.matches) <= min(scenario.limit, len(possibly))
     returned = {match.facts.id for match in ranking.matches}
     if len(ranking.matches) < scenario.limit:
@@ -369,6 +377,25 @@ def test_ranking_with_the_floor_keeps_every_relevant_eligible_offer(
         assert_same_order(ranking.matches, clearly[: scenario.limit], "score")
     # (e)
     check_near_misses(ranking, scenario, oracle(scenario, catalogue, query, weights, eligible=False), weights)
+
+
+@PROPERTY_SETTINGS
+@given(scenario=scenarios(), by=st.sampled_from(["score", "relevance"]), floor=st.booleans())
+def test_scoring_only_the_offers_that_can_reach_the_top_changes_nothing(
+    scenario: Scenario, by: Literal["score", "relevance"], floor: bool
+) -> None:
+    """Scoring in batches of one, stopping as soon as the bound allows, gives what scoring all gives."""
+    catalogue, query = build(scenario, "numpy")
+    pairs = [(offer, judge(offer, scenario.criteria)) for offer in scenario.offers]
+
+    def top(first_batch: int) -> list[tuple[int, float, float]]:
+        rows = top_scored(
+            pairs, query=query, catalogue=catalogue, weights=DEFAULT_WEIGHTS, count=scenario.limit % 7 + 1,
+            by=by, floor=floor, first_batch=first_batch,
+        )  # fmt: skip
+        return [(row.facts.id, row.score, row.relevance) for row in rows]
+
+    assert top(1) == top(10_000)
 
 
 # --- explicit thresholds ---------------------------------------------------------------------------
