@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 from matchmaker.units import Footprint, FootprintUnit, parse_unit
 
@@ -57,13 +58,37 @@ class FootprintComparison:
         return float(self.headroom / self.ceiling) if self.ceiling > 0 else None
 
 
+# Why a filter passed or failed, without words: clients phrase it in their own language from the values.
+Reason = Literal[
+    "footprint.within",
+    "footprint.above",
+    "footprint.missing",
+    "footprint.unconvertible",
+    "verified.yes",
+    "verified.no",
+    "alliance.member",
+    "alliance.not_member",
+    "listed.in",
+    "listed.not_in",
+    "certification.has",
+    "certification.lacks",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One filter's verdict on one offer."""
+    """One filter's verdict on one offer: in English (`detail`), and as a reason code with its values."""
 
     filter: str
     passed: bool
     detail: str
+    reason: Reason
+    # Pairs rather than a dict, so a Check stays hashable; the values are formatted as in `detail`.
+    values: tuple[tuple[str, str], ...] = ()
+
+
+def _check(name: str, passed: bool, detail: str, reason: Reason, **values: str) -> Check:
+    return Check(name, passed, detail, reason, tuple(values.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +122,20 @@ def compare_footprint(
     """The ceiling: the offer has a PCF, its unit converts, and the converted value is <= the ceiling."""
     ceiling_unit, ceiling = _ceiling(max_pcf, max_pcf_unit)
     if offer.pcf_value is None or offer.pcf_unit is None:
-        return Check("max_pcf", False, "no footprint stated"), None
+        return _check("max_pcf", False, "no footprint stated", "footprint.missing"), None
     footprint = Footprint.parse(offer.pcf_value, offer.pcf_unit)
     if not footprint.converts_to(ceiling_unit):
         return (
-            Check(
+            _check(
                 "max_pcf",
                 False,
                 f"{offer.pcf_unit} ({footprint.family.value.replace('_', ' ')}) does not convert to "
                 f"{max_pcf_unit} ({ceiling_unit.family.value.replace('_', ' ')})",
+                "footprint.unconvertible",
+                stated_unit=offer.pcf_unit,
+                stated_family=footprint.family.value,
+                unit=max_pcf_unit,
+                family=ceiling_unit.family.value,
             ),
             None,
         )
@@ -113,10 +143,27 @@ def compare_footprint(
     comparison = FootprintComparison(
         value=converted, unit=str(ceiling_unit), ceiling=ceiling, headroom=ceiling - converted
     )
-    stated = f"{_format(footprint.value)} {offer.pcf_unit} = {_format(converted)} {ceiling_unit}"
+    numbers = {
+        "stated_value": _format(footprint.value),
+        "stated_unit": offer.pcf_unit,
+        "value": _format(converted),
+        "unit": str(ceiling_unit),
+        "ceiling": _format(ceiling),
+    }
+    stated = f"{numbers['stated_value']} {offer.pcf_unit} = {numbers['value']} {ceiling_unit}"
     if converted <= ceiling:
-        return Check("max_pcf", True, f"{stated} <= {_format(ceiling)}"), comparison
-    return Check("max_pcf", False, f"{stated} > {_format(ceiling)}"), comparison
+        check = _check("max_pcf", True, f"{stated} <= {numbers['ceiling']}", "footprint.within", **numbers)
+    else:
+        check = _check("max_pcf", False, f"{stated} > {numbers['ceiling']}", "footprint.above", **numbers)
+    return check, comparison
+
+
+@lru_cache(maxsize=256)
+def _listed(wanted: frozenset[str]) -> tuple[str, str]:
+    """The wanted values as the English detail shows them, and as the reason's value: the same for every
+    candidate of a request, so written once."""
+    ordered = sorted(wanted)
+    return str(ordered), ", ".join(ordered)
 
 
 def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
@@ -127,15 +174,22 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
         member = criteria.alliance_only in offer.supplier_alliances
         status = "an active" if member else "not an active"
         checks.append(
-            Check("alliance_only", member, f"supplier is {status} member of {criteria.alliance_only}")
+            _check(
+                "alliance_only",
+                member,
+                f"supplier is {status} member of {criteria.alliance_only}",
+                "alliance.member" if member else "alliance.not_member",
+                alliance=criteria.alliance_only,
+            )
         )
     if criteria.require_verified:
         verified = offer.pcf_verified and offer.pcf_value is not None
         checks.append(
-            Check(
+            _check(
                 "require_verified",
                 verified,
                 "footprint third-party verified" if verified else "footprint not third-party verified",
+                "verified.yes" if verified else "verified.no",
             )
         )
     if criteria.max_pcf is not None and criteria.max_pcf_unit:
@@ -149,12 +203,26 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
         if wanted:
             ok = actual in wanted
             checks.append(
-                Check(name, ok, f"{name} {actual!r} {'is' if ok else 'is not'} one of {sorted(wanted)}")
+                _check(
+                    name,
+                    ok,
+                    f"{name} {actual!r} {'is' if ok else 'is not'} one of {_listed(wanted)[0]}",
+                    "listed.in" if ok else "listed.not_in",
+                    # An offer without a region has none to show; `wanted` is the sorted list, ", "-joined.
+                    value=actual or "",
+                    wanted=_listed(wanted)[1],
+                )
             )
     if criteria.certification:
         wanted_text = criteria.certification.lower()
         ok = any(wanted_text in certificate.lower() for certificate in offer.certifications)
         checks.append(
-            Check("certification", ok, f"{'has' if ok else 'lacks'} certification {criteria.certification!r}")
+            _check(
+                "certification",
+                ok,
+                f"{'has' if ok else 'lacks'} certification {criteria.certification!r}",
+                "certification.has" if ok else "certification.lacks",
+                certification=criteria.certification,
+            )
         )
     return Verdict(checks=tuple(checks), footprint=footprint)

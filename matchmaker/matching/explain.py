@@ -62,7 +62,12 @@ def criteria_read(criteria: Criteria, region_preference: str | None) -> Criteria
 
 
 def filter_results(scored: Scored) -> list[FilterResult]:
-    return [FilterResult(filter=c.filter, passed=c.passed, detail=c.detail) for c in scored.verdict.checks]
+    return [
+        FilterResult(
+            filter=c.filter, passed=c.passed, detail=c.detail, reason=c.reason, values=dict(c.values)
+        )
+        for c in scored.verdict.checks
+    ]
 
 
 def _term_label(term: str) -> str:

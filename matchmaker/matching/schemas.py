@@ -7,13 +7,26 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region
+from matchmaker.matching.eligibility import Reason
 from matchmaker.schema_types import RequestModel
 
 
 class FilterResult(BaseModel):
+    """One hard filter's verdict on an offer: in English words, and as a code a client can phrase itself."""
+
     filter: str
     passed: bool
-    detail: str
+    detail: str = Field(description="the verdict in English, e.g. '0.62 tCO2e/t = 0.62 kgCO2e/kg <= 0.8'")
+    reason: Reason = Field(
+        description="why the filter passed or failed, independent of language; `values` holds its numbers"
+    )
+    values: dict[str, str] = Field(
+        description="the reason's values, formatted as in `detail`. footprint.within/above: stated_value, "
+        "stated_unit, value, unit (the ceiling's), ceiling; footprint.unconvertible: stated_unit, "
+        "stated_family, unit, family; alliance.*: alliance; listed.* (category, kind, region): value "
+        "(the offer's; empty when it has none) and wanted (the accepted values, sorted, joined by ', '); "
+        "certification.*: certification; footprint.missing and verified.*: none"
+    )
 
 
 class FootprintExplanation(BaseModel):

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matchmaker.auth import Principal
 from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
+from matchmaker.web.checks import describe_check
 from matchmaker.web.i18n import LANGUAGES, Translator, choose_language
 from matchmaker.web.sessions import CSRF_COOKIE, LANGUAGE_COOKIE, CookieSigner
 
@@ -41,6 +42,7 @@ def environment() -> Environment:
     env.globals["languages"] = LANGUAGES
     env.globals["footprint_units"] = footprint_unit_choices()
     env.filters["number"] = format_number
+    env.globals["describe_check"] = describe_check
     return env
 
 
