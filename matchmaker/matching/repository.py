@@ -43,6 +43,7 @@ def visible_offer_facts(
         statement = statement.where(Offer.id.in_(list(ids)))
     rows = session.execute(statement.order_by(Offer.id)).all()
     codes = alliances.active_codes_by_organisation(session, list({row.owner_id for row in rows}))
+    memberships = {owner: frozenset(owned) for owner, owned in codes.items()}  # one set per supplier
     return [
         OfferFacts(
             id=row.id,
@@ -52,7 +53,7 @@ def visible_offer_facts(
             pcf_value=row.pcf_value,
             pcf_unit=row.pcf_unit,
             pcf_verified=row.pcf_verified,
-            supplier_alliances=frozenset(codes.get(row.owner_id, ())),
+            supplier_alliances=memberships.get(row.owner_id, frozenset()),
             certifications=tuple(row.certifications or ()),
         )
         for row in rows
