@@ -12,13 +12,18 @@
 
 Services raise these; they never touch HTTP. One handler renders every error, including FastAPI's own
 request validation and routing errors, as `application/problem+json`, so clients parse one shape.
+
+An error may also carry a stable `code` (e.g. "unit.unknown") and the `values` its message names, and so
+may each of its per-field `errors`; so may a validator's ValueError (any with `code` and `values`
+attributes). The API shows only the English texts; the pages use the codes to say them in the reader's
+language.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -39,10 +44,28 @@ class MatchmakerError(Exception):
     slug: str = "internal"
     title: str = "Internal error"
 
-    def __init__(self, detail: str, *, errors: Sequence[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        code: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors or [])
+        self.code = code
+        self.values = dict(values or {})
+
+
+def field_error(field: str, message: str, /, *, code: str | None = None, **values: Any) -> dict[str, Any]:
+    """One entry of an error's `errors`: the field, its English message and, when given, a stable code."""
+    entry: dict[str, Any] = {"field": field, "message": message}
+    if code is not None:
+        entry["code"] = code
+        entry["values"] = values
+    return entry
 
 
 class BadRequest(MatchmakerError):
@@ -192,25 +215,51 @@ def problem_response(
         "instance": instance,
     }
     if errors:
-        body["errors"] = list(errors)
+        # Only the documented keys: the codes and values some entries carry are for the pages.
+        body["errors"] = [
+            {key: error[key] for key in ("field", "message") if key in error} for error in errors
+        ]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def field_errors_from_pydantic(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Turn pydantic's error list into [{field, message}] with dotted field paths."""
+    """Turn pydantic's error list into [{field, message, type, ctx}] with dotted field paths.
+
+    `type` and `ctx` are pydantic's error type and its values (as plain text and numbers); a validator's
+    ValueError with a `code` adds it and its `values`. The API shows only field and message."""
     rendered = []
     for error in errors:
-        if error.get("type") == "json_invalid":
+        kind = str(error.get("type", "value_error"))
+        context = dict(error.get("ctx") or {})
+        if kind == "json_invalid":
             # pydantic locates a JSON syntax error by character offset; the field is the body itself.
-            rendered.append(
-                {"field": "body", "message": f"invalid JSON: {error.get('ctx', {}).get('error', '')}"}
-            )
+            message = f"invalid JSON: {context.get('error', '')}"
+            rendered.append({"field": "body", "message": message, "type": kind, "ctx": _plain(context)})
             continue
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
         message = str(error.get("msg", "invalid"))
         message = message.removeprefix("Value error, ")
-        rendered.append({"field": ".".join(location) or "body", "message": message})
+        entry: dict[str, Any] = {
+            "field": ".".join(location) or "body",
+            "message": message,
+            "type": kind,
+            "ctx": _plain(context),
+        }
+        cause = context.get("error")
+        code = getattr(cause, "code", None)
+        if isinstance(code, str):
+            entry["code"] = code
+            entry["values"] = _plain(getattr(cause, "values", None) or {})
+        rendered.append(entry)
     return rendered
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values fit for JSON and for a message's placeholders: numbers and text stay, the rest becomes text."""
+    return {
+        str(key): value if isinstance(value, str | int | float | bool) or value is None else str(value)
+        for key, value in values.items()
+    }
 
 
 class RefuseNulInUrl:

@@ -57,9 +57,25 @@ def detect_language(*texts: str | None) -> Language:
     return "zh" if any(text and _CJK.search(text) for text in texts) else "en"
 
 
+class InvalidValue(ValueError):
+    """A value the validators refuse. `code` and `values` name the reason for the pages' translations (the
+    message stays the English one); `values["field"]`, when set, is the field a whole-record check blames."""
+
+    def __init__(self, message: str, *, code: str = "value_error", **values: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
+
+
 def _known_category(value: str) -> str:
     if value not in CATEGORIES:
-        raise ValueError(f"unknown category {value!r}; use one of: {', '.join(CATEGORIES)}")
+        known = ", ".join(CATEGORIES)
+        raise InvalidValue(
+            f"unknown category {value!r}; use one of: {known}",
+            code="category.unknown",
+            category=value,
+            known=known,
+        )
     return value
 
 
@@ -67,13 +83,17 @@ def _known_unit(value: str) -> str:
     try:
         return str(parse_unit(value))
     except UnknownUnitError as error:
-        raise ValueError(str(error)) from None
+        raise InvalidValue(str(error), code=error.code, **error.values) from None
 
 
 def _alliance_code(value: str) -> str:
     code = value.strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", code):
-        raise ValueError(f"invalid alliance code {value!r}: 1-32 letters, digits, '-', '_' or '.'")
+        raise InvalidValue(
+            f"invalid alliance code {value!r}: 1-32 letters, digits, '-', '_' or '.'",
+            code="alliance.code_invalid",
+            alliance=value,
+        )
     return code
 
 
@@ -89,7 +109,13 @@ Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 def check_footprint_pair(value: float | None, unit: str | None, *, value_field: str, unit_field: str) -> None:
     """A footprint needs both a value and a unit, or neither."""
     if (value is None) != (unit is None):
-        raise ValueError(f"{value_field} and {unit_field} must both be set or both be null")
+        raise InvalidValue(
+            f"{value_field} and {unit_field} must both be set or both be null",
+            code="footprint.incomplete",
+            value_field=value_field,
+            unit_field=unit_field,
+            field=unit_field if unit is None else value_field,
+        )
 
 
 def declared_unit_of(pcf_unit: str) -> str:
@@ -130,9 +156,14 @@ class OfferFields(RequestModel):
             if self.declared_unit in (None, ""):
                 self.declared_unit = expected
             elif self.declared_unit != expected:
-                raise ValueError(
+                raise InvalidValue(
                     f"declared_unit {self.declared_unit!r} does not match pcf_unit {self.pcf_unit!r}"
-                    f" (expected {expected!r})"
+                    f" (expected {expected!r})",
+                    code="footprint.declared_unit_mismatch",
+                    declared_unit=self.declared_unit,
+                    pcf_unit=self.pcf_unit,
+                    expected=expected,
+                    field="declared_unit",
                 )
         if self.language is None:
             self.language = detect_language(self.title, self.description)
@@ -153,7 +184,11 @@ class OfferRecord(OfferFields):
     @model_validator(mode="after")
     def _alliance_visibility(self) -> OfferRecord:
         if self.visibility == "alliance" and not self.visibility_alliance:
-            raise ValueError("visibility 'alliance' needs visibility_alliance (an alliance code)")
+            raise InvalidValue(
+                "visibility 'alliance' needs visibility_alliance (an alliance code)",
+                code="offer.visibility_alliance_missing",
+                field="visibility_alliance",
+            )
         if self.visibility == "public":
             self.visibility_alliance = None
         return self

@@ -26,8 +26,21 @@ class UnitFamily(StrEnum):
     COUNT = "count"
 
 
-class UnknownUnitError(ValueError):
+class UnitError(ValueError):
+    """A unit problem. `code` names it and `values` holds what the message names, so that a page can say
+    it in the reader's language; the message itself is the English one."""
+
+    def __init__(self, message: str, *, code: str = "unit.invalid", **values: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
+
+
+class UnknownUnitError(UnitError):
     """A footprint unit string the service does not know."""
+
+    def __init__(self, message: str, *, code: str = "unit.unknown", **values: str) -> None:
+        super().__init__(message, code=code, **values)
 
 
 # Emission mass (the numerator), in kg CO2e.
@@ -80,7 +93,13 @@ def canonical_declared_unit(text: str) -> str:
     if stripped.lower() in _CASE_FOLDED and stripped.lower() not in {"mwh", "mwp"}:
         # "kwh" and "KWH" are unambiguous; "mwh" could be milli- or mega-, so it must be spelled right.
         return _CASE_FOLDED[stripped.lower()]
-    raise UnknownUnitError(f"unknown declared unit {text!r}; known units: {', '.join(DECLARED_UNITS)}")
+    known = ", ".join(DECLARED_UNITS)
+    raise UnknownUnitError(
+        f"unknown declared unit {text!r}; known units: {known}",
+        code="unit.unknown_declared",
+        unit=text,
+        known=known,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +131,9 @@ def parse_unit(text: str) -> FootprintUnit:
     if not match:
         raise UnknownUnitError(
             f"unknown footprint unit {text!r}; expected <g|kg|t>CO2e/<declared unit>, e.g. kgCO2e/kg, "
-            "tCO2e/t, gCO2e/MJ, kgCO2e/kWh"
+            "tCO2e/t, gCO2e/MJ, kgCO2e/kWh",
+            code="unit.unknown",
+            unit=text,
         )
     mass = {"g": "g", "kg": "kg", "t": "t"}[match.group(1).lower()]
     return FootprintUnit(emission_mass=mass, declared_unit=canonical_declared_unit(match.group(2)))
@@ -151,9 +172,14 @@ class Footprint:
         return self.unit.family == unit.family
 
     def convert(self, unit: FootprintUnit) -> Decimal:
-        """Return the value expressed in `unit`; raise ValueError across families."""
+        """Return the value expressed in `unit`; raise UnitError (a ValueError) across families."""
         if not self.converts_to(unit):
-            raise ValueError(
-                f"cannot convert {self.unit} ({self.family.value}) to {unit} ({unit.family.value})"
+            raise UnitError(
+                f"cannot convert {self.unit} ({self.family.value}) to {unit} ({unit.family.value})",
+                code="unit.unconvertible",
+                unit=str(self.unit),
+                family=self.family.value,
+                target=str(unit),
+                target_family=unit.family.value,
             )
         return (self.canonical_value / unit.factor).normalize()

@@ -11,7 +11,7 @@ from matchmaker.alliances.schemas import AllianceCreate, AllianceUpdate
 from matchmaker.auth import Principal
 from matchmaker.db.base import utcnow
 from matchmaker.db.models import Alliance, Membership
-from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import repository as parties
 
@@ -30,9 +30,12 @@ def may_administer(principal: Principal, alliance: Alliance) -> bool:
 
 def _check_admin_organisation(session: Session, organisation_id: int | None) -> None:
     if organisation_id is not None and parties.get(session, organisation_id) is None:
+        code, number = "organisation.not_found", str(organisation_id)
         raise ValidationFailed(
             f"organisation {organisation_id} does not exist",
-            errors=[{"field": "admin_organisation_id", "message": "no such organisation"}],
+            errors=[field_error("admin_organisation_id", "no such organisation", code=code, id=number)],
+            code=code,
+            values={"id": number},
         )
 
 
@@ -46,7 +49,12 @@ def create(*, session: Session, data: AllianceCreate) -> Alliance:
 def update(*, session: Session, alliance: Alliance, data: AllianceUpdate) -> Alliance:
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
-        raise ValidationFailed("name cannot be null", errors=[{"field": "name", "message": "cannot be null"}])
+        raise ValidationFailed(
+            "name cannot be null",
+            errors=[field_error("name", "cannot be null", code="field.null", field="name")],
+            code="field.null",
+            values={"field": "name"},
+        )
     if "admin_organisation_id" in changes:
         _check_admin_organisation(session, changes["admin_organisation_id"])
     for field, value in changes.items():
@@ -60,7 +68,10 @@ def existing_id(*, session: Session, code: str, field: str) -> int:
     alliance = repository.get_by_code(session, code)
     if alliance is None:
         raise ValidationFailed(
-            f"alliance {code!r} does not exist", errors=[{"field": field, "message": "no such alliance"}]
+            f"alliance {code!r} does not exist",
+            errors=[field_error(field, "no such alliance", code="alliance.not_found", alliance=code)],
+            code="alliance.not_found",
+            values={"alliance": code},
         )
     return alliance.id
 
@@ -99,9 +110,12 @@ def grant(*, session: Session, principal: Principal, alliance: Alliance, organis
     if not may_administer(principal, alliance):
         raise Forbidden(f"only the operator or the admin of {alliance.code} may grant its memberships")
     if parties.get(session, organisation_id) is None:
+        code, number = "organisation.not_found", str(organisation_id)
         raise ValidationFailed(
             f"organisation {organisation_id} does not exist",
-            errors=[{"field": "organisation_id", "message": "no such organisation"}],
+            errors=[field_error("organisation_id", "no such organisation", code=code, id=number)],
+            code=code,
+            values={"id": number},
         )
     membership = repository.get_membership(session, alliance_id=alliance.id, organisation_id=organisation_id)
     if membership is None:

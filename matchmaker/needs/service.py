@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
 from matchmaker.db.models import Need, Organisation
-from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
+from matchmaker.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    field_error,
+    field_errors_from_pydantic,
+)
 from matchmaker.exchange import NeedFields, NeedRecord
 from matchmaker.footprints import stored_footprint
 from matchmaker.matching import flows
@@ -105,7 +112,11 @@ def create(*, session: Session, principal: Principal, data: NeedCreate) -> Need:
     )
     external_id = data.external_id or uuid.uuid4().hex
     if repository.get_by_external_id(session, owner_id=owner.id, external_id=external_id):
-        raise Conflict(f"{owner.name} already has a need with external_id {external_id!r}")
+        raise Conflict(
+            f"{owner.name} already has a need with external_id {external_id!r}",
+            code="need.external_id_taken",
+            values={"owner": owner.name, "external_id": external_id},
+        )
     need = Need(owner_id=owner.id, external_id=external_id, status=data.status, visibility=data.visibility)
     _assign(session, need, data.model_dump(), create_alliance=False)
     repository.add(session, need)
@@ -125,12 +136,17 @@ def update(*, session: Session, need: Need, data: NeedUpdate) -> Need:
         fields = NeedFields.model_validate(merged)
     except ValidationError as error:
         raise ValidationFailed(
-            "the changed need is not valid", errors=field_errors_from_pydantic(error.errors())
+            "the changed need is not valid",
+            errors=field_errors_from_pydantic(error.errors()),
+            code="need.invalid",
         ) from None
     for required in ("status", "visibility", "require_verified"):
         if required in changes and changes[required] is None:
             raise ValidationFailed(
-                f"{required} cannot be null", errors=[{"field": required, "message": "cannot be null"}]
+                f"{required} cannot be null",
+                errors=[field_error(required, "cannot be null", code="field.null", field=required)],
+                code="field.null",
+                values={"field": required},
             )
     _assign(session, need, fields.model_dump(), create_alliance=False)
     for column in ("status", "visibility"):

@@ -13,7 +13,14 @@ from matchmaker.alliances import repository as alliances
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
 from matchmaker.db.models import Offer, Organisation
-from matchmaker.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_errors_from_pydantic
+from matchmaker.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    field_error,
+    field_errors_from_pydantic,
+)
 from matchmaker.exchange import OfferFields, OfferRecord
 from matchmaker.footprints import stored_footprint
 from matchmaker.matching import flows
@@ -107,9 +114,11 @@ def _visibility_alliance_id(session: Session, visibility: str, code: str | None)
     if visibility == "public":
         return None
     if not code:
+        code = "offer.visibility_alliance_missing"
         raise ValidationFailed(
             "visibility 'alliance' needs visibility_alliance",
-            errors=[{"field": "visibility_alliance", "message": "required when visibility is 'alliance'"}],
+            errors=[field_error("visibility_alliance", "required when visibility is 'alliance'", code=code)],
+            code=code,
         )
     return alliance_service.existing_id(session=session, code=code, field="visibility_alliance")
 
@@ -138,7 +147,11 @@ def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offe
     )
     external_id = data.external_id or uuid.uuid4().hex
     if repository.get_by_external_id(session, owner_id=owner.id, external_id=external_id):
-        raise Conflict(f"{owner.name} already has an offer with external_id {external_id!r}")
+        raise Conflict(
+            f"{owner.name} already has an offer with external_id {external_id!r}",
+            code="offer.external_id_taken",
+            values={"owner": owner.name, "external_id": external_id},
+        )
     offer = Offer(
         owner_id=owner.id,
         external_id=external_id,
@@ -164,11 +177,16 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate) -> Offer:
         fields = OfferFields.model_validate(merged)
     except ValidationError as error:
         errors = field_errors_from_pydantic(error.errors())
-        raise ValidationFailed("the changed offer is not valid", errors=errors) from None
+        raise ValidationFailed(
+            "the changed offer is not valid", errors=errors, code="offer.invalid"
+        ) from None
     for required in ("status", "visibility"):
         if required in changes and changes[required] is None:
             raise ValidationFailed(
-                f"{required} cannot be null", errors=[{"field": required, "message": "cannot be null"}]
+                f"{required} cannot be null",
+                errors=[field_error(required, "cannot be null", code="field.null", field=required)],
+                code="field.null",
+                values={"field": required},
             )
     _assign(offer, fields.model_dump())
     if "status" in changes:

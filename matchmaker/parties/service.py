@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from matchmaker.auth import Principal, Role, generate_key, secret_matches, split_key
 from matchmaker.db.base import utcnow
 from matchmaker.db.models import ApiKey, Organisation
-from matchmaker.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from matchmaker.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, field_error
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import repository
 from matchmaker.parties.schemas import OrganisationCreate, OrganisationUpdate
@@ -38,7 +38,10 @@ def resolve_owner(
     elif principal.is_operator:
         if owner_id is None:
             raise ValidationFailed(
-                f"the operator must name the {role}", errors=[{"field": "owner_id", "message": "required"}]
+                f"the operator must name the {role}",
+                errors=[field_error("owner_id", "required", code="owner.missing", role=role)],
+                code="owner.missing",
+                values={"role": role},
             )
     else:
         raise Forbidden(f"only {role}s and the operator may create {noun}")
@@ -46,9 +49,19 @@ def resolve_owner(
     kinds = KINDS_FOR_ROLE[role]
     if owner is None or owner.kind not in kinds:
         allowed = " or ".join(sorted(kinds))
+        values = {"id": str(owner_id), "role": role, "allowed": allowed}
         raise ValidationFailed(
             f"organisation {owner_id} is not a {role}",
-            errors=[{"field": "owner_id", "message": f"must be an organisation of kind {allowed}"}],
+            errors=[
+                field_error(
+                    "owner_id",
+                    f"must be an organisation of kind {allowed}",
+                    code="owner.wrong_kind",
+                    **values,
+                )
+            ],
+            code="owner.wrong_kind",
+            values=values,
         )
     return owner
 
@@ -118,7 +131,11 @@ def list_visible(
 def create(*, session: Session, data: OrganisationCreate) -> Organisation:
     """Create an organisation; names are unique."""
     if repository.get_by_name(session, data.name) is not None:
-        raise Conflict(f"an organisation named {data.name!r} already exists")
+        raise Conflict(
+            f"an organisation named {data.name!r} already exists",
+            code="organisation.name_taken",
+            values={"name": data.name},
+        )
     return repository.add(session, Organisation(**data.model_dump()))
 
 
@@ -127,11 +144,18 @@ def update(*, session: Session, organisation: Organisation, data: OrganisationUp
     changes = data.model_dump(exclude_unset=True)
     new_name = changes.get("name")
     if new_name and new_name != organisation.name and repository.get_by_name(session, new_name) is not None:
-        raise Conflict(f"an organisation named {changes['name']!r} already exists")
+        raise Conflict(
+            f"an organisation named {changes['name']!r} already exists",
+            code="organisation.name_taken",
+            values={"name": changes["name"]},
+        )
     for field in ("name", "kind", "admission_status"):
         if field in changes and changes[field] is None:
             raise ValidationFailed(
-                f"{field} cannot be null", errors=[{"field": field, "message": "cannot be null"}]
+                f"{field} cannot be null",
+                errors=[field_error(field, "cannot be null", code="field.null", field=field)],
+                code="field.null",
+                values={"field": field},
             )
     for field, value in changes.items():
         setattr(organisation, field, value)
@@ -168,9 +192,19 @@ def issue_key(
     """Create a key for an organisation; return the row and the plaintext (shown once)."""
     if organisation.kind not in KINDS_FOR_ROLE[role]:
         allowed = " or ".join(sorted(KINDS_FOR_ROLE[role]))
+        values = {"name": organisation.name, "kind": organisation.kind, "role": role, "allowed": allowed}
         raise ValidationFailed(
             f"organisation {organisation.name!r} is a {organisation.kind}; a {role} key needs kind {allowed}",
-            errors=[{"field": "role", "message": f"a {role} key needs an organisation of kind {allowed}"}],
+            errors=[
+                field_error(
+                    "role",
+                    f"a {role} key needs an organisation of kind {allowed}",
+                    code="key.wrong_kind",
+                    **values,
+                )
+            ],
+            code="key.wrong_kind",
+            values=values,
         )
     new = generate_key()
     key = ApiKey(

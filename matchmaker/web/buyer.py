@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Need
 from matchmaker.deps import EngineDep, SessionDep
-from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
+from matchmaker.errors import MatchmakerError
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, Finite, FootprintUnitText
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
@@ -28,7 +28,7 @@ from matchmaker.needs.schemas import NeedCreate, NeedUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.schema_types import PathId
 from matchmaker.web.deps import BuyerDep, FormDep
-from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
+from matchmaker.web.forms import FormErrors, attempt, build, checked, no_errors, refusal, text, values
 from matchmaker.web.rendering import Pager, WebUser, render
 
 router = APIRouter()
@@ -128,8 +128,7 @@ def _need_form(
     context = {
         "need": need,
         "form": form,
-        "errors": errors.fields if errors else {},
-        "summary": errors.summary if errors else None,
+        **(errors.shown(request, labels="buyer.need.") if errors else no_errors()),
         "categories": CATEGORIES,
         "alliances": _alliance_codes(session, user),
     }
@@ -200,19 +199,18 @@ def update_need(
     return RedirectResponse(f"/ui/needs/{need.id}", status_code=303)
 
 
-def _matches(engine: Engine, call: Any) -> tuple[OfferMatches | None, str | None]:
-    """Run a matching call in a matching slot; a bad refinement becomes a message, not an error page."""
+def _matches(request: Request, engine: Engine, call: Any) -> tuple[OfferMatches | None, str | None]:
+    """Run a matching call in a matching slot; a bad refinement becomes a message (in the page's language),
+    not an error page."""
     try:
         with engine.matching_slots:
             return call(), None
     except ValidationError as error:
-        return None, "; ".join(
-            f"{e['field']}: {e['message']}" for e in field_errors_from_pydantic(error.errors())
-        )
+        return None, refusal(error).shown(request)["summary"]
     except MatchmakerError as error:
         if error.status >= 500 or error.status in (401, 403, 404):
             raise
-        return None, error.detail
+        return None, refusal(error).shown(request)["summary"]
 
 
 @router.get("/needs/{need_id}")
@@ -228,7 +226,7 @@ def need_matches(
             refinement=filters.refinement, limit=filters.limit,
         )  # fmt: skip
 
-    result, problem = _matches(engine, call)
+    result, problem = _matches(request, engine, call)
     context = {
         "need": need,
         "result": result,
@@ -266,7 +264,7 @@ def search(
                 session=session, engine=engine, principal=user.principal, request=request_body
             )
 
-        result, problem = _matches(engine, call)
+        result, problem = _matches(request, engine, call)
     context = {
         "q": q,
         "result": result,

@@ -1,28 +1,128 @@
-"""Read posted forms into the API's own request models, and their errors back into per-field messages."""
+"""Read posted forms into the API's own request models, and their errors back into per-field messages.
+
+A refused form keeps the service's English texts together with the codes and values that name them
+(pydantic's error type and context, or a domain error's `code`); `FormErrors.shown` phrases them in the
+page's language from locales/errors.json, and falls back to the English text for a code it has no words for.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
+from matchmaker.web.i18n import DEFAULT_LANGUAGE, Translator, as_language, catalogue
+from matchmaker.web.rendering import language
 
 Model = TypeVar("Model", bound=BaseModel)
 Result = TypeVar("Result")
+# Where a pydantic error is about the whole record rather than one field.
+WHOLE_RECORD = ("", "body")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message in English and, when known, the code and values that phrase it in another language."""
+
+    english: str
+    code: str | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def in_language(self, t: Translator) -> str:
+        """The message in t's language; English is the service's own text, word for word the API's."""
+        texts = catalogue().get(f"problem.{self.code}") if self.code else None
+        text = texts.get(t.language) if texts and t.language != "en" else None
+        if not text:
+            return self.english
+        try:
+            return text.format(**{key: _plain_number(value) for key, value in self.values.items()})
+        except (KeyError, IndexError, ValueError):  # a placeholder the error did not fill
+            return self.english
+
+
+def _plain_number(value: Any) -> Any:
+    """A bound such as 1e12 or 0.0 as people write it (1000000000000, 0), not as a float prints."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What is wrong with one field (its dotted path, as the API names it)."""
+
+    field: str
+    message: Message
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> Problem:
+        """From an error entry: a domain `code` and its `values`, else pydantic's `type` and `ctx`."""
+        values = {**(entry.get("ctx") or {}), **(entry.get("values") or {})}
+        code = entry.get("code") or entry.get("type")
+        english = Message(str(entry.get("message", "")), str(code) if code else None, values)
+        return cls(str(entry.get("field", "")), english)
+
+    @property
+    def input_name(self) -> str:
+        """The form input the message goes under: a whole-record check names the field it blames."""
+        if self.field in WHOLE_RECORD:
+            return str(self.message.values.get("field", self.field))
+        return self.field.split(".")[0]
 
 
 class FormErrors(Exception):
-    """A form that cannot be saved: a summary and messages by field name."""
+    """A form that cannot be saved: what is wrong with each field, and for a service's refusal its reason.
 
-    def __init__(self, summary: str, fields: dict[str, str], *, status: int = 422) -> None:
-        super().__init__(summary)
-        self.summary = summary
-        self.fields = fields
+    `summary` and `fields` are in English; `shown` gives them in the page's language."""
+
+    def __init__(
+        self, problems: Sequence[Problem], *, reason: Message | None = None, status: int = 422
+    ) -> None:
+        self.problems = list(problems)
+        self.reason = reason
         self.status = status
+        super().__init__(self.summary)
+
+    @property
+    def summary(self) -> str:
+        return self._summary(Translator("en"), labels=None)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return self._fields(Translator("en"))
+
+    def shown(self, request: Request, *, labels: str | None = None) -> dict[str, Any]:
+        """The page's `errors` (by input name) and `summary`, in the request's language; `labels` is the
+        message key prefix of the form's field labels (e.g. "vendor.offer."), which the summary names."""
+        t = Translator(as_language(language(request)) or DEFAULT_LANGUAGE)
+        return {"errors": self._fields(t), "summary": self._summary(t, labels=labels)}
+
+    def _fields(self, t: Translator) -> dict[str, str]:
+        return {problem.input_name: problem.message.in_language(t) for problem in self.problems}
+
+    def _summary(self, t: Translator, *, labels: str | None) -> str:
+        if self.reason is not None:
+            return self.reason.in_language(t)
+        items = []
+        for problem in self.problems:
+            message = problem.message.in_language(t)
+            if problem.field in WHOLE_RECORD:
+                items.append(message)
+                continue
+            name = problem.field
+            label_key = f"{labels}{problem.input_name}" if labels else None
+            label = t(label_key) if label_key and label_key in catalogue() else name
+            items.append(t("problem.summary_item", name=name, label=label, message=message))
+        return t("problem.summary_separator").join(items)
+
+
+def no_errors() -> dict[str, Any]:
+    """What a form page shows before anything is posted."""
+    return {"errors": {}, "summary": None}
 
 
 def text(form: FormData, name: str) -> str | None:
@@ -43,16 +143,23 @@ def values(form: FormData, names: list[str]) -> dict[str, Any]:
     return {name: value for name in names if (value := text(form, name)) is not None}
 
 
+def refusal(error: ValidationError | MatchmakerError) -> FormErrors:
+    """A request model's or a service's refusal as FormErrors (a service's keeps its status)."""
+    if isinstance(error, ValidationError):
+        return FormErrors([Problem.from_entry(entry) for entry in field_errors_from_pydantic(error.errors())])
+    return FormErrors(
+        [Problem.from_entry(entry) for entry in error.errors],
+        reason=Message(error.detail, error.code, error.values),
+        status=error.status,
+    )
+
+
 def build(model: type[Model], data: dict[str, Any]) -> Model:
     """The request model, or FormErrors naming each bad field (as the API would report them)."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = field_errors_from_pydantic(error.errors())
-        raise FormErrors(
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems),
-            {str(p["field"]).split(".")[0]: str(p["message"]) for p in problems},
-        ) from None
+        raise refusal(error) from None
 
 
 def attempt(action: Callable[[], Result], *, session: Session | None = None) -> Result:
@@ -64,8 +171,4 @@ def attempt(action: Callable[[], Result], *, session: Session | None = None) -> 
     except MatchmakerError as error:
         if session is not None:
             session.rollback()
-        raise FormErrors(
-            error.detail,
-            {str(e.get("field", "")): str(e.get("message", "")) for e in error.errors},
-            status=error.status,
-        ) from None
+        raise refusal(error) from None

@@ -49,9 +49,10 @@ ADMISSION_STATUSES: tuple[str, ...] = get_args(AdmissionStatus)
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
-def refused(error: FormErrors) -> dict[str, Any]:
-    """What a page needs to show a refused form (`attempt` has rolled back what the service did)."""
-    return {"errors": error.fields, "summary": error.summary, "status": error.status}
+def refused(request: Request, error: FormErrors) -> dict[str, Any]:
+    """What a page needs to show a refused form in the reader's language (`attempt` has rolled back what
+    the service did)."""
+    return {**error.shown(request, labels="operator.field."), "status": error.status}
 
 
 def visible_organisation(session: Session, user: WebUser, organisation_id: int) -> Organisation:
@@ -137,7 +138,7 @@ def create_organisation(
         organisation = attempt(lambda: party_service.create(session=session, data=data), session=session)
     except FormErrors as error:
         shown = {**entered, "admitted": admitted}
-        return organisations_page(request, session, user, form=shown, **refused(error))
+        return organisations_page(request, session, user, form=shown, **refused(request, error))
     return RedirectResponse(f"/ui/organisations/{organisation.id}", status_code=303)
 
 
@@ -189,7 +190,7 @@ def issue_key(
             session=session,
         )
     except FormErrors as error:
-        return organisation_page(request, session, found, form=entered, **refused(error))
+        return organisation_page(request, session, found, form=entered, **refused(request, error))
     # Rendered here, not redirected to: the plaintext exists only in this response and is never stored.
     return organisation_page(
         request, session, found, status=201, new_key={"key": key, "plaintext": plaintext}
@@ -221,7 +222,7 @@ def issue_pact_client(
     try:
         data = build(PactClientCreate, entered)
     except FormErrors as error:
-        return organisation_page(request, session, found, pact_form=entered, **refused(error))
+        return organisation_page(request, session, found, pact_form=entered, **refused(request, error))
     new = pact_service.create_client(
         session=session, organisation=found, label=data.label,
         callback_url=data.callback_url, callback_client_id=data.callback_client_id,
@@ -269,7 +270,7 @@ def create_alliance(request: Request, session: SessionDep, user: OperatorUserDep
         data = build(AllianceCreate, entered)
         alliance = attempt(lambda: alliance_service.create(session=session, data=data), session=session)
     except FormErrors as error:
-        return alliances_page(request, session, form=entered, **refused(error))
+        return alliances_page(request, session, form=entered, **refused(request, error))
     return RedirectResponse(alliance_url(alliance), status_code=303)
 
 
@@ -340,7 +341,7 @@ def grant_membership(
             session=session,
         )
     except FormErrors as error:
-        return alliance_page(request, session, user, found, form=entered, **refused(error))
+        return alliance_page(request, session, user, found, form=entered, **refused(request, error))
     return RedirectResponse(alliance_url(found), status_code=303)
 
 

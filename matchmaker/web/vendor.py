@@ -30,7 +30,7 @@ from matchmaker.offers.schemas import OfferCreate, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.schema_types import PathId
 from matchmaker.web.deps import FormDep, VendorDep
-from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
+from matchmaker.web.forms import FormErrors, attempt, build, checked, no_errors, text, values
 from matchmaker.web.pages import safe_next
 from matchmaker.web.rendering import Pager, WebUser, render
 
@@ -99,8 +99,7 @@ def _offer_form(
     context = {
         "offer": offer,
         "form": form,
-        "errors": errors.fields if errors else {},
-        "summary": errors.summary if errors else None,
+        **(errors.shown(request, labels="vendor.offer.") if errors else no_errors()),
         "categories": CATEGORIES,
         "kinds": OFFER_KINDS,
         # A new offer starts as a draft or goes straight out; archiving is for an existing one.
