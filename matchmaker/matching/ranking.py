@@ -115,9 +115,11 @@ def rank_offers(
     apply_floor: bool = True,
 ) -> Ranking:
     """Rank the eligible candidates for the query; report near misses that failed a filter."""
-    verdicts = [judge(offer, criteria) for offer in candidates]
-    eligible = [(o, v) for o, v in zip(candidates, verdicts, strict=True) if v.eligible]
-    failed = [(o, v) for o, v in zip(candidates, verdicts, strict=True) if not v.eligible]
+    eligible: list[tuple[OfferFacts, Verdict]] = []
+    failed: list[tuple[OfferFacts, Verdict]] = []
+    for offer in candidates:  # one pass: a verdict's `eligible` looks at every check
+        verdict = judge(offer, criteria)
+        (eligible if verdict.eligible else failed).append((offer, verdict))
     matches = top_scored(
         eligible,
         query=query,
