@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +46,10 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     # The PACT host's naming authority in the URNs and footprint ids it makes (urn:pact:<issuer>:...).
     pact_issuer: str = Field(default="matchmaker.local", pattern=r"^[A-Za-z0-9.-]+$")
+    # The service's public address (https://example.org/matchmaker) behind a reverse proxy: the absolute
+    # URLs the PACT host writes (discovery document, Link headers, event sources) start with it. Unset:
+    # the request's own base URL, which behind a TLS-terminating proxy is the internal http one.
+    public_url: str | None = None
     # Hours a web session lasts after sign-in.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
@@ -60,6 +66,30 @@ class Settings(BaseSettings):
         if value not in {"faiss", "numpy"}:
             raise ValueError("index_kind must be faiss or numpy")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            # Reading the port raises on one that is not a number.
+            absolute = parts.scheme.lower() in {"http", "https"} and bool(parts.hostname) and parts.port != 0
+        except ValueError:
+            absolute = False
+        # Printable ASCII without <, > or ": the URL is written into Link headers as <...>.
+        if not absolute or not re.fullmatch(r"[!-~]+", value) or any(c in value for c in '<>"'):
+            raise ValueError(
+                f"public_url must be an absolute http(s) URL like https://example.org/prefix, not {value!r}"
+            )
+        if parts.query or parts.fragment or value.endswith(("?", "#")):
+            raise ValueError(f"public_url must have no query or fragment, got {value!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("public_url must not carry credentials: it is written into responses")
+        # One form, so that "<public_url>/3/footprints" never has a doubled slash.
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

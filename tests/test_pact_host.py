@@ -16,8 +16,11 @@ from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from matchmaker.pact import repository
+from matchmaker.pact.cache import FootprintCache
+from matchmaker.pact.mapping import footprint_of_offer
 from matchmaker.pact.model import validate_footprint
-from matchmaker.pact.service import create_client
+from matchmaker.pact.service import create_client, visible_footprints
 from tests.factories import World
 from tests.servers import free_port
 
@@ -145,6 +148,83 @@ def test_one_footprint_by_id_404_unknown_403_not_shared(
     assert denied.status_code == 403 and denied.json()["code"] == "AccessDenied"
     missing = client.get(f"/3/footprints/{NIL_UUID}", headers=member_headers)
     assert missing.status_code == 404 and missing.json()["code"] == "NotFound"
+
+
+def footprint_of(client: TestClient, headers: dict[str, str], footprint_id: str) -> dict[str, Any]:
+    response = client.get(f"/3/footprints/{footprint_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def test_an_edited_offer_and_a_renamed_supplier_are_served_fresh(
+    client: TestClient, world: World, member_client: Credentials
+) -> None:
+    """Footprints are cached per state of an offer: a change to what the mapping reads is never stale."""
+    headers = token_for(client, member_client)
+    offer = world.offers["public"]
+    before = next(fp for fp in footprints(client, headers) if fp["productNameCompany"] == "Offer m-public")
+    cache = client.app.state.pact_footprints  # type: ignore[attr-defined]
+    hits = cache.hits
+    assert footprint_of(client, headers, before["id"]) == before and cache.hits > hits  # served from cache
+
+    edited = client.patch(
+        f"/offers/{offer.id}",
+        json={"title": "Greener rebar", "pcf_value": 0.4},
+        headers=world.member_vendor.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    after = footprint_of(client, headers, before["id"])
+    assert after["productNameCompany"] == "Greener rebar"
+    assert after["pcf"]["pcfExcludingBiogenicUptake"] == "0.4"
+    assert after["companyName"] == "Member Steel"
+
+    renamed = client.patch(
+        f"/organisations/{world.member_vendor.id}",
+        json={"name": "Renamed Steel"},
+        headers=world.operator.headers,
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert footprint_of(client, headers, before["id"])["companyName"] == "Renamed Steel"
+    assert {fp["companyName"] for fp in footprints(client, headers) if fp["id"] == before["id"]} == {
+        "Renamed Steel"
+    }
+
+
+def test_the_footprint_cache_is_bounded_and_keyed_by_issuer(session: Session, world: World) -> None:
+    cache = FootprintCache(max_entries=2)
+    offers = [world.offers["public"], world.offers["alliance_only"], world.offers["draft"]]
+    first = cache.footprint_of(offers[0], issuer="one.example")
+    other = cache.footprint_of(offers[0], issuer="two.example")
+    assert first is not None and other is not None and first["id"] != other["id"]
+    assert first == footprint_of_offer(offers[0], issuer="one.example")
+    for offer in offers:
+        cache.footprint_of(offer, issuer="one.example")
+    assert len(cache) == 2
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 500])
+def test_offers_missing_from_the_cache_load_in_chunks_and_one_gone_meanwhile_is_left_out(
+    session: Session, world: World, member_client: Credentials, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    client = repository.get_client_by_client_id(session, member_client.client_id)
+    assert client is not None
+    expected = visible_footprints(session=session, client=client, issuer="one.example")
+    states = repository.published_offer_states
+
+    def with_a_draft(*args: Any, **kwargs: Any) -> list[Any]:
+        # As if the draft had been published when its state was read and withdrawn before its loading.
+        draft = world.offers["draft"]
+        gone = (draft.id, draft.version, draft.updated_at, draft.created_at, draft.owner_id, "Member Steel")
+        return sorted([*states(*args, **kwargs), gone])
+
+    monkeypatch.setattr(repository, "published_offer_states", with_a_draft)
+    monkeypatch.setattr(repository, "ID_CHUNK", chunk)
+    cache = FootprintCache()
+    for _ in range(2):  # cold, then warm
+        found = visible_footprints(session=session, client=client, issuer="one.example", cache=cache)
+        assert found == expected and len(found) == 3
+    assert cache.hits == 3
 
 
 def test_each_filter_selects_as_the_spec_says(client: TestClient, member_client: Credentials) -> None:

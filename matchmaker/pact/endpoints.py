@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from matchmaker.deps import SessionDep
 from matchmaker.errors import answer_errors_under
 from matchmaker.pact import service
+from matchmaker.pact.cache import FootprintCache
 from matchmaker.pact.clients_endpoints import router as clients_router
 from matchmaker.pact.events import REQUEST_CREATED, answer_request, check_event
 from matchmaker.pact.filters import FilterError, FootprintQuery
@@ -65,6 +66,8 @@ router = APIRouter(tags=["PACT v3 host"])
 
 
 def install_pact(app: FastAPI) -> None:
+    # Per app, not per process: apps built with other settings (tests) never share footprints.
+    app.state.pact_footprints = FootprintCache()
     app.include_router(router)
     app.include_router(clients_router)
     # Routing errors (unknown path, wrong method) and unexpected failures on the PACT paths answer in
@@ -104,8 +107,15 @@ def issuer(request: Request) -> str:
     return value
 
 
+def footprint_cache(request: Request) -> FootprintCache:
+    cache: FootprintCache = request.app.state.pact_footprints
+    return cache
+
+
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where absolute URLs start: the configured public URL (behind a proxy), else the request's base."""
+    public: str | None = request.app.state.settings.public_url
+    return public if public is not None else str(request.base_url).rstrip("/")
 
 
 @router.get("/.well-known/openid-configuration")
@@ -205,7 +215,9 @@ def list_footprints(request: Request, session: SessionDep) -> JSONResponse:
         query = FootprintQuery.from_params(params)
     except FilterError as error:
         raise PactProblem(400, "BadRequest", str(error)) from None
-    found = service.list_footprints(session=session, client=client, query=query, issuer=issuer(request))
+    found = service.list_footprints(
+        session=session, client=client, query=query, issuer=issuer(request), cache=footprint_cache(request)
+    )
     page = found[offset : offset + limit]
     headers = {}
     if offset + limit < len(found):
@@ -220,8 +232,9 @@ def list_footprints(request: Request, session: SessionDep) -> JSONResponse:
 def get_footprint(request: Request, session: SessionDep, footprint_id: str) -> JSONResponse:
     client = _client(request, session)
     footprint = service.get_footprint(
-        session=session, client=client, footprint_id=footprint_id, issuer=issuer(request)
-    )
+        session=session, client=client, footprint_id=footprint_id, issuer=issuer(request),
+        cache=footprint_cache(request),
+    )  # fmt: skip
     return JSONResponse({"data": footprint})
 
 
@@ -247,5 +260,6 @@ async def receive_event(request: Request, session: SessionDep, background: Backg
             event=event,
             issuer=issuer(request),
             own_source=f"{base_url(request)}/3/events",
+            cache=footprint_cache(request),
         )
     return Response(status_code=200)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy.orm import Session
 
 from matchmaker.pact import repository
+from matchmaker.pact.cache import FootprintCache
 from matchmaker.pact.client import PactClient, PactClientError, PullSettings
 from matchmaker.pact.filters import FilterError, FootprintQuery
 from matchmaker.pact.service import PactProblem, list_footprints
@@ -87,7 +88,7 @@ def query_of(data: dict[str, Any]) -> FootprintQuery:
 
 def answer_request(
     *, session_factory: Callable[[], Session], client_row_id: int, event: dict[str, Any], issuer: str,
-    own_source: str,
+    own_source: str, cache: FootprintCache | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Work out the answer to a RequestCreatedEvent (database work, here) and hand its delivery to the
     delivery threads (network work, there). Returns the event to send; empty when there is nowhere to send it.
@@ -107,7 +108,7 @@ def answer_request(
             )  # fmt: skip
             return {}
         query = query_of(event["data"])
-        found = list_footprints(session=session, client=client, query=query, issuer=issuer)
+        found = list_footprints(session=session, client=client, query=query, issuer=issuer, cache=cache)
     if query.product_ids:
         # Only footprints all of whose products were asked for: the requester named its products.
         found = [fp for fp in found if {p.lower() for p in fp.get("productIds", [])} <= query.product_ids]

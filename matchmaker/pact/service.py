@@ -2,13 +2,14 @@
 
 A client acts for its organisation and sees exactly the offers that organisation may see through the API
 (alliance-only offers only to members), restricted to published offers that state a footprint PACT can
-express. Footprints are built from offers on each request (`mapping.footprint_of_offer`).
+express. Footprints are built from offers (`mapping.footprint_of_offer`), through the app's
+`FootprintCache` when one is given: once per state of an offer rather than on every request.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +20,8 @@ from matchmaker.auth import Principal, Role, hash_secret, secret_matches
 from matchmaker.db.base import utcnow
 from matchmaker.db.models import Offer, Organisation, PactClient
 from matchmaker.pact import repository
+from matchmaker.pact.cache import FootprintCache, state_key
 from matchmaker.pact.filters import FootprintQuery
-from matchmaker.pact.mapping import footprint_of_offer
 from matchmaker.pact.tokens import AccessTokens, TokenExpired, TokenInvalid
 
 
@@ -98,8 +99,42 @@ def principal_of(client: PactClient) -> Principal:
     return Principal(organisation_id=client.organisation_id, role=role, key_id=0)
 
 
-def _footprints(offers: Sequence[Offer], issuer: str) -> list[dict[str, Any]]:
-    return [fp for offer in offers if (fp := footprint_of_offer(offer, issuer=issuer)) is not None]
+def _published_footprints(
+    session: Session, *, viewer: Principal | None, member_alliance_ids: Sequence[int], issuer: str,
+    cache: FootprintCache | None,
+) -> Iterator[tuple[int, dict[str, Any]]]:  # fmt: skip
+    """(offer id, footprint) of the published offers the viewer may see, oldest first.
+
+    The offers' states (ids, versions, owner names) are read first; only those the cache lacks are loaded
+    and mapped, a chunk at a time as the caller reads on. An offer that changed in between is served as it
+    is now, and one no longer visible is left out: its loading re-applies the visibility rules."""
+    cache = cache if cache is not None else FootprintCache()
+    keys = [
+        state_key(state, issuer=issuer)
+        for state in repository.published_offer_states(
+            session, viewer=viewer, member_alliance_ids=member_alliance_ids
+        )
+    ]
+    cached = cache.lookup(keys)
+    missing = [key[1] for key in keys if key not in cached]
+    next_missing, requested, loaded = 0, set[int](), dict[int, Offer]()
+    for key in keys:
+        offer_id = key[1]
+        if key in cached:
+            footprint = cached[key]
+        else:
+            if offer_id not in requested:
+                # Misses come in order, so this one starts the next chunk of them.
+                chunk = missing[next_missing : next_missing + repository.ID_CHUNK]
+                next_missing += len(chunk)
+                requested = set(chunk)
+                loaded = repository.published_offers_by_id(
+                    session, chunk, viewer=viewer, member_alliance_ids=member_alliance_ids
+                )
+            offer = loaded.get(offer_id)
+            footprint = cache.map_and_keep(offer, issuer=issuer) if offer is not None else None
+        if footprint is not None:
+            yield offer_id, footprint
 
 
 def _viewer(session: Session, client: PactClient) -> tuple[Principal, list[int]]:
@@ -112,31 +147,38 @@ def _viewer(session: Session, client: PactClient) -> tuple[Principal, list[int]]
     )
 
 
-def visible_footprints(*, session: Session, client: PactClient, issuer: str) -> list[dict[str, Any]]:
+def visible_footprints(
+    *, session: Session, client: PactClient, issuer: str, cache: FootprintCache | None = None
+) -> list[dict[str, Any]]:
+    """The footprints of the offers this client's organisation may see (shared when cached: read only)."""
     principal, members = _viewer(session, client)
-    offers = repository.published_offers_with_footprint(
-        session, viewer=principal, member_alliance_ids=members
+    found = _published_footprints(
+        session, viewer=principal, member_alliance_ids=members, issuer=issuer, cache=cache
     )
-    return _footprints(offers, issuer)
+    return [footprint for _, footprint in found]
 
 
 def list_footprints(
-    *, session: Session, client: PactClient, query: FootprintQuery, issuer: str
-) -> list[dict[str, Any]]:
-    return [
-        fp for fp in visible_footprints(session=session, client=client, issuer=issuer) if query.matches(fp)
-    ]
+    *, session: Session, client: PactClient, query: FootprintQuery, issuer: str,
+    cache: FootprintCache | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The visible footprints the query selects, in a stable order."""
+    visible = visible_footprints(session=session, client=client, issuer=issuer, cache=cache)
+    return [fp for fp in visible if query.matches(fp)]
 
 
-def get_footprint(*, session: Session, client: PactClient, footprint_id: str, issuer: str) -> dict[str, Any]:
+def get_footprint(
+    *, session: Session, client: PactClient, footprint_id: str, issuer: str,
+    cache: FootprintCache | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """One footprint: 404 when no published offer has it, 403 when this client may not see it."""
     wanted = footprint_id.lower()
     # Footprints are built from offers, so finding one builds them until it turns up (once, not per view).
-    for offer in repository.published_offers_with_footprint(session, viewer=None, member_alliance_ids=()):
-        footprint = footprint_of_offer(offer, issuer=issuer)
-        if footprint is not None and str(footprint["id"]).lower() == wanted:
+    found = _published_footprints(session, viewer=None, member_alliance_ids=(), issuer=issuer, cache=cache)
+    for offer_id, footprint in found:
+        if str(footprint["id"]).lower() == wanted:
             principal, members = _viewer(session, client)
-            if not repository.is_visible(session, offer.id, viewer=principal, member_alliance_ids=members):
+            if not repository.is_visible(session, offer_id, viewer=principal, member_alliance_ids=members):
                 raise PactProblem(403, "AccessDenied", "this footprint is not shared with your organisation")
             return footprint
     raise PactProblem(404, "NotFound", f"no footprint {footprint_id}")
