@@ -6,10 +6,12 @@ The API keeps answering in English with the same problem+json; only the pages tr
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from pydantic import ValidationError
 
 from matchmaker.errors import field_errors_from_pydantic
@@ -17,7 +19,7 @@ from matchmaker.offers.schemas import OfferCreate
 from matchmaker.web.forms import FormErrors, build
 from matchmaker.web.i18n import Translator
 from tests.factories import World
-from tests.web_support import post_form, sign_in
+from tests.web_support import csrf_token, post_form, sign_in
 
 # A missing title and a unit nobody converts: one pydantic error, one domain (unit) error.
 BAD_OFFER = {
@@ -183,3 +185,170 @@ def test_an_error_without_chinese_words_falls_back_to_the_english_message() -> N
     assert english == "Input should be a valid list"
     chinese = errors.problems[0].message.in_language(Translator("zh"))
     assert chinese == english
+
+
+# An upload with a good line, a unit nobody converts, a line that is not JSON, and a good line naming an
+# alliance (which a vendor's upload ignores, with a warning).
+UPLOAD_LINE = {
+    "supplier": "Outsider Steel", "kind": "product", "category": "steel",
+    "pcf_value": 0.7, "pcf_unit": "tCO2e/t", "pcf_verified": True,
+}  # fmt: skip
+UPLOAD = "\n".join(
+    [
+        json.dumps({**UPLOAD_LINE, "id": "zh-1", "title": "上传的螺纹钢一"}),
+        json.dumps({**UPLOAD_LINE, "id": "zh-2", "title": "上传的螺纹钢二", "pcf_unit": "kgCO2e/furlong"}),
+        '{"id": "zh-3", "title": ',
+        json.dumps({**UPLOAD_LINE, "id": "zh-4", "title": "上传的螺纹钢四", "alliance": ["CN100"]}),
+    ]
+).encode()
+
+
+def upload(client: TestClient, name: str, body: bytes) -> Response:
+    token = csrf_token(client, "/ui/offers/upload")
+    files = {"file": (name, body, "application/x-ndjson")}
+    return client.post("/ui/offers/upload", data={"csrf_token": token}, files=files)
+
+
+def rejected_lines(page: str) -> dict[int, str]:
+    """The upload report's rejected lines: the reason by line number."""
+    rows = re.findall(r'data-line="(\d+)"><td>\d+</td><td>[^<]*</td><td[^>]*>([^<]*)</td>', page)
+    return {int(line): html.unescape(reason) for line, reason in rows}
+
+
+def test_an_upload_in_chinese_names_each_bad_line_in_chinese(client: TestClient, world: World) -> None:
+    sign_in(client, world.other_vendor.key)
+    client.cookies.set("mm_lang", "zh")
+    response = upload(client, "offers.jsonl", UPLOAD)
+    assert response.status_code == 200
+    assert re.search(r'data-testid="created">2<', response.text)
+    lines = rejected_lines(response.text)
+    assert set(lines) == {2, 3}
+    assert lines[2].startswith("pcf_unit：无法识别的申报单位“furlong”；可用的单位：g, kg, t")
+    assert lines[3] == "此行不是有效的 JSON：第 25 列附近有语法错误"
+    assert "unknown" not in response.text and "invalid JSON" not in response.text
+    warning = re.search(r'data-testid="upload-warning">([^<]*)<', response.text)
+    assert warning and html.unescape(warning.group(1)).startswith("有 1 条记录填写了联盟：")
+    listing = client.get("/ui/offers").text
+    assert "上传的螺纹钢一" in listing and "上传的螺纹钢四" in listing and "上传的螺纹钢二" not in listing
+    # A CSV cell that is not a number, and a row of more cells than the header has.
+    csv_body = (
+        "id,supplier,title,kind,category,pcf_value,pcf_unit\n"
+        "zh-5,Outsider Steel,铝锭,product,aluminium,很低,kgCO2e/kg\n"
+        "zh-6,Outsider Steel,铝锭,product,aluminium,4.1,kgCO2e/kg,多余\n"
+    ).encode()
+    cells = rejected_lines(upload(client, "offers.csv", csv_body).text)
+    assert cells == {2: "“pcf_value”列的“很低”不是数字", 3: "此行的单元格多于表头的列数"}
+
+
+def test_the_same_upload_in_english_reads_as_the_api_says(client: TestClient, world: World) -> None:
+    sign_in(client, world.other_vendor.key)
+    client.cookies.set("mm_lang", "en")
+    lines = rejected_lines(upload(client, "offers.jsonl", UPLOAD).text)
+    assert lines[2].startswith("pcf_unit: unknown declared unit 'furlong'; known units: g, kg, t")
+    assert lines[3] == "invalid JSON: Expecting value at column 25"
+
+
+def test_a_file_that_is_not_utf8_is_refused_in_chinese(client: TestClient, world: World) -> None:
+    sign_in(client, world.other_vendor.key)
+    client.cookies.set("mm_lang", "zh")
+    response = upload(client, "offers.jsonl", '{"title": "Stahl für Brücken"}'.encode("latin-1"))
+    assert response.status_code == 400
+    problem = re.search(r'data-testid="upload-problem">([^<]*)<', response.text)
+    assert problem, "no upload problem shown"
+    assert html.unescape(problem.group(1)) == (
+        "无法读取该文件：文件不是 UTF-8 文本（偏移 18 处的字节无效）；请以 UTF-8 编码另存后重新上传"
+    )
+
+
+def test_the_api_reports_an_import_exactly_as_before(client: TestClient, world: World) -> None:
+    headers = {**world.other_vendor.headers, "Accept-Language": "zh-CN"}
+    report = client.post("/imports/offers", content=UPLOAD, headers=headers).json()
+    assert report == {
+        "kind": "offers",
+        "total": 4,
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 2,
+        "errors": [
+            {
+                "line": 2,
+                "id": "zh-2",
+                "message": "pcf_unit: unknown declared unit 'furlong'; known units: "
+                "g, kg, t, Wh, kWh, MWh, Wp, kWp, MWp, MJ, GJ, tkm, m2, L, m3, unit",
+            },
+            {"line": 3, "id": None, "message": "invalid JSON: Expecting value at column 25"},
+        ],
+        "warnings": [
+            "1 record(s) name alliances: memberships are granted by the operator or the alliance's admin, "
+            "so the 'alliance' field was ignored"
+        ],
+    }
+    refused = client.post("/imports/offers", content=b"\xff", headers=headers)
+    assert refused.json() == {
+        "type": "/problems/bad-request",
+        "title": "Bad request",
+        "status": 400,
+        "detail": "the file is not UTF-8 text (byte 0 is invalid)",
+        "instance": "/imports/offers",
+    }
+
+
+def test_a_ceiling_without_a_unit_on_the_refine_panel_is_explained_in_chinese(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, world.buyer.key)
+    client.cookies.set("mm_lang", "zh")
+    need = world.needs["shared"].id
+    page = client.get(f"/ui/needs/{need}", params={"max_pcf": "0.8"})
+    assert page.status_code == 200
+    problem = re.search(r'data-testid="filter-problem">([^<]*)<', page.text)
+    assert problem, "no filter problem shown"
+    assert html.unescape(problem.group(1)) == "无法应用这些筛选条件： 碳足迹的数值和单位须同时填写或同时留空"
+    # The API's problem document for the same refinement is unchanged.
+    api = client.get(f"/needs/{need}/matches", params={"max_pcf": "0.8"}, headers=world.buyer.headers)
+    assert api.status_code == 422
+    assert api.json() == {
+        "type": "/problems/validation-failed",
+        "title": "Validation failed",
+        "status": 422,
+        "detail": "max_pcf and max_pcf_unit must both be set or both be null",
+        "instance": f"/needs/{need}/matches",
+        "errors": [
+            {"field": "max_pcf_unit", "message": "max_pcf and max_pcf_unit must both be set or both be null"}
+        ],
+    }
+
+
+def test_a_duplicate_alliance_code_is_refused_in_chinese(client: TestClient, world: World) -> None:
+    sign_in(client, world.operator.key)
+    client.cookies.set("mm_lang", "zh")
+    code = world.alliance.code
+    response = post_form(client, "/ui/alliances", {"code": code, "name": "x"}, page="/ui/alliances")
+    assert response.status_code == 409
+    assert summary(response.text) == f"未保存。 与已有内容冲突 · 联盟代码“{code}”已存在"
+
+
+def test_a_wrong_key_is_refused_in_chinese(client: TestClient, world: World) -> None:
+    client.cookies.set("mm_lang", "zh")
+    response = sign_in(client, "mm_000000000000_nope")
+    assert response.status_code == 401
+    refused = re.search(r'data-testid="sign-in-error">([^<]*)<', response.text)
+    assert refused, "no sign-in error shown"
+    assert html.unescape(refused.group(1)) == "登录失败： 密钥无效、已被吊销或已不存在。"
+    client.cookies.set("mm_lang", "en")
+    assert "Sign-in failed: invalid API key" in sign_in(client, "mm_000000000000_nope").text
+
+
+def test_a_missing_offer_is_a_chinese_404_page(client: TestClient, world: World) -> None:
+    sign_in(client, world.other_vendor.key)
+    client.cookies.set("mm_lang", "zh")
+    page = client.get("/ui/offers/999999")
+    assert page.status_code == 404
+    assert "<h1>未找到</h1>" in page.text
+    detail = re.search(r'data-testid="error-detail"[^>]*>([^<]*)<', page.text)
+    assert detail and detail.group(1) == "您要找的内容不存在，或您无权查看。"
+    assert "not found" not in page.text
+    client.cookies.set("mm_lang", "en")
+    english = client.get("/ui/offers/999999").text
+    assert "<h1>Not found</h1>" in english and "offer 999999 not found" in english

@@ -282,9 +282,7 @@ def test_the_pages_speak_chinese(client: TestClient, world: World) -> None:
         client, "/ui/alliances", {"code": "CN100", "name": "x"}, page="/ui/alliances", headers=zh
     )
     assert duplicate.status_code == 409
-    assert (
-        "<strong>未保存。</strong> 与已有内容冲突 · alliance &#39;CN100&#39; already exists" in duplicate.text
-    )
+    assert "<strong>未保存。</strong> 与已有内容冲突 · 联盟代码“CN100”已存在" in duplicate.text
 
 
 def test_the_operator_issues_a_pact_client_whose_credentials_get_a_token(

@@ -41,7 +41,9 @@ def _check_admin_organisation(session: Session, organisation_id: int | None) -> 
 
 def create(*, session: Session, data: AllianceCreate) -> Alliance:
     if repository.get_by_code(session, data.code) is not None:
-        raise Conflict(f"alliance {data.code!r} already exists")
+        raise Conflict(
+            f"alliance {data.code!r} already exists", code="alliance.exists", values={"code": data.code}
+        )
     _check_admin_organisation(session, data.admin_organisation_id)
     return repository.add(session, Alliance(**data.model_dump()))
 

@@ -10,4 +10,8 @@ def decode_upload(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise BadRequest(f"the file is not UTF-8 text (byte {error.start} is invalid)") from None
+        raise BadRequest(
+            f"the file is not UTF-8 text (byte {error.start} is invalid)",
+            code="upload.not_utf8",
+            values={"byte": error.start},
+        ) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
 from matchmaker.db.models import Organisation
-from matchmaker.errors import Forbidden, MatchmakerError
+from matchmaker.errors import Forbidden, MatchmakerError, field_errors_from_pydantic
 from matchmaker.exchange import NeedRecord, OfferRecord
 from matchmaker.imports.readers import RawRecord
 from matchmaker.imports.schemas import ImportReport, LineError
@@ -25,7 +25,22 @@ Progress = Callable[[int], None]
 
 
 class LineRejected(Exception):
-    """A record that is well-formed but cannot be taken (for example its supplier is not a supplier)."""
+    """A line that cannot be taken (unreadable, invalid, or for example its supplier is not a supplier).
+
+    The message is English; `code` and `values`, or per-field `fields`, name the reason for the pages."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        fields: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = dict(values or {})
+        self.fields = list(fields)
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -52,22 +67,34 @@ def _run(
         record_id = raw.data.get("id") if isinstance(raw.data.get("id"), str) else None
         try:
             if raw.error:
-                raise LineRejected(raw.error)
+                raise LineRejected(raw.error, code=raw.code, values=raw.values)
             try:
                 record = model.model_validate(raw.data)
             except ValidationError as error:
-                raise LineRejected(describe_validation_error(error)) from None
+                fields = field_errors_from_pydantic(error.errors())
+                raise LineRejected(describe_validation_error(error), fields=fields) from None
             # A savepoint per record: a failure undoes that record alone.
             with session.begin_nested():
                 outcome = apply(record)
         except (LineRejected, MatchmakerError) as error:
+            fields = error.fields if isinstance(error, LineRejected) else error.errors
             report.failed += 1
-            report.errors.append(LineError(line=raw.line, id=record_id, message=str(error)))
+            report.errors.append(
+                LineError(
+                    line=raw.line,
+                    id=record_id,
+                    message=str(error),
+                    code=error.code,
+                    values=error.values,
+                    fields=fields,
+                )
+            )
         except SQLAlchemyError as error:
             report.failed += 1
             reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            message, code = f"database refused it: {reason}", "import.database_refused"
             report.errors.append(
-                LineError(line=raw.line, id=record_id, message=f"database refused it: {reason}")
+                LineError(line=raw.line, id=record_id, message=message, code=code, values={"reason": reason})
             )
         else:
             setattr(report, outcome, getattr(report, outcome) + 1)
@@ -109,9 +136,11 @@ def import_offers(
 
     _run(session=session, report=report, records=records, model=OfferRecord, apply=apply, progress=progress)
     if ignored_alliance_lines:
-        report.warnings.append(
+        report.warn(
             f"{ignored_alliance_lines} record(s) name alliances: memberships are granted by the operator or "
-            "the alliance's admin, so the 'alliance' field was ignored"
+            "the alliance's admin, so the 'alliance' field was ignored",
+            code="import.alliances_ignored",
+            count=ignored_alliance_lines,
         )
     return report
 
@@ -121,7 +150,11 @@ def _supplier(session: Session, record: OfferRecord) -> Organisation:
         session=session, name=record.supplier, kind="vendor", region=record.region, admitted=True
     )
     if owner.kind not in party_service.SUPPLIER_KINDS:
-        raise LineRejected(f"organisation {record.supplier!r} is a {owner.kind}, not a supplier")
+        raise LineRejected(
+            f"organisation {record.supplier!r} is a {owner.kind}, not a supplier",
+            code="import.not_a_supplier",
+            values={"name": record.supplier, "kind": owner.kind},
+        )
     return owner
 
 
@@ -143,7 +176,11 @@ def import_needs(
                 session=session, name=record.buyer, kind="buyer", region=None, admitted=True
             )
             if owner.kind not in party_service.BUYER_KINDS:
-                raise LineRejected(f"organisation {record.buyer!r} is a {owner.kind}, not a buyer")
+                raise LineRejected(
+                    f"organisation {record.buyer!r} is a {owner.kind}, not a buyer",
+                    code="import.not_a_buyer",
+                    values={"name": record.buyer, "kind": owner.kind},
+                )
         else:
             owner = party_service.get_own(session=session, principal=principal)
         _, outcome = need_service.upsert_record(

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from matchmaker.alliances import repository as alliances
 from matchmaker.auth import Principal
 from matchmaker.db.models import Need
-from matchmaker.errors import ValidationFailed
-from matchmaker.exchange import check_footprint_pair
+from matchmaker.errors import ValidationFailed, field_error
+from matchmaker.exchange import InvalidValue, check_footprint_pair
 from matchmaker.matching import repository
 from matchmaker.matching.constraints import find_ceiling
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
@@ -63,11 +63,16 @@ def need_criteria(need: Need, refinement: Refinement = Refinement()) -> Criteria
 
 
 def check_pair(value: float | None, unit: str | None) -> None:
+    """A ceiling needs both a value and a unit, or neither; refused with the check's code and values."""
     try:
         check_footprint_pair(value, unit, value_field="max_pcf", unit_field="max_pcf_unit")
-    except ValueError as error:
+    except InvalidValue as error:
+        message = str(error)
         raise ValidationFailed(
-            str(error), errors=[{"field": "max_pcf_unit", "message": str(error)}]
+            message,
+            errors=[field_error("max_pcf_unit", message, code=error.code, **error.values)],
+            code=error.code,
+            values=error.values,
         ) from None
 
 

@@ -3,6 +3,8 @@
 A refused form keeps the service's English texts together with the codes and values that name them
 (pydantic's error type and context, or a domain error's `code`); `FormErrors.shown` phrases them in the
 page's language from locales/errors.json, and falls back to the English text for a code it has no words for.
+`phrase` does the same for any error a page shows outside a form (an import's rejected lines, an error
+page, the sign-in page).
 """
 
 from __future__ import annotations
@@ -34,16 +36,26 @@ class Message:
     code: str | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
 
-    def in_language(self, t: Translator) -> str:
-        """The message in t's language; English is the service's own text, word for word the API's."""
-        texts = catalogue().get(f"problem.{self.code}") if self.code else None
-        text = texts.get(t.language) if texts and t.language != "en" else None
-        if not text:
+    def in_language(self, t: Translator, *, fallback: str | None = None) -> str:
+        """The message in t's language; English is the service's own text, word for word the API's.
+
+        Without words for the code in t's language, the `fallback` message key's (a general reason, such
+        as the status's), else the English text."""
+        if t.language == "en":
             return self.english
+        general = catalogue().get(fallback, {}) if fallback else {}
+        return self.phrased(t) or general.get(t.language) or self.english
+
+    def phrased(self, t: Translator) -> str | None:
+        """The message by its code in t's language; None without words for it there."""
+        texts = catalogue().get(f"problem.{self.code}") if self.code else None
+        text = texts.get(t.language) if texts else None
+        if not text:
+            return None
         try:
             return text.format(**{key: _plain_number(value) for key, value in self.values.items()})
         except (KeyError, IndexError, ValueError):  # a placeholder the error did not fill
-            return self.english
+            return None
 
 
 def _plain_number(value: Any) -> Any:
@@ -98,7 +110,7 @@ class FormErrors(Exception):
     def shown(self, request: Request, *, labels: str | None = None) -> dict[str, Any]:
         """The page's `errors` (by input name) and `summary`, in the request's language; `labels` is the
         message key prefix of the form's field labels (e.g. "vendor.offer."), which the summary names."""
-        t = Translator(as_language(language(request)) or DEFAULT_LANGUAGE)
+        t = page_translator(request)
         return {"errors": self._fields(t), "summary": self._summary(t, labels=labels)}
 
     def _fields(self, t: Translator) -> dict[str, str]:
@@ -118,6 +130,33 @@ class FormErrors(Exception):
             label = t(label_key) if label_key and label_key in catalogue() else name
             items.append(t("problem.summary_item", name=name, label=label, message=message))
         return t("problem.summary_separator").join(items)
+
+
+def page_translator(request: Request) -> Translator:
+    """A translator to the request's page language."""
+    return Translator(as_language(language(request)) or DEFAULT_LANGUAGE)
+
+
+def phrase(
+    t: Translator,
+    english: str,
+    *,
+    code: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    entries: Sequence[Mapping[str, Any]] = (),
+    fallback: str | None = None,
+) -> str:
+    """An error in t's language: by its own code, else by its per-field `entries` (named as a form's
+    summary names them), else by the `fallback` key. English is `english`, word for word."""
+    if t.language == "en":
+        return english
+    message = Message(english, code, values or {})
+    by_code = message.phrased(t)
+    if by_code:
+        return by_code
+    if entries:
+        return FormErrors([Problem.from_entry(entry) for entry in entries])._summary(t, labels=None)
+    return message.in_language(t, fallback=fallback)
 
 
 def no_errors() -> dict[str, Any]:

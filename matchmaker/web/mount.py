@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from matchmaker.errors import MatchmakerError, answer_errors_under, field_errors_from_pydantic
 from matchmaker.web import buyer, operator, pages, vendor
 from matchmaker.web.deps import SignInRequired
+from matchmaker.web.forms import page_translator, phrase
 from matchmaker.web.i18n import catalogue
 from matchmaker.web.rendering import render
 
@@ -41,10 +42,23 @@ def _is_page(path: str) -> bool:
 
 
 def _error_page(request: Request, error: Any) -> Response:
+    """The error as a page: the status's title, and the reason in the page's language by the error's code
+    (or its fields'), else the status's general reason; an English page says the service's own words."""
+    t = page_translator(request)
+    code: str | None = None
+    values: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = []
     if isinstance(error, RequestValidationError):
-        problems = field_errors_from_pydantic(error.errors())
-        status, detail = 400, "; ".join(f"{e['field']}: {e['message']}" for e in problems)
+        entries = field_errors_from_pydantic(error.errors())
+        status, english = 400, "; ".join(f"{e['field']}: {e['message']}" for e in entries)
+    elif isinstance(error, MatchmakerError):
+        status, english = error.status, error.detail
+        code, values, entries = error.code, error.values, error.errors
     else:
-        status = error.status if isinstance(error, MatchmakerError) else error.status_code
-        detail = str(getattr(error, "detail", "") or "")
-    return render(request, "error.html", {"status": status, "detail": detail}, status=status)
+        status, english = error.status_code, str(error.detail or "")
+    detail = english and phrase(
+        t, english, code=code, values=values, entries=entries, fallback=f"error.detail.{status}"
+    )
+    title = f"error.{status}" if f"error.{status}" in catalogue() else "error.title"
+    context = {"status": status, "title": title, "detail": detail, "english": detail == english}
+    return render(request, "error.html", context, status=status)

@@ -14,7 +14,7 @@ from matchmaker.errors import MatchmakerError
 from matchmaker.parties import service as party_service
 from matchmaker.units import UnknownUnitError, parse_unit
 from matchmaker.web.deps import FormDep, user_from_cookie
-from matchmaker.web.forms import text
+from matchmaker.web.forms import page_translator, phrase, text
 from matchmaker.web.i18n import as_language
 from matchmaker.web.rendering import render, set_cookie, signer
 from matchmaker.web.sessions import LANGUAGE_COOKIE, SESSION_COOKIE, SessionClaims
@@ -49,8 +49,11 @@ def sign_in(request: Request, session: SessionDep, form: FormDep) -> Response:
     try:
         principal = party_service.authenticate(session=session, plaintext=text(form, "key") or "")
     except MatchmakerError as error:
-        context = {"next": target, "error": error.detail}
-        return render(request, "sign_in.html", context, status=error.status)
+        reason = phrase(
+            page_translator(request), error.detail, code=error.code, values=error.values,
+            fallback=f"error.detail.{error.status}",
+        )  # fmt: skip
+        return render(request, "sign_in.html", {"next": target, "error": reason}, status=error.status)
     if target == "/ui":
         target = HOME_BY_ROLE[principal.role]
     hours = request.app.state.settings.session_hours

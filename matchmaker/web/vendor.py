@@ -23,6 +23,7 @@ from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
 from matchmaker.imports.decoding import decode_upload
 from matchmaker.imports.readers import detect_format, read_records
+from matchmaker.imports.schemas import ImportReport, LineError
 from matchmaker.matching import service as matching
 from matchmaker.offers import service as offer_service
 from matchmaker.offers.repository import OfferFilters
@@ -30,7 +31,17 @@ from matchmaker.offers.schemas import OfferCreate, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.schema_types import PathId
 from matchmaker.web.deps import FormDep, VendorDep
-from matchmaker.web.forms import FormErrors, attempt, build, checked, no_errors, text, values
+from matchmaker.web.forms import (
+    FormErrors,
+    attempt,
+    build,
+    checked,
+    no_errors,
+    page_translator,
+    phrase,
+    text,
+    values,
+)
 from matchmaker.web.pages import safe_next
 from matchmaker.web.rendering import Pager, WebUser, render
 
@@ -179,12 +190,41 @@ def upload(request: Request, session: SessionDep, user: VendorDep, form: FormDep
     try:
         content = attempt(lambda: decode_upload(body))
     except FormErrors as error:
-        return _upload_problem(request, "vendor.upload.unreadable", status=400, detail=error.summary)
+        detail = error.shown(request)["summary"]
+        return _upload_problem(request, "vendor.upload.unreadable", status=400, detail=detail)
     records = read_records(content, detect_format(upload.filename, upload.content_type))
     report = import_service.import_offers(session=session, principal=user.principal, records=records)
-    return render(
-        request, "vendor/upload.html", {"report": report, "problem": None, "filename": upload.filename}
-    )
+    context = {
+        "report": report,
+        "rejected": _rejected_lines(request, report.errors),
+        "warnings": _warnings(request, report),
+        "problem": None,
+        "filename": upload.filename,
+    }
+    return render(request, "vendor/upload.html", context)
+
+
+def _warnings(request: Request, report: ImportReport) -> list[dict[str, Any]]:
+    """The report's warnings in the page's language (`english` when it has no words for one)."""
+    t = page_translator(request)
+    shown = []
+    for warning in report.warnings:
+        code, named = report.warning_codes.get(warning, (None, {}))
+        text = phrase(t, warning, code=code, values=named)
+        shown.append({"text": text, "english": t.language == "en" or text == warning})
+    return shown
+
+
+def _rejected_lines(request: Request, errors: list[LineError]) -> list[dict[str, Any]]:
+    """The report's rejected lines with their reasons in the page's language (`english` when it has no
+    words for one)."""
+    t = page_translator(request)
+    rows = []
+    for error in errors:
+        reason = phrase(t, error.message, code=error.code, values=error.values, entries=error.fields)
+        english = t.language == "en" or reason == error.message
+        rows.append({"line": error.line, "id": error.id, "reason": reason, "english": english})
+    return rows
 
 
 def _upload_problem(request: Request, key: str, *, status: int, **values: object) -> Response:
