@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -257,8 +258,9 @@ def keys_create(
     print(plaintext)
 
 
-def _import_footprints(label: str, footprints: list[object], supplier: str | None) -> None:
-    """Import footprints as offers (suppliers created admitted), with the import's report."""
+def _import_footprints(label: str, footprints: list[object], supplier: str | None) -> bool:
+    """Import footprints as offers (suppliers created admitted), with the import's report; return whether
+    every footprint was taken."""
     from matchmaker.matching.glossary import load_glossary
     from matchmaker.matching.text import Analyzer
     from matchmaker.pact.importing import import_footprints
@@ -278,32 +280,112 @@ def _import_footprints(label: str, footprints: list[object], supplier: str | Non
                 infer_category=category, progress=advance,
             ),
         )  # fmt: skip
-    if not complete:
-        raise typer.Exit(1)
+    return complete
+
+
+def usage_error(message: str) -> NoReturn:
+    """Print a one-line error about how the command was called and exit 2."""
+    err.print(f"error: {message}", style="red")
+    raise typer.Exit(2)
+
+
+# A secret typed as an option shows in `ps` and the shell history; these are the ways that do not.
+CLIENT_SECRET_ENV = "MATCHMAKER_PACT_CLIENT_SECRET"
+CALLBACK_SECRET_ENV = "MATCHMAKER_PACT_CALLBACK_CLIENT_SECRET"
+_ARGV_SECRET = "a secret typed here shows in `ps` and the shell history: prefer"
+
+
+def _secret(
+    ctx: typer.Context, *, name: str, value: str | None, file: Path | None, envvar: str
+) -> str | None:
+    """The secret from exactly one of its sources (option `name`, its environment variable, its file), or
+    None when none is given. No message ever repeats the secret."""
+    option = "--" + name.replace("_", "-")
+    sources: list[str] = []
+    source = ctx.get_parameter_source(name)
+    # By name: typer may bring its own copy of click, whose enum is another class.
+    if source is not None and source.name == "COMMANDLINE":
+        sources.append(option)
+        if os.environ.get(envvar):
+            sources.append(envvar)  # shadowed by the option: still two sources
+    elif value is not None:
+        sources.append(envvar)
+    if file is not None:
+        sources.append(f"{option}-file")
+    if len(sources) > 1:
+        usage_error(f"give the secret one way, not by {' and '.join(sources)}")
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8")
+        except OSError as error:
+            usage_error(f"cannot read {option}-file {file}: {error.strerror or type(error).__name__}")
+        except UnicodeDecodeError:
+            usage_error(f"{option}-file {file} is not UTF-8 text")
+        # An editor or `echo` ends the file with a newline that is not part of the secret.
+        value = value.removesuffix("\n").removesuffix("\r") if value.endswith("\n") else value
+        if not value:
+            usage_error(f"{option}-file {file} is empty")
+    if value == "":
+        usage_error(f"{sources[0]} is empty")
+    return value
 
 
 @pact_app.command("pull")
 def pact_pull(
+    ctx: typer.Context,
     base_url: Annotated[str, typer.Option(help="the host's API base URL, e.g. https://pcf.example.com")],
     client_id: Annotated[str, typer.Option(help="OAuth2 client id the host issued")],
-    client_secret: Annotated[str, typer.Option(help="its secret")],
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar=CLIENT_SECRET_ENV, help=f"its secret; {_ARGV_SECRET} the env var or --client-secret-file"
+        ),
+    ] = None,
+    client_secret_file: Annotated[
+        Path | None, typer.Option(help="read the secret from this file (a trailing newline is dropped)")
+    ] = None,
     version: Annotated[int, typer.Option(help="PACT API version: 2 or 3", min=2, max=3)] = 3,
     supplier: Annotated[str | None, typer.Option(help="file every footprint under this supplier")] = None,
+    max_pages: Annotated[
+        int | None,
+        typer.Option(min=1, help="read at most this many pages (default 10,000), import what was read"),
+    ] = None,
 ) -> None:
-    """Pull every footprint a PACT host shares with you and list each as an offer of its company."""
-    from matchmaker.pact.client import PactClient, PactClientError, PullSettings
+    """Pull every footprint a PACT host shares with you and list each as an offer of its company.
 
+    Give the secret by MATCHMAKER_PACT_CLIENT_SECRET or --client-secret-file, one source only.
+
+    A pull cut short (the page cap, a next link that loops) imports what it read and exits 1."""
+    from matchmaker.pact.client import MAX_PAGES, PactClient, PactClientError, PullSettings, PullStopped
+
+    secret = _secret(
+        ctx, name="client_secret", value=client_secret, file=client_secret_file, envvar=CLIENT_SECRET_ENV
+    )
+    if secret is None:
+        usage_error(f"no client secret: set {CLIENT_SECRET_ENV} or give --client-secret-file")
     pulled: list[object] = []
+    stopped: PullStopped | None = None
     try:
         settings = PullSettings(
-            base_url=base_url, client_id=client_id, client_secret=client_secret, version=version
-        )
+            base_url=base_url, client_id=client_id, client_secret=secret, version=version,
+            max_pages=max_pages or MAX_PAGES,
+        )  # fmt: skip
         with PactClient(settings) as client:
-            pulled.extend(client.footprints())
+            for footprint in client.footprints():
+                pulled.append(footprint)
+    except PullStopped as error:
+        stopped = error  # the pages before the stop were read: their footprints are imported
     except (PactClientError, ValueError) as error:  # ValueError: settings such as a relative --base-url
         fail(str(error))
-    err.print(f"pulled {len(pulled)} footprints from {base_url}")
-    _import_footprints("footprints", pulled, supplier)
+    err.print(f"pulled {len(pulled)} footprints from {base_url}" + (f", {stopped}" if stopped else ""))
+    complete = _import_footprints("footprints", pulled, supplier)
+    if stopped is not None:
+        read = len(pulled)
+        fail(
+            f"incomplete pull (stopped after page {stopped.pages}): the {read} footprints read were imported"
+        )
+    if not complete:
+        raise typer.Exit(1)
 
 
 @pact_app.command("import")
@@ -320,11 +402,13 @@ def pact_import(
         footprints = footprints_in_file(text)
     except FileUnreadable as error:
         fail(f"{file}: {error}")
-    _import_footprints("footprints", footprints, supplier)
+    if not _import_footprints("footprints", footprints, supplier):
+        raise typer.Exit(1)
 
 
 @pact_clients_app.command("create")
 def pact_clients_create(
+    ctx: typer.Context,
     org: Annotated[str, typer.Option(help="the organisation the client acts for (must exist)")],
     label: Annotated[str | None, typer.Option(help="a note to recognise the client by")] = None,
     callback_url: Annotated[
@@ -333,13 +417,30 @@ def pact_clients_create(
     callback_client_id: Annotated[
         str | None, typer.Option(help="client id our host presents to theirs when delivering events")
     ] = None,
-    callback_client_secret: Annotated[str | None, typer.Option(help="its secret")] = None,
+    callback_client_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar=CALLBACK_SECRET_ENV,
+            help=f"its secret; {_ARGV_SECRET} the env var or --callback-client-secret-file",
+        ),
+    ] = None,
+    callback_client_secret_file: Annotated[
+        Path | None, typer.Option(help="read that secret from this file (a trailing newline is dropped)")
+    ] = None,
 ) -> None:
-    """Issue PACT OAuth client credentials: the client id, then the secret, as the last two lines."""
+    """Issue PACT OAuth client credentials: the client id, then the secret, as the last two lines.
+
+    Give a callback secret by MATCHMAKER_PACT_CALLBACK_CLIENT_SECRET or --callback-client-secret-file."""
     from matchmaker.pact import service as pact_service
     from matchmaker.pact.events import may_deliver_to
     from matchmaker.parties import repository as parties
 
+    callback_secret = _secret(
+        ctx, name="callback_client_secret", value=callback_client_secret, file=callback_client_secret_file,
+        envvar=CALLBACK_SECRET_ENV,
+    )  # fmt: skip
+    if callback_secret is not None and callback_client_id is None:
+        usage_error("a callback client secret needs --callback-client-id")
     settings = get_settings()
     if callback_url is not None and not may_deliver_to(callback_url):
         fail(f"--callback-url must be an https URL (plain http only on this machine): {callback_url}")
@@ -350,7 +451,7 @@ def pact_clients_create(
         new = pact_service.create_client(
             session=session, organisation=organisation, label=label,
             callback_url=callback_url, callback_client_id=callback_client_id,
-            callback_client_secret=callback_client_secret,
+            callback_client_secret=callback_secret,
         )  # fmt: skip
         client_id = new.client.client_id
     err.print(f"PACT client for {org!r} (the secret is shown once; store it now):")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from matchmaker.pact.client import PactClient, PactClientError, PullSettings
+from matchmaker.pact.client import PactClient, PactClientError, PullSettings, PullStopped
 
 CLIENT_ID = "recipient-1"
 SECRET = "s3cret-Value-9"
@@ -52,8 +54,10 @@ class HostState:
     accept_tokens: bool = True
     canned: deque[Canned] = field(default_factory=deque)
     delay: float = 0.0
+    # Serve at most this many footprints a page, whatever the client asks for (hosts may serve fewer).
+    max_limit: int | None = None
     # Placeholders: {next} absolute, {next_path} and {next_query} relative, {first} this page without
-    # offset, {foreign} the next page on another host.
+    # offset, {foreign} the next page on another host, {loop} the next page from the first, else the first.
     link: str = '<{next}>; rel="next"'
     body: Any = None
     requests: list[str] = field(default_factory=list)
@@ -139,26 +143,32 @@ class FakeHost:
         if state.delay:
             await asyncio.sleep(state.delay)
         limit = int(request.query_params.get("limit", "100"))
+        limit = min(limit, state.max_limit or limit)
         offset = int(request.query_params.get("offset", "0"))
         body = state.body if state.body is not None else {"data": state.footprints[offset : offset + limit]}
         # v2 hosts may answer 202 (an incomplete result) with the same body.
         response = JSONResponse(body, 202 if request.path_params["version"] == 2 else 200)
         if offset + limit < len(state.footprints):
-            after = request.url.include_query_params(limit=limit, offset=offset + limit)
+            # The limit asked for, not the one served: the client's first URL is then the first page's.
+            asked = request.query_params.get("limit", str(limit))
+            after = request.url.include_query_params(limit=asked, offset=offset + limit)
+            first = request.url.remove_query_params("offset")
             links = state.link.format(
                 next=after,
                 next_path=f"{after.path}?{after.query}",
                 next_query=f"?{after.query}",
-                first=request.url.remove_query_params("offset"),
+                first=first,
                 foreign=str(after).replace("127.0.0.1", "localhost"),
+                loop=after if offset == 0 else first,
             )
             for line in links.split("\n"):
                 response.headers.append("link", line)
         return response
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeHost]:
+@contextmanager
+def fake_host() -> Iterator[FakeHost]:
+    """A FakeHost served on a free loopback port until the block ends."""
     host = FakeHost()
     # Named TCP, so asyncio sets TCP_NODELAY on accepted connections (else each answer waits ~40 ms).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -188,6 +198,12 @@ def server() -> Iterator[FakeHost]:
         uvicorn_server.should_exit = uvicorn_server.force_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeHost]:
+    with fake_host() as host:
+        yield host
 
 
 @pytest.fixture
@@ -367,11 +383,53 @@ def test_next_link_to_another_host_refused(host: FakeHost) -> None:
     assert host.state.data_requests() == ["GET /api/3/footprints?limit=2"]
 
 
+def pull_until_stopped(host: FakeHost, **overrides: Any) -> tuple[list[str], PullStopped]:
+    """The footprint ids yielded before the pull stopped, and why it stopped."""
+    values: dict[str, Any] = {"base_url": host.base_url, "client_id": CLIENT_ID, "client_secret": SECRET}
+    received: list[str] = []
+    with (
+        PactClient(
+            PullSettings(**(values | {"page_size": 2} | overrides)), transport=httpx.HTTPTransport()
+        ) as client,
+        pytest.raises(PullStopped) as caught,
+    ):
+        received.extend(footprint["id"] for footprint in client.footprints())
+    return received, caught.value
+
+
 def test_pagination_loop_detected(host: FakeHost) -> None:
     host.state.link = '<{first}>; rel="next"'
-    with pytest.raises(PactClientError, match="pagination loop"):
-        pull(host)
+    received, stopped = pull_until_stopped(host)
+    assert received == IDS[:2]
+    assert str(stopped) == (
+        f"stopped after 1 page: pagination loop: the next link {host.base_url}/3/footprints?limit=2 was "
+        "already fetched"
+    )
     assert len(host.state.data_requests()) == 1
+
+
+def test_a_next_link_back_to_an_earlier_page_stops_after_the_pages_read(host: FakeHost) -> None:
+    host.state.link = '<{loop}>; rel="next"'
+    received, stopped = pull_until_stopped(host)
+    assert received == IDS[:4]
+    assert (stopped.pages, stopped.reason.split(":")[0]) == (2, "pagination loop")
+    assert len(host.state.data_requests()) == 2
+
+
+def test_the_page_cap_stops_a_host_that_lists_more(host: FakeHost) -> None:
+    received, stopped = pull_until_stopped(host, max_pages=2)
+    assert received == IDS[:4]
+    assert str(stopped) == "stopped after 2 pages: reached the cap of 2 pages while the host lists more"
+    assert len(host.state.data_requests()) == 2
+    # A cap the host does not exceed is no stop at all.
+    assert ids(pull(host, max_pages=3)) == IDS
+
+
+def test_a_password_in_the_base_url_is_never_repeated(host: FakeHost) -> None:
+    base_url = host.base_url.replace("http://", "http://someone:pass-w0rd-77@")
+    with pytest.raises(PactClientError) as caught:
+        pull(host, base_url=base_url)  # httpx turns the user info into Basic auth: the host refuses it
+    assert "pass-w0rd-77" not in str(caught.value) and "answered 401" in str(caught.value)
 
 
 def test_version_2_path_answering_202(host: FakeHost) -> None:
@@ -403,7 +461,30 @@ def test_body_without_a_data_list_is_an_error(host: FakeHost, body: Any) -> None
 def test_settings_refuse_bad_values_and_hide_the_secret() -> None:
     settings = PullSettings(base_url="https://pact.example.com/api", client_id="me", client_secret=SECRET)
     assert SECRET not in repr(settings)
-    for bad in ({"version": 4}, {"page_size": 0}, {"attempts": 0}, {"base_url": "pact.example.com"}):
+    bad_values = (
+        {"version": 4},
+        {"page_size": 0},
+        {"attempts": 0},
+        {"max_pages": 0},
+        {"base_url": "pact.example.com"},
+    )
+    for bad in bad_values:
         values: dict[str, Any] = {"base_url": "https://h.example", "client_id": "me", "client_secret": "x"}
         with pytest.raises(ValueError):
             PullSettings(**(values | bad))
+
+
+def test_a_published_event_is_logged_with_its_sender_and_footprints(caplog: pytest.LogCaptureFixture) -> None:
+    from matchmaker.pact.events import PUBLISHED, check_event, note_published
+
+    ids_ = ["3a6c14a7-4deb-498a-b5ea-16ce2535b576", "5e0c2a9e-7b4d-4e2a-9c1f-5a6b7c8d9e03"]
+    event = check_event(
+        {"specversion": "1.0", "id": "e-1", "source": "//peer.example", "time": "2026-11-24T10:00:00Z",
+         "type": PUBLISHED, "data": {"pfIds": ids_}}
+    )  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="matchmaker.pact.events"):
+        note_published(event=event, client_id="mmpact-peer")
+    [record] = caplog.records
+    assert record.levelno == logging.INFO
+    assert "'e-1' from client mmpact-peer" in record.getMessage()
+    assert all(id_ in record.getMessage() for id_ in ids_) and "not pulled" in record.getMessage()

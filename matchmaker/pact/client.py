@@ -1,8 +1,10 @@
 """A PACT data recipient: pull every product footprint a host shares with us (REST API v2 or v3).
 
 The host is untrusted. The bearer token only goes to the host's own origin (scheme, host and port of
-`base_url`), redirects are never followed, and no message carries the client secret or a token, so a
-`PactClientError` can be shown to a user as it is.
+`base_url`), redirects are never followed, and no message carries the client secret, a token or a password
+in `base_url`, so a `PactClientError` can be shown to a user as it is. A pull reads at most `max_pages`
+pages and never fetches the same page twice; stopping for either raises `PullStopped` after the footprints
+already read were yielded, so the caller can keep them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ MAX_DELAY = 60.0
 LIST_STATUSES = frozenset({200, 202})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DETAIL_LENGTH = 200
+# Far beyond any real host (a million footprints at 100 a page), yet a host with endless pages stops.
+MAX_PAGES = 10_000
 
 Origin = tuple[str, str, int | None]
 CLOUDEVENTS_JSON = "application/cloudevents+json; charset=UTF-8"
@@ -45,6 +49,7 @@ class PullSettings:
     timeout: float = 30.0
     attempts: int = 5
     backoff: float = 0.5
+    max_pages: int = MAX_PAGES
     # Use an announced token endpoint only on the base URL's own host (a host we post events to: our
     # callback credentials go to the host the operator registered, whatever its discovery says).
     same_host_token: bool = False
@@ -66,10 +71,23 @@ class PullSettings:
             raise ValueError("attempts must be at least 1")
         if self.backoff < 0:
             raise ValueError("backoff must not be negative")
+        if self.max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
 
 
 class PactClientError(Exception):
     """A pull that failed, with a one-line message fit for the user (no secret, no token)."""
+
+
+class PullStopped(PactClientError):
+    """A pull cut short by its limits (the page cap, a next link that loops); the pages before it were read.
+
+    The message is `stopped after N pages: <reason>`; `pages` and `reason` hold its parts."""
+
+    def __init__(self, *, pages: int, reason: str) -> None:
+        super().__init__(f"stopped after {pages} page{'' if pages == 1 else 's'}: {reason}")
+        self.pages = pages
+        self.reason = reason
 
 
 class PactClient:
@@ -96,7 +114,8 @@ class PactClient:
         self._token_url: httpx.URL | None = None
         self._token: str | None = None
         # Everything a message must never repeat, even when a careless host echoes it back.
-        self._secrets = {settings.client_secret}
+        base = httpx.URL(self._base)
+        self._secrets = {settings.client_secret, base.password, base.userinfo.decode("ascii", "replace")}
 
     def __enter__(self) -> Self:
         return self
@@ -114,7 +133,8 @@ class PactClient:
         self._http.close()
 
     def footprints(self) -> Iterator[dict[str, Any]]:
-        """Yield every footprint the host lists for us, page by page, following the `next` links."""
+        """Yield every footprint the host lists for us, page by page, following the `next` links; PullStopped
+        (after the footprints read) when the page cap is reached or a next link was already fetched."""
         url: httpx.URL | None = httpx.URL(
             f"{self._base}/{self._settings.version}/footprints", params={"limit": self._settings.page_size}
         )
@@ -123,7 +143,14 @@ class PactClient:
             fetched.add(str(url))
             response = self._list(url)
             yield from self._page_items(response)
-            url = self._next_url(response, fetched=fetched)
+            url = self._next_url(response)
+            if url is None:
+                return
+            if str(url) in fetched:
+                raise self._stopped(len(fetched), f"pagination loop: the next link {url} was already fetched")
+            if len(fetched) >= self._settings.max_pages:
+                cap = self._settings.max_pages
+                raise self._stopped(len(fetched), f"reached the cap of {cap} pages while the host lists more")
 
     # -- listing ---------------------------------------------------------------------------------------
 
@@ -169,7 +196,7 @@ class PactClient:
                 raise self._error(f"{where}: data[{index}] is not an object")
         return data
 
-    def _next_url(self, response: httpx.Response, *, fetched: set[str]) -> httpx.URL | None:
+    def _next_url(self, response: httpx.Response) -> httpx.URL | None:
         links = _parse_links(", ".join(response.headers.get_list("link")))
         target = next((target for target, rels in links if "next" in rels), None)
         if target is None:
@@ -181,8 +208,6 @@ class PactClient:
         if _origin(url) != self._origin:
             # The spec keeps pages on the same host; following elsewhere would hand out our token.
             raise self._error(f"refusing to follow a next link to another host: {url}")
-        if str(url) in fetched:
-            raise self._error(f"pagination loop: the next link {url} was already fetched")
         return url
 
     # -- authentication --------------------------------------------------------------------------------
@@ -278,10 +303,16 @@ class PactClient:
         return nominal / 2 + random.uniform(0, nominal / 2)
 
     def _error(self, message: str) -> PactClientError:
+        return PactClientError(self._scrub(message))
+
+    def _stopped(self, pages: int, reason: str) -> PullStopped:
+        return PullStopped(pages=pages, reason=self._scrub(reason))
+
+    def _scrub(self, message: str) -> str:
         for secret in self._secrets:
             if secret:
                 message = message.replace(secret, "***")
-        return PactClientError(" ".join(message.split()))
+        return " ".join(message.split())
 
 
 def _origin(url: httpx.URL) -> Origin:

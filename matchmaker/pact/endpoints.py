@@ -26,7 +26,7 @@ from matchmaker.errors import answer_errors_under
 from matchmaker.pact import service
 from matchmaker.pact.cache import FootprintCache
 from matchmaker.pact.clients_endpoints import router as clients_router
-from matchmaker.pact.events import REQUEST_CREATED, answer_request, check_event
+from matchmaker.pact.events import PUBLISHED, REQUEST_CREATED, answer_request, check_event, note_published
 from matchmaker.pact.filters import FilterError, FootprintQuery
 from matchmaker.pact.service import PactProblem
 from matchmaker.pact.tokens import TOKEN_SECONDS, AccessTokens
@@ -262,4 +262,6 @@ async def receive_event(request: Request, session: SessionDep, background: Backg
             own_source=f"{base_url(request)}/3/events",
             cache=footprint_cache(request),
         )
+    elif event["type"] == PUBLISHED:
+        note_published(event=event, client_id=client.client_id)
     return Response(status_code=200)

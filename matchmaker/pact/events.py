@@ -3,6 +3,10 @@
 A RequestCreatedEvent is answered 200 at once; afterwards the matching footprints the requester may see
 go to its host as one RequestFulfilledEvent (or a RequestRejectedEvent when none match), at
 `<source>/3/events`, with a token obtained from that host when its client has callback credentials.
+
+A PublishedEvent is answered 200 and not acted on (`note_published` logs it): pulling the footprints it
+names would need credentials for the sender's host, which we do not hold (a client's callback credentials
+are for delivering our answers, not for reading their footprints).
 """
 
 from __future__ import annotations
@@ -73,6 +77,15 @@ def _is_uuid(value: Any) -> bool:
     except ValueError:
         return False
     return isinstance(value, str)
+
+
+def note_published(*, event: dict[str, Any], client_id: str) -> None:
+    """Log a checked PublishedEvent (sender and footprint ids); nothing is pulled."""
+    logger.info(
+        "PACT PublishedEvent %r from client %s announces footprints %s (not pulled: we hold no credentials "
+        "for the sender's host)",
+        event["id"], client_id, ", ".join(event["data"]["pfIds"]),
+    )  # fmt: skip
 
 
 def query_of(data: dict[str, Any]) -> FootprintQuery:
