@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.app import create_app
 from matchmaker.config import Settings
-from matchmaker.db.models import Need, Offer
+from matchmaker.db.models import Membership, Need, Offer, Organisation
 from matchmaker.matching.engine import Engine, build_engine
 from matchmaker.matching.indexer import Catalogue, matchable_documents
 from matchmaker.matching.lifecycle import start_engine
@@ -559,3 +559,32 @@ def test_index_files_survive_copying_to_another_data_dir(
     with session_factory() as session:
         drifts = engine.start(session)
     assert all(drift.clean for drift in drifts.values()), drifts
+
+
+def test_a_supplier_suspended_or_a_membership_revoked_by_another_replica_applies_at_the_next_request(
+    world: World, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with running_app(tmp_path / "data", session_factory) as (client, engine):
+        rebar = create_offer(client, world, REBAR)  # the member vendor's
+
+        def found(**filters: Any) -> list[int]:
+            body = {"text": QUERIES["rebar"], "limit": 100, **filters}
+            response = client.post("/search", json=body, headers=world.buyer.headers)
+            assert response.status_code == 200, response.text
+            return [match["offer"]["id"] for match in response.json()["matches"]]
+
+        assert rebar in found(alliance_only="CN100")
+        with session_factory() as replica:
+            membership = replica.scalars(
+                select(Membership).where(Membership.organisation_id == world.member_vendor.id)
+            ).one()
+            membership.status = "revoked"
+            replica.commit()
+        assert rebar not in found(alliance_only="CN100")
+        assert rebar in found()
+        with session_factory() as replica:
+            supplier = replica.get(Organisation, world.member_vendor.id)
+            assert supplier is not None
+            supplier.admission_status = "suspended"
+            replica.commit()
+        assert rebar not in found()

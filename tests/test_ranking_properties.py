@@ -25,6 +25,7 @@ from matchmaker.matching.glossary import Glossary
 from matchmaker.matching.indexer import Catalogue, Document
 from matchmaker.matching.ranking import (
     NEAR_MISSES,
+    Candidates,
     Query,
     Ranking,
     Scored,
@@ -390,7 +391,8 @@ def test_scoring_only_the_offers_that_can_reach_the_top_changes_nothing(
 
     def top(first_batch: int) -> list[tuple[int, float, float]]:
         rows = top_scored(
-            pairs, query=query, catalogue=catalogue, weights=DEFAULT_WEIGHTS, count=scenario.limit % 7 + 1,
+            Candidates.of_pairs(pairs, query), query=query, catalogue=catalogue, weights=DEFAULT_WEIGHTS,
+            count=scenario.limit % 7 + 1,
             by=by, floor=floor, first_batch=first_batch,
         )  # fmt: skip
         return [(row.facts.id, row.score, row.relevance) for row in rows]

@@ -51,6 +51,8 @@ def _apply(session: Session) -> None:
         try:
             if document is None:
                 catalogue.drop([identifier])
+                if kind == "offers":  # archived or deleted: not a candidate before the next sync either
+                    engine.offer_table.forget([identifier])
             elif catalogue.versions.get(identifier) != document.version:
                 # The same version is the same row: a save that changed nothing is not embedded again.
                 catalogue.put([document])

@@ -9,14 +9,16 @@ filter are reported apart, with the filters they failed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.indexer import Catalogue
+from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.regions import in_region
 from matchmaker.matching.scoring import (
     DEFAULT_WEIGHTS,
@@ -104,6 +106,27 @@ def score_offers(
     return scored
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Offers to rank: their ids and category agreement with the query, for all of them at once, and their
+    facts and verdicts only for those that get scored (`materialise`, by position)."""
+
+    ids: npt.NDArray[np.int64]
+    agreement: npt.NDArray[np.float64]
+    materialise: Callable[[list[int]], list[tuple[OfferFacts, Verdict]]]
+
+    @classmethod
+    def of_pairs(cls, pairs: Sequence[tuple[OfferFacts, Verdict]], query: Query) -> Candidates:
+        return cls(
+            ids=np.asarray([offer.id for offer, _ in pairs], dtype=np.int64),
+            agreement=np.asarray([category_agreement(query.category, o.category) for o, _ in pairs]),
+            materialise=lambda positions: [pairs[i] for i in positions],
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 def rank_offers(
     *,
     query: Query,
@@ -120,31 +143,67 @@ def rank_offers(
     for offer in candidates:  # one pass: a verdict's `eligible` looks at every check
         verdict = judge(offer, criteria)
         (eligible if verdict.eligible else failed).append((offer, verdict))
-    matches = top_scored(
-        eligible,
+    return _ranking(
         query=query,
+        eligible=Candidates.of_pairs(eligible, query),
+        failed=Candidates.of_pairs(failed, query),
         catalogue=catalogue,
+        limit=limit,
         weights=weights,
-        count=limit,
-        by="score",
-        floor=apply_floor,
+        apply_floor=apply_floor,
     )
-    near_misses = top_scored(
-        failed,
+
+
+def rank_table_offers(
+    *,
+    query: Query,
+    table: OfferTable,
+    viewer: int | None,
+    viewer_alliances: Sequence[int],
+    criteria: Criteria,
+    catalogue: Catalogue,
+    limit: int,
+    weights: Weights = DEFAULT_WEIGHTS,
+    apply_floor: bool = True,
+) -> Ranking:
+    """`rank_offers` over the offers of the in-memory table the viewer may see: the filters are decided on
+    columns, and only the offers scored are judged one by one (the same `judge`, for their verdicts)."""
+    eligible_rows, failed_rows = table.partition(criteria, viewer=viewer, viewer_alliances=viewer_alliances)
+
+    def candidates(rows: npt.NDArray[np.int64]) -> Candidates:
+        def materialise(positions: list[int]) -> list[tuple[OfferFacts, Verdict]]:
+            facts = [table.facts(int(rows[p])) for p in positions]
+            return [(offer, judge(offer, criteria)) for offer in facts]
+
+        ids = table.column("id")[rows]
+        return Candidates(ids, table.category_agreement(rows, query.category), materialise)
+
+    return _ranking(
         query=query,
+        eligible=candidates(eligible_rows),
+        failed=candidates(failed_rows),
         catalogue=catalogue,
+        limit=limit,
         weights=weights,
-        count=NEAR_MISSES,
-        by="relevance",
-        floor=True,
+        apply_floor=apply_floor,
     )
+
+
+def _ranking(
+    *, query: Query, eligible: Candidates, failed: Candidates, catalogue: Catalogue, limit: int,
+    weights: Weights, apply_floor: bool,
+) -> Ranking:  # fmt: skip
+    common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
     return Ranking(
-        matches=matches, near_misses=near_misses, candidates=len(candidates), eligible=len(eligible)
+        matches=top_scored(eligible, count=limit, by="score", floor=apply_floor, expect=True, **common),
+        near_misses=top_scored(failed, count=NEAR_MISSES, by="relevance", floor=True, expect=False, **common),
+        candidates=len(eligible) + len(failed),
+        eligible=len(eligible),
     )
 
 
 def top_scored(
-    pairs: Sequence[tuple[OfferFacts, Verdict]],
+    candidates: Candidates,
     *,
     query: Query,
     catalogue: Catalogue,
@@ -152,48 +211,57 @@ def top_scored(
     count: int,
     by: Literal["score", "relevance"],
     floor: bool,
+    expect: bool | None = None,
     first_batch: int = 64,
 ) -> list[Scored]:
-    """The `count` best of the pairs by score (or relevance), ties to the smaller id; with `floor`, only
-    relevant ones. Exactly what scoring every pair and sorting would give, without scoring every pair.
+    """The `count` best candidates by score (or relevance), ties to the smaller id; with `floor`, only
+    relevant ones. Exactly what scoring every candidate and sorting would give, without scoring them all.
 
-    The dense cosines and category agreement are cheap for all pairs at once; the lexical coverage (a set
-    intersection per offer) and the bonus are what cost. Both are bounded (coverage is at most 1, the bonus
-    at most the sum of its weights), so each pair's key is at most its cheap part plus that slack. Pairs are
-    scored fully in order of that upper bound, and scoring stops once the next bound falls below the
-    count-th key found: no pair left can enter the top. The same bound drops pairs that cannot reach the
-    relevance floor without being scored at all.
+    The dense cosines and category agreement are cheap for all candidates at once; the lexical coverage (a
+    set intersection per offer) and the bonus are what cost. Both are bounded (coverage is at most 1, the
+    bonus at most the sum of its weights), so each candidate's key is at most its cheap part plus that
+    slack. Candidates are scored fully in order of that upper bound, and scoring stops once the next bound
+    falls below the count-th key found: none left can enter the top. The same bound drops candidates that
+    cannot reach the relevance floor without scoring them at all.
+
+    `expect`: the verdict every candidate should have (eligible or not); one whose verdict differs (facts
+    that changed under the caller) is left out rather than shown on the wrong side.
     """
-    if count <= 0 or not pairs:
+    if count <= 0 or len(candidates) == 0:
         return []
     # Exact cosines for exactly these ids (NaN if not indexed: such an offer cannot be scored; the
     # indexer's sync prevents it).
-    dense = catalogue.index.similarities(query.vector, np.asarray([o.id for o, _ in pairs], dtype=np.int64))
-    agreement = np.asarray([category_agreement(query.category, o.category) for o, _ in pairs])
-    cheap = dense.astype(np.float64) + weights.category * agreement
+    dense = catalogue.index.similarities(query.vector, candidates.ids)
+    cheap = dense.astype(np.float64) + weights.category * candidates.agreement
     lexical_slack = max(weights.lexical, 0.0)
     bonus_slack = max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)
     upper = cheap + lexical_slack + (bonus_slack if by == "score" else 0.0) + BOUND_MARGIN
     keep = ~np.isnan(cheap)
     if floor:
         keep &= cheap + lexical_slack + BOUND_MARGIN >= weights.floor
-    candidates = np.flatnonzero(keep)
-    candidates = candidates[np.argsort(-upper[candidates], kind="stable")]
+    order = np.flatnonzero(keep)
+    order = order[np.argsort(-upper[order], kind="stable")]
 
     def key(row: Scored) -> tuple[float, int]:
         return (-(row.score if by == "score" else row.relevance), row.facts.id)
 
     best: list[Scored] = []
     start, batch = 0, max(first_batch, 1)
-    while start < len(candidates):
-        if len(best) >= count and upper[candidates[start]] < -key(best[count - 1])[0]:
+    while start < len(order):
+        if len(best) >= count and upper[order[start]] < -key(best[count - 1])[0]:
             break  # the best bound left is below the count-th key: nothing further can enter
-        chosen = candidates[start : start + batch]
+        chosen = order[start : start + batch]
+        pairs = candidates.materialise(chosen.tolist())
         rows = score_offers(
-            query=query, facts=[pairs[i][0] for i in chosen], verdicts=[pairs[i][1] for i in chosen],
+            query=query, facts=[offer for offer, _ in pairs], verdicts=[verdict for _, verdict in pairs],
             dense=dense[chosen], catalogue=catalogue, weights=weights,
         )  # fmt: skip
-        best.extend(row for row in rows if not floor or is_relevant(row.relevance, weights))
+        best.extend(
+            row
+            for row in rows
+            if (not floor or is_relevant(row.relevance, weights))
+            and (expect is None or row.verdict.eligible == expect)
+        )
         best.sort(key=key)
         del best[count:]
         start, batch = start + len(chosen), batch * 2

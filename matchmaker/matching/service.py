@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -17,7 +19,7 @@ from matchmaker.matching.constraints import find_ceiling
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.explain import criteria_read, explain, filter_results, need_brief, offer_brief
-from matchmaker.matching.ranking import Query, Ranking, Scored, rank_offers, score_offers
+from matchmaker.matching.ranking import Query, Ranking, Scored, rank_offers, rank_table_offers, score_offers
 from matchmaker.matching.schemas import (
     NearMiss,
     NeedMatch,
@@ -31,6 +33,8 @@ from matchmaker.matching.text import Analysis
 from matchmaker.needs import service as need_service
 from matchmaker.offers import service as offer_service
 from matchmaker.vectors.embedder import Vectors
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +159,65 @@ def rank_for_need(
     *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int, apply_floor: bool = True,
 ) -> Ranking:  # fmt: skip
     """Rank the offers the need's buyer may see. The CLI's `match` and `eval` use exactly this."""
-    engine.offers.sync(session)
-    return rank_offers(
+    return rank_visible_offers(
+        session=session,
+        engine=engine,
         query=need_query(engine, need),
-        candidates=repository.visible_offer_facts(session, viewer_organisation_id=need.owner_id),
+        viewer=need.owner_id,
         criteria=criteria,
-        catalogue=engine.offers,
         limit=limit,
         apply_floor=apply_floor,
     )
+
+
+def rank_visible_offers(
+    *, session: Session, engine: Engine, query: Query, viewer: int | None, criteria: Criteria, limit: int,
+    apply_floor: bool = True,
+) -> Ranking:  # fmt: skip
+    """Rank the offers the viewer may see (None: all), on the engine's offer table.
+
+    The offers it shows are read again from the database and must be what the table said they were: an
+    offer another process deleted, or whose supplier changed since the sync, would otherwise slip through.
+    Those are read into the table and the ranking runs again; should the table still disagree, the ranking
+    runs on the database's own reading (`visible_offer_facts`), as it did before the table existed.
+    """
+    engine.offers.sync(session)
+    engine.offer_table.sync(session)
+    viewer_alliances = alliances.active_alliance_ids(session, viewer) if viewer is not None else []
+    common: dict[str, Any] = {
+        "query": query,
+        "criteria": criteria,
+        "catalogue": engine.offers,
+        "limit": limit,
+    }
+    for _ in range(2):
+        ranking = rank_table_offers(
+            table=engine.offer_table, viewer=viewer, viewer_alliances=viewer_alliances,
+            apply_floor=apply_floor, **common,
+        )  # fmt: skip
+        stale = _stale(session, ranking, viewer)
+        if not stale:
+            return ranking
+        logger.info("offer table out of step for offers %s; read again", stale)
+        engine.offer_table.refresh(session, stale)
+    logger.warning("offer table still out of step; ranking from the database")
+    return rank_offers(
+        candidates=repository.visible_offer_facts(session, viewer_organisation_id=viewer),
+        apply_floor=apply_floor,
+        **common,
+    )
+
+
+def _stale(session: Session, ranking: Ranking, viewer: int | None) -> list[int]:
+    """The shown offers whose facts in the database are not those the ranking used (or that are gone)."""
+    shown = [scored.facts for scored in (*ranking.matches, *ranking.near_misses)]
+    current = {
+        facts.id: facts
+        for facts in repository.visible_offer_facts(
+            session, viewer_organisation_id=viewer, ids=[facts.id for facts in shown]
+        )
+    }
+    return [facts.id for facts in shown if current.get(facts.id) != facts]
 
 
 def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> Query:
@@ -230,15 +284,10 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
         regions=frozenset(request.region),
         certification=request.certification,
     )
-    engine.offers.sync(session)
     viewer = None if principal.is_operator else principal.organisation_id
     query = _query(engine, request.text, category=None, region_preference=request.region_preference)
-    ranking = rank_offers(
-        query=query,
-        candidates=repository.visible_offer_facts(session, viewer_organisation_id=viewer),
-        criteria=criteria,
-        catalogue=engine.offers,
-        limit=request.limit,
+    ranking = rank_visible_offers(
+        session=session, engine=engine, query=query, viewer=viewer, criteria=criteria, limit=request.limit
     )
     return _offer_matches(
         session=session,
