@@ -178,8 +178,7 @@ class OfferTable:
                 self._put(row)
                 found.add(row.id)
             self.forget([i for i in ids if i not in found])
-            self._owners = _Owners(frozenset(), {}, ())  # and the owners, whatever their stamp says
-            self._sync_owners(session)
+            self._sync_owners(session, force=True)  # and the owners, whatever their stamp says
 
     def forget(self, ids: Sequence[int]) -> None:
         """Offers deleted: their rows stay, no longer live."""
@@ -228,7 +227,8 @@ class OfferTable:
         self._pcf[position] = (row.pcf_value, row.pcf_unit, bool(row.pcf_verified))
         self._certifications[position] = tuple(row.certifications or ())
 
-    def _sync_owners(self, session: Session) -> None:
+    def _sync_owners(self, session: Session, *, force: bool = False) -> None:
+        # Replaced whole, never emptied first: `facts` reads it without the lock.
         stamp = tuple(
             session.execute(
                 select(func.count(Organisation.id), func.max(Organisation.updated_at)).union_all(
@@ -236,7 +236,7 @@ class OfferTable:
                 )
             ).all()
         )
-        if stamp == self._owners.stamp:
+        if stamp == self._owners.stamp and not force:
             return
         admitted = frozenset(
             session.scalars(select(Organisation.id).where(Organisation.admission_status == "admitted"))
