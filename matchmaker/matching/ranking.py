@@ -9,6 +9,7 @@ filter are reported apart, with the filters they failed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from matchmaker.matching.scoring import (
 from matchmaker.matching.text import Analysis, lexical_coverage
 from matchmaker.vectors.embedder import Vectors
 
+logger = logging.getLogger(__name__)
 NEAR_MISSES = 5
 # Float sums in another order can differ in the last bits: bounds are widened by this much, so a pair whose
 # bound ties the count-th key is still scored.
@@ -256,11 +258,15 @@ def top_scored(
             query=query, facts=[offer for offer, _ in pairs], verdicts=[verdict for _, verdict in pairs],
             dense=dense[chosen], catalogue=catalogue, weights=weights,
         )  # fmt: skip
+        misjudged = [row.facts.id for row in rows if expect is not None and row.verdict.eligible != expect]
+        if misjudged:  # the caller's filters and `judge` disagree: a bug or a race, worth hearing of
+            logger.warning(
+                "left out offers %s: their verdict is not the one their candidate set expects", misjudged
+            )
         best.extend(
             row
             for row in rows
-            if (not floor or is_relevant(row.relevance, weights))
-            and (expect is None or row.verdict.eligible == expect)
+            if (not floor or is_relevant(row.relevance, weights)) and row.facts.id not in misjudged
         )
         best.sort(key=key)
         del best[count:]
