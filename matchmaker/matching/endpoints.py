@@ -9,8 +9,14 @@ from fastapi import APIRouter, Query
 from matchmaker.deps import EngineDep, PrincipalDep, SessionDep
 from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, FootprintUnitText, OfferKind
-from matchmaker.matching import service
-from matchmaker.matching.schemas import NeedMatches, OfferMatches, SearchRequest
+from matchmaker.matching import needs_search, service
+from matchmaker.matching.schemas import (
+    NeedMatches,
+    NeedSearchRequest,
+    NeedSearchResults,
+    OfferMatches,
+    SearchRequest,
+)
 from matchmaker.schema_types import PathId
 
 router = APIRouter(tags=["matching"], responses=problem_responses(401, 403, 404, 409, 422))
@@ -79,3 +85,13 @@ def search(
     """Free-text search (Chinese or English) over the offers you may see, under optional hard filters."""
     with engine.matching_slots:
         return service.search(session=session, engine=engine, principal=principal, request=request)
+
+
+@router.post("/needs/search", response_model=NeedSearchResults)
+def search_needs(
+    session: SessionDep, engine: EngineDep, principal: PrincipalDep, request: NeedSearchRequest
+) -> NeedSearchResults:
+    """Free-text search (Chinese or English) over the open needs you may see: vendors the needs shared
+    with vendors and their own organisation's, buyers their own, the operator all."""
+    with engine.matching_slots:
+        return needs_search.search_needs(session=session, engine=engine, principal=principal, request=request)

@@ -70,7 +70,7 @@ def filter_results(scored: Scored) -> list[FilterResult]:
     ]
 
 
-def _term_label(term: str) -> str:
+def term_label(term: str) -> str:
     return term.split(":", 1)[1].replace("_", " ")
 
 
@@ -91,7 +91,7 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
         )
     reasons = [f"relevance {scored.relevance:.2f} (semantic {scored.signals.dense:.2f})"]
     if scored.shared_terms:
-        reasons.append("both mention " + ", ".join(_term_label(t) for t in scored.shared_terms[:8]))
+        reasons.append("both mention " + ", ".join(term_label(t) for t in scored.shared_terms[:8]))
     if scored.signals.same_category:
         reasons.append(f"same category: {offer.category}")
     if footprint is not None:
@@ -107,7 +107,7 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
         dense_similarity=round(scored.signals.dense, 4),
         lexical_overlap=round(scored.signals.lexical, 4),
         same_category=scored.signals.same_category,
-        shared_terms=[_term_label(t) for t in scored.shared_terms],
+        shared_terms=[term_label(t) for t in scored.shared_terms],
         footprint=footprint,
         verified=scored.secondary.verified,
         standard=offer.standard,

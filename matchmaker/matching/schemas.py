@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region
 from matchmaker.matching.eligibility import Reason
@@ -160,3 +160,48 @@ class SearchRequest(RequestModel):
     certification: Annotated[str, Field(max_length=200)] | None = None
     region_preference: Region | None = None
     limit: Limit = 10
+
+
+# Stripped first, so text of spaces alone is refused as empty rather than searched for.
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
+
+
+class NeedSearchRequest(RequestModel):
+    """Free-text search across the open needs the caller may see (the vendor's search)."""
+
+    text: SearchText
+    category: list[Category] = Field(
+        default_factory=list, max_length=17, description="only needs of these categories (hard)"
+    )
+    region: list[Region] = Field(
+        default_factory=list, max_length=50, description="only needs preferring one of these regions (hard)"
+    )
+    limit: Annotated[int, Field(ge=1, le=50)] = 10
+
+
+class NeedSearchExplanation(BaseModel):
+    """Why a need was found: the topical signals of relevance, in the direction text → need."""
+
+    relevance: float = Field(description="dense similarity + lexical + category, as in offer search")
+    dense_similarity: float
+    lexical_overlap: float = Field(description="share of the query's weighted terms the need mentions")
+    same_category: bool = Field(description="the need's category is the one the query's terms point to")
+    shared_terms: list[str] = Field(description="glossary concepts and words both texts mention")
+
+
+class NeedSearchMatch(BaseModel):
+    rank: int
+    score: float = Field(description="the relevance: needs carry no footprint to earn bonuses")
+    need: NeedBrief
+    explanation: NeedSearchExplanation
+
+
+class NeedSearchResults(BaseModel):
+    """Open needs for a free-text search, best first; empty with a reason when none is relevant."""
+
+    query: str
+    category: str | None = Field(description="the category the query's terms point to, if any")
+    matches: list[NeedSearchMatch]
+    candidates: int = Field(description="open needs the caller may see")
+    eligible: int = Field(description="of those, needs passing the category and region filters")
+    no_match_reason: str | None

@@ -80,7 +80,7 @@ def check_pair(value: float | None, unit: str | None) -> None:
         ) from None
 
 
-def _query(
+def text_query(
     engine: Engine,
     text: str,
     *,
@@ -230,7 +230,7 @@ def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> 
         # The index embedded this very analysis (documents and queries are encoded alike, as the vendor's
         # view already relies on): no need to encode the text again per request.
         vector = engine.needs.vector(need.id)
-    return _query(
+    return text_query(
         engine,
         need.text,
         category=need.category,
@@ -285,7 +285,7 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
         certification=request.certification,
     )
     viewer = None if principal.is_operator else principal.organisation_id
-    query = _query(engine, request.text, category=None, region_preference=request.region_preference)
+    query = text_query(engine, request.text, category=None, region_preference=request.region_preference)
     ranking = rank_visible_offers(
         session=session, engine=engine, query=query, viewer=viewer, criteria=criteria, limit=request.limit
     )
@@ -299,6 +299,16 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
     )
 
 
+def visible_open_needs(*, session: Session, principal: Principal) -> list[Need]:
+    """The open needs the caller may see: shared with vendors (or the caller's own), a buyer's own only,
+    every one for the operator. The vendor's views (fitting needs, needs search) both use this."""
+    viewer = None if principal.is_operator else principal.organisation_id
+    needs = repository.open_needs_for_vendor(session, vendor_organisation_id=viewer)
+    if principal.role == "buyer":  # a buyer sees its own needs only
+        needs = [need for need in needs if need.owner_id == viewer]
+    return needs
+
+
 def match_offer(
     *, session: Session, engine: Engine, principal: Principal, offer_id: int, limit: int
 ) -> NeedMatches:
@@ -309,10 +319,7 @@ def match_offer(
     offer = offer_service.get_visible(session=session, principal=principal, offer_id=offer_id)
     engine.offers.sync(session)
     engine.needs.sync(session)
-    viewer = None if principal.is_operator else principal.organisation_id
-    needs = repository.open_needs_for_vendor(session, vendor_organisation_id=viewer)
-    if principal.role == "buyer":  # a buyer sees its own needs only
-        needs = [need for need in needs if need.owner_id == viewer]
+    needs = visible_open_needs(session=session, principal=principal)
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id]).get(offer.owner_id, [])
     brief = offer_brief(offer, codes)
     matchable = repository.visible_offer_facts(session, viewer_organisation_id=None, ids=[offer.id])

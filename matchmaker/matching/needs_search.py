@@ -1,0 +1,119 @@
+"""Free-text search over open needs (the vendor's search): offer search's relevance, the other way round.
+
+The text is the query and each open need the caller may see is a document: the dense cosine of the text's
+vector with the need's indexed one, the coverage of the text's terms in the need's indexed analysis, and
+the agreement of the category the text's terms point to with the need's. `scoring.relevance` and its floor
+decide, as in offer search, so a need under the floor is not a result however few others there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from matchmaker.auth import Principal
+from matchmaker.db.models import Need
+from matchmaker.matching.engine import Engine
+from matchmaker.matching.explain import need_brief, term_label
+from matchmaker.matching.ranking import Query
+from matchmaker.matching.schemas import (
+    NeedSearchExplanation,
+    NeedSearchMatch,
+    NeedSearchRequest,
+    NeedSearchResults,
+)
+from matchmaker.matching.scoring import Signals, category_agreement, is_relevant, relevance
+from matchmaker.matching.service import need_query, text_query, visible_open_needs
+from matchmaker.matching.text import lexical_coverage
+
+
+@dataclass(frozen=True, slots=True)
+class FoundNeed:
+    """One relevant need with the signals that made it so."""
+
+    need: Need
+    signals: Signals
+    relevance: float
+    shared_terms: tuple[str, ...]
+
+
+def passes_filters(need: Need, request: NeedSearchRequest) -> bool:
+    """The request's hard filters: the need's stated category and its region preference, when asked for."""
+    return (not request.category or need.category in request.category) and (
+        not request.region or need.region_preference in request.region
+    )
+
+
+def need_category_agreement(query_category: str | None, need_category: str | None) -> float:
+    """`scoring.category_agreement` with the need's category possibly unknown too (an uncategorised need
+    whose text points to no category): unknown on either side is the same neutral agreement."""
+    if need_category is None:
+        query_category = None
+    return category_agreement(query_category, need_category or "")
+
+
+def rank_needs_for_text(*, engine: Engine, query: Query, needs: Sequence[Need]) -> list[FoundNeed]:
+    """The needs relevant to the query, best first (ties to the smaller id)."""
+    if not needs:
+        return []
+    dense = engine.needs.index.similarities(query.vector, np.asarray([n.id for n in needs], dtype=np.int64))
+    query_terms = query.analysis.lexical_terms
+    idf = {term: engine.needs.statistics.weight(term) for term in query_terms}
+    found: list[FoundNeed] = []
+    for need, similarity in zip(needs, dense.tolist(), strict=True):
+        # The need's indexed analysis and its category, named or read from its text. The vector passed is
+        # only there so that a need missing from the index is not encoded here for nothing.
+        read = need_query(engine, need, vector=query.vector)
+        if np.isnan(similarity):  # not indexed yet (sync prevents this): embed it now
+            similarity = float(need_query(engine, need).vector @ query.vector)
+        need_terms = read.analysis.lexical_terms
+        signals = Signals(
+            dense=float(similarity),
+            lexical=lexical_coverage(query_terms, need_terms, idf),
+            category_agreement=need_category_agreement(query.category, read.category),
+        )
+        topical = relevance(signals)
+        if is_relevant(topical):
+            found.append(FoundNeed(need, signals, topical, tuple(sorted(query_terms & need_terms))))
+    found.sort(key=lambda item: (-item.relevance, item.need.id))
+    return found
+
+
+def search_needs(
+    *, session: Session, engine: Engine, principal: Principal, request: NeedSearchRequest
+) -> NeedSearchResults:
+    """Free-text search (Chinese or English) over the open needs the caller may see, under hard filters."""
+    engine.needs.sync(session)
+    needs = visible_open_needs(session=session, principal=principal)
+    eligible = [need for need in needs if passes_filters(need, request)]
+    query = text_query(engine, request.text, category=None, region_preference=None)
+    found = rank_needs_for_text(engine=engine, query=query, needs=eligible)
+    matches = [
+        NeedSearchMatch(
+            rank=position,
+            score=round(item.relevance, 4),
+            need=need_brief(item.need),
+            explanation=NeedSearchExplanation(
+                relevance=round(item.relevance, 4),
+                dense_similarity=round(item.signals.dense, 4),
+                lexical_overlap=round(item.signals.lexical, 4),
+                same_category=item.signals.same_category,
+                shared_terms=[term_label(term) for term in item.shared_terms],
+            ),
+        )
+        for position, item in enumerate(found[: request.limit], start=1)
+    ]
+    reason = None
+    if not matches:
+        reason = "no open need passes the filters" if not eligible else "no open need is relevant enough"
+    return NeedSearchResults(
+        query=request.text,
+        category=query.category,
+        matches=matches,
+        candidates=len(needs),
+        eligible=len(eligible),
+        no_match_reason=reason,
+    )

@@ -1,0 +1,60 @@
+"""The vendor's search for open needs by free text (`/ui/find-needs`), beside the buyer's offer search.
+
+The form is read into the API's own request model and searched by `matching.needs_search`, as
+`POST /needs/search` does, so the page shows exactly the needs the API would return.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from matchmaker.deps import EngineDep, SessionDep
+from matchmaker.exchange import CATEGORIES
+from matchmaker.matching import needs_search
+from matchmaker.matching.schemas import NeedSearchRequest, NeedSearchResults
+from matchmaker.web.deps import VendorDep
+from matchmaker.web.forms import FormErrors, build
+from matchmaker.web.rendering import render
+
+router = APIRouter()
+PAGE_SIZE = 20
+
+
+@router.get("/find-needs")
+def find_needs(
+    request: Request, session: SessionDep, engine: EngineDep, user: VendorDep,
+    q: Annotated[str, Query(max_length=5_000)] = "",
+    category: Annotated[str, Query(max_length=64)] = "",
+    region: Annotated[str, Query(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """Empty form fields arrive as empty strings: they mean 'any'."""
+    result: NeedSearchResults | None = None
+    problem = None
+    if q.strip():
+        fields = {
+            "text": q,
+            "category": [category] if category else [],
+            "region": [region.strip()] if region.strip() else [],
+            "limit": PAGE_SIZE,
+        }
+        try:
+            search = build(NeedSearchRequest, fields)
+        except FormErrors as errors:  # a category the page never offers, say: a message, not an error page
+            problem = errors.shown(request)["summary"]
+        else:
+            with engine.matching_slots:
+                result = needs_search.search_needs(
+                    session=session, engine=engine, principal=user.principal, request=search
+                )
+    context = {
+        "q": q,
+        "category": category,
+        "region": region,
+        "result": result,
+        "problem": problem,
+        "categories": CATEGORIES,
+    }
+    return render(request, "vendor/needs_search.html", context)
