@@ -193,3 +193,17 @@ def test_a_deleted_offer_is_forgotten_and_refresh_reads_what_changed_unseen(sess
     table.refresh(session, [gone.id, kept.id])
     eligible, _ = table.partition(Criteria(), viewer=None, viewer_alliances=[])
     assert table.column("id")[eligible].tolist() == [kept.id]
+
+
+def test_stale_names_the_offers_changed_or_deleted_since_the_last_sync(session: Session) -> None:
+    vendor = make_party(session, name="Rebar Co", kind="vendor", role="vendor").organisation
+    same, edited, gone = (make_offer(session, owner=vendor, external_id=name) for name in ("a", "b", "c"))
+    session.commit()
+    table = OfferTable()
+    table.sync(session)
+    edited.title = "Low-carbon rebar, new grade"
+    session.delete(gone)
+    session.commit()
+    assert table.stale(session, [same.id, edited.id, gone.id]) == [edited.id, gone.id]
+    table.refresh(session, [edited.id, gone.id])
+    assert table.stale(session, [same.id, edited.id]) == []

@@ -180,6 +180,19 @@ class OfferTable:
             self.forget([i for i in ids if i not in found])
             self._sync_owners(session, force=True)  # and the owners, whatever their stamp says
 
+    def stale(self, session: Session, ids: Sequence[int]) -> list[int]:
+        """Which of these offers the database holds in another version than the table, or no longer holds.
+
+        Sync sees every update (by `updated_at`) and every change of admissions or memberships (by their
+        stamp); what it cannot see is a row another process deleted, or a change committed since it ran.
+        """
+        if not ids:
+            return []
+        rows = session.execute(select(Offer.id, Offer.version).where(Offer.id.in_(list(ids))))
+        current = {identifier: version for identifier, version in rows}
+        with self._lock:
+            return [identifier for identifier in ids if current.get(identifier) != self._version(identifier)]
+
     def forget(self, ids: Sequence[int]) -> None:
         """Offers deleted: their rows stay, no longer live."""
         with self._lock:

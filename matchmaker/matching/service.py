@@ -176,8 +176,8 @@ def rank_visible_offers(
 ) -> Ranking:  # fmt: skip
     """Rank the offers the viewer may see (None: all), on the engine's offer table.
 
-    The offers it shows are read again from the database and must be what the table said they were: an
-    offer another process deleted, or whose supplier changed since the sync, would otherwise slip through.
+    The versions of the offers it shows are read again from the database and must be those the table
+    holds: an offer another process deleted, or changed since the sync, would otherwise slip through.
     Those are read into the table and the ranking runs again; should the table still disagree, the ranking
     runs on the database's own reading (`visible_offer_facts`), as it did before the table existed.
     """
@@ -195,7 +195,8 @@ def rank_visible_offers(
             table=engine.offer_table, viewer=viewer, viewer_alliances=viewer_alliances,
             apply_floor=apply_floor, **common,
         )  # fmt: skip
-        stale = _stale(session, ranking, viewer)
+        shown = [scored.facts.id for scored in (*ranking.matches, *ranking.near_misses)]
+        stale = engine.offer_table.stale(session, shown)
         if not stale:
             return ranking
         logger.info("offer table out of step for offers %s; read again", stale)
@@ -206,18 +207,6 @@ def rank_visible_offers(
         apply_floor=apply_floor,
         **common,
     )
-
-
-def _stale(session: Session, ranking: Ranking, viewer: int | None) -> list[int]:
-    """The shown offers whose facts in the database are not those the ranking used (or that are gone)."""
-    shown = [scored.facts for scored in (*ranking.matches, *ranking.near_misses)]
-    current = {
-        facts.id: facts
-        for facts in repository.visible_offer_facts(
-            session, viewer_organisation_id=viewer, ids=[facts.id for facts in shown]
-        )
-    }
-    return [facts.id for facts in shown if current.get(facts.id) != facts]
 
 
 def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> Query:
