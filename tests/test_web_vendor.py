@@ -309,3 +309,18 @@ def test_an_upload_without_a_declared_length_is_refused_before_it_is_read(
         "/ui/offers/upload", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x"}
     )
     assert response.status_code == 411
+
+
+def test_the_operator_lists_an_offer_for_a_supplier_it_picks(client: TestClient, world: World) -> None:
+    sign_in(client, world.operator.key)
+    form = client.get("/ui/offers/new").text
+    picker = form[form.index('id="f-owner_id"') :].split("</select>")[0]
+    assert "Member Steel" in picker and world.buyer.organisation.name not in picker  # suppliers only
+    unnamed = post_form(client, "/ui/offers", NEW_OFFER, page="/ui/offers/new")
+    assert unnamed.status_code == 422 and 'id="f-owner_id"' in unnamed.text  # nothing saved, asked again
+    page = create(client, owner_id=str(world.member_vendor.id))
+    offer = client.get(page)
+    assert "Low-carbon rebar HRB400E" in offer.text and "Member Steel" in offer.text
+    sign_in(client, world.member_vendor.key)
+    assert page.rsplit("/", 1)[1] in rows(client.get("/ui/offers").text)  # the supplier's own now
+    assert 'id="f-owner_id"' not in client.get("/ui/offers/new").text  # a vendor lists its own

@@ -56,6 +56,13 @@ def list_page(
     return fetch_page(session, statement, page)
 
 
+def suppliers(session: Session) -> Sequence[Organisation]:
+    """Organisations that may own offers (vendors and those that both buy and sell), by name."""
+    return session.scalars(
+        select(Organisation).where(Organisation.kind.in_(("vendor", "both"))).order_by(Organisation.name)
+    ).all()
+
+
 def get_key_by_prefix(session: Session, prefix: str) -> ApiKey | None:
     return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
 

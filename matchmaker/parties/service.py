@@ -107,6 +107,11 @@ def get_own(*, session: Session, principal: Principal) -> Organisation:
     return organisation
 
 
+def suppliers(*, session: Session) -> Sequence[Organisation]:
+    """Organisations an offer may belong to, for the operator choosing one (the service checks again)."""
+    return repository.suppliers(session)
+
+
 def list_visible(
     *,
     session: Session,

@@ -29,6 +29,7 @@ from matchmaker.offers import service as offer_service
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferUpdate
 from matchmaker.pagination import PageRequest
+from matchmaker.parties import service as party_service
 from matchmaker.schema_types import PathId
 from matchmaker.web.deps import FormDep, VendorDep
 from matchmaker.web.forms import (
@@ -116,6 +117,10 @@ def _offer_form(
         # A new offer starts as a draft or goes straight out; archiving is for an existing one.
         "statuses": STATUSES if offer else STATUSES[:2],
         "alliances": _alliance_codes(session, user),
+        # The operator lists an offer on a supplier's behalf, so a new one names its supplier.
+        "suppliers": party_service.suppliers(session=session)
+        if user.principal.is_operator and offer is None
+        else [],
     }
     return render(request, "vendor/offer_form.html", context, status=errors.status if errors else 200)
 
@@ -148,6 +153,8 @@ def new_offer(request: Request, session: SessionDep, user: VendorDep) -> Respons
 @router.post("/offers")
 def create_offer(request: Request, session: SessionDep, user: VendorDep, form: FormDep) -> Response:
     posted = _posted_offer(form)
+    if user.principal.is_operator and (owner := text(form, "owner_id")):
+        posted["owner_id"] = owner
     try:
         data = build(OfferCreate, posted)
         offer = attempt(
