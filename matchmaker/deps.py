@@ -17,6 +17,7 @@ from matchmaker.config import Settings
 from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.flows import attach_engine
+from matchmaker.pact.announce import attach_announcer
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 
@@ -38,6 +39,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     if engine is not None:
         # Services stage index updates on the session; they are applied when it commits.
         attach_engine(session, engine)
+    announcer = getattr(request.app.state, "pact_announcer", None)
+    if announcer is not None:
+        # Footprints of the offers it changes are announced to PACT clients after it commits.
+        attach_announcer(session, announcer)
     try:
         yield session
     except BaseException:

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from matchmaker.deps import SessionDep
 from matchmaker.errors import answer_errors_under
 from matchmaker.pact import service
+from matchmaker.pact.announce import announcer_for
 from matchmaker.pact.cache import FootprintCache
 from matchmaker.pact.clients_endpoints import router as clients_router
 from matchmaker.pact.events import PUBLISHED, REQUEST_CREATED, answer_request, check_event, note_published
@@ -68,6 +69,8 @@ router = APIRouter(tags=["PACT v3 host"])
 def install_pact(app: FastAPI) -> None:
     # Per app, not per process: apps built with other settings (tests) never share footprints.
     app.state.pact_footprints = FootprintCache()
+    # Attached to each request session by `deps.get_session`: offers' footprints announced after commits.
+    app.state.pact_announcer = announcer_for(app.state.settings, app.state.pact_footprints)
     app.include_router(router)
     app.include_router(clients_router)
     # Routing errors (unknown path, wrong method) and unexpected failures on the PACT paths answer in

@@ -6,7 +6,8 @@ go to its host as one RequestFulfilledEvent (or a RequestRejectedEvent when none
 
 A PublishedEvent is answered 200 and not acted on (`note_published` logs it): pulling the footprints it
 names would need credentials for the sender's host, which we do not hold (a client's callback credentials
-are for delivering our answers, not for reading their footprints).
+are for delivering our answers, not for reading their footprints). Our own PublishedEvents, announcing
+footprints after offers change, are sent by `announce.py` through `schedule_delivery`.
 """
 
 from __future__ import annotations
@@ -126,12 +127,24 @@ def answer_request(
         # Only footprints all of whose products were asked for: the requester named its products.
         found = [fp for fp in found if {p.lower() for p in fp.get("productIds", [])} <= query.product_ids]
     if found:
-        reply = _event(REQUEST_FULFILLED, own_source, {"requestEventId": event["id"], "pfs": found})
+        reply = new_event(REQUEST_FULFILLED, own_source, {"requestEventId": event["id"], "pfs": found})
     else:
         error = {"code": "NotFound", "message": "no footprint shared with you matches the request"}
-        reply = _event(REQUEST_REJECTED, own_source, {"requestEventId": event["id"], "error": error})
-    _DELIVERIES.submit(deliver, reply, to=target, credentials=credentials)
+        reply = new_event(REQUEST_REJECTED, own_source, {"requestEventId": event["id"], "error": error})
+    schedule_delivery(reply, to=target, credentials=credentials)
     return reply
+
+
+def schedule_delivery(event: dict[str, Any], *, to: str, credentials: tuple[str | None, str | None]) -> None:
+    """Hand an event to the delivery threads (`deliver`); it never raises here, and failures are logged."""
+    _DELIVERIES.submit(_deliver_logged, event, to=to, credentials=credentials)
+
+
+def _deliver_logged(event: dict[str, Any], *, to: str, credentials: tuple[str | None, str | None]) -> None:
+    try:
+        deliver(event, to=to, credentials=credentials)
+    except Exception:  # a future nobody reads would swallow it silently
+        logger.exception("PACT event %s not delivered to %s", event["id"], to)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -139,7 +152,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
-def _event(kind: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
+def new_event(kind: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A CloudEvent of this type from this source, with a fresh id and the current time."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "specversion": "1.0",

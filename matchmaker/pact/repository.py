@@ -81,11 +81,36 @@ def published_offers_by_id(
     return found
 
 
+def published_offer_ids(
+    session: Session, ids: Iterable[int], *, viewer: Principal, member_alliance_ids: Sequence[int]
+) -> set[int]:
+    """Those of these offers that `published_offer_states` selects for the viewer."""
+    wanted = list(ids)
+    found: set[int] = set()
+    for start in range(0, len(wanted), ID_CHUNK):
+        statement = select(Offer.id).where(Offer.id.in_(wanted[start : start + ID_CHUNK]))
+        statement = _published_with_footprint(
+            statement, viewer=viewer, member_alliance_ids=member_alliance_ids
+        )
+        found.update(session.scalars(statement))
+    return found
+
+
 def is_visible(
     session: Session, offer_id: int, *, viewer: Principal, member_alliance_ids: Sequence[int]
 ) -> bool:
     statement = select(Offer.id).where(Offer.id == offer_id, offers.visible_to(viewer, member_alliance_ids))
     return session.scalar(statement) is not None
+
+
+def clients_with_callbacks(session: Session) -> Sequence[PactClient]:
+    """Clients not revoked that have a callback URL, with their organisations."""
+    return session.scalars(
+        select(PactClient)
+        .where(PactClient.revoked_at.is_(None), PactClient.callback_url.is_not(None))
+        .options(selectinload(PactClient.organisation))
+        .order_by(PactClient.id)
+    ).all()
 
 
 def clients_of(session: Session, organisation_id: int) -> Sequence[PactClient]:

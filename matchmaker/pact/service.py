@@ -9,7 +9,7 @@ express. Footprints are built from offers (`mapping.footprint_of_offer`), throug
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,31 @@ def visible_footprints(
         session, viewer=principal, member_alliance_ids=members, issuer=issuer, cache=cache
     )
     return [footprint for _, footprint in found]
+
+
+def announcements(
+    *, session: Session, offer_ids: Iterable[int], issuer: str, cache: FootprintCache | None = None
+) -> list[tuple[PactClient, list[str]]]:
+    """For each usable client with a callback URL, the footprint ids of these offers it may list through
+    ListFootprints (none: left out), in the listing's order."""
+    offers = repository.published_offers_by_id(session, offer_ids, viewer=None, member_alliance_ids=())
+    cache = cache if cache is not None else FootprintCache()
+    ids: dict[int, str] = {}
+    for offer_id, offer in offers.items():
+        footprint = cache.footprint_of(offer, issuer=issuer)
+        if footprint is not None:
+            ids[offer_id] = str(footprint["id"])
+    if not ids:
+        return []
+    found: list[tuple[PactClient, list[str]]] = []
+    for client in repository.clients_with_callbacks(session):
+        if not _usable(client):
+            continue
+        principal, members = _viewer(session, client)
+        visible = repository.published_offer_ids(session, ids, viewer=principal, member_alliance_ids=members)
+        if visible:
+            found.append((client, [ids[offer_id] for offer_id in sorted(visible)]))
+    return found
 
 
 def list_footprints(

@@ -1,0 +1,124 @@
+"""Announcing footprints: a PublishedEvent to each client's callback after a commit changes offers.
+
+The app's session dependency attaches the announcer to every request session (`attach_announcer`, as
+`matching.flows.attach_engine` attaches the search engine). The offers a flush inserts or changes are
+noted; just before the transaction commits, still inside it, the service works out which clients with a
+callback URL may list which of their footprints through ListFootprints (`service.announcements`, the same
+rule as GET /3/footprints); once it has committed, one PublishedEvent per such client goes to the delivery
+threads (`events.schedule_delivery`), so the request that changed the offers neither waits for nor fails
+with a delivery. A rollback forgets everything.
+
+Only footprints ListFootprints serves are announced: a draft, an archived offer (its footprint leaves the
+listing) or one PACT cannot express is not. Sessions without an announcer (the CLI) announce nothing, and
+neither does an app without a public URL: announcements answer no request, so there is no request's
+base URL to name as their `source`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from matchmaker.config import Settings
+from matchmaker.db.models import Offer
+from matchmaker.pact.cache import FootprintCache
+from matchmaker.pact.events import PUBLISHED, new_event, schedule_delivery
+from matchmaker.pact.service import announcements
+
+logger = logging.getLogger(__name__)
+ANNOUNCER_KEY = "matchmaker.pact.announcer"
+CHANGED_KEY = "matchmaker.pact.changed_offers"
+OUTBOX_KEY = "matchmaker.pact.outbox"
+
+# (event, callback URL, callback client id, callback client secret)
+Outgoing = tuple[dict[str, Any], str, str | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Announcer:
+    """What announcing needs from the app: where our events come from, the issuer, the footprint cache."""
+
+    source: str
+    issuer: str
+    cache: FootprintCache
+
+
+def announcer_for(settings: Settings, cache: FootprintCache) -> Announcer | None:
+    """The app's announcer; None (said once, at info) when no public URL is configured."""
+    if settings.public_url is None:
+        logger.info(
+            "PACT footprints are not announced (no PublishedEvent is sent): MATCHMAKER_PUBLIC_URL is not set"
+        )
+        return None
+    return Announcer(source=f"{settings.public_url}/3/events", issuer=settings.pact_issuer, cache=cache)
+
+
+def attach_announcer(session: Session, announcer: Announcer) -> None:
+    """Announce the footprints of the offers this session changes, once each transaction commits."""
+    session.info[ANNOUNCER_KEY] = announcer
+    event.listen(session, "after_flush", _note_changes)
+    event.listen(session, "before_commit", _prepare)
+    event.listen(session, "after_commit", _send)
+    event.listen(session, "after_soft_rollback", _forget)
+
+
+def _note_changes(session: Session, flush_context: Any) -> None:
+    # After a flush the new rows have ids; `new` and `dirty` still show what this flush wrote.
+    changed: set[int] = session.info.setdefault(CHANGED_KEY, set())
+    for instance in session.new:
+        if isinstance(instance, Offer):
+            changed.add(instance.id)
+    for instance in session.dirty:
+        if isinstance(instance, Offer) and session.is_modified(instance):
+            changed.add(instance.id)
+
+
+def _prepare(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the changes are announced when the whole transaction commits
+    announcer: Announcer | None = session.info.get(ANNOUNCER_KEY)
+    if announcer is None:
+        return
+    session.flush()  # the last changes, noted by `_note_changes`
+    changed: set[int] = session.info.pop(CHANGED_KEY, set())
+    if not changed:
+        return
+    try:
+        # In a savepoint: on PostgreSQL a failed query aborts the whole transaction, the change included.
+        with session.begin_nested():
+            found = announcements(
+                session=session, offer_ids=sorted(changed), issuer=announcer.issuer, cache=announcer.cache
+            )
+    except Exception:  # announcing is a courtesy: it must not fail the change itself
+        logger.exception("PACT announcement of offers %s not prepared", sorted(changed))
+        return
+    outbox: list[Outgoing] = [
+        (
+            new_event(PUBLISHED, announcer.source, {"pfIds": ids}),
+            str(client.callback_url),
+            client.callback_client_id,
+            client.callback_client_secret,
+        )
+        for client, ids in found
+    ]
+    if outbox:
+        session.info[OUTBOX_KEY] = outbox
+
+
+def _send(session: Session) -> None:
+    outbox: list[Outgoing] = session.info.pop(OUTBOX_KEY, [])
+    for published, to, client_id, secret in outbox:
+        schedule_delivery(published, to=to, credentials=(client_id, secret))
+
+
+def _forget(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested:
+        # One record of an import given up: the offers are read again before the commit, so a row rolled
+        # back is not found, and the records kept are still announced.
+        return
+    session.info.pop(CHANGED_KEY, None)
+    session.info.pop(OUTBOX_KEY, None)
