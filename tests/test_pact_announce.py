@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,9 +20,9 @@ from matchmaker.pact import events
 from matchmaker.pact.events import DELIVERY_ATTEMPTS, PUBLISHED, check_event
 from matchmaker.pact.service import create_client, revoke_client
 from tests.factories import Party, World
-from tests.servers import free_port
+from tests.pact_receivers import Receiver, running_receiver
 from tests.test_api_offers import NEW_OFFER
-from tests.test_pact_host import Credentials, Receiver, footprints, token_for
+from tests.test_pact_host import Credentials, footprints, token_for
 
 PUBLIC_URL = "https://matchmaker.example/mm"
 MakeReceiver = Callable[..., Receiver]
@@ -38,39 +35,13 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def receivers() -> Iterator[MakeReceiver]:
-    """Requesters' hosts, as in test_pact_host: each issues a token and records the events posted to it
-    (answering `status`, with `Retry-After: 0` so that retries of a failure come at once)."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+    """Requesters' hosts (tests/pact_receivers.py), as many as a test starts, each answering `status`."""
+    with ExitStack() as stack:
 
-    def start(status: int = 200) -> Receiver:
-        app = FastAPI()
-        state = Receiver(url="")
+        def start(status: int = 200) -> Receiver:
+            return stack.enter_context(running_receiver(status))
 
-        @app.post("/auth/token")
-        async def token(request: Request) -> dict[str, str]:
-            state.tokens_issued += 1
-            return {"access_token": "receiver-token", "token_type": "Bearer"}
-
-        @app.post("/3/events")
-        async def receive(request: Request) -> Response:
-            state.events.append(await request.json())
-            state.authorizations.append(request.headers.get("authorization"))
-            return Response(status_code=status, headers={"Retry-After": "0"} if status >= 500 else None)
-
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        servers.append((server, thread))
-        state.url = f"http://127.0.0.1:{port}"
-        return state
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield start
 
 
 def deliveries_done(timeout: float = 20.0) -> None:

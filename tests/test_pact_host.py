@@ -4,16 +4,11 @@ errors in the spec's shape, and events answered asynchronously to a real receivi
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -23,7 +18,7 @@ from matchmaker.pact.mapping import footprint_of_offer
 from matchmaker.pact.model import validate_footprint
 from matchmaker.pact.service import create_client, visible_footprints
 from tests.factories import World
-from tests.servers import free_port
+from tests.pact_receivers import Receiver, running_receiver
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
@@ -291,47 +286,11 @@ def test_pages_follow_an_absolute_next_link_to_the_end(
 # --- events ----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    url: str
-    events: list[dict[str, Any]] = field(default_factory=list)
-    authorizations: list[str | None] = field(default_factory=list)
-    tokens_issued: int = 0
-
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.events) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.events
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """A requester's host: it issues a token for its callback credentials and records the events posted."""
-    app = FastAPI()
-    state = Receiver(url="")
-
-    @app.post("/auth/token")
-    async def token(request: Request) -> dict[str, str]:
-        state.tokens_issued += 1
-        return {"access_token": "receiver-token", "token_type": "Bearer"}
-
-    @app.post("/3/events")
-    async def events(request: Request) -> Response:
-        state.events.append(await request.json())
-        state.authorizations.append(request.headers.get("authorization"))
-        return Response(status_code=200)
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running_receiver() as state:
+        yield state
 
 
 def request_event(source: str, event_id: str, **data: Any) -> dict[str, Any]:
