@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Everything the service can be configured with; tests construct it directly."""
 
-    model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", extra="ignore")
+    # Errors never repeat a value: settings hold secrets (session secret, database URL with a password).
+    model_config = SettingsConfigDict(env_prefix="MATCHMAKER_", extra="ignore", hide_input_in_errors=True)
 
     # Where the SQLite file (and later the vector index) lives.
     data_dir: Path = Path("./var")
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         value = value.strip()
+        if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+            # Before any message that would echo the value: credentials must not reach a log.
+            raise ValueError("public_url must not carry credentials: it is written into responses")
         try:
             parts = urlsplit(value)
             # Reading the port raises on one that is not a number.

@@ -111,6 +111,13 @@ def test_an_invalid_public_url_is_refused_with_a_clear_message(given: str, messa
     assert message in str(refused.value)
 
 
+@pytest.mark.parametrize("given", ["https://user:s3cret-77@pcf.example.org", "https://user:s3cret-77@x/?q=1"])
+def test_credentials_in_a_public_url_never_reach_the_message(given: str) -> None:
+    with pytest.raises(ValidationError, match="must not carry credentials") as refused:
+        Settings(public_url=given)
+    assert "s3cret-77" not in str(refused.value)  # a start-up error lands in logs
+
+
 def test_the_public_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MATCHMAKER_PUBLIC_URL", "https://pcf.example.org/mm/")
     assert Settings().public_url == "https://pcf.example.org/mm"

@@ -59,6 +59,11 @@ class PullSettings:
             url = httpx.URL(self.base_url)
         except httpx.InvalidURL as exc:
             raise ValueError(f"base_url is not a URL: {exc}") from exc
+        if url.userinfo:
+            # httpx would send them as Basic auth in place of the bearer token; and they must not be echoed.
+            raise ValueError(
+                "base_url must not carry credentials (user:password@): pass the client id and secret"
+            )
         if url.scheme not in _DEFAULT_PORTS or not url.host:
             raise ValueError(f"base_url must be an absolute http(s) URL, not {self.base_url!r}")
         if self.version not in (2, 3):
