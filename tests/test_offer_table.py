@@ -97,18 +97,7 @@ def assert_same_as_database(
     for _ in range(rounds):
         criteria = random_criteria(rng)
         viewer = rng.choice([None, *[o.id for o in organisations]])
-        member_of = (
-            []
-            if viewer is None
-            else list(
-                session.scalars(
-                    select(Membership.alliance_id).where(
-                        Membership.organisation_id == viewer, Membership.status == "active"
-                    )
-                )
-            )
-        )
-        eligible_rows, failed_rows = table.partition(criteria, viewer=viewer, viewer_alliances=member_of)
+        eligible_rows, failed_rows = table.partition(criteria, viewer=viewer)
         facts = repository.visible_offer_facts(session, viewer_organisation_id=viewer)
         want_eligible = {f.id for f in facts if judge(f, criteria).eligible}
         want_failed = {f.id for f in facts} - want_eligible
@@ -174,9 +163,7 @@ def test_a_footprint_equal_to_the_ceiling_in_another_unit_passes_and_a_hair_abov
     session.commit()
     table = OfferTable()
     table.sync(session)
-    eligible, failed = table.partition(
-        Criteria(max_pcf=620, max_pcf_unit="kgCO2e/t"), viewer=None, viewer_alliances=[]
-    )
+    eligible, failed = table.partition(Criteria(max_pcf=620, max_pcf_unit="kgCO2e/t"), viewer=None)
     ids = table.column("id")
     assert at.id in ids[eligible].tolist() and above.id in ids[failed].tolist()
 
@@ -191,7 +178,7 @@ def test_a_deleted_offer_is_forgotten_and_refresh_reads_what_changed_unseen(sess
     session.delete(gone)
     session.commit()
     table.refresh(session, [gone.id, kept.id])
-    eligible, _ = table.partition(Criteria(), viewer=None, viewer_alliances=[])
+    eligible, _ = table.partition(Criteria(), viewer=None)
     assert table.column("id")[eligible].tolist() == [kept.id]
 
 

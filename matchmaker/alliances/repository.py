@@ -80,6 +80,16 @@ def active_alliance_ids_by_organisation(
     return found
 
 
+def active_memberships(session: Session) -> list[tuple[int, int, str]]:
+    """Every active membership as (organisation id, alliance id, alliance code)."""
+    rows = session.execute(
+        select(Membership.organisation_id, Membership.alliance_id, Alliance.code)
+        .join(Alliance, Alliance.id == Membership.alliance_id)
+        .where(Membership.status == "active")
+    )
+    return [(organisation_id, alliance_id, code) for organisation_id, alliance_id, code in rows]
+
+
 def active_codes_by_organisation(session: Session, organisation_ids: Sequence[int]) -> dict[int, list[str]]:
     """Map each organisation to the codes of the alliances it is an active member of."""
     if not organisation_ids:

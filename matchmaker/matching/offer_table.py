@@ -88,7 +88,8 @@ class _Owners:
     """What the filters need of the organisations: admission, and active alliance codes and ids."""
 
     admitted: frozenset[int]
-    codes: dict[int, frozenset[str]]
+    codes: dict[int, frozenset[str]]  # active alliance codes by organisation (the alliance filter)
+    alliance_ids: dict[int, tuple[int, ...]]  # active alliance ids by organisation (what a viewer may see)
     stamp: tuple[Any, ...]
 
 
@@ -107,7 +108,7 @@ class OfferTable:
         # the footprint as stated (value, unit, verified flag).
         self._pcf: list[tuple[float | None, str | None, bool]] = []
         self._certifications: list[tuple[str, ...]] = []
-        self._owners = _Owners(frozenset(), {}, ())
+        self._owners = _Owners(frozenset(), {}, {}, ())
         self.watermark: datetime | None = None
 
     # --- storage ------------------------------------------------------------------------------------
@@ -147,8 +148,7 @@ class OfferTable:
         with self._lock:
             started = utcnow()
             if self.watermark is None:
-                for row in session.execute(select(*_COLUMNS).where(Offer.status == "published")):
-                    self._put(row)
+                self._read(session, Offer.status == "published")
             else:
                 # Versions first (cheap), whole rows only for the offers whose version moved.
                 since = self.watermark - SYNC_OVERLAP
@@ -159,10 +159,7 @@ class OfferTable:
                     )
                     if self._version(identifier) != version
                 ]
-                for start in range(0, len(moved), READ_CHUNK):
-                    chunk = moved[start : start + READ_CHUNK]
-                    for row in session.execute(select(*_COLUMNS).where(Offer.id.in_(chunk))):
-                        self._put(row)
+                self._read_ids(session, moved)
             self._sync_owners(session)
             self.watermark = started
 
@@ -173,12 +170,22 @@ class OfferTable:
     def refresh(self, session: Session, ids: Sequence[int]) -> None:
         """Read these offers again (another process changed or deleted them without our seeing it)."""
         with self._lock:
-            found = set()
-            for row in session.execute(select(*_COLUMNS).where(Offer.id.in_(list(ids)))):
-                self._put(row)
-                found.add(row.id)
+            found = self._read_ids(session, ids)
             self.forget([i for i in ids if i not in found])
-            self._sync_owners(session, force=True)  # and the owners, whatever their stamp says
+
+    def _read_ids(self, session: Session, ids: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        for start in range(0, len(ids), READ_CHUNK):
+            found |= self._read(session, Offer.id.in_(list(ids[start : start + READ_CHUNK])))
+        return found
+
+    def _read(self, session: Session, condition: Any) -> set[int]:
+        """Put the offers the condition selects; their ids."""
+        found = set()
+        for row in session.execute(select(*_COLUMNS).where(condition)):
+            self._put(row)
+            found.add(row.id)
+        return found
 
     def stale(self, session: Session, ids: Sequence[int]) -> list[int]:
         """Which of these offers the database holds in another version than the table, or no longer holds.
@@ -240,7 +247,7 @@ class OfferTable:
         self._pcf[position] = (row.pcf_value, row.pcf_unit, bool(row.pcf_verified))
         self._certifications[position] = tuple(row.certifications or ())
 
-    def _sync_owners(self, session: Session, *, force: bool = False) -> None:
+    def _sync_owners(self, session: Session) -> None:
         # Replaced whole, never emptied first: `facts` reads it without the lock.
         stamp = tuple(
             session.execute(
@@ -249,13 +256,22 @@ class OfferTable:
                 )
             ).all()
         )
-        if stamp == self._owners.stamp and not force:
+        if stamp == self._owners.stamp:
             return
         admitted = frozenset(
             session.scalars(select(Organisation.id).where(Organisation.admission_status == "admitted"))
         )
-        codes = alliances.active_codes_by_organisation(session, sorted(admitted))
-        self._owners = _Owners(admitted, {owner: frozenset(c) for owner, c in codes.items()}, stamp)
+        codes: dict[int, set[str]] = {}
+        alliance_ids: dict[int, list[int]] = {}
+        for organisation_id, alliance_id, code in alliances.active_memberships(session):
+            codes.setdefault(organisation_id, set()).add(code)
+            alliance_ids.setdefault(organisation_id, []).append(alliance_id)
+        self._owners = _Owners(
+            admitted,
+            {owner: frozenset(owned) for owner, owned in codes.items()},
+            {owner: tuple(ids) for owner, ids in alliance_ids.items()},
+            stamp,
+        )
 
     # --- reading ------------------------------------------------------------------------------------
     def facts(self, row: int) -> OfferFacts:
@@ -287,12 +303,10 @@ class OfferTable:
         agreement: npt.NDArray[np.float64] = (self._columns["category"][rows] == code).astype(np.float64)
         return agreement
 
-    def partition(self, criteria: Criteria, *, viewer: int | None, viewer_alliances: Sequence[int]) -> tuple[
-        Rows, Rows
-    ]:  # fmt: skip
+    def partition(self, criteria: Criteria, *, viewer: int | None) -> tuple[Rows, Rows]:
         """The rows the viewer may see that pass every filter, and those it may see that fail one."""
         with self._lock:
-            visible = self._visible(viewer, viewer_alliances)
+            visible = self._visible(viewer)
             passing = visible & self._passing(criteria)
             rows = np.flatnonzero(passing)
             if criteria.certification:
@@ -303,12 +317,15 @@ class OfferTable:
                 passing[rows[~np.asarray(certified, dtype=bool)]] = False
             return np.flatnonzero(passing), np.flatnonzero(visible & ~passing)
 
-    def _visible(self, viewer: int | None, viewer_alliances: Sequence[int]) -> Mask:
+    def _visible(self, viewer: int | None) -> Mask:
+        """As `repository.visible_offer_facts` decides: published, an admitted supplier, and (for a viewer)
+        public, shared with an alliance the viewer is an active member of, or the viewer's own."""
         owner = self.column("owner")
         mask = self.column("live") & _member(owner, self._owners.admitted)
         if viewer is not None:
             visibility = self.column("visibility")
-            shared_with_viewer = np.isin(visibility, np.asarray(list(viewer_alliances), dtype=np.int64))
+            member_of = np.asarray(self._owners.alliance_ids.get(viewer, ()), dtype=np.int64)
+            shared_with_viewer = np.isin(visibility, member_of)
             mask &= (visibility == PUBLIC) | shared_with_viewer | (owner == viewer)
         return mask
 

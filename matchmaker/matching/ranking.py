@@ -161,7 +161,6 @@ def rank_table_offers(
     query: Query,
     table: OfferTable,
     viewer: int | None,
-    viewer_alliances: Sequence[int],
     criteria: Criteria,
     catalogue: Catalogue,
     limit: int,
@@ -170,7 +169,7 @@ def rank_table_offers(
 ) -> Ranking:
     """`rank_offers` over the offers of the in-memory table the viewer may see: the filters are decided on
     columns, and only the offers scored are judged one by one (the same `judge`, for their verdicts)."""
-    eligible_rows, failed_rows = table.partition(criteria, viewer=viewer, viewer_alliances=viewer_alliances)
+    eligible_rows, failed_rows = table.partition(criteria, viewer=viewer)
 
     def candidates(rows: npt.NDArray[np.int64]) -> Candidates:
         def materialise(positions: list[int]) -> list[tuple[OfferFacts, Verdict]]:

@@ -183,7 +183,6 @@ def rank_visible_offers(
     """
     engine.offers.sync(session)
     engine.offer_table.sync(session)
-    viewer_alliances = alliances.active_alliance_ids(session, viewer) if viewer is not None else []
     common: dict[str, Any] = {
         "query": query,
         "criteria": criteria,
@@ -192,8 +191,7 @@ def rank_visible_offers(
     }
     for _ in range(2):
         ranking = rank_table_offers(
-            table=engine.offer_table, viewer=viewer, viewer_alliances=viewer_alliances,
-            apply_floor=apply_floor, **common,
+            table=engine.offer_table, viewer=viewer, apply_floor=apply_floor, **common,
         )  # fmt: skip
         shown = [scored.facts.id for scored in (*ranking.matches, *ranking.near_misses)]
         stale = engine.offer_table.stale(session, shown)
