@@ -47,14 +47,6 @@ def passes_filters(need: Need, request: NeedSearchRequest) -> bool:
     )
 
 
-def need_category_agreement(query_category: str | None, need_category: str | None) -> float:
-    """`scoring.category_agreement` with the need's category possibly unknown too (an uncategorised need
-    whose text points to no category): unknown on either side is the same neutral agreement."""
-    if need_category is None:
-        query_category = None
-    return category_agreement(query_category, need_category or "")
-
-
 def rank_needs_for_text(*, engine: Engine, query: Query, needs: Sequence[Need]) -> list[FoundNeed]:
     """The needs relevant to the query, best first (ties to the smaller id)."""
     if not needs:
@@ -73,7 +65,7 @@ def rank_needs_for_text(*, engine: Engine, query: Query, needs: Sequence[Need]) 
         signals = Signals(
             dense=float(similarity),
             lexical=lexical_coverage(query_terms, need_terms, idf),
-            category_agreement=need_category_agreement(query.category, read.category),
+            category_agreement=category_agreement(query.category, read.category),
         )
         topical = relevance(signals)
         if is_relevant(topical):

@@ -66,11 +66,12 @@ def secondary_bonus(secondary: Secondary, weights: Weights = DEFAULT_WEIGHTS) ->
     return bonus
 
 
-def category_agreement(query_category: str | None, offer_category: str) -> float:
-    """1 when the categories agree, 0 when they differ, 0.5 when the query's is unknown."""
-    if query_category is None:
+def category_agreement(query_category: str | None, document_category: str | None) -> float:
+    """1 when the categories agree, 0 when they differ, 0.5 when either is unknown (an offer always has one;
+    a need searched for may not)."""
+    if query_category is None or document_category is None:
         return 0.5
-    return 1.0 if query_category == offer_category else 0.0
+    return 1.0 if query_category == document_category else 0.0
 
 
 def is_relevant(score: float, weights: Weights = DEFAULT_WEIGHTS) -> bool:
