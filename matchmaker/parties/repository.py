@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -56,10 +56,10 @@ def list_page(
     return fetch_page(session, statement, page)
 
 
-def suppliers(session: Session) -> Sequence[Organisation]:
-    """Organisations that may own offers (vendors and those that both buy and sell), by name."""
+def of_kinds(session: Session, kinds: Collection[str]) -> Sequence[Organisation]:
+    """Organisations of these kinds, by name."""
     return session.scalars(
-        select(Organisation).where(Organisation.kind.in_(("vendor", "both"))).order_by(Organisation.name)
+        select(Organisation).where(Organisation.kind.in_(list(kinds))).order_by(Organisation.name)
     ).all()
 
 

@@ -109,7 +109,7 @@ def get_own(*, session: Session, principal: Principal) -> Organisation:
 
 def suppliers(*, session: Session) -> Sequence[Organisation]:
     """Organisations an offer may belong to, for the operator choosing one (the service checks again)."""
-    return repository.suppliers(session)
+    return repository.of_kinds(session, SUPPLIER_KINDS)
 
 
 def list_visible(

@@ -118,11 +118,25 @@ def _offer_form(
         "statuses": STATUSES if offer else STATUSES[:2],
         "alliances": _alliance_codes(session, user),
         # The operator lists an offer on a supplier's behalf, so a new one names its supplier.
-        "suppliers": party_service.suppliers(session=session)
+        "suppliers": _supplier_options(request, session)
         if user.principal.is_operator and offer is None
         else [],
     }
     return render(request, "vendor/offer_form.html", context, status=errors.status if errors else 200)
+
+
+def _supplier_options(request: Request, session: Session) -> list[tuple[str, str]]:
+    """(id, name) of every organisation that may own an offer; one not admitted says so."""
+    t = page_translator(request)
+    return [
+        (
+            str(supplier.id),
+            supplier.name
+            if supplier.admission_status == "admitted"
+            else f"{supplier.name} ({t('operator.admission.' + supplier.admission_status)})",
+        )
+        for supplier in party_service.suppliers(session=session)
+    ]
 
 
 def _offer_values(offer: Offer) -> dict[str, Any]:
