@@ -90,8 +90,6 @@ class Settings(BaseSettings):
             )
         if parts.query or parts.fragment or value.endswith(("?", "#")):
             raise ValueError(f"public_url must have no query or fragment, got {value!r}")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("public_url must not carry credentials: it is written into responses")
         # One form, so that "<public_url>/3/footprints" never has a doubled slash.
         return value.rstrip("/")
 

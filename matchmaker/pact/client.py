@@ -107,7 +107,7 @@ class PactClient:
     ) -> None:
         self._settings = settings
         self._base = settings.base_url.rstrip("/")
-        self._origin = _origin(httpx.URL(self._base))
+        self._origin = origin(httpx.URL(self._base))
         self._sleep = sleep
         self._http = httpx.Client(
             transport=transport,
@@ -118,9 +118,9 @@ class PactClient:
         )
         self._token_url: httpx.URL | None = None
         self._token: str | None = None
-        # Everything a message must never repeat, even when a careless host echoes it back.
-        base = httpx.URL(self._base)
-        self._secrets = {settings.client_secret, base.password, base.userinfo.decode("ascii", "replace")}
+        # Everything a message must never repeat, even when a careless host echoes it back (a base URL
+        # with credentials is refused by PullSettings).
+        self._secrets = {settings.client_secret}
 
     def __enter__(self) -> Self:
         return self
@@ -210,7 +210,7 @@ class PactClient:
             url = response.request.url.join(target)
         except httpx.InvalidURL:
             raise self._error(f"GET {response.request.url} sent a next link that is not a URL") from None
-        if _origin(url) != self._origin:
+        if origin(url) != self._origin:
             # The spec keeps pages on the same host; following elsewhere would hand out our token.
             raise self._error(f"refusing to follow a next link to another host: {url}")
         return url
@@ -262,7 +262,7 @@ class PactClient:
         # Never downgrade: an https host announcing a plain-http endpoint would expose the secret.
         if self._origin[0] == "https" and resolved.scheme != "https":
             return None
-        if self._settings.same_host_token and _origin(resolved) != self._origin:
+        if self._settings.same_host_token and origin(resolved) != self._origin:
             return None
         return resolved
 
@@ -320,7 +320,8 @@ class PactClient:
         return " ".join(message.split())
 
 
-def _origin(url: httpx.URL) -> Origin:
+def origin(url: httpx.URL) -> Origin:
+    """The (scheme, host, port) a URL reaches, the scheme's default port filled in."""
     return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
 
 

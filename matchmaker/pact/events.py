@@ -22,11 +22,12 @@ from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 from sqlalchemy.orm import Session
 
 from matchmaker.pact import repository
 from matchmaker.pact.cache import FootprintCache
-from matchmaker.pact.client import PactClient, PactClientError, PullSettings
+from matchmaker.pact.client import PactClient, PactClientError, PullSettings, origin
 from matchmaker.pact.filters import FilterError, FootprintQuery
 from matchmaker.pact.service import PactProblem, list_footprints
 
@@ -115,7 +116,8 @@ def answer_request(
         if client is None:
             return {}
         target, credentials = client.callback_url, (client.callback_client_id, client.callback_client_secret)
-        if target is None or _origin(events_url(str(event["source"]))) != _origin(events_url(target)):
+        source = httpx.URL(events_url(str(event["source"])))
+        if target is None or origin(source) != origin(httpx.URL(events_url(target))):
             logger.warning(
                 "PACT request %s from client %s not answered: source %r is not the registered callback %r",
                 event["id"], client.client_id, event["source"], target,
@@ -145,11 +147,6 @@ def _deliver_logged(event: dict[str, Any], *, to: str, credentials: tuple[str | 
         deliver(event, to=to, credentials=credentials)
     except Exception:  # a future nobody reads would swallow it silently
         logger.exception("PACT event %s not delivered to %s", event["id"], to)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
 def new_event(kind: str, source: str, data: dict[str, Any]) -> dict[str, Any]:
