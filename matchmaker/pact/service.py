@@ -173,11 +173,17 @@ def announcements(
     if not ids:
         return []
     found: list[tuple[PactClient, list[str]]] = []
+    # What a client may list depends on its organisation only: asked once per organisation, not per client.
+    visible_to: dict[int, set[int]] = {}
     for client in repository.clients_with_callbacks(session):
         if not _usable(client):
             continue
-        principal, members = _viewer(session, client)
-        visible = repository.published_offer_ids(session, ids, viewer=principal, member_alliance_ids=members)
+        if client.organisation_id not in visible_to:
+            principal, members = _viewer(session, client)
+            visible_to[client.organisation_id] = set(
+                repository.published_offer_ids(session, ids, viewer=principal, member_alliance_ids=members)
+            )
+        visible = visible_to[client.organisation_id]
         if visible:
             found.append((client, [ids[offer_id] for offer_id in sorted(visible)]))
     return found
