@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from matchmaker.schema_types import RequestModel
-from matchmaker.units import UnknownUnitError, parse_unit
+from matchmaker.units import parse_unit
 
 CATEGORIES: tuple[str, ...] = (
     "steel",
@@ -80,10 +80,8 @@ def _known_category(value: str) -> str:
 
 
 def _known_unit(value: str) -> str:
-    try:
-        return str(parse_unit(value))
-    except UnknownUnitError as error:
-        raise InvalidValue(str(error), code=error.code, **error.values) from None
+    # An unknown unit raises UnknownUnitError: a ValueError with its own code and values, as pydantic wants.
+    return str(parse_unit(value))
 
 
 def _alliance_code(value: str) -> str:

@@ -39,9 +39,6 @@ class UnitError(ValueError):
 class UnknownUnitError(UnitError):
     """A footprint unit string the service does not know."""
 
-    def __init__(self, message: str, *, code: str = "unit.unknown", **values: str) -> None:
-        super().__init__(message, code=code, **values)
-
 
 # Emission mass (the numerator), in kg CO2e.
 EMISSION_MASS_IN_KG: dict[str, Decimal] = {"g": Decimal("0.001"), "kg": Decimal(1), "t": Decimal(1000)}
