@@ -3,18 +3,16 @@ events posted to its /3/events (for the tests of answered requests and of announ
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from tests.servers import free_port
+from tests.servers import app_in_thread
 
 
 @dataclass
@@ -48,15 +46,6 @@ def running_receiver(status: int = 200) -> Iterator[Receiver]:
         state.authorizations.append(request.headers.get("authorization"))
         return Response(status_code=status, headers={"Retry-After": "0"} if status >= 500 else None)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    state.url = f"http://127.0.0.1:{port}"
-    try:
+    with app_in_thread(app, name="requester's PACT host") as port:
+        state.url = f"http://127.0.0.1:{port}"
         yield state
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

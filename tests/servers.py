@@ -1,17 +1,21 @@
 """Real servers for tests: `matchmaker serve` as a subprocess on a free loopback port, with its own data
-directory and database (SQLite, or a throwaway PostgreSQL database when the run tests PostgreSQL)."""
+directory and database (SQLite, or a throwaway PostgreSQL database when the run tests PostgreSQL); and
+small ASGI apps (other PACT hosts) served in a thread."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 from tests.cli_support import REPO, cli_command, throwaway_postgres
 
@@ -67,3 +71,34 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -
             pass
         time.sleep(0.3)
     raise RuntimeError(f"the server did not become healthy in 120 s: {log.read_text()}")
+
+
+@contextmanager
+def app_in_thread(app: Any, *, name: str = "test server") -> Iterator[int]:
+    """An ASGI app served on a free loopback port in a thread until the block ends; yields the port.
+
+    The socket is bound before the server starts (no race for the port), and a server that does not start
+    within 10 s fails the test instead of hanging it.
+    """
+    # Named TCP, so asyncio sets TCP_NODELAY on accepted connections (else each answer waits ~40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        app, http="h11", ws="none", loop="asyncio", lifespan="off", log_level="critical",
+        timeout_graceful_shutdown=1,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the {name} did not start")
+        time.sleep(0.01)
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        # Forced: a handler still sleeping (a timeout test) need not be waited for.
+        server.should_exit = server.force_exit = True
+        thread.join(timeout=10)
+        sock.close()

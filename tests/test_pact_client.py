@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import socket
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -20,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from matchmaker.pact.client import PactClient, PactClientError, PullSettings, PullStopped
+from tests.servers import app_in_thread
 
 CLIENT_ID = "recipient-1"
 SECRET = "s3cret-Value-9"
@@ -170,34 +168,9 @@ class FakeHost:
 def fake_host() -> Iterator[FakeHost]:
     """A FakeHost served on a free loopback port until the block ends."""
     host = FakeHost()
-    # Named TCP, so asyncio sets TCP_NODELAY on accepted connections (else each answer waits ~40 ms).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    host.port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        host,
-        http="h11",
-        ws="none",
-        loop="asyncio",
-        lifespan="off",
-        log_level="critical",
-        timeout_graceful_shutdown=1,
-    )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fake PACT host did not start")
-        time.sleep(0.01)
-    try:
+    with app_in_thread(host, name="fake PACT host") as port:
+        host.port = port
         yield host
-    finally:
-        # Forced: a handler still sleeping for the timeout test need not be waited for.
-        uvicorn_server.should_exit = uvicorn_server.force_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
