@@ -19,10 +19,13 @@ from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
 from matchmaker.matching.endpoints import router as matching_router
 from matchmaker.matching.lifecycle import IndexSaver, start_engine
+from matchmaker.middleware import install_middleware
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
 from matchmaker.pact.endpoints import install_pact
 from matchmaker.parties.endpoints import router as parties_router
+from matchmaker.retries import RetryLostRaces
+from matchmaker.routing import CheckedRoute
 from matchmaker.web.mount import install_web
 
 DESCRIPTION = """
@@ -60,11 +63,15 @@ def create_app(
                 database.dispose()
 
     app = FastAPI(title="Matchmaker", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # The app's own routes too: every JSON body is checked for text that cannot be stored.
+    app.router.route_class = CheckedRoute
     app.state.settings = settings
     if session_factory is not None:
         app.state.session_factory = session_factory
     install_problem_handlers(app)
     register_problem_schema(app)
+    # Inside every other middleware added later (they see one request), outside the routes' handlers.
+    app.add_middleware(RetryLostRaces)
     for router in (
         health_router,
         parties_router,
@@ -83,4 +90,6 @@ def create_app(
     def root() -> RedirectResponse:
         return RedirectResponse("/ui")
 
+    # Last, so that they are the outermost: every body is counted and every unexpected error answered.
+    install_middleware(app, settings=settings)
     return app

@@ -51,6 +51,9 @@ def generate_key() -> NewKey:
 
 def split_key(plaintext: str) -> tuple[str, str] | None:
     """Return (prefix, secret) of a well-formed key, else None."""
+    # Keys are printable ASCII; anything else (a NUL typed into the sign-in form) never reaches the database.
+    if not plaintext.isascii() or not plaintext.strip().isprintable():
+        return None
     scheme, _, rest = plaintext.strip().partition("_")
     prefix, _, secret = rest.partition("_")
     if scheme != KEY_SCHEME or len(prefix) != 12 or not secret:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from matchmaker.auth import Principal, Role
 from matchmaker.config import Settings, get_settings
@@ -66,15 +67,23 @@ def cli_errors() -> Iterator[None]:
         yield
     except MatchmakerError as error:
         fail(error.detail)
-    except OperationalError as error:
+    except (OperationalError, StaleDataError) as error:
+        from matchmaker.retries import lost_race
+
+        if lost_race(error):
+            # The transaction was rolled back whole; imports are upserts, so running again is safe.
+            fail("the database stayed busy with other writers and nothing was written: run the command again")
+        if isinstance(error, StaleDataError):
+            raise
         fail(f"database unreachable or not migrated: {str(error.orig).strip().splitlines()[0]}")
     except OSError as error:
         fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
 
 
 @contextmanager
-def session_scope(settings: Settings, *, migrate: bool = True) -> Iterator[Session]:
-    """A committed-on-success session on the configured database, migrated to head first."""
+def session_scope(settings: Settings, *, migrate: bool = True, writes: bool = True) -> Iterator[Session]:
+    """A committed-on-success session on the configured database, migrated to head first; one that
+    only reads (`writes=False`) leaves SQLite's write lock to the server's writers."""
     from matchmaker.db.migrate import upgrade
     from matchmaker.db.session import make_engine, make_session_factory, transaction
 
@@ -82,7 +91,7 @@ def session_scope(settings: Settings, *, migrate: bool = True) -> Iterator[Sessi
     try:
         if migrate:
             upgrade(engine)
-        with transaction(make_session_factory(engine)) as session:
+        with transaction(make_session_factory(engine), writes=writes) as session:
             yield session
     finally:
         engine.dispose()
@@ -495,7 +504,7 @@ def index_rebuild() -> None:
     from matchmaker.matching.indexer import count_matchable
 
     settings = get_settings()
-    with cli_errors(), session_scope(settings) as session:
+    with cli_errors(), session_scope(settings, writes=False) as session:
         engine = _engine(settings)
         for catalogue in (engine.offers, engine.needs):
             total = count_matchable(session, catalogue.kind)
@@ -517,7 +526,7 @@ def index_verify() -> None:
 
     settings = get_settings()
     clean = True
-    with cli_errors(), session_scope(settings) as session:
+    with cli_errors(), session_scope(settings, writes=False) as session:
         engine = _engine(settings)
         for catalogue in (engine.offers, engine.needs):
             if not catalogue.load():
@@ -552,7 +561,7 @@ def match(
     if not all_needs and not need:
         fail("name needs with --need ID, or use --all-needs")
     settings = get_settings()
-    with cli_errors(), session_scope(settings) as session:
+    with cli_errors(), session_scope(settings, writes=False) as session:
         engine = _engine(settings)
         engine.start(session)
         chosen = open_needs(session)

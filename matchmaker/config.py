@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     # Largest import body accepted over HTTP, in bytes.
     max_import_bytes: int = 50 * 1024 * 1024
+    # Largest other request body (JSON, forms), in bytes; counted while it is read, never buffered whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "info"
     # The embedding model: "use" (multilingual USE v3, packaged), "minilm", or "st:<name or path>".
     model: str = "use"
@@ -40,8 +42,8 @@ class Settings(BaseSettings):
     index_save_interval: float = 30.0
     # Matching requests computed at once per process (0: one per core but one, at least one); more wait.
     matching_concurrency: int = Field(default=0, ge=0, le=256)
-    # Signs the web pages' session cookies. Empty: a random secret kept in data_dir (one machine only);
-    # replicas behind one load balancer must share it, so production requires it.
+    # Signs the web pages' CSRF tokens and PACT access tokens. Empty: a random secret kept in data_dir
+    # (one machine only); replicas behind one load balancer must share it, so production requires it.
     session_secret: str = ""
     # Send the session cookie only over HTTPS (production default: true).
     cookie_secure: bool | None = None

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.auth import Principal
 from matchmaker.config import Settings
+from matchmaker.db.session import open_session
 from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.flows import attach_engine
+from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.pact.announce import attach_announcer
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
+from matchmaker.preconditions import IfMatch, get_if_match
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in the thread pool, and each
@@ -29,12 +33,29 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+async def reads_only() -> None:
+    """Mark a route whose POST only reads (a search): its session leaves the write lock to writers."""
+
+
+ReadsOnly = Depends(reads_only)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _writes(request: Request) -> bool:
+    """Whether the request's transaction will write: an unsafe method on a route not marked ReadsOnly."""
+    if request.method in _SAFE_METHODS:
+        return False
+    route = request.scope.get("route")
+    return not any(depends.dependency is reads_only for depends in getattr(route, "dependencies", ()))
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request: committed when the endpoint succeeds, rolled back when it raises.
 
     Opening it does no I/O (the connection is taken on first use), so it happens on the event loop; the
-    ending (commit or rollback, then close) is one trip to a worker thread."""
-    session: Session = request.app.state.session_factory()
+    ending (commit or rollback, then close) is one trip to a worker thread. A request that writes takes
+    SQLite's write lock as its transaction begins, so concurrent writers queue instead of failing."""
+    session = open_session(request.app.state.session_factory, writes=_writes(request))
     engine = getattr(request.app.state, "engine", None)
     if engine is not None:
         # Services stage index updates on the session; they are applied when it commits.
@@ -70,6 +91,7 @@ def _end_session(session: Session, *, failed: bool) -> None:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+IfMatchDep = Annotated[IfMatch, Depends(get_if_match)]
 # scope="function": commit before the response is sent, so a failed commit is reported, not swallowed.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -79,19 +101,62 @@ _bearer = HTTPBearer(
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key, as a header")
 
 
-def get_principal(
-    session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> Principal:
-    """Authenticate the caller by API key (Bearer or X-API-Key)."""
-    plaintext = bearer.credentials if bearer else api_key
+# Where `authenticate_first` leaves the principal for `get_principal`.
+_PRINCIPAL_KEY = "matchmaker.principal"
+
+
+def authenticate_key(*, session: Session, plaintext: str | None) -> Principal:
+    """The principal behind an API key, or Unauthorized without one: the rule both paths below follow."""
     if not plaintext:
         raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
     return party_service.authenticate(session=session, plaintext=plaintext)
 
 
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """Authenticate the caller by API key (Bearer or X-API-Key), unless the route already did."""
+    known = request.scope.get(_PRINCIPAL_KEY)
+    if isinstance(known, Principal):
+        return known
+    return authenticate_key(session=session, plaintext=bearer.credentials if bearer else api_key)
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+RouteHandler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def needs_principal(dependant: Dependant) -> bool:
+    """Whether a route (or a dependency) authenticates its caller by API key."""
+    return any(sub.call is get_principal or needs_principal(sub) for sub in dependant.dependencies)
+
+
+def authenticate_first(dependant: Dependant, handler: RouteHandler) -> RouteHandler:
+    """Wrap the handler of a route that needs a principal: a request with a body is authenticated before
+    the body is read. FastAPI reads and parses a body before it runs any dependency, so otherwise a large
+    body from anyone costs memory and time before its 401."""
+    if not needs_principal(dependant):
+        return handler
+
+    async def authenticated(request: Request) -> Response:
+        # Without a body FastAPI reads nothing first: `get_principal` checks the key in the request's session.
+        if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+            bearer = await _bearer(request)
+            plaintext = bearer.credentials if bearer else await _api_key_header(request)
+            check = functools.partial(_authenticate_alone, request.app.state.session_factory, plaintext)
+            request.scope[_PRINCIPAL_KEY] = await anyio.to_thread.run_sync(check)
+        return await handler(request)
+
+    return authenticated
+
+
+def _authenticate_alone(factory: sessionmaker[Session], plaintext: str | None) -> Principal:
+    # Its own short session: the request's session is opened by a dependency, after the body is read.
+    with open_session(factory, writes=False) as session:
+        return authenticate_key(session=session, plaintext=plaintext)
 
 
 async def require_operator(principal: PrincipalDep) -> Principal:
@@ -125,9 +190,10 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 async def read_upload(request: Request) -> bytes:
     """Read a raw request body (an import file), refusing one over the configured size."""
     limit: int = request.app.state.settings.max_import_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = declared_length(request.headers)
+    if declared is not None and declared > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+    allow_body_up_to(request, limit)
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)

@@ -7,8 +7,11 @@
     ├── Forbidden                   403 forbidden
     ├── NotFound                    404 not-found           (also what a caller may not see)
     ├── Conflict                    409 conflict
+    │   └── EditConflict            409 edit-conflict       (a concurrent change won; names the version)
     ├── LengthRequired              411 length-required
-    └── PayloadTooLarge             413 payload-too-large
+    ├── PreconditionFailed          412 precondition-failed (If-Match names another version)
+    ├── PayloadTooLarge             413 payload-too-large
+    └── Unavailable                 503 unavailable         (busy; carries Retry-After)
 
 Services raise these; they never touch HTTP. One handler renders every error, including FastAPI's own
 request validation and routing errors, as `application/problem+json`, so clients parse one shape.
@@ -57,6 +60,8 @@ class MatchmakerError(Exception):
         self.errors = list(errors or [])
         self.code = code
         self.values = dict(values or {})
+        # Response headers the error implies (Retry-After, ETag); the handler sends them.
+        self.headers: dict[str, str] = {}
 
 
 def field_error(field: str, message: str, /, *, code: str | None = None, **values: Any) -> dict[str, Any]:
@@ -92,6 +97,20 @@ class Conflict(MatchmakerError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class EditConflict(Conflict):
+    """A concurrent change to the same object committed first; the caller should read it again."""
+
+    slug, title = "edit-conflict", "Edit conflict"
+
+
+class PreconditionFailed(MatchmakerError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class Unavailable(MatchmakerError):
+    status, slug, title = 503, "unavailable", "Service unavailable"
+
+
 class PayloadTooLarge(MatchmakerError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
@@ -108,9 +127,11 @@ _SLUG_BY_STATUS = {
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
     411: ("length-required", "Length required"),
+    412: ("precondition-failed", "Precondition failed"),
     413: ("payload-too-large", "Payload too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-failed", "Validation failed"),
+    503: ("unavailable", "Service unavailable"),
 }
 
 
@@ -131,13 +152,15 @@ class ProblemDetails(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Bad request (e.g. a file that is not UTF-8)",
+    400: "Bad request: a NUL in the URL, or a body that cannot be read (e.g. not UTF-8)",
     401: "No key, or an invalid or revoked key",
     403: "The caller's role may not do this",
     404: "Not found, or not visible to the caller",
-    409: "Conflicts with an existing object",
-    413: "The upload is too large",
+    409: "Conflicts with an existing object, or a concurrent change to it won",
+    412: "`If-Match` names another version than the current one (its `ETag` is sent)",
+    413: "The request body is larger than the limit (`max_body_bytes`, or `max_import_bytes` for a file)",
     422: "Validation failed; `errors` names each field",
+    503: "The database stayed busy with concurrent writers; try again after `Retry-After` seconds",
 }
 
 
@@ -148,6 +171,33 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"description": _DESCRIPTIONS[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
         for status in statuses
     }
+
+
+def declare_common_problems(operation: dict[str, Any], *, method: str) -> None:
+    """Declare the errors an operation can answer by its shape alone, where it does not declare its own:
+    400 for any (a NUL in the URL), 401 and 403 with a key, 404 with path parameters, 413 with a body,
+    422 with parameters or a body, 409 and 503 for a write that keeps losing to concurrent ones (see
+    retries.py). An operation whose errors have another shape (PACT's) declares its own."""
+    responses = operation.setdefault("responses", {})
+    if any(
+        status.startswith("4") and PROBLEM_MEDIA_TYPE not in entry.get("content", {})
+        for status, entry in responses.items()
+    ):
+        return
+    statuses = {400}
+    if operation.get("security"):
+        statuses |= {401, 403}
+    parameters = operation.get("parameters", [])
+    if any(parameter.get("in") == "path" for parameter in parameters):
+        statuses.add(404)
+    if "requestBody" in operation:
+        statuses |= {413, 422}
+    if parameters:
+        statuses.add(422)
+    if method.upper() not in {"GET", "HEAD", "OPTIONS"} and operation.get("security"):
+        statuses |= {409, 503}
+    for status, entry in problem_responses(*sorted(statuses)).items():
+        responses.setdefault(str(status), entry)
 
 
 def register_problem_schema(app: FastAPI) -> None:
@@ -167,6 +217,9 @@ def register_problem_schema(app: FastAPI) -> None:
             for k, v in ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}").items()
             if k != "$defs"
         }
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                declare_common_problems(operation, method=method)
         app.openapi_schema = schema
         return schema
 
@@ -290,7 +343,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(MatchmakerError)
     async def _domain_error(request: Request, exc: MatchmakerError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        headers.update(exc.headers)
         return problem_response(
             status=exc.status,
             slug=exc.slug,
@@ -298,7 +352,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail=exc.detail,
             instance=request.url.path,
             errors=exc.errors,
-            headers=headers,
+            headers=headers or None,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from matchmaker.schema_types import RequestModel
+from matchmaker.schema_types import FootprintNumber, RequestModel
 from matchmaker.units import parse_unit
 
 CATEGORIES: tuple[str, ...] = (
@@ -101,7 +101,7 @@ AllianceCode = Annotated[str, AfterValidator(_alliance_code)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Region = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Finite = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
+Finite = FootprintNumber
 
 
 def check_footprint_pair(value: float | None, unit: str | None, *, value_field: str, unit_field: str) -> None:

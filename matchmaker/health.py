@@ -8,8 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from matchmaker.errors import problem_response
+from matchmaker.routing import CheckedRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=CheckedRoute, tags=["health"])
 
 
 @router.get("/healthz")

@@ -1,36 +1,54 @@
-"""Field types shared by request schemas: database ids within range, text without NUL characters."""
+"""Field types shared by request schemas: database ids within range, numbers that are numbers, and text
+the service can store (matchmaker.clean_text)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from matchmaker.clean_text import first_bad_text
+from matchmaker.units import MAX_FOOTPRINT_MAGNITUDE
+
+# Validation context key: the input is text by nature (a form), so a number may arrive written as text.
+TEXT_INPUT = "text_input"
+
+
+def _a_number_not_text(value: Any, info: ValidationInfo) -> Any:
+    # pydantic's lax mode reads true as 1 and "12" as 12; in JSON a number is a number. Forms are text and
+    # say so in the context; CSV cells are converted by the reader.
+    text_allowed = isinstance(info.context, dict) and info.context.get(TEXT_INPUT)
+    if isinstance(value, bool) or (isinstance(value, str) and not text_allowed):
+        raise PydanticCustomError(
+            "number_type", "Input should be a number, not {kind}", {"kind": type(value).__name__}
+        )
+    return value
+
+
+NotText = BeforeValidator(_a_number_not_text)
 
 # Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number is a client error, not a database one.
 MAX_ID = 2**31 - 1
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-def contains_nul(value: Any) -> bool:
-    """Whether a value, or anything inside it, is text with a NUL character (PostgreSQL refuses those)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(contains_nul(item) for item in value)
-    return False
+BodyId = Annotated[int, NotText, Field(ge=1, le=MAX_ID)]
+# A footprint value or ceiling in a request body or an import line.
+FootprintNumber = Annotated[
+    float,
+    NotText,
+    Field(allow_inf_nan=False, ge=-MAX_FOOTPRINT_MAGNITUDE, le=MAX_FOOTPRINT_MAGNITUDE),
+]
 
 
 class RequestModel(BaseModel):
-    """Base of every request body and import record: refuses NUL characters in any field."""
+    """Base of every request body and import record: refuses text that cannot be stored in any field."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if contains_nul(value):
-            raise ValueError("text must not contain NUL characters")
+    def _storable_text(cls, value: Any) -> Any:
+        bad = first_bad_text(value)
+        if bad is not None:
+            raise ValueError(f"{bad.dotted}: {bad.message}" if bad.path else bad.message)
         return value

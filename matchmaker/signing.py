@@ -1,6 +1,7 @@
 """The service's signing secret: configured, or made once and kept in the data directory.
 
-Web session cookies and PACT access tokens are signed with it (HMAC-SHA256, each with its own purpose).
+The web pages' CSRF tokens and PACT access tokens are signed with it (HMAC-SHA256, each with its own
+purpose).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ _first_use = threading.Lock()
 
 def app_secret(state: Any) -> bytes:
     """The app's signing secret, read (or made) on first use and kept on the app's state: building the app
-    writes nothing to disk, and cookies and PACT tokens share the one secret."""
+    writes nothing to disk, and CSRF and PACT tokens share the one secret."""
     with _first_use:
         if getattr(state, "signing_secret", None) is None:
             state.signing_secret = load_secret(state.settings.session_secret, state.settings.data_dir)

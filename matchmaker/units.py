@@ -40,6 +40,10 @@ class UnknownUnitError(UnitError):
     """A footprint unit string the service does not know."""
 
 
+# The largest footprint value (or ceiling) taken, either sign: far above any real product's, and small
+# enough that conversions between units stay exact and finite.
+MAX_FOOTPRINT_MAGNITUDE = 1e12
+
 # Emission mass (the numerator), in kg CO2e.
 EMISSION_MASS_IN_KG: dict[str, Decimal] = {"g": Decimal("0.001"), "kg": Decimal(1), "t": Decimal(1000)}
 

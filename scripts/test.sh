@@ -29,12 +29,18 @@ trap 'rm -rf "$scratch"' EXIT
 MATCHMAKER_DATA_DIR="$scratch" alembic upgrade head
 MATCHMAKER_DATA_DIR="$scratch" alembic check
 
+# The suite, then the schema fuzz apart on two xdist workers (each worker migrates its own database).
+suite() {
+  pytest -q -m "not fuzz" "$@"
+  pytest -q -n 2 -m fuzz tests/test_openapi_fuzz.py
+}
+
 echo "==> tests on SQLite"
-env -u MATCHMAKER_TEST_DATABASE_URL pytest -q "$@"
+(unset MATCHMAKER_TEST_DATABASE_URL; suite "$@")
 
 if python -c "import psycopg, sys; psycopg.connect('${POSTGRES_URL}', connect_timeout=3).close()" 2>/dev/null; then
   echo "==> tests on PostgreSQL ($POSTGRES_URL)"
-  MATCHMAKER_TEST_DATABASE_URL="$POSTGRES_URL" pytest -q "$@"
+  MATCHMAKER_TEST_DATABASE_URL="$POSTGRES_URL" suite "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "error: PostgreSQL at $POSTGRES_URL is unreachable; CI must test on both databases" >&2
   exit 1

@@ -43,6 +43,15 @@ def cli_environment(data_dir: Path) -> Iterator[dict[str, str]]:
 @contextmanager
 def serving(env: dict[str, str], *extra: str, scheme: str = "http") -> Iterator[str]:
     """`matchmaker serve` on a free port until the block ends; yields its base URL once healthy."""
+    with serving_process(env, *extra, scheme=scheme) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving_process(
+    env: dict[str, str], *extra: str, scheme: str = "http"
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As `serving`, yielding the server's process too (to watch its memory)."""
     port = free_port()
     log_path = Path(env["MATCHMAKER_DATA_DIR"]) / f"server-{port}.log"
     with log_path.open("w") as log:
@@ -53,7 +62,7 @@ def serving(env: dict[str, str], *extra: str, scheme: str = "http") -> Iterator[
         url = f"{scheme}://127.0.0.1:{port}"
         try:
             _wait_until_healthy(url, process, log_path)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -19,6 +19,8 @@ from matchmaker.footprints import stored_footprint
 from matchmaker.matching import repository
 from matchmaker.matching.eligibility import Criteria, judge
 from matchmaker.matching.offer_table import OfferTable
+from matchmaker.parties import service as party_service
+from matchmaker.visibility import EVERYONE
 from tests.factories import make_offer, make_party
 
 CATEGORIES = ["steel", "hydrogen", "cement", "aluminium"]
@@ -96,9 +98,14 @@ def assert_same_as_database(
 ) -> None:
     for _ in range(rounds):
         criteria = random_criteria(rng)
-        viewer = rng.choice([None, *[o.id for o in organisations]])
+        organisation = rng.choice([None, *[o.id for o in organisations]])
+        viewer = (
+            EVERYONE
+            if organisation is None
+            else party_service.viewer_for(session=session, organisation_id=organisation, role="buyer")
+        )
         eligible_rows, failed_rows = table.partition(criteria, viewer=viewer)
-        facts = repository.visible_offer_facts(session, viewer_organisation_id=viewer)
+        facts = repository.visible_offer_facts(session, viewer=viewer)
         want_eligible = {f.id for f in facts if judge(f, criteria).eligible}
         want_failed = {f.id for f in facts} - want_eligible
         ids = table.column("id")
@@ -163,7 +170,7 @@ def test_a_footprint_equal_to_the_ceiling_in_another_unit_passes_and_a_hair_abov
     session.commit()
     table = OfferTable()
     table.sync(session)
-    eligible, failed = table.partition(Criteria(max_pcf=620, max_pcf_unit="kgCO2e/t"), viewer=None)
+    eligible, failed = table.partition(Criteria(max_pcf=620, max_pcf_unit="kgCO2e/t"), viewer=EVERYONE)
     ids = table.column("id")
     assert at.id in ids[eligible].tolist() and above.id in ids[failed].tolist()
 
@@ -178,7 +185,7 @@ def test_a_deleted_offer_is_forgotten_and_refresh_reads_what_changed_unseen(sess
     session.delete(gone)
     session.commit()
     table.refresh(session, [gone.id, kept.id])
-    eligible, _ = table.partition(Criteria(), viewer=None)
+    eligible, _ = table.partition(Criteria(), viewer=EVERYONE)
     assert table.column("id")[eligible].tolist() == [kept.id]
 
 

@@ -1,4 +1,5 @@
-"""Schema-driven fuzzing of the OpenAPI document: no 5xx, and every error is application/problem+json.
+"""Schema-driven fuzzing of the OpenAPI document: no 5xx, every error is application/problem+json, and
+every status is one the document declares for the operation.
 
 The schema is loaded once, from an app that never touches a database (the OpenAPI document needs none).
 Each test builds the real app over the per-test rolled-back connection and drives one operation with
@@ -40,6 +41,8 @@ OPERATIONS: dict[str, APIOperation] = {
 }
 # The same switch conftest.py uses to pick the database.
 ON_POSTGRES = bool(os.environ.get("MATCHMAKER_TEST_DATABASE_URL"))
+# Selected apart by scripts/test.sh, which runs it on two workers; plain `pytest` runs it with the rest.
+pytestmark = pytest.mark.fuzz
 
 OPERATOR_EXAMPLES = 30
 PARTY_EXAMPLES = 10
@@ -173,12 +176,21 @@ def run_fuzz(app: FastAPI, operation: APIOperation, world: World, caller: Party,
         label = f"{case.method.upper()} {case.formatted_path}"
         try:
             response = case.call(app=app, headers=caller.headers)
-        except Exception as error:  # the app answered 500 and Starlette re-raised the error
+        except Exception as error:  # an error escaped the app (a 500 it answers is checked below)
             raise AssertionError(f"{label} -> 500: {error!r}") from error
         content_type = (response.headers.get("content-type") or [""])[0]
         assert_well_formed(label, response.status_code, content_type, response.content)
+        assert_declared(operation, label, response.status_code)
 
     fuzz()
+
+
+def assert_declared(operation: APIOperation, label: str, status: int) -> None:
+    """The status is one the OpenAPI document says this operation answers."""
+    declared = operation.definition.raw["responses"]
+    assert str(status) in declared or "default" in declared, (
+        f"{label} -> {status}, declared: {sorted(declared)}"
+    )
 
 
 @pytest.fixture

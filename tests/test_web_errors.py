@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from matchmaker.errors import field_errors_from_pydantic
 from matchmaker.offers.schemas import OfferCreate
+from matchmaker.schema_types import TEXT_INPUT
 from matchmaker.web.forms import FormErrors, build
 from matchmaker.web.i18n import Translator
 from tests.factories import World
@@ -138,7 +139,8 @@ def test_a_services_refusal_on_an_operator_page_is_in_chinese(client: TestClient
 
 
 def test_the_api_still_answers_in_english_with_the_same_problem(client: TestClient, world: World) -> None:
-    body = {key: value for key, value in BAD_OFFER.items() if key != "title"}
+    # The form's text, as JSON: a number is a number there.
+    body = {key: value for key, value in BAD_OFFER.items() if key != "title"} | {"pcf_value": 0.62}
     response = client.post(
         "/offers", json=body, headers={**world.other_vendor.headers, "Accept-Language": "zh-CN"}
     )
@@ -164,7 +166,9 @@ def test_the_api_still_answers_in_english_with_the_same_problem(client: TestClie
 
 def test_pydantic_errors_keep_their_type_and_values_and_the_code_of_a_coded_value_error() -> None:
     with pytest.raises(ValidationError) as raised:
-        OfferCreate.model_validate({**BAD_OFFER, "title": "x" * 501, "pcf_value": "abc"})
+        OfferCreate.model_validate(
+            {**BAD_OFFER, "title": "x" * 501, "pcf_value": "abc"}, context={TEXT_INPUT: True}
+        )
     entries = {entry["field"]: entry for entry in field_errors_from_pydantic(raised.value.errors())}
     assert entries["title"]["type"] == "string_too_long" and entries["title"]["ctx"] == {"max_length": 500}
     assert entries["pcf_value"]["type"] == "float_parsing"

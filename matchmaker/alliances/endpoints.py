@@ -20,10 +20,14 @@ from matchmaker.db.models import Membership
 from matchmaker.deps import OperatorDep, PageDep, PrincipalDep, SessionDep
 from matchmaker.errors import problem_responses
 from matchmaker.pagination import Page
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 
 router = APIRouter(
-    prefix="/alliances", tags=["alliances"], responses=problem_responses(401, 403, 404, 409, 422)
+    route_class=CheckedRoute,
+    prefix="/alliances",
+    tags=["alliances"],
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 
 

@@ -89,6 +89,20 @@ class PactClient(Base):
     organisation: Mapped[Organisation] = relationship()
 
 
+class WebSession(Base):
+    """A browser signed in to the pages with an API key. The cookie holds a random session id; only its
+    SHA-256 hash is stored, so a copy of this table opens no session. Signing out deletes the row."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Refreshed at most every few minutes: a page view need not be a write.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class Alliance(TimestampMixin, Base):
     """A supplier alliance such as CN100; membership in it is a hard filter for needs."""
 

@@ -1,4 +1,4 @@
-"""Shared query helpers: sorting by a whitelisted field and counting a page."""
+"""Shared query helpers: sorting by a whitelisted field, counting a page, locking a versioned row."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from matchmaker.db.models import Need, Offer
 from matchmaker.errors import ValidationFailed
 from matchmaker.pagination import PageRequest
 
@@ -45,3 +46,15 @@ def fetch_page(session: Session, statement: Select[T], request: PageRequest) -> 
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     rows = session.scalars(statement.limit(request.per_page).offset(request.offset)).all()
     return rows, total
+
+
+def lock_versioned(session: Session, row: Offer | Need) -> bool:
+    """Hold a versioned row until the transaction ends (PostgreSQL), so concurrent changes queue; reload
+    it when one committed since it was read. False when that change deleted it."""
+    model = type(row)
+    version = session.scalar(select(model.version).where(model.id == row.id).with_for_update())
+    if version is None:
+        return False
+    if version != row.version:
+        session.refresh(row)
+    return True

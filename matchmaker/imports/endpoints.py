@@ -13,9 +13,13 @@ from matchmaker.imports.carbon_catalogue import read_catalogue
 from matchmaker.imports.decoding import decode_upload
 from matchmaker.imports.readers import FileFormat, detect_format, read_records
 from matchmaker.imports.schemas import ImportReport
+from matchmaker.routing import CheckedRoute
 
 router = APIRouter(
-    prefix="/imports", tags=["imports"], responses=problem_responses(400, 401, 403, 404, 413, 422)
+    route_class=CheckedRoute,
+    prefix="/imports",
+    tags=["imports"],
+    responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
 
 _TEXT_BODY = {"schema": {"type": "string"}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -68,6 +69,16 @@ def read_jsonl(text: str) -> Iterator[RawRecord]:
         except RecursionError:
             yield RawRecord(
                 line=number, data={}, error="invalid JSON: nested too deeply", code="import.json_too_deep"
+            )
+            continue
+        except ValueError:  # an integer longer than Python will convert (sys.get_int_max_str_digits())
+            limit = sys.get_int_max_str_digits()
+            yield RawRecord(
+                line=number,
+                data={},
+                error=f"invalid JSON: a number has more than {limit} digits",
+                code="import.number_too_long",
+                values={"limit": limit},
             )
             continue
         if not isinstance(data, dict):

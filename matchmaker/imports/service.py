@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
+from matchmaker.clean_text import bad_character, first_bad_text, shown
 from matchmaker.db.models import Organisation
 from matchmaker.errors import Forbidden, MatchmakerError, field_errors_from_pydantic
 from matchmaker.exchange import NeedRecord, OfferRecord
@@ -64,10 +65,19 @@ def _run(
 ) -> ImportReport:
     for raw in records:
         report.total += 1
-        record_id = raw.data.get("id") if isinstance(raw.data.get("id"), str) else None
+        found_id = raw.data.get("id")
+        # The report repeats the id: only one that can itself be sent back.
+        record_id = found_id if isinstance(found_id, str) and bad_character(found_id) is None else None
         try:
             if raw.error:
                 raise LineRejected(raw.error, code=raw.code, values=raw.values)
+            bad = first_bad_text(raw.data)
+            if bad is not None:
+                raise LineRejected(
+                    f"{bad.dotted}: {bad.message}",
+                    code="import.text_unstorable",
+                    values={"field": bad.dotted, "reason": bad.reason},
+                )
             try:
                 record = model.model_validate(raw.data)
             except ValidationError as error:
@@ -83,7 +93,7 @@ def _run(
                 LineError(
                     line=raw.line,
                     id=record_id,
-                    message=str(error),
+                    message=shown(str(error)),
                     code=error.code,
                     values=error.values,
                     fields=fields,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from matchmaker.units import UnknownUnitError, parse_unit
+from matchmaker.units import MAX_FOOTPRINT_MAGNITUDE, UnknownUnitError, parse_unit
 
 _NUMBER = r"(?P<value>-?\d+(?:[.,]\d+)*)"
 _MASS = r"(?P<mass>g|kg|t)\s*CO2[-\s]?e(?:q)?"
@@ -61,6 +61,9 @@ def find_ceiling(text: str) -> Ceiling | None:
         if unit is None:
             continue
         value = float(match.group("value").replace(",", ""))
+        if not abs(value) <= MAX_FOOTPRINT_MAGNITUDE:
+            # "under 10^309 kgCO2e" bounds nothing, and as a filter it would be beyond exact arithmetic.
+            continue
         return Ceiling(value=value, unit=unit)
     return None
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from matchmaker.deps import EngineDep, PrincipalDep, SessionDep
+from matchmaker.deps import EngineDep, PrincipalDep, ReadsOnly, SessionDep
 from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, FootprintUnitText, OfferKind
 from matchmaker.matching import needs_search, service
@@ -17,9 +17,12 @@ from matchmaker.matching.schemas import (
     OfferMatches,
     SearchRequest,
 )
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 
-router = APIRouter(tags=["matching"], responses=problem_responses(401, 403, 404, 409, 422))
+router = APIRouter(
+    route_class=CheckedRoute, tags=["matching"], responses=problem_responses(401, 403, 404, 409, 422)
+)
 LimitQuery = Annotated[int, Query(ge=1, le=100, description="how many matches at most")]
 
 
@@ -78,7 +81,7 @@ def offer_matches(
         )
 
 
-@router.post("/search", response_model=OfferMatches)
+@router.post("/search", response_model=OfferMatches, dependencies=[ReadsOnly])
 def search(
     session: SessionDep, engine: EngineDep, principal: PrincipalDep, request: SearchRequest
 ) -> OfferMatches:
@@ -87,7 +90,7 @@ def search(
         return service.search(session=session, engine=engine, principal=principal, request=request)
 
 
-@router.post("/needs/search", response_model=NeedSearchResults)
+@router.post("/needs/search", response_model=NeedSearchResults, dependencies=[ReadsOnly])
 def search_needs(
     session: SessionDep, engine: EngineDep, principal: PrincipalDep, request: NeedSearchRequest
 ) -> NeedSearchResults:

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from matchmaker.auth import Principal
@@ -33,7 +34,7 @@ class EvaluationRun:
 
 def open_needs(session: Session) -> list[Need]:
     """Every open need, by id."""
-    return repository.open_needs_for_vendor(session, vendor_organisation_id=None)
+    return repository.open_needs(session, visible=true())
 
 
 def ranked_external_ids(

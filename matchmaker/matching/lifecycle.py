@@ -19,7 +19,8 @@ def start_engine(settings: Settings, session_factory: sessionmaker[Session]) -> 
     """Load the model, load or build the indexes and reconcile them with the database."""
     engine = engine_from_settings(settings)
     try:
-        with transaction(session_factory) as session:
+        # It only reads: embedding a large catalogue must not hold the write lock.
+        with transaction(session_factory, writes=False) as session:
             engine.start(session)
     except SQLAlchemyError as error:
         # Serve anyway (/healthz up, /readyz reports the database): the first query reconciles the index.

@@ -33,7 +33,9 @@ from matchmaker.db.base import utcnow
 from matchmaker.db.models import Membership, Offer, Organisation
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
 from matchmaker.matching.indexer import SYNC_OVERLAP
+from matchmaker.offers.visibility import MATCHED
 from matchmaker.units import Footprint, parse_unit
+from matchmaker.visibility import MaskField, Viewer, column_field, mask
 
 Rows = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -303,7 +305,7 @@ class OfferTable:
         agreement: npt.NDArray[np.float64] = (self._columns["category"][rows] == code).astype(np.float64)
         return agreement
 
-    def partition(self, criteria: Criteria, *, viewer: int | None) -> tuple[Rows, Rows]:
+    def partition(self, criteria: Criteria, *, viewer: Viewer) -> tuple[Rows, Rows]:
         """The rows the viewer may see that pass every filter, and those it may see that fail one."""
         with self._lock:
             visible = self._visible(viewer)
@@ -317,17 +319,24 @@ class OfferTable:
                 passing[rows[~np.asarray(certified, dtype=bool)]] = False
             return np.flatnonzero(passing), np.flatnonzero(visible & ~passing)
 
-    def _visible(self, viewer: int | None) -> Mask:
-        """As `repository.visible_offer_facts` decides: published, an admitted supplier, and (for a viewer)
-        public, shared with an alliance the viewer is an active member of, or the viewer's own."""
-        owner = self.column("owner")
-        mask = self.column("live") & _member(owner, self._owners.admitted)
-        if viewer is not None:
-            visibility = self.column("visibility")
-            member_of = np.asarray(self._owners.alliance_ids.get(viewer, ()), dtype=np.int64)
-            shared_with_viewer = np.isin(visibility, member_of)
-            mask &= (visibility == PUBLIC) | shared_with_viewer | (owner == viewer)
-        return mask
+    def _visible(self, viewer: Viewer) -> Mask:
+        """`offers.visibility.MATCHED` over the table's columns (a row not live is no longer published)."""
+        owner, visibility = self.column("owner"), self.column("visibility")
+        fields = {
+            "status": MaskField(equals=lambda status: self.column("live") & (status == "published")),
+            "owner_id": column_field(owner),
+            "owner_admission": MaskField(
+                equals=lambda status: (
+                    _member(owner, self._owners.admitted) if status == "admitted" else _unknown(status)
+                )
+            ),
+            "visibility": MaskField(
+                equals=lambda value: (visibility == PUBLIC) if value == "public" else (visibility != PUBLIC)
+            ),
+            # A restricted row holds its alliance's id; PUBLIC and NOBODY are never one.
+            "visibility_alliance_id": column_field(visibility),
+        }
+        return mask(MATCHED, viewer, size=self._size, fields=fields)
 
     def _passing(self, criteria: Criteria) -> Mask:
         """Every filter but certification (a substring test, done on the survivors)."""
@@ -364,6 +373,10 @@ class OfferTable:
             only_ceiling = Criteria(max_pcf=criteria.max_pcf, max_pcf_unit=criteria.max_pcf_unit)
             under[row] = judge(self.facts(row), only_ceiling).eligible
         return under
+
+
+def _unknown(value: str) -> Mask:
+    raise ValueError(f"the offer table holds no rows of status {value!r}")
 
 
 def _member(owners: Rows, allowed: frozenset[int]) -> Mask:

@@ -33,6 +33,7 @@ from matchmaker.matching.scoring import (
 )
 from matchmaker.matching.text import Analysis, lexical_coverage
 from matchmaker.vectors.embedder import Vectors
+from matchmaker.visibility import Viewer
 
 logger = logging.getLogger(__name__)
 NEAR_MISSES = 5
@@ -160,7 +161,7 @@ def rank_table_offers(
     *,
     query: Query,
     table: OfferTable,
-    viewer: int | None,
+    viewer: Viewer,
     criteria: Criteria,
     catalogue: Catalogue,
     limit: int,

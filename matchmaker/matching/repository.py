@@ -4,41 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.elements import ColumnElement
 
 from matchmaker.alliances import repository as alliances
-from matchmaker.db.models import Need, Offer, Organisation
+from matchmaker.db.models import Need, Offer
 from matchmaker.matching.eligibility import OfferFacts
-from matchmaker.offers.repository import shared_with
+from matchmaker.offers import visibility as offer_visibility
+from matchmaker.visibility import Viewer
 
 
 def visible_offer_facts(
-    session: Session, *, viewer_organisation_id: int | None, ids: Sequence[int] | None = None
+    session: Session, *, viewer: Viewer, ids: Sequence[int] | None = None
 ) -> list[OfferFacts]:
-    """What the filters need of every published offer of an admitted supplier that the viewer may see
-    (None: every such offer). This is the universe of matching; the filters then apply exactly, in Python.
+    """What the filters need of every offer matching may rank for the viewer (`offers.visibility.MATCHED`).
+    This is the universe of matching; the filters then apply exactly, in Python.
 
     Columns, not ORM objects: a match request reads every candidate, and shows only a page of them.
     """
-    statement = (
-        select(
-            Offer.id,
-            Offer.owner_id,
-            Offer.category,
-            Offer.kind,
-            Offer.region,
-            Offer.pcf_value,
-            Offer.pcf_unit,
-            Offer.pcf_verified,
-            Offer.certifications,
-        )
-        .join(Organisation, Organisation.id == Offer.owner_id)
-        .where(Offer.status == "published", Organisation.admission_status == "admitted")
-    )
-    if viewer_organisation_id is not None:
-        member_of = alliances.active_alliance_ids(session, viewer_organisation_id)
-        statement = statement.where(or_(Offer.owner_id == viewer_organisation_id, shared_with(member_of)))
+    statement = select(
+        Offer.id,
+        Offer.owner_id,
+        Offer.category,
+        Offer.kind,
+        Offer.region,
+        Offer.pcf_value,
+        Offer.pcf_unit,
+        Offer.pcf_verified,
+        Offer.certifications,
+    ).where(offer_visibility.matched_where(viewer))
     if ids is not None:
         statement = statement.where(Offer.id.in_(list(ids)))
     rows = session.execute(statement.order_by(Offer.id)).all()
@@ -68,15 +63,11 @@ def offers_by_id(session: Session, ids: Sequence[int]) -> dict[int, Offer]:
     return {offer.id: offer for offer in offers}
 
 
-def open_needs_for_vendor(session: Session, *, vendor_organisation_id: int | None) -> list[Need]:
-    """Open needs a vendor may see (shared with vendors, or its own organisation's); None: all open needs."""
+def open_needs(session: Session, *, visible: ColumnElement[bool]) -> list[Need]:
+    """Open needs that the visibility predicate selects (`needs.visibility`), with their owners."""
     statement = (
         select(Need)
         .options(joinedload(Need.owner), joinedload(Need.alliance_only))
-        .where(Need.status == "open")
+        .where(Need.status == "open", visible)
     )
-    if vendor_organisation_id is not None:
-        statement = statement.where(
-            or_(Need.visibility == "vendors", Need.owner_id == vendor_organisation_id)
-        )
     return list(session.scalars(statement.order_by(Need.id)))

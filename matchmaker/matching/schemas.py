@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region
 from matchmaker.matching.eligibility import Reason
-from matchmaker.schema_types import RequestModel
+from matchmaker.schema_types import FootprintNumber, NotText, RequestModel
 
 
 class FilterResult(BaseModel):
@@ -143,14 +143,14 @@ class NeedMatches(BaseModel):
     no_match_reason: str | None
 
 
-Limit = Annotated[int, Field(ge=1, le=100)]
+Limit = Annotated[int, NotText, Field(ge=1, le=100)]
 
 
 class SearchRequest(RequestModel):
     """Free-text search across offers, with the same hard filters a need has."""
 
     text: Annotated[str, Field(min_length=1, max_length=5_000)]
-    max_pcf: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)] | None = None
+    max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
     require_verified: bool = False
     alliance_only: AllianceCode | None = None
@@ -176,7 +176,7 @@ class NeedSearchRequest(RequestModel):
     region: list[Region] = Field(
         default_factory=list, max_length=50, description="only needs preferring one of these regions (hard)"
     )
-    limit: Annotated[int, Field(ge=1, le=50)] = 10
+    limit: Annotated[int, NotText, Field(ge=1, le=50)] = 10
 
 
 class NeedSearchExplanation(BaseModel):

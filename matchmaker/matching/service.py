@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliances
 from matchmaker.auth import Principal
-from matchmaker.db.models import Need
-from matchmaker.errors import ValidationFailed, field_error
+from matchmaker.db.models import Need, Offer
+from matchmaker.errors import NotFound, ValidationFailed, field_error
 from matchmaker.exchange import InvalidValue, check_footprint_pair
 from matchmaker.matching import repository
 from matchmaker.matching.constraints import find_ceiling
@@ -30,9 +30,14 @@ from matchmaker.matching.schemas import (
 )
 from matchmaker.matching.scoring import DEFAULT_WEIGHTS, is_relevant
 from matchmaker.matching.text import Analysis
-from matchmaker.needs import service as need_service
-from matchmaker.offers import service as offer_service
+from matchmaker.matching.visibility import can_see_matches
+from matchmaker.needs import repository as need_repository
+from matchmaker.needs import visibility as need_visibility
+from matchmaker.offers import repository as offer_repository
+from matchmaker.offers import visibility as offer_visibility
+from matchmaker.parties import service as party_service
 from matchmaker.vectors.embedder import Vectors
+from matchmaker.visibility import EVERYONE, Viewer
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +168,7 @@ def rank_for_need(
         session=session,
         engine=engine,
         query=need_query(engine, need),
-        viewer=need.owner_id,
+        viewer=party_service.viewer_for(session=session, organisation_id=need.owner_id, role="buyer"),
         criteria=criteria,
         limit=limit,
         apply_floor=apply_floor,
@@ -171,10 +176,11 @@ def rank_for_need(
 
 
 def rank_visible_offers(
-    *, session: Session, engine: Engine, query: Query, viewer: int | None, criteria: Criteria, limit: int,
+    *, session: Session, engine: Engine, query: Query, viewer: Viewer, criteria: Criteria, limit: int,
     apply_floor: bool = True,
 ) -> Ranking:  # fmt: skip
-    """Rank the offers the viewer may see (None: all), on the engine's offer table.
+    """Rank the offers matching may rank for the viewer (`offers.visibility.MATCHED`), on the engine's
+    offer table.
 
     The versions of the offers it shows are read again from the database and must be those the table
     holds: an offer another process deleted, or changed since the sync, would otherwise slip through.
@@ -201,7 +207,7 @@ def rank_visible_offers(
         engine.offer_table.refresh(session, stale)
     logger.warning("offer table still out of step; ranking from the database")
     return rank_offers(
-        candidates=repository.visible_offer_facts(session, viewer_organisation_id=viewer),
+        candidates=repository.visible_offer_facts(session, viewer=viewer),
         apply_floor=apply_floor,
         **common,
     )
@@ -236,8 +242,13 @@ def match_need(
     refinement: Refinement,
     limit: int,
 ) -> OfferMatches:
-    """Offers for a need the caller may see, ranked as the need's buyer sees them."""
-    need = need_service.get_visible(session=session, principal=principal, need_id=need_id)
+    """Offers for a need, ranked as the need's buyer sees them: for its buyer and the operator only (404
+    for anyone else, who would otherwise see what the buyer may see)."""
+    need = need_repository.get(session, need_id)
+    if need is None or not can_see_matches(
+        party_service.viewer_of(session=session, principal=principal), need
+    ):
+        raise NotFound(f"need {need_id} not found")
     criteria = need_criteria(need, refinement)
     ranking = rank_for_need(session=session, engine=engine, need=need, criteria=criteria, limit=limit)
     return _offer_matches(
@@ -271,7 +282,7 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
         regions=frozenset(request.region),
         certification=request.certification,
     )
-    viewer = None if principal.is_operator else principal.organisation_id
+    viewer = party_service.viewer_of(session=session, principal=principal)
     query = text_query(engine, request.text, category=None, region_preference=request.region_preference)
     ranking = rank_visible_offers(
         session=session, engine=engine, query=query, viewer=viewer, criteria=criteria, limit=request.limit
@@ -287,13 +298,10 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
 
 
 def visible_open_needs(*, session: Session, principal: Principal) -> list[Need]:
-    """The open needs the caller may see: shared with vendors (or the caller's own), a buyer's own only,
-    every one for the operator. The vendor's views (fitting needs, needs search) both use this."""
-    viewer = None if principal.is_operator else principal.organisation_id
-    needs = repository.open_needs_for_vendor(session, vendor_organisation_id=viewer)
-    if principal.role == "buyer":  # a buyer sees its own needs only
-        needs = [need for need in needs if need.owner_id == viewer]
-    return needs
+    """The open needs the caller may see (`needs.visibility`). The vendor's views (fitting needs, needs
+    search) both use this."""
+    viewer = party_service.viewer_of(session=session, principal=principal)
+    return repository.open_needs(session, visible=need_visibility.seen_where(viewer))
 
 
 def match_offer(
@@ -303,13 +311,17 @@ def match_offer(
 
     Relevance is the same function of (need, offer) as in the buyer's view, so both sides agree.
     """
-    offer = offer_service.get_visible(session=session, principal=principal, offer_id=offer_id)
+    offer = offer_repository.get(session, offer_id)
+    if offer is None or not can_see_matches(
+        party_service.viewer_of(session=session, principal=principal), offer
+    ):
+        raise NotFound(f"offer {offer_id} not found")
     engine.offers.sync(session)
     engine.needs.sync(session)
     needs = visible_open_needs(session=session, principal=principal)
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id]).get(offer.owner_id, [])
     brief = offer_brief(offer, codes)
-    matchable = repository.visible_offer_facts(session, viewer_organisation_id=None, ids=[offer.id])
+    matchable = repository.visible_offer_facts(session, viewer=EVERYONE, ids=[offer.id])
     if not matchable:
         return NeedMatches(
             offer=brief,
@@ -321,10 +333,11 @@ def match_offer(
     ranking = rank_needs_for_offer(
         engine=engine,
         facts=matchable[0],
-        offer_owner_id=offer.owner_id,
-        offer_visibility_alliance_id=offer.visibility_alliance_id if offer.visibility == "alliance" else None,
+        offer=offer,
         needs=needs,
-        buyer_alliances=alliances.active_alliance_ids_by_organisation(session, [n.owner_id for n in needs]),
+        buyers=party_service.viewers_for(
+            session=session, organisations=list({n.owner_id: n.owner for n in needs}.values()), role="buyer"
+        ),
     )
     matches = [
         NeedMatch(
@@ -352,19 +365,13 @@ class NeedRanking:
 
 
 def rank_needs_for_offer(
-    *, engine: Engine, facts: OfferFacts, offer_owner_id: int, offer_visibility_alliance_id: int | None,
-    needs: list[Need], buyer_alliances: dict[int, set[int]],
+    *, engine: Engine, facts: OfferFacts, offer: Offer, needs: list[Need], buyers: dict[int, Viewer],
 ) -> NeedRanking:  # fmt: skip
-    """Score one offer against each need it is eligible for and visible to; relevant ones, best first."""
+    """Score one offer against each need it is eligible for and whose buyer may see it (as the buyer's view
+    decides it); relevant ones, best first."""
     fitting: list[tuple[Need, Verdict]] = []
     for need in needs:
-        # As the buyer's view decides it (matching.repository.visible_offer_facts): shared with the
-        # buyer's alliances, or the buyer's own offer.
-        visible = (
-            offer_visibility_alliance_id is None
-            or need.owner_id == offer_owner_id
-            or offer_visibility_alliance_id in buyer_alliances.get(need.owner_id, set())
-        )
+        visible = offer_visibility.can_match(buyers[need.owner_id], offer)
         verdict = judge(facts, need_criteria(need)) if visible else None
         if verdict is not None and verdict.eligible:
             fitting.append((need, verdict))

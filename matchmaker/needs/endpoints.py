@@ -6,16 +6,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from matchmaker.deps import PageDep, PrincipalDep, SessionDep
+from matchmaker.deps import IfMatchDep, PageDep, PrincipalDep, SessionDep
 from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, NeedStatus
 from matchmaker.needs import service
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
 from matchmaker.pagination import Page
+from matchmaker.preconditions import send_tag
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId, QueryId
 
-router = APIRouter(prefix="/needs", tags=["needs"], responses=problem_responses(401, 403, 404, 409, 422))
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/needs",
+    tags=["needs"],
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
 
 
 @router.get("", response_model=Page[NeedRead])
@@ -40,25 +47,48 @@ def list_needs(
 
 
 @router.post("", response_model=NeedRead, status_code=201)
-def create_need(session: SessionDep, principal: PrincipalDep, data: NeedCreate) -> NeedRead:
+def create_need(
+    session: SessionDep, principal: PrincipalDep, data: NeedCreate, response: Response
+) -> NeedRead:
     """Post a need."""
-    return service.to_read(service.create(session=session, principal=principal, data=data))
+    need = service.create(session=session, principal=principal, data=data)
+    send_tag(response, noun="need", identifier=need.id, version=need.version)
+    return service.to_read(need)
 
 
 @router.get("/{need_id}", response_model=NeedRead)
-def read_need(session: SessionDep, principal: PrincipalDep, need_id: PathId) -> NeedRead:
-    return service.to_read(service.get_visible(session=session, principal=principal, need_id=need_id))
+def read_need(session: SessionDep, principal: PrincipalDep, need_id: PathId, response: Response) -> NeedRead:
+    """Read a need; its `ETag` names this version, for `If-Match` on a change."""
+    need = service.get_visible(session=session, principal=principal, need_id=need_id)
+    send_tag(response, noun="need", identifier=need.id, version=need.version)
+    return service.to_read(need)
 
 
-@router.patch("/{need_id}", response_model=NeedRead)
-def update_need(session: SessionDep, principal: PrincipalDep, need_id: PathId, data: NeedUpdate) -> NeedRead:
-    """Change or close (`status: closed`) a need."""
+@router.patch("/{need_id}", response_model=NeedRead, responses=problem_responses(412))
+def update_need(
+    session: SessionDep,
+    principal: PrincipalDep,
+    need_id: PathId,
+    data: NeedUpdate,
+    if_match: IfMatchDep,
+    response: Response,
+) -> NeedRead:
+    """Change or close (`status: closed`) a need.
+
+    With `If-Match`, only if the need is still at that version (else 412 with the current `ETag`)."""
     need = service.get_editable(session=session, principal=principal, need_id=need_id)
-    return service.to_read(service.update(session=session, need=need, data=data))
+    if_match.require(noun="need", identifier=need.id, version=need.version)
+    need = service.update(session=session, need=need, data=data)
+    send_tag(response, noun="need", identifier=need.id, version=need.version)
+    return service.to_read(need)
 
 
-@router.delete("/{need_id}", status_code=204)
-def delete_need(session: SessionDep, principal: PrincipalDep, need_id: PathId) -> Response:
+@router.delete("/{need_id}", status_code=204, responses=problem_responses(412))
+def delete_need(
+    session: SessionDep, principal: PrincipalDep, need_id: PathId, if_match: IfMatchDep
+) -> Response:
+    """Delete a need; with `If-Match`, only if it is still at that version."""
     need = service.get_editable(session=session, principal=principal, need_id=need_id)
+    if_match.require(noun="need", identifier=need.id, version=need.version)
     service.delete(session=session, need=need)
     return Response(status_code=204)

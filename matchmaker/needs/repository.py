@@ -1,17 +1,16 @@
-"""SQL for needs, including who may see which need."""
+"""SQL for needs (who may see which is `needs.visibility`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from matchmaker.auth import Principal
 from matchmaker.db.models import Need
-from matchmaker.db.query import fetch_page, order_by_sort
+from matchmaker.db.query import fetch_page, lock_versioned, order_by_sort
 from matchmaker.pagination import PageRequest
 
 NEED_SORTS = {"created_at": Need.created_at, "updated_at": Need.updated_at, "id": Need.id}
@@ -25,18 +24,11 @@ class NeedFilters:
     owner_id: int | None = None
 
 
-def visible_to(principal: Principal, *, admitted_vendor: bool) -> ColumnElement[bool]:
-    """Needs the caller may see: its own; open needs shared with vendors, for an admitted vendor."""
-    if principal.is_operator:
-        return true()
-    own = Need.owner_id == principal.organisation_id
-    if not admitted_vendor:
-        return own
-    return or_(own, and_(Need.visibility == "vendors", Need.status == "open"))
-
-
 def get(session: Session, need_id: int) -> Need | None:
     return session.get(Need, need_id, options=[joinedload(Need.owner), joinedload(Need.alliance_only)])
+
+
+lock = lock_versioned  # hold the need's row while it is changed
 
 
 def get_by_external_id(session: Session, *, owner_id: int, external_id: str) -> Need | None:

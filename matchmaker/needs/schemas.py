@@ -18,7 +18,7 @@ from matchmaker.exchange import (
     Region,
 )
 from matchmaker.offers.schemas import ExternalId
-from matchmaker.schema_types import BodyId, RequestModel
+from matchmaker.schema_types import BodyId, FootprintNumber, RequestModel
 
 
 class NeedCreate(NeedFields):
@@ -42,7 +42,7 @@ class NeedUpdate(RequestModel):
     )
     language: Language | None = None
     category: Category | None = None
-    max_pcf: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)] | None = None
+    max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
     require_verified: bool | None = None
     alliance_only: AllianceCode | None = None

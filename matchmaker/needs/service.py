@@ -23,36 +23,24 @@ from matchmaker.errors import (
 from matchmaker.exchange import NeedFields, NeedRecord
 from matchmaker.footprints import stored_footprint
 from matchmaker.matching import flows
-from matchmaker.needs import repository
+from matchmaker.needs import repository, visibility
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
 from matchmaker.offers.service import Outcome
 from matchmaker.pagination import PageRequest
-from matchmaker.parties import repository as parties
 from matchmaker.parties import service as party_service
 
 _PLAIN_FIELDS = ("text", "language", "category", "require_verified", "region_preference")
 
 
-def _is_admitted_vendor(session: Session, principal: Principal) -> bool:
-    if principal.role != "vendor":
-        return False
-    organisation = parties.get(session, principal.organisation_id)
-    return organisation is not None and organisation.admission_status == "admitted"
-
-
 def get_visible(*, session: Session, principal: Principal, need_id: int) -> Need:
     """Return a need the caller may see, or 404 (also for what exists but is hidden)."""
     need = repository.get(session, need_id)
-    if need is None or not _can_see(session, principal, need):
+    if need is None or not visibility.can_see(
+        party_service.viewer_of(session=session, principal=principal), need
+    ):
         raise NotFound(f"need {need_id} not found")
     return need
-
-
-def _can_see(session: Session, principal: Principal, need: Need) -> bool:
-    if principal.is_operator or need.owner_id == principal.organisation_id:
-        return True
-    return need.visibility == "vendors" and need.status == "open" and _is_admitted_vendor(session, principal)
 
 
 def get_editable(*, session: Session, principal: Principal, need_id: int) -> Need:
@@ -62,14 +50,19 @@ def get_editable(*, session: Session, principal: Principal, need_id: int) -> Nee
         principal.is_operator or (principal.role == "buyer" and need.owner_id == principal.organisation_id)
     ):
         raise Forbidden("only the buyer's keys and the operator may change this need")
+    # Changes of one need queue behind each other instead of one of them failing its version check.
+    if not repository.lock(session, need):
+        raise NotFound(f"need {need_id} not found")
     return need
 
 
 def list_visible(
     *, session: Session, principal: Principal, filters: NeedFilters, sort: str, page: PageRequest
 ) -> tuple[Sequence[Need], int]:
-    visibility = repository.visible_to(principal, admitted_vendor=_is_admitted_vendor(session, principal))
-    return repository.list_page(session, visibility=visibility, filters=filters, sort=sort, page=page)
+    viewer = party_service.viewer_of(session=session, principal=principal)
+    return repository.list_page(
+        session, visibility=visibility.seen_where(viewer), filters=filters, sort=sort, page=page
+    )
 
 
 def to_read(need: Need) -> NeedRead:
@@ -171,6 +164,8 @@ def upsert_record(
     Only the operator's import may create an alliance that the record names; anyone else's must exist.
     """
     need = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
+    if need is not None and not repository.lock(session, need):
+        need = None  # deleted since it was read: the record makes it again
     is_new = need is None
     if need is None:
         need = Need(owner_id=owner.id, external_id=record.id)

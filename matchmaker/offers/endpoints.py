@@ -6,16 +6,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from matchmaker.deps import PageDep, PrincipalDep, SessionDep
+from matchmaker.deps import IfMatchDep, PageDep, PrincipalDep, SessionDep
 from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, OfferKind, OfferStatus
 from matchmaker.offers import service
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import Page
+from matchmaker.preconditions import send_tag
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId, QueryId
 
-router = APIRouter(prefix="/offers", tags=["offers"], responses=problem_responses(401, 403, 404, 409, 422))
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/offers",
+    tags=["offers"],
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
 
 
 @router.get("", response_model=Page[OfferRead])
@@ -53,30 +60,50 @@ def list_offers(
 
 
 @router.post("", response_model=OfferRead, status_code=201)
-def create_offer(session: SessionDep, principal: PrincipalDep, data: OfferCreate) -> OfferRead:
+def create_offer(
+    session: SessionDep, principal: PrincipalDep, data: OfferCreate, response: Response
+) -> OfferRead:
     """List a new offer (a draft unless `status` says published)."""
     offer = service.create(session=session, principal=principal, data=data)
+    send_tag(response, noun="offer", identifier=offer.id, version=offer.version)
     return service.to_read(session=session, offers=[offer])[0]
 
 
 @router.get("/{offer_id}", response_model=OfferRead)
-def read_offer(session: SessionDep, principal: PrincipalDep, offer_id: PathId) -> OfferRead:
-    offer = service.get_visible(session=session, principal=principal, offer_id=offer_id)
-    return service.to_read(session=session, offers=[offer])[0]
-
-
-@router.patch("/{offer_id}", response_model=OfferRead)
-def update_offer(
-    session: SessionDep, principal: PrincipalDep, offer_id: PathId, data: OfferUpdate
+def read_offer(
+    session: SessionDep, principal: PrincipalDep, offer_id: PathId, response: Response
 ) -> OfferRead:
-    """Change, publish (`status: published`) or archive (`status: archived`) an offer."""
-    offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
-    offer = service.update(session=session, offer=offer, data=data)
+    """Read an offer; its `ETag` names this version, for `If-Match` on a change."""
+    offer = service.get_visible(session=session, principal=principal, offer_id=offer_id)
+    send_tag(response, noun="offer", identifier=offer.id, version=offer.version)
     return service.to_read(session=session, offers=[offer])[0]
 
 
-@router.delete("/{offer_id}", status_code=204)
-def delete_offer(session: SessionDep, principal: PrincipalDep, offer_id: PathId) -> Response:
+@router.patch("/{offer_id}", response_model=OfferRead, responses=problem_responses(412))
+def update_offer(
+    session: SessionDep,
+    principal: PrincipalDep,
+    offer_id: PathId,
+    data: OfferUpdate,
+    if_match: IfMatchDep,
+    response: Response,
+) -> OfferRead:
+    """Change, publish (`status: published`) or archive (`status: archived`) an offer.
+
+    With `If-Match`, only if the offer is still at that version (else 412 with the current `ETag`)."""
     offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
+    if_match.require(noun="offer", identifier=offer.id, version=offer.version)
+    offer = service.update(session=session, offer=offer, data=data)
+    send_tag(response, noun="offer", identifier=offer.id, version=offer.version)
+    return service.to_read(session=session, offers=[offer])[0]
+
+
+@router.delete("/{offer_id}", status_code=204, responses=problem_responses(412))
+def delete_offer(
+    session: SessionDep, principal: PrincipalDep, offer_id: PathId, if_match: IfMatchDep
+) -> Response:
+    """Delete an offer; with `If-Match`, only if it is still at that version."""
+    offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
+    if_match.require(noun="offer", identifier=offer.id, version=offer.version)
     service.delete(session=session, offer=offer)
     return Response(status_code=204)

@@ -1,17 +1,16 @@
-"""SQL for offers, including who may see which offer."""
+"""SQL for offers (who may see which is `offers.visibility`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, or_, select, true
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from matchmaker.auth import Principal
-from matchmaker.db.models import Alliance, Membership, Offer, Organisation
-from matchmaker.db.query import fetch_page, order_by_sort
+from matchmaker.db.models import Alliance, Membership, Offer
+from matchmaker.db.query import fetch_page, lock_versioned, order_by_sort
 from matchmaker.pagination import PageRequest
 
 OFFER_SORTS = {
@@ -34,32 +33,13 @@ class OfferFilters:
     owner_id: int | None = None
 
 
-def visible_to(principal: Principal, member_alliance_ids: Sequence[int]) -> ColumnElement[bool]:
-    """Offers the caller may see: its own, and others' published offers from admitted suppliers,
-    public or restricted to an alliance the caller is an active member of."""
-    if principal.is_operator:
-        return true()
-    admitted_owner = Offer.owner_id.in_(
-        select(Organisation.id).where(Organisation.admission_status == "admitted")
-    )
-    return or_(
-        Offer.owner_id == principal.organisation_id,
-        and_(Offer.status == "published", admitted_owner, shared_with(member_alliance_ids)),
-    )
-
-
-def shared_with(member_alliance_ids: Sequence[int]) -> ColumnElement[bool]:
-    """Offers shared with members of these alliances: public ones, and those restricted to one of them."""
-    return or_(
-        Offer.visibility == "public",
-        and_(Offer.visibility == "alliance", Offer.visibility_alliance_id.in_(list(member_alliance_ids))),
-    )
-
-
 def get(session: Session, offer_id: int) -> Offer | None:
     return session.get(
         Offer, offer_id, options=[joinedload(Offer.owner), joinedload(Offer.visibility_alliance)]
     )
+
+
+lock = lock_versioned  # hold the offer's row while it is changed
 
 
 def get_by_external_id(session: Session, *, owner_id: int, external_id: str) -> Offer | None:

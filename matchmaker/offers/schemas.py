@@ -19,7 +19,7 @@ from matchmaker.exchange import (
     Region,
     Title,
 )
-from matchmaker.schema_types import BodyId, RequestModel
+from matchmaker.schema_types import BodyId, FootprintNumber, RequestModel
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -48,7 +48,7 @@ class OfferUpdate(RequestModel):
     kind: OfferKind | None = None
     category: Category | None = None
     region: Region | None = None
-    pcf_value: Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)] | None = None
+    pcf_value: FootprintNumber | None = None
     pcf_unit: FootprintUnitText | None = None
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
     pcf_verified: bool | None = None

@@ -24,7 +24,7 @@ from matchmaker.errors import (
 from matchmaker.exchange import OfferFields, OfferRecord
 from matchmaker.footprints import stored_footprint
 from matchmaker.matching import flows
-from matchmaker.offers import repository
+from matchmaker.offers import repository, visibility
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import PageRequest
@@ -49,7 +49,9 @@ _PLAIN_FIELDS = (
 def get_visible(*, session: Session, principal: Principal, offer_id: int) -> Offer:
     """Return an offer the caller may see, or 404 (also for what exists but is hidden)."""
     offer = repository.get(session, offer_id)
-    if offer is None or not _can_see(session, principal, offer):
+    if offer is None or not visibility.can_see(
+        party_service.viewer_of(session=session, principal=principal), offer
+    ):
         raise NotFound(f"offer {offer_id} not found")
     return offer
 
@@ -61,29 +63,19 @@ def get_editable(*, session: Session, principal: Principal, offer_id: int) -> Of
         principal.is_operator or (principal.role == "vendor" and offer.owner_id == principal.organisation_id)
     ):
         raise Forbidden("only the supplier's vendor keys and the operator may change this offer")
+    # Changes of one offer queue behind each other instead of one of them failing its version check.
+    if not repository.lock(session, offer):
+        raise NotFound(f"offer {offer_id} not found")
     return offer
-
-
-def _can_see(session: Session, principal: Principal, offer: Offer) -> bool:
-    if principal.is_operator or offer.owner_id == principal.organisation_id:
-        return True
-    if offer.status != "published" or offer.owner.admission_status != "admitted":
-        return False
-    if offer.visibility == "public":
-        return True
-    member_of = alliances.active_alliance_ids(session, principal.organisation_id)
-    return offer.visibility_alliance_id in member_of
 
 
 def list_visible(
     *, session: Session, principal: Principal, filters: OfferFilters, sort: str, page: PageRequest
 ) -> tuple[Sequence[Offer], int]:
-    member_of = (
-        [] if principal.is_operator else alliances.active_alliance_ids(session, principal.organisation_id)
-    )
+    viewer = party_service.viewer_of(session=session, principal=principal)
     return repository.list_page(
         session,
-        visibility=repository.visible_to(principal, member_of),
+        visibility=visibility.seen_where(viewer),
         filters=filters,
         sort=sort,
         page=page,
@@ -227,6 +219,8 @@ def upsert_record(
         else:
             visibility_alliance_id = _visibility_alliance_id(session, "alliance", record.visibility_alliance)
     offer = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
+    if offer is not None and not repository.lock(session, offer):
+        offer = None  # deleted since it was read: the record makes it again
     is_new = offer is None
     if offer is None:
         offer = Offer(owner_id=owner.id, external_id=record.id)

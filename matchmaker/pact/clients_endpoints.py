@@ -9,9 +9,11 @@ from matchmaker.errors import NotFound, problem_responses
 from matchmaker.pact import service
 from matchmaker.pact.schemas import PactClientCreate, PactClientCreated, PactClientRead
 from matchmaker.parties import service as party_service
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 
 router = APIRouter(
+    route_class=CheckedRoute,
     prefix="/organisations/{organisation_id}/pact-clients",
     tags=["PACT OAuth clients"],
     responses=problem_responses(401, 403, 404, 422),

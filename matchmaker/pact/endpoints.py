@@ -21,8 +21,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from matchmaker.clean_text import bad_character, first_bad_text
 from matchmaker.deps import SessionDep
-from matchmaker.errors import answer_errors_under
+from matchmaker.errors import answer_errors_under, problem_responses
 from matchmaker.pact import service
 from matchmaker.pact.announce import announcer_for
 from matchmaker.pact.cache import FootprintCache
@@ -31,6 +32,7 @@ from matchmaker.pact.events import PUBLISHED, REQUEST_CREATED, answer_request, c
 from matchmaker.pact.filters import FilterError, FootprintQuery
 from matchmaker.pact.service import PactProblem
 from matchmaker.pact.tokens import TOKEN_SECONDS, AccessTokens
+from matchmaker.routing import CheckedRoute
 from matchmaker.signing import app_secret
 
 DEFAULT_LIMIT = 100
@@ -63,7 +65,7 @@ def pact_responses(*statuses: int, model: type[BaseModel] = PactErrorBody) -> di
 
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["PACT v3 host"])
+router = APIRouter(route_class=CheckedRoute, tags=["PACT v3 host"])
 
 
 def install_pact(app: FastAPI) -> None:
@@ -151,7 +153,10 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (unquote(client_id), unquote(secret)) if separator else None
 
 
-@router.post("/auth/token", responses=pact_responses(400, 401, model=OAuthErrorBody))
+# A body past the app's limit is refused before this endpoint reads it, as problem+json.
+@router.post(
+    "/auth/token", responses={**pact_responses(400, 401, model=OAuthErrorBody), **problem_responses(413)}
+)
 async def token(request: Request, session: SessionDep) -> JSONResponse:
     """OAuth2 client credentials (HTTP Basic, or client_id/client_secret in the form)."""
     form = await request.form()
@@ -166,6 +171,10 @@ async def token(request: Request, session: SessionDep) -> JSONResponse:
         credentials = (str(form["client_id"]), str(form["client_secret"]))
     if credentials is None:
         return _oauth_error(401, "invalid_client", "client credentials are required (HTTP Basic)")
+    reason = next(filter(None, map(bad_character, credentials)), None)
+    if reason is not None:
+        # PostgreSQL cannot even compare text with a NUL: refuse it before the lookup.
+        return _oauth_error(400, "invalid_request", f"client credentials must not contain {reason}")
 
     def check() -> int | None:
         client = service.authenticate_client(session=session, client_id=credentials[0], secret=credentials[1])
@@ -241,7 +250,7 @@ def get_footprint(request: Request, session: SessionDep, footprint_id: str) -> J
     return JSONResponse({"data": footprint})
 
 
-@router.post("/3/events", responses=pact_responses(400, 401))
+@router.post("/3/events", responses=pact_responses(400, 401, 413))
 async def receive_event(request: Request, session: SessionDep, background: BackgroundTasks) -> Response:
     """200 with an empty body for a well-formed event; a footprint request is answered afterwards."""
     client = await anyio.to_thread.run_sync(lambda: _client(request, session))
@@ -254,6 +263,10 @@ async def receive_event(request: Request, session: SessionDep, background: Backg
         document = json.loads(body)
     except (ValueError, RecursionError):
         raise PactProblem(400, "BadRequest", "the body is not JSON (or is nested too deeply)") from None
+    bad = first_bad_text(document)
+    if bad is not None:
+        # Its filters would reach the database, and its id the answer we send back.
+        raise PactProblem(400, "BadRequest", f"{bad.dotted or 'event'}: {bad.message}")
     event = check_event(document)
     if event["type"] == REQUEST_CREATED:
         background.add_task(

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from matchmaker.auth import Principal
 from matchmaker.db.models import Offer, Organisation, PactClient
-from matchmaker.offers import repository as offers
+from matchmaker.offers import visibility as offer_visibility
+from matchmaker.visibility import Viewer
 
 # Offers loaded per statement by id (SQLite allows 32,766 parameters, older versions 999).
 ID_CHUNK = 500
@@ -34,37 +34,29 @@ def get_client_by_client_id(session: Session, client_id: str) -> PactClient | No
     return session.scalar(select(PactClient).where(PactClient.client_id == client_id))
 
 
-def _published_with_footprint(
-    statement: _Statement, *, viewer: Principal | None, member_alliance_ids: Sequence[int]
-) -> _Statement:
-    """Only published offers that state a footprint, visible to the viewer (None: all of them), oldest
+def _published_with_footprint(statement: _Statement, *, viewer: Viewer) -> _Statement:
+    """Only published offers that state a footprint, that matching may rank for the viewer, oldest
     first (a stable order, so pages and repeated calls agree)."""
-    statement = statement.where(Offer.status == "published", Offer.pcf_value.is_not(None)).order_by(Offer.id)
-    if viewer is not None:
-        statement = statement.where(offers.visible_to(viewer, member_alliance_ids))
-    return statement
+    return statement.where(offer_visibility.matched_where(viewer), Offer.pcf_value.is_not(None)).order_by(
+        Offer.id
+    )
 
 
-def published_offer_states(
-    session: Session, *, viewer: Principal | None, member_alliance_ids: Sequence[int]
-) -> list[OfferState]:
-    """Published offers that state a footprint, visible to the viewer (None: all of them), oldest first, as
+def published_offer_states(session: Session, *, viewer: Viewer) -> list[OfferState]:
+    """Published offers that state a footprint, that matching may rank for the viewer, oldest first, as
     (id, version, updated_at, created_at, owner_id, owner name): what a cached footprint is keyed by,
     read without loading (and decoding) the offers themselves."""
-    # Aliased: `visible_to` filters on a subquery of organisations, which must not correlate with this join.
+    # Aliased: the visibility rule filters on a subquery of organisations, which must not correlate with
+    # this join.
     owner = aliased(Organisation)
     statement = select(
         Offer.id, Offer.version, Offer.updated_at, Offer.created_at, Offer.owner_id, owner.name
     ).join(owner, owner.id == Offer.owner_id)
-    rows = session.execute(
-        _published_with_footprint(statement, viewer=viewer, member_alliance_ids=member_alliance_ids)
-    )
+    rows = session.execute(_published_with_footprint(statement, viewer=viewer))
     return [(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
 
-def published_offers_by_id(
-    session: Session, ids: Iterable[int], *, viewer: Principal | None, member_alliance_ids: Sequence[int]
-) -> dict[int, Offer]:
+def published_offers_by_id(session: Session, ids: Iterable[int], *, viewer: Viewer) -> dict[int, Offer]:
     """Those of these offers that `published_offer_states` would still select, by id, with their owners."""
     wanted = list(ids)
     found: dict[int, Offer] = {}
@@ -74,32 +66,24 @@ def published_offers_by_id(
             .where(Offer.id.in_(wanted[start : start + ID_CHUNK]))
             .options(selectinload(Offer.owner))
         )
-        statement = _published_with_footprint(
-            statement, viewer=viewer, member_alliance_ids=member_alliance_ids
-        )
+        statement = _published_with_footprint(statement, viewer=viewer)
         found.update((offer.id, offer) for offer in session.scalars(statement))
     return found
 
 
-def published_offer_ids(
-    session: Session, ids: Iterable[int], *, viewer: Principal, member_alliance_ids: Sequence[int]
-) -> set[int]:
+def published_offer_ids(session: Session, ids: Iterable[int], *, viewer: Viewer) -> set[int]:
     """Those of these offers that `published_offer_states` selects for the viewer."""
     wanted = list(ids)
     found: set[int] = set()
     for start in range(0, len(wanted), ID_CHUNK):
         statement = select(Offer.id).where(Offer.id.in_(wanted[start : start + ID_CHUNK]))
-        statement = _published_with_footprint(
-            statement, viewer=viewer, member_alliance_ids=member_alliance_ids
-        )
+        statement = _published_with_footprint(statement, viewer=viewer)
         found.update(session.scalars(statement))
     return found
 
 
-def is_visible(
-    session: Session, offer_id: int, *, viewer: Principal, member_alliance_ids: Sequence[int]
-) -> bool:
-    statement = select(Offer.id).where(Offer.id == offer_id, offers.visible_to(viewer, member_alliance_ids))
+def is_visible(session: Session, offer_id: int, *, viewer: Viewer) -> bool:
+    statement = select(Offer.id).where(Offer.id == offer_id, offer_visibility.matched_where(viewer))
     return session.scalar(statement) is not None
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal, Role, hash_secret, secret_matches
 from matchmaker.db.base import utcnow
 from matchmaker.db.models import Offer, Organisation, PactClient
@@ -23,6 +22,8 @@ from matchmaker.pact import repository
 from matchmaker.pact.cache import FootprintCache, state_key
 from matchmaker.pact.filters import FootprintQuery
 from matchmaker.pact.tokens import AccessTokens, TokenExpired, TokenInvalid
+from matchmaker.parties import service as party_service
+from matchmaker.visibility import EVERYONE, Viewer
 
 
 class PactProblem(Exception):
@@ -100,7 +101,7 @@ def principal_of(client: PactClient) -> Principal:
 
 
 def _published_footprints(
-    session: Session, *, viewer: Principal | None, member_alliance_ids: Sequence[int], issuer: str,
+    session: Session, *, viewer: Viewer, issuer: str,
     cache: FootprintCache | None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:  # fmt: skip
     """(offer id, footprint) of the published offers the viewer may see, oldest first.
@@ -110,10 +111,7 @@ def _published_footprints(
     is now, and one no longer visible is left out: its loading re-applies the visibility rules."""
     cache = cache if cache is not None else FootprintCache()
     keys = [
-        state_key(state, issuer=issuer)
-        for state in repository.published_offer_states(
-            session, viewer=viewer, member_alliance_ids=member_alliance_ids
-        )
+        state_key(state, issuer=issuer) for state in repository.published_offer_states(session, viewer=viewer)
     ]
     cached = cache.lookup(keys)
     missing = [key[1] for key in keys if key not in cached]
@@ -128,22 +126,17 @@ def _published_footprints(
                 chunk = missing[next_missing : next_missing + repository.ID_CHUNK]
                 next_missing += len(chunk)
                 requested = set(chunk)
-                loaded = repository.published_offers_by_id(
-                    session, chunk, viewer=viewer, member_alliance_ids=member_alliance_ids
-                )
+                loaded = repository.published_offers_by_id(session, chunk, viewer=viewer)
             offer = loaded.get(offer_id)
             footprint = cache.map_and_keep(offer, issuer=issuer) if offer is not None else None
         if footprint is not None:
             yield offer_id, footprint
 
 
-def _viewer(session: Session, client: PactClient) -> tuple[Principal, list[int]]:
-    """The client as the API's visibility rules see it: its organisation and its active alliances."""
-    principal = principal_of(client)
-    if principal.is_operator:
-        return principal, []
-    return principal, alliance_service.active_alliance_ids(
-        session=session, organisation_id=client.organisation_id
+def _viewer(session: Session, client: PactClient) -> Viewer:
+    """The client as the visibility rules see it: its organisation, in the role `principal_of` gives it."""
+    return party_service.viewer_for(
+        session=session, organisation_id=client.organisation_id, role=principal_of(client).role
     )
 
 
@@ -151,10 +144,7 @@ def visible_footprints(
     *, session: Session, client: PactClient, issuer: str, cache: FootprintCache | None = None
 ) -> list[dict[str, Any]]:
     """The footprints of the offers this client's organisation may see (shared when cached: read only)."""
-    principal, members = _viewer(session, client)
-    found = _published_footprints(
-        session, viewer=principal, member_alliance_ids=members, issuer=issuer, cache=cache
-    )
+    found = _published_footprints(session, viewer=_viewer(session, client), issuer=issuer, cache=cache)
     return [footprint for _, footprint in found]
 
 
@@ -163,7 +153,7 @@ def announcements(
 ) -> list[tuple[PactClient, list[str]]]:
     """For each usable client with a callback URL, the footprint ids of these offers it may list through
     ListFootprints (none: left out), in the listing's order."""
-    offers = repository.published_offers_by_id(session, offer_ids, viewer=None, member_alliance_ids=())
+    offers = repository.published_offers_by_id(session, offer_ids, viewer=EVERYONE)
     cache = cache if cache is not None else FootprintCache()
     ids: dict[int, str] = {}
     for offer_id, offer in offers.items():
@@ -179,9 +169,8 @@ def announcements(
         if not _usable(client):
             continue
         if client.organisation_id not in visible_to:
-            principal, members = _viewer(session, client)
             visible_to[client.organisation_id] = set(
-                repository.published_offer_ids(session, ids, viewer=principal, member_alliance_ids=members)
+                repository.published_offer_ids(session, ids, viewer=_viewer(session, client))
             )
         visible = visible_to[client.organisation_id]
         if visible:
@@ -202,14 +191,14 @@ def get_footprint(
     *, session: Session, client: PactClient, footprint_id: str, issuer: str,
     cache: FootprintCache | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One footprint: 404 when no published offer has it, 403 when this client may not see it."""
+    """One footprint: 404 when no published offer has it, 403 when this client may not see it (as PACT
+    v3 requires: `AccessDenied`; the rest of the API answers 404 for what a caller may not see)."""
     wanted = footprint_id.lower()
     # Footprints are built from offers, so finding one builds them until it turns up (once, not per view).
-    found = _published_footprints(session, viewer=None, member_alliance_ids=(), issuer=issuer, cache=cache)
+    found = _published_footprints(session, viewer=EVERYONE, issuer=issuer, cache=cache)
     for offer_id, footprint in found:
         if str(footprint["id"]).lower() == wanted:
-            principal, members = _viewer(session, client)
-            if not repository.is_visible(session, offer_id, viewer=principal, member_alliance_ids=members):
+            if not repository.is_visible(session, offer_id, viewer=_viewer(session, client)):
                 raise PactProblem(403, "AccessDenied", "this footprint is not shared with your organisation")
             return footprint
     raise PactProblem(404, "NotFound", f"no footprint {footprint_id}")

@@ -38,6 +38,9 @@ class AccessTokens:
 
     def read(self, token: str, *, now: float | None = None) -> int:
         """The client row id of a valid token; TokenInvalid or TokenExpired otherwise."""
+        # A header may carry any Latin-1 byte; hmac.compare_digest refuses non-ASCII text with a TypeError.
+        if not token.isascii():
+            raise TokenInvalid
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != TOKEN_PREFIX or not parts[1].isdigit() or not parts[2].isdigit():
             raise TokenInvalid

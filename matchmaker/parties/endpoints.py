@@ -20,10 +20,14 @@ from matchmaker.parties.schemas import (
     OrganisationRead,
     OrganisationUpdate,
 )
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 
 router = APIRouter(
-    prefix="/organisations", tags=["organisations"], responses=problem_responses(401, 403, 404, 409, 422)
+    route_class=CheckedRoute,
+    prefix="/organisations",
+    tags=["organisations"],
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 
 

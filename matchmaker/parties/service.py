@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from matchmaker.alliances import repository as alliances
 from matchmaker.auth import Principal, Role, generate_key, secret_matches, split_key
 from matchmaker.db.base import utcnow
 from matchmaker.db.models import ApiKey, Organisation
@@ -13,6 +14,8 @@ from matchmaker.errors import Conflict, Forbidden, NotFound, Unauthorized, Valid
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import repository
 from matchmaker.parties.schemas import OrganisationCreate, OrganisationUpdate
+from matchmaker.visibility import Viewer
+from matchmaker.web_sessions import service as web_session_service
 
 # Which organisation kinds may hold a key of each role.
 KINDS_FOR_ROLE: dict[str, set[str]] = {
@@ -92,6 +95,33 @@ def _principal_of(key: ApiKey) -> Principal:
     return Principal(organisation_id=key.organisation_id, role=key.role, key_id=key.id)  # type: ignore[arg-type]
 
 
+def viewer_of(*, session: Session, principal: Principal) -> Viewer:
+    """The caller as the visibility rules see it."""
+    return viewer_for(session=session, organisation_id=principal.organisation_id, role=principal.role)
+
+
+def viewer_for(*, session: Session, organisation_id: int, role: Role) -> Viewer:
+    """An organisation acting in a role, as the visibility rules see it (a buyer's view of its own need)."""
+    organisation = repository.get(session, organisation_id)
+    if organisation is None:  # deleted under its key: sees only what is its own, which is nothing
+        return Viewer(organisation_id=organisation_id, role=role, admitted=False, alliance_ids=frozenset())
+    return viewers_for(session=session, organisations=[organisation], role=role)[organisation_id]
+
+
+def viewers_for(*, session: Session, organisations: Sequence[Organisation], role: Role) -> dict[int, Viewer]:
+    """Organisations acting in one role, as the visibility rules see them, by id (one query)."""
+    alliance_ids = alliances.active_alliance_ids_by_organisation(session, [o.id for o in organisations])
+    return {
+        organisation.id: Viewer(
+            organisation_id=organisation.id,
+            role=role,
+            admitted=organisation.admission_status == "admitted",
+            alliance_ids=frozenset(alliance_ids[organisation.id]),
+        )
+        for organisation in organisations
+    }
+
+
 def get_visible(*, session: Session, principal: Principal, organisation_id: int) -> Organisation:
     """Return an organisation the caller may see (the operator sees all, others only their own)."""
     organisation = repository.get(session, organisation_id)
@@ -164,6 +194,9 @@ def update(*, session: Session, organisation: Organisation, data: OrganisationUp
             )
     for field, value in changes.items():
         setattr(organisation, field, value)
+    if changes.get("admission_status") == "suspended":
+        # Its pages stop at once, and stay signed out if it is admitted again.
+        web_session_service.end_for_organisation(session=session, organisation_id=organisation.id)
     session.flush()
     return organisation
 
@@ -233,5 +266,6 @@ def revoke_key(*, session: Session, organisation: Organisation, key_id: int) -> 
         raise NotFound(f"key {key_id} not found")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        web_session_service.end_for_key(session=session, key_id=key.id)
         session.flush()
     return key

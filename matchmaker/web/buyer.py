@@ -26,12 +26,14 @@ from matchmaker.needs import service as need_service
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedUpdate
 from matchmaker.pagination import PageRequest
-from matchmaker.schema_types import PathId
+from matchmaker.preconditions import require_version
+from matchmaker.routing import CheckedRoute
+from matchmaker.schema_types import TEXT_INPUT, PathId
 from matchmaker.web.deps import BuyerDep, FormDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, no_errors, refusal, text, values
 from matchmaker.web.rendering import Pager, WebUser, render
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 PER_PAGE = 20
 NEED_TEXT_FIELDS = ["text", "category", "max_pcf", "max_pcf_unit", "alliance_only", "region_preference"]
 
@@ -56,7 +58,7 @@ class MatchFilters:
             kinds=frozenset([self.kind] if self.kind else []),
             regions=frozenset([self.region] if self.region else []),
             certification=self.certification,
-            max_pcf=_CEILING.validate_python(self.max_pcf),
+            max_pcf=_CEILING.validate_python(self.max_pcf, context={TEXT_INPUT: True}),
             max_pcf_unit=_UNIT.validate_python(self.max_pcf_unit),
             require_verified=self.require_verified or None,
         )
@@ -193,6 +195,9 @@ def update_need(
     }
     try:
         data = build(NeedUpdate, changes)
+        # A form opened on an older version would silently undo the changes made since: refuse it.
+        version = text(form, "version")
+        attempt(lambda: require_version(version, noun="need", identifier=need.id, version=need.version))
         attempt(lambda: need_service.update(session=session, need=need, data=data), session=session)
     except FormErrors as errors:
         return _need_form(request, session, user, need=need, form=posted, errors=errors)

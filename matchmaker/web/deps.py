@@ -11,8 +11,9 @@ from starlette.datastructures import FormData
 from matchmaker.deps import SessionDep
 from matchmaker.errors import BadRequest, Forbidden, MatchmakerError
 from matchmaker.parties import service as party_service
-from matchmaker.web.rendering import WebUser, signer
-from matchmaker.web.sessions import CSRF_COOKIE, SESSION_COOKIE
+from matchmaker.web.rendering import WebUser, expected_csrf_token, session_id
+from matchmaker.web.sessions import same_token
+from matchmaker.web_sessions import service as web_session_service
 
 
 class SignInRequired(Exception):
@@ -20,12 +21,12 @@ class SignInRequired(Exception):
 
 
 def user_from_cookie(request: Request, session: Session) -> WebUser | None:
-    """The user of a valid session whose key is still live and whose organisation is not suspended."""
-    claims = signer(request).read_session(request.cookies.get(SESSION_COOKIE))
-    if claims is None:
+    """The user of a live session whose key is still live and whose organisation is not suspended."""
+    key_id = web_session_service.key_of(session=session, session_id=session_id(request))
+    if key_id is None:
         return None
     try:
-        principal = party_service.principal_for_key(session=session, key_id=claims.key_id)
+        principal = party_service.principal_for_key(session=session, key_id=key_id)
     except MatchmakerError:  # revoked, deleted, or its organisation suspended: the session is over
         return None
     organisation = party_service.get_own(session=session, principal=principal)
@@ -60,11 +61,11 @@ OperatorUserDep = Annotated[WebUser, role_of("operator")]
 
 
 async def checked_form(request: Request) -> FormData:
-    """The posted form, refused unless it carries the CSRF token of this browser's cookie."""
+    """The posted form, refused unless it carries the CSRF token of this browser's session (or, before
+    sign-in, of its CSRF cookie)."""
     form = await request.form()
-    token = form.get("csrf_token")
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not isinstance(token, str) or token != cookie or not signer(request).csrf_token_is_ours(token):
+    expected = expected_csrf_token(request)
+    if expected is None or not same_token(form.get("csrf_token"), expected):
         raise BadRequest("the form expired or did not come from this site: reload the page and try again")
     return form
 

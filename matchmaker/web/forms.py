@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
+from matchmaker.schema_types import TEXT_INPUT
 from matchmaker.web.i18n import DEFAULT_LANGUAGE, Translator, as_language, catalogue
 from matchmaker.web.rendering import language
 
@@ -196,7 +197,8 @@ def refusal(error: ValidationError | MatchmakerError) -> FormErrors:
 def build(model: type[Model], data: dict[str, Any]) -> Model:
     """The request model, or FormErrors naming each bad field (as the API would report them)."""
     try:
-        return model.model_validate(data)
+        # A form's fields are text: a number typed into one arrives as text, and is read as the number.
+        return model.model_validate(data, context={TEXT_INPUT: True})
     except ValidationError as error:
         raise refusal(error) from None
 

@@ -15,11 +15,12 @@ from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.exchange import CATEGORIES
 from matchmaker.matching import needs_search
 from matchmaker.matching.schemas import NeedSearchRequest, NeedSearchResults
+from matchmaker.routing import CheckedRoute
 from matchmaker.web.deps import VendorDep
 from matchmaker.web.forms import FormErrors, build
 from matchmaker.web.rendering import render
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 PAGE_SIZE = 20
 
 

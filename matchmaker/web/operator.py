@@ -30,13 +30,14 @@ from matchmaker.parties.schemas import (
     OrganisationKind,
     OrganisationUpdate,
 )
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 from matchmaker.web.deps import FormDep, OperatorUserDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
 from matchmaker.web.pages import safe_next
 from matchmaker.web.rendering import Pager, WebUser, render
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 Model = TypeVar("Model", bound=BaseModel)
 
 PER_PAGE = 20

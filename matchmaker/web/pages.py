@@ -3,7 +3,6 @@ unit check the offer and need forms call as you type."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,14 +11,16 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from matchmaker.deps import SessionDep
 from matchmaker.errors import MatchmakerError
 from matchmaker.parties import service as party_service
+from matchmaker.routing import CheckedRoute
 from matchmaker.units import UnknownUnitError, parse_unit
 from matchmaker.web.deps import FormDep, user_from_cookie
 from matchmaker.web.forms import page_translator, phrase, text
 from matchmaker.web.i18n import as_language
-from matchmaker.web.rendering import render, set_cookie, signer
-from matchmaker.web.sessions import LANGUAGE_COOKIE, SESSION_COOKIE, SessionClaims
+from matchmaker.web.rendering import render, session_id, set_cookie
+from matchmaker.web.sessions import LANGUAGE_COOKIE, SESSION_COOKIE
+from matchmaker.web_sessions import service as web_session_service
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 HOME_BY_ROLE = {"buyer": "/ui/needs", "vendor": "/ui/offers", "operator": "/ui/organisations"}
 
 
@@ -57,16 +58,18 @@ def sign_in(request: Request, session: SessionDep, form: FormDep) -> Response:
     if target == "/ui":
         target = HOME_BY_ROLE[principal.role]
     hours = request.app.state.settings.session_hours
-    claims = SessionClaims(key_id=principal.key_id, expires_at=int(time.time() + hours * 3600))
-    response = RedirectResponse(target, status_code=303)
-    set_cookie(
-        request, response, SESSION_COOKIE, signer(request).session_cookie(claims), max_age=int(hours * 3600)
+    new_session = web_session_service.begin(
+        session=session, key_id=principal.key_id, hours=hours, replacing=session_id(request)
     )
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(request, response, SESSION_COOKIE, new_session, max_age=int(hours * 3600))
     return response
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, form: FormDep) -> Response:
+def sign_out(request: Request, session: SessionDep, form: FormDep) -> Response:
+    """End the session on the server, so a copy of the cookie opens nothing either."""
+    web_session_service.end(session=session, session_id=session_id(request))
     response = RedirectResponse("/ui/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

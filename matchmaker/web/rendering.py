@@ -16,7 +16,13 @@ from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
 from matchmaker.web.checks import describe_check
 from matchmaker.web.i18n import LANGUAGES, Translator, choose_language
-from matchmaker.web.sessions import CSRF_COOKIE, LANGUAGE_COOKIE, CookieSigner
+from matchmaker.web.sessions import (
+    CSRF_COOKIE,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    CookieSigner,
+    session_id_from_cookie,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +75,26 @@ def language(request: Request) -> str:
     return choose_language(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
 
 
-def csrf_token(request: Request) -> str:
-    """The request's CSRF token: the cookie's when it is ours, else a new one (set by `render`)."""
+def session_id(request: Request) -> str | None:
+    """The session id in the browser's session cookie (whether that session is live is the server's say)."""
+    return session_id_from_cookie(request.cookies.get(SESSION_COOKIE))
+
+
+def expected_csrf_token(request: Request) -> str | None:
+    """The token this browser's forms must carry: bound to its session when it has one (so an anonymous
+    token or another session's is refused), else the signed nonce in its CSRF cookie."""
+    current = session_id(request)
+    if current is not None:
+        return signer(request).session_csrf_token(current)
     existing = request.cookies.get(CSRF_COOKIE)
-    if signer(request).csrf_token_is_ours(existing):
-        assert existing is not None
-        return existing
+    return existing if signer(request).csrf_token_is_ours(existing) else None
+
+
+def csrf_token(request: Request) -> str:
+    """The request's CSRF token: the expected one when there is one, else a new one (set by `render`)."""
+    expected = expected_csrf_token(request)
+    if expected is not None:
+        return expected
     token: str | None = getattr(request.state, "new_csrf_token", None)
     if token is None:
         token = signer(request).new_csrf_token()
@@ -117,7 +137,7 @@ def render(
         )
     )
     response = HTMLResponse(page, status_code=status)
-    if request.cookies.get(CSRF_COOKIE) != token:
+    if token == getattr(request.state, "new_csrf_token", None):
         set_cookie(request, response, CSRF_COOKIE, token, max_age=None)
     response.headers["Cache-Control"] = "no-store"
     return response

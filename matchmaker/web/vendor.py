@@ -25,11 +25,15 @@ from matchmaker.imports.decoding import decode_upload
 from matchmaker.imports.readers import detect_format, read_records
 from matchmaker.imports.schemas import ImportReport, LineError
 from matchmaker.matching import service as matching
+from matchmaker.matching.visibility import can_see_matches
+from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.offers import service as offer_service
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
+from matchmaker.preconditions import require_version
+from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 from matchmaker.web.deps import FormDep, VendorDep
 from matchmaker.web.forms import (
@@ -46,7 +50,7 @@ from matchmaker.web.forms import (
 from matchmaker.web.pages import safe_next
 from matchmaker.web.rendering import Pager, WebUser, render
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 PER_PAGE = 20
 STATUSES = ("draft", "published", "archived")
 TEXT_FIELDS = [
@@ -183,13 +187,14 @@ def create_offer(request: Request, session: SessionDep, user: VendorDep, form: F
 async def _declared_size_ok(request: Request) -> None:
     """Refuse an upload whose declared length is too large before its body is parsed (and spooled)."""
     limit: int = request.app.state.settings.max_import_bytes
-    declared = request.headers.get("content-length", "")
+    declared = declared_length(request.headers)
     # Browsers always declare the length of a form they post; a body without one (chunked) could be any
     # size, and the form parser would spool it all to disk before anything else is checked.
-    if not declared.isdigit():
+    if declared is None:
         raise LengthRequired("send the file with a Content-Length (as a browser's form does)")
-    if int(declared) > limit + FORM_OVERHEAD:
+    if declared > limit + FORM_OVERHEAD:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+    allow_body_up_to(request, limit + FORM_OVERHEAD)
 
 
 @router.get("/offers/upload")
@@ -259,14 +264,17 @@ def offer_detail(
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:  # fmt: skip
     offer = offer_service.get_visible(session=session, principal=user.principal, offer_id=offer_id)
-    with engine.matching_slots:
-        result = matching.match_offer(
-            session=session, engine=engine, principal=user.principal, offer_id=offer.id, limit=20
-        )
+    result = None
+    # The needs an offer fits are its supplier's (and the operator's) to see, as in the API.
+    if can_see_matches(party_service.viewer_of(session=session, principal=user.principal), offer):
+        with engine.matching_slots:
+            result = matching.match_offer(
+                session=session, engine=engine, principal=user.principal, offer_id=offer.id, limit=20
+            )
     context = {
         "offer": offer_service.to_read(session=session, offers=[offer])[0],
         "result": result,
-        "no_match_key": NO_MATCH_KEYS.get(result.no_match_reason or ""),
+        "no_match_key": NO_MATCH_KEYS.get(result.no_match_reason or "") if result else None,
         "editable": user.principal.is_operator or offer.owner_id == user.principal.organisation_id,
         "done": done if done in NOTICES else None,
     }
@@ -291,6 +299,9 @@ def update_offer(
         del changes["declared_unit"]  # left as it was: derive it again from the new unit, as the API does
     try:
         data = build(OfferUpdate, changes)
+        # A form opened on an older version would silently undo the changes made since: refuse it.
+        version = text(form, "version")
+        attempt(lambda: require_version(version, noun="offer", identifier=offer.id, version=offer.version))
         attempt(lambda: offer_service.update(session=session, offer=offer, data=data), session=session)
     except FormErrors as errors:
         return _offer_form(request, session, user, offer=offer, form=posted, errors=errors)
