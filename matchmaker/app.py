@@ -71,7 +71,7 @@ def create_app(
     install_problem_handlers(app)
     register_problem_schema(app)
     # Inside every other middleware added later (they see one request), outside the routes' handlers.
-    app.add_middleware(RetryLostRaces)
+    app.add_middleware(RetryLostRaces, owner=app)
     for router in (
         health_router,
         parties_router,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ pact_clients_app = typer.Typer(help="OAuth clients of the PACT host.", no_args_i
 app.add_typer(pact_app, name="pact")
 pact_app.add_typer(pact_clients_app, name="clients")
 DEFAULT_EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval-dev"
+DEFAULT_CONSTRAINT_TEXTS = Path(__file__).resolve().parents[1] / "evaluation" / "constraints" / "texts.jsonl"
 
 # markup=False: user text such as "[/x]" in a file or a name must print as written.
 err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
@@ -68,13 +70,12 @@ def cli_errors() -> Iterator[None]:
     except MatchmakerError as error:
         fail(error.detail)
     except (OperationalError, StaleDataError) as error:
-        from matchmaker.retries import lost_race
+        from matchmaker.db.races import lost_race
 
         if lost_race(error):
             # The transaction was rolled back whole; imports are upserts, so running again is safe.
             fail("the database stayed busy with other writers and nothing was written: run the command again")
-        if isinstance(error, StaleDataError):
-            raise
+        assert isinstance(error, OperationalError)  # a StaleDataError is always a lost race
         fail(f"database unreachable or not migrated: {str(error.orig).strip().splitlines()[0]}")
     except OSError as error:
         fail(f"{error.strerror or error}: {error.filename}" if error.filename else str(error))
@@ -100,7 +101,7 @@ def session_scope(settings: Settings, *, migrate: bool = True, writes: bool = Tr
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port", min=1, max=65535)] = None,
     ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM)")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
 ) -> None:
@@ -178,6 +179,8 @@ def _run_import(label: str, total: int, run: Callable[[Callable[[int], None]], o
     for error in report.errors:
         where = f"line {error.line}" + (f" (id {error.id})" if error.id else "")
         err.print(f"{where}: {error.message}", style="yellow")
+    if report.errors_not_listed:
+        err.print(f"... and {report.errors_not_listed} more rejected lines, not listed", style="yellow")
     for warning in report.warnings:
         err.print(f"warning: {warning}", style="yellow")
     out.print(
@@ -629,5 +632,59 @@ def evaluate(
     )
 
 
+@app.command("eval-constraints")
+def evaluate_constraints(
+    texts: Annotated[
+        Path, typer.Option(help="labelled texts (JSONL): id, split, language, text, expected")
+    ] = DEFAULT_CONSTRAINT_TEXTS,
+    at_least: Annotated[float, typer.Option(help="exit 1 when the exact-match accuracy is below this")] = 0.0,
+) -> None:
+    """Read the constraints written in labelled texts; print the exact-match accuracy and every miss."""
+    from matchmaker.matching import constraint_evaluation
+
+    if not texts.is_file():
+        fail(f"no labelled texts at {texts}")
+    with cli_errors():
+        outcomes = constraint_evaluation.evaluate(constraint_evaluation.read_labelled(texts))
+    for line in constraint_evaluation.report(outcomes):
+        out.print(line)
+    exact, total = constraint_evaluation.accuracy(outcomes)
+    if total == 0 or exact / total < at_least:
+        fail(f"exact-match accuracy {exact}/{total} is below {at_least}")
+
+
+def main() -> None:
+    """The console entry point: a mistake in the configuration or the arguments that only shows deep
+    inside a command (a settings value, a database URL, a certificate, a model, text that cannot be
+    encoded, a value too long for the database) ends in one line, not a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError
+
+    from matchmaker.vectors.embedder import EmbedderUnavailable
+
+    message: str
+    try:
+        app()
+        return
+    except ValidationError as error:  # the settings, read from the environment
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors())
+        message = f"invalid configuration: {problems}"
+    except (ArgumentError, NoSuchModuleError) as error:
+        message = f"invalid database URL: {str(error).splitlines()[0]}"
+    except DataError as error:
+        message = f"the database refused a value: {str(error.orig).strip().splitlines()[0]}"
+    except ssl.SSLError as error:
+        message = f"cannot use the certificate or key: {error.reason or error}"
+    except EmbedderUnavailable as error:
+        message = str(error)
+    except (UnicodeEncodeError, UnicodeDecodeError) as error:
+        message = f"text that cannot be read or written as UTF-8: {error.reason}"
+    except RecursionError:
+        message = "the input is nested too deeply"
+    # Outside the app: typer's Exit (which `fail` raises) is only handled inside it.
+    err.print(f"error: {message}", style="red")
+    raise SystemExit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

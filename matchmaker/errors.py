@@ -7,9 +7,10 @@
     ├── Forbidden                   403 forbidden
     ├── NotFound                    404 not-found           (also what a caller may not see)
     ├── Conflict                    409 conflict
-    │   └── EditConflict            409 edit-conflict       (a concurrent change won; names the version)
+    │   └── EditConflict            409 edit-conflict       (a concurrent change kept winning the race)
     ├── LengthRequired              411 length-required
-    ├── PreconditionFailed          412 precondition-failed (If-Match names another version)
+    ├── PreconditionFailed          412 precondition-failed (If-Match names another version; names the
+    │                                                        current one, with its ETag)
     ├── PayloadTooLarge             413 payload-too-large
     └── Unavailable                 503 unavailable         (busy; carries Retry-After)
 
@@ -242,6 +243,22 @@ def answer_errors_under(
         return await result if inspect.isawaitable(result) else result
 
     app.add_exception_handler(error_type, handler)
+
+
+async def answer_as_handled(
+    app: FastAPI, error: Exception, *, handled_as: type[Exception], scope: Scope, receive: Receive, send: Send
+) -> bool:
+    """Answer an error from outside the app's routing (a middleware) with the app's own handler for
+    `handled_as`, so it takes the shape of its path (problem+json, a page, PACT's); False when there is
+    none. Looked up at the time of the error: the pages and PACT wrap the handlers after start-up."""
+    handler: ErrorAnswer | None = app.exception_handlers.get(handled_as)
+    if handler is None:
+        return False
+    response = handler(Request(scope, receive), error)
+    if inspect.isawaitable(response):
+        response = await response
+    await response(scope, receive, send)
+    return True
 
 
 def problem_type(slug: str) -> str:

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from matchmaker.schema_types import FootprintNumber, RequestModel
+from matchmaker.schema_types import Flag, FootprintNumber, RequestModel
 from matchmaker.units import parse_unit
 
 CATEGORIES: tuple[str, ...] = (
@@ -101,7 +101,6 @@ AllianceCode = Annotated[str, AfterValidator(_alliance_code)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Region = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Finite = FootprintNumber
 
 
 def check_footprint_pair(value: float | None, unit: str | None, *, value_field: str, unit_field: str) -> None:
@@ -131,10 +130,10 @@ class OfferFields(RequestModel):
     kind: OfferKind
     category: Category
     region: Region | None = None
-    pcf_value: Finite | None = None
+    pcf_value: FootprintNumber | None = None
     pcf_unit: FootprintUnitText | None = None
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
-    pcf_verified: bool = False
+    pcf_verified: Flag = False
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=list, max_length=50
@@ -200,9 +199,9 @@ class NeedFields(RequestModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
     language: Language | None = None
     category: Category | None = None
-    max_pcf: Finite | None = None
+    max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
-    require_verified: bool = False
+    require_verified: Flag = False
     alliance_only: AllianceCode | None = None
     region_preference: Region | None = None
 

@@ -3,9 +3,7 @@ keeps the connection open. `install_middleware` adds them after every other midd
 
 from __future__ import annotations
 
-import inspect
 import re
-from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.datastructures import Headers, MutableHeaders
@@ -14,6 +12,7 @@ from starlette.routing import Match, Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from matchmaker.config import Settings
+from matchmaker.errors import answer_as_handled
 
 BODY_LIMIT_KEY = "matchmaker.body_limit"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -144,14 +143,13 @@ class AnswerUnexpectedErrors:
         try:
             await self.app(scope, receive, tracked)
         except Exception as error:
-            # Looked up now: the PACT routes wrap the handler after this middleware is added.
-            handler: Any = self.owner.exception_handlers.get(Exception)
-            if started or handler is None:
+            if started:
                 raise  # half an answer is out: only closing the connection can end it
-            response = handler(Request(scope, receive), error)
-            if inspect.isawaitable(response):
-                response = await response
-            await response(scope, receive, send)
+            answered = await answer_as_handled(
+                self.owner, error, handled_as=Exception, scope=scope, receive=receive, send=send
+            )
+            if not answered:
+                raise
 
 
 def install_middleware(app: FastAPI, *, settings: Settings) -> None:

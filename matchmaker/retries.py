@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import time
-from collections.abc import Iterator
-from typing import Literal
 
 import anyio
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm.exc import StaleDataError
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from matchmaker.errors import EditConflict, Unavailable, problem_response
+from matchmaker.db.races import Loss, lost_race
+from matchmaker.errors import EditConflict, MatchmakerError, Unavailable, answer_as_handled
 
 logger = logging.getLogger(__name__)
 
@@ -38,43 +35,6 @@ RETRY_WINDOW = 5.0
 REPLAY_LIMIT = 2 * 1024 * 1024
 # Seconds a client is told to wait after a 503.
 RETRY_AFTER = 1
-
-Loss = Literal["race", "busy"]
-_POSTGRES_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
-_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
-
-
-def lost_race(error: BaseException) -> Loss | None:
-    """Whether the error is a transaction lost to a concurrent one: "race" (another writer changed the
-    row first), "busy" (the database gave up waiting or broke a deadlock), or None (a real failure)."""
-    for cause in _causes(error):
-        if isinstance(cause, StaleDataError):
-            return "race"
-        original = cause.orig if isinstance(cause, DBAPIError) else cause
-        if getattr(original, "sqlstate", None) in _POSTGRES_RETRYABLE:
-            return "busy"
-        # The extended codes (SQLITE_BUSY_SNAPSHOT and the like) keep the primary code in the low byte.
-        code = (
-            getattr(original, "sqlite_errorcode", 0) if isinstance(original, sqlite3.OperationalError) else 0
-        )
-        if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return "busy"
-    return None
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """The error, the errors it was raised from or during, and those inside an exception group."""
-    seen: set[int] = set()
-    pending = [error]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 def backoff(attempt: int) -> float:
@@ -121,8 +81,11 @@ class RetryLostRaces:
     Only before the response has started: the request's session commits before the response is sent, so
     a lost race always surfaces before the first byte."""
 
-    def __init__(self, app: ASGIApp, *, attempts: int = ATTEMPTS, replay_limit: int = REPLAY_LIMIT) -> None:
+    def __init__(
+        self, app: ASGIApp, *, owner: FastAPI, attempts: int = ATTEMPTS, replay_limit: int = REPLAY_LIMIT
+    ) -> None:
         self.app = app
+        self.owner = owner
         self.attempts = attempts
         self.replay_limit = replay_limit
 
@@ -158,29 +121,28 @@ class RetryLostRaces:
                 then = "running it again" if again else "giving up"
                 logger.info("%s %s lost a %s on run %d; %s", method, path, loss, attempt, then)
                 if not again:
-                    await _answer_lost(loss, scope, receive, send)
+                    await answer_as_handled(
+                        self.owner,
+                        _lost(loss),
+                        handled_as=MatchmakerError,
+                        scope=scope,
+                        receive=receive,
+                        send=send,
+                    )
                     return
             await anyio.sleep(backoff(attempt))
 
 
-async def _answer_lost(loss: Loss, scope: Scope, receive: Receive, send: Send) -> None:
+def _lost(loss: Loss) -> EditConflict | Unavailable:
+    """The error a request that kept losing its race answers with."""
     if loss == "race":
-        error: EditConflict | Unavailable = EditConflict(
+        return EditConflict(
             "a concurrent change to the same data committed first; read it again and retry",
             code="edit.conflict",
         )
-    else:
-        error = Unavailable(
-            f"the database is busy with concurrent writes; try again in {RETRY_AFTER} s",
-            code="database.busy",
-        )
-        error.headers["Retry-After"] = str(RETRY_AFTER)
-    response = problem_response(
-        status=error.status,
-        slug=error.slug,
-        title=error.title,
-        detail=error.detail,
-        instance=scope.get("path", ""),
-        headers=error.headers or None,
+    error = Unavailable(
+        f"the database is busy with concurrent writes; try again in {RETRY_AFTER} s",
+        code="database.busy",
     )
-    await response(scope, receive, send)
+    error.headers["Retry-After"] = str(RETRY_AFTER)
+    return error

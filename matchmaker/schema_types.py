@@ -1,5 +1,5 @@
-"""Field types shared by request schemas: database ids within range, numbers that are numbers, and text
-the service can store (matchmaker.clean_text)."""
+"""Field types shared by request schemas: database ids within range, numbers that are numbers, booleans
+that are booleans, and text the service can store (matchmaker.clean_text)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,20 @@ def _a_number_not_text(value: Any, info: ValidationInfo) -> Any:
 
 
 NotText = BeforeValidator(_a_number_not_text)
+
+
+def _a_boolean_not_text(value: Any, info: ValidationInfo) -> Any:
+    # Lax mode reads "yes", 1 and 1e-400 as booleans; in JSON a boolean is true or false. Forms are text.
+    text_allowed = isinstance(info.context, dict) and info.context.get(TEXT_INPUT)
+    if isinstance(value, bool) or (isinstance(value, str) and text_allowed):
+        return value
+    raise PydanticCustomError(
+        "bool_type", "Input should be true or false, not {kind}", {"kind": type(value).__name__}
+    )
+
+
+# A true/false field of a request body or an import line.
+Flag = Annotated[bool, BeforeValidator(_a_boolean_not_text)]
 
 # Ids are INTEGER columns: 32-bit on PostgreSQL. A larger number is a client error, not a database one.
 MAX_ID = 2**31 - 1

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +27,10 @@ from matchmaker.parties.service import authenticate
 from tests.cli_support import (
     CATALOGUE_CSV,
     EVAL_DEV,
+    REPO,
     SHARED,
     assert_clean_failure,
+    cli_command,
     db_session,
     run,
     settings_for,
@@ -379,3 +383,43 @@ def test_csv_offer_with_an_empty_description_imports(cli_env: dict[str, str], tm
     result = run("import", "offers", write_offers_csv(tmp_path / "o.csv", [record]), env=cli_env)
     assert result.returncode == 0, result.stderr
     assert report_line("offers", read=1, created=0, updated=0, unchanged=1, failed=0) in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "says"),
+    [
+        (["db", "upgrade"], {"MATCHMAKER_MAX_BODY_BYTES": "abc"}, "invalid configuration: max_body_bytes"),
+        (["db", "upgrade"], {"MATCHMAKER_DATABASE_URL": "bogus://x"}, "invalid database URL"),
+        (["pact", "import", "{deep}"], {}, "nested too deeply"),
+        (
+            ["keys", "create", "--org", "x\udcff", "--role", "vendor"],
+            {},
+            "cannot be read or written as UTF-8",
+        ),
+        (["keys", "create", "--org", "b" * 300, "--role", "vendor"], {}, ""),
+    ],
+    ids=["bad-setting", "bad-database-url", "deep-json", "undecodable-argument", "long-name"],
+)
+def test_mistakes_found_deep_inside_a_command_are_one_line(
+    cli_env: dict[str, str], tmp_path: Path, args: list[str], settings: dict[str, str], says: str
+) -> None:
+    """Found by hostile testing: each of these printed a traceback."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    # An argument that is not UTF-8 reaches Python as a lone surrogate, as it does from a shell.
+    argv = [os.fsencode(arg.replace("{deep}", str(deep))) for arg in args]
+    result = subprocess.run(
+        [*cli_command(), *argv], env={**cli_env, **settings}, cwd=REPO, text=True, capture_output=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    if not says:  # a name longer than the API allows: refused (PostgreSQL) or kept, never a traceback
+        assert "Traceback" not in result.stderr, result.stderr
+        return
+    assert_clean_failure(result)
+    assert says in result.stderr, result.stderr
+
+
+def test_a_port_out_of_range_is_refused_before_serving(cli_env: dict[str, str]) -> None:
+    result = run("serve", "--port", "99999", env=cli_env)
+    assert_clean_failure(result, code=2)
+    assert "65535" in result.stderr

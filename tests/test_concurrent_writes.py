@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -30,9 +31,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.app import create_app
 from matchmaker.config import Settings, normalise_database_url
 from matchmaker.db.migrate import upgrade
-from matchmaker.db.models import Need, Offer
+from matchmaker.db.models import ApiKey, Need, Offer
+from matchmaker.db.races import lost_race
 from matchmaker.db.session import make_engine, make_session_factory, transaction
-from matchmaker.retries import lost_race
+from matchmaker.pact.service import create_client
+from matchmaker.signing import app_secret
+from matchmaker.web.sessions import CookieSigner
+from matchmaker.web_sessions import service as web_session_service
 from tests.cli_support import throwaway_postgres
 from tests.conftest import POSTGRES_URL_ENV
 from tests.factories import Party, World, make_offer, make_party
@@ -525,3 +530,73 @@ def test_a_write_behind_a_lock_held_too_long_is_a_503_then_succeeds(tmp_path: Pa
         assert busy.headers["content-type"] == "application/problem+json"
         assert read.status_code == 200
         assert httpx.post(f"{live.url}/offers", json=OFFER, headers=live.vendor.headers).status_code == 201
+
+
+@pytest.mark.skipif(POSTGRES, reason="SQLite's write lock")
+@pytest.mark.parametrize("path", ["/ui/offers", "/3/events"])
+def test_a_body_still_arriving_holds_no_write_lock(tmp_path: Path, path: str) -> None:
+    """A page's user and a PACT client are looked up before the body is read; a slow client must not hold
+    SQLite's write lock meanwhile, or every other writer waits its busy timeout and then fails."""
+    database = tmp_path / "slow.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        vendor = make_party(session, name="Slow Co", kind="vendor", role="vendor")
+        session.commit()
+        key_id = session.scalars(select(ApiKey.id).where(ApiKey.organisation_id == vendor.id)).one()
+        session_id = web_session_service.begin(session=session, key_id=key_id, hours=1)
+        pact = create_client(session=session, organisation=vendor.organisation, label="slow")
+        session.commit()
+    app = create_app(Settings(environment="test", data_dir=tmp_path / "data"), session_factory=factory)
+    with TestClient(app) as client:
+        token = client.post(
+            "/auth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(pact.client.client_id, pact.secret),
+        ).json()["access_token"]
+    csrf = CookieSigner(app_secret(app.state)).session_csrf_token(session_id)
+    first_part = f"csrf_token={csrf}&title=".encode()
+    headers = [
+        (b"host", b"testserver"),
+        (b"content-length", str(len(first_part) + 1).encode()),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"cookie", f"mm_session={session_id}".encode()),
+        (b"authorization", f"Bearer {token}".encode()),
+    ]
+    scope: dict[str, Any] = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": headers,
+        "client": ("127.0.0.1", 1), "server": ("testserver", 80), "state": {}, "app": app,
+    }  # fmt: skip
+    rest_arrives = anyio.Event()
+    answers: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        if not answers:
+            answers.append(0)
+            return {"type": "http.request", "body": first_part, "more_body": True}
+        await rest_arrives.wait()
+        return {"type": "http.request", "body": b"x", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answers.append(message["status"])
+
+    async def meanwhile_another_writer_writes() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(app, scope, receive, send)
+            await anyio.sleep(0.5)  # the request has looked up its caller and waits for its body
+            other = sqlite3.connect(database, isolation_level=None, timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+                rest_arrives.set()
+
+    try:
+        anyio.run(meanwhile_another_writer_writes)
+    finally:
+        engine.dispose()
+    assert answers[-1] < 500

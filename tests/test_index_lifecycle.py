@@ -149,6 +149,12 @@ def assert_embeds_current_text(engine: Engine, session: Session, offer_id: int) 
 
 
 def term_frequencies(catalogue: Catalogue) -> tuple[int, Counter[str]]:
+    """The term statistics, once checked that the rows each term lists are those whose analyses have it."""
+    inverted: dict[str, set[int]] = {}
+    for identifier, analysis in catalogue.analyses.items():
+        for term in analysis.lexical_terms:
+            inverted.setdefault(term, set()).add(identifier)
+    assert catalogue.statistics.postings == inverted
     return catalogue.statistics.documents, +catalogue.statistics.frequency
 
 

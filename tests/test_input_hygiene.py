@@ -9,6 +9,7 @@ every list keeps answering. Runs on SQLite, and on PostgreSQL with MATCHMAKER_TE
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from matchmaker.app import create_app
 from matchmaker.auth import Principal
@@ -140,10 +142,21 @@ def test_a_number_past_the_integer_limit_in_a_json_body_is_a_422(client: TestCli
     assert "4300" in problem["errors"][0]["message"]
 
 
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, also inside included routers (FastAPI keeps those as wrappers of the router)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from api_routes(included.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
 def test_every_route_checks_its_json_body() -> None:
     app = create_app(Settings(environment="test"))
-    routes = [route for route in app.routes if isinstance(route, APIRoute)]
-    assert routes and all(isinstance(route, CheckedRoute) for route in routes)
+    routes = list(api_routes(app.routes))
+    unchecked = [route.path for route in routes if not isinstance(route, CheckedRoute)]
+    assert len(routes) > 40 and not unchecked
 
 
 # --- numbers are numbers ----------------------------------------------------------------------------------
@@ -173,6 +186,27 @@ def test_a_number_written_as_text_or_a_boolean_is_refused(
     target = path.format(offer=world.offers["public"].id, need=world.needs["shared"].id)
     problem = assert_problem(send_json(client, method, target, body, getattr(world, role)), 422)
     assert [error["field"] for error in problem["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role", "body", "field"),
+    [
+        ("POST", "/offers", "other_vendor", {**NEW_OFFER, "pcf_verified": "true"}, "pcf_verified"),
+        ("POST", "/offers", "other_vendor", {**NEW_OFFER, "pcf_verified": 1}, "pcf_verified"),
+        ("PATCH", "/offers/{offer}", "member_vendor", {"pcf_verified": 1e-400}, "pcf_verified"),
+        ("POST", "/needs", "buyer", {"text": "rebar", "require_verified": "yes"}, "require_verified"),
+        ("PATCH", "/needs/{need}", "buyer", {"require_verified": 0}, "require_verified"),
+        ("POST", "/search", "buyer", {"text": "steel", "require_verified": "0"}, "require_verified"),
+    ],
+)
+def test_a_boolean_written_as_text_or_a_number_is_refused(
+    client: TestClient, world: World, method: str, path: str, role: str, body: dict[str, Any], field: str
+) -> None:
+    """Found by hostile testing after numbers were made strict: "true", 1 and 1e-400 were read as booleans."""
+    target = path.format(offer=world.offers["public"].id, need=world.needs["shared"].id)
+    problem = assert_problem(send_json(client, method, target, body, getattr(world, role)), 422)
+    assert [error["field"] for error in problem["errors"]] == [field]
+    assert send_json(client, method, target, {**body, field: True}, getattr(world, role)).status_code < 300
 
 
 def test_an_id_in_a_body_is_a_number_too(client: TestClient, world: World) -> None:

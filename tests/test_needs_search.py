@@ -175,14 +175,14 @@ def test_the_page_shows_results_in_chinese_and_english(
     assert "Metro Rail Procurement" in chinese.text and "metro line" in chinese.text
     assert "仅限经核查的碳足迹" in chinese.text and "仅限 CN100 成员" in chinese.text
     assert "碳足迹 ≤ 0.8 kgCO2e/kg" in chinese.text
-    assert "相关度" in chinese.text and "共同提及" in chinese.text
+    assert "匹配度" in chinese.text and "共同提及" in chinese.text
 
     client.cookies.set("mm_lang", "en")
     english = client.get("/ui/find-needs", params={"q": "green hydrogen for DRI"})
     assert english.status_code == 200
     assert cards(english.text)[:1] == [str(needs.zh_hydrogen.id)]
     assert "绿氢" in english.text and "prefers Inner Mongolia" in english.text
-    assert "Relevance" in english.text and "Find needs" in english.text
+    assert "match " in english.text and "Find needs" in english.text
 
 
 def test_the_page_says_when_nothing_matches_and_how_to_start(

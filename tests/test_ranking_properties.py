@@ -333,6 +333,7 @@ def test_ranking_is_exact_without_a_floor(index_kind: str, scenario: Scenario) -
     # (c) every eligible offer is a match until the limit
     assert len(ranking.matches) == min(scenario.limit, len(eligible))
     assert ranking.eligible == len(eligible)
+    assert ranking.relevant == len(eligible)  # with no floor, every eligible offer is relevant
     assert ranking.candidates == len(scenario.offers)
     # (b) exactly the oracle's top k, in the oracle's order
     assert_same_order(ranking.matches, eligible[: scenario.limit], "score")
@@ -368,6 +369,9 @@ def test_ranking_with_the_floor_keeps_every_relevant_eligible_offer(
     clearly = [s for s in eligible if s.relevance >= weights.floor + TOLERANCE]
     possibly = [s for s in eligible if s.relevance >= weights.floor - TOLERANCE]
     assert min(scenario.limit, len(clearly)) <= len(ranking.matches) <= min(scenario.limit, len(possibly))
+    # The count of relevant offers is the oracle's, and agrees with the matches the limit lets through.
+    assert len(clearly) <= ranking.relevant <= len(possibly)
+    assert len(ranking.matches) == min(scenario.limit, ranking.relevant)
     returned = {match.facts.id for match in ranking.matches}
     if len(ranking.matches) < scenario.limit:
         assert {s.facts.id for s in clearly} <= returned

@@ -283,6 +283,7 @@ def test_the_api_reports_an_import_exactly_as_before(client: TestClient, world: 
             },
             {"line": 3, "id": None, "message": "invalid JSON: Expecting value at column 25"},
         ],
+        "errors_not_listed": 0,
         "warnings": [
             "1 record(s) name alliances: memberships are granted by the operator or the alliance's admin, "
             "so the 'alliance' field was ignored"

@@ -185,12 +185,12 @@ def test_the_offer_page_shows_the_open_needs_it_fits(
     assert "Rail Buyer" in page.text
     assert "footprint ≤ 800 kgCO2e/t" in page.text
     assert "prefers Jiangsu" in page.text
-    assert 'data-testid="reasons"' in page.text and "relevance" in page.text
+    assert 'data-testid="reasons"' in page.text and 'data-testid="score-parts">score ' in page.text
     # In Chinese the reasons are Chinese too, not the API's English sentences.
     client.cookies.set("mm_lang", "zh")
     chinese = client.get(f"/ui/offers/{offer.id}").text
     reasons = chinese[chinese.index('data-testid="reasons"') :].split("</ul>")[0]
-    assert "相关度" in reasons and "0.6 tCO2e/t = 600 kgCO2e/t" in reasons
+    assert "得分" in reasons and "契合度" in reasons and "0.6 tCO2e/t = 600 kgCO2e/t" in reasons
     assert "relevance" not in reasons and "against a ceiling" not in reasons
     client.cookies.set("mm_lang", "en")
     draft = client.get(f"/ui/offers/{world.offers['draft'].id}")

@@ -19,6 +19,10 @@ def get_by_code(session: Session, code: str) -> Alliance | None:
     return session.scalar(select(Alliance).where(Alliance.code == code))
 
 
+def codes(session: Session) -> list[str]:
+    return list(session.scalars(select(Alliance.code).order_by(Alliance.code)))
+
+
 def add(session: Session, alliance: Alliance) -> Alliance:
     session.add(alliance)
     session.flush()

@@ -164,6 +164,11 @@ def active_alliance_ids(*, session: Session, organisation_id: int) -> list[int]:
     return repository.active_alliance_ids(session, organisation_id)
 
 
+def known_codes(*, session: Session) -> list[str]:
+    """The codes of every alliance on the platform (what a need's text may name)."""
+    return repository.codes(session)
+
+
 def active_codes_by_organisation(
     *, session: Session, organisation_ids: Sequence[int]
 ) -> dict[int, list[str]]:

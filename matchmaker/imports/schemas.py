@@ -22,8 +22,14 @@ class LineError(BaseModel):
     fields: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
 
 
+# Rejected lines listed in a report at most: a file of a million bad lines must not become a report (and
+# a server's memory) a thousand times its size. The rest are counted in `errors_not_listed`.
+MAX_LISTED_ERRORS = 1000
+
+
 class ImportReport(BaseModel):
-    """What an import did: counts per outcome, and each line it could not take, with the reason.
+    """What an import did: counts per outcome, and each line it could not take, with the reason (the
+    first MAX_LISTED_ERRORS of them; `failed` counts them all).
 
     `warning_codes` names the code and values of a warning (by its English text) for the pages; like a
     line's, it is never serialised."""
@@ -35,8 +41,19 @@ class ImportReport(BaseModel):
     unchanged: int = 0
     failed: int = 0
     errors: list[LineError] = Field(default_factory=list)
+    errors_not_listed: int = Field(
+        default=0, description="rejected lines beyond the first listed in `errors`"
+    )
     warnings: list[str] = Field(default_factory=list)
     warning_codes: dict[str, tuple[str, dict[str, Any]]] = Field(default_factory=dict, exclude=True)
+
+    def reject(self, error: LineError) -> None:
+        """Count a line not imported, and list it while the report lists fewer than MAX_LISTED_ERRORS."""
+        self.failed += 1
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append(error)
+        else:
+            self.errors_not_listed += 1
 
     def warn(self, message: str, *, code: str, **values: Any) -> None:
         """Add a warning: its English text, and the code and values that say it in another language."""

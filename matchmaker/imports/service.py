@@ -13,6 +13,7 @@ from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
 from matchmaker.clean_text import bad_character, first_bad_text, shown
 from matchmaker.db.models import Organisation
+from matchmaker.db.races import lost_race
 from matchmaker.errors import Forbidden, MatchmakerError, field_errors_from_pydantic
 from matchmaker.exchange import NeedRecord, OfferRecord
 from matchmaker.imports.readers import RawRecord
@@ -88,8 +89,7 @@ def _run(
                 outcome = apply(record)
         except (LineRejected, MatchmakerError) as error:
             fields = error.fields if isinstance(error, LineRejected) else error.errors
-            report.failed += 1
-            report.errors.append(
+            report.reject(
                 LineError(
                     line=raw.line,
                     id=record_id,
@@ -100,10 +100,11 @@ def _run(
                 )
             )
         except SQLAlchemyError as error:
-            report.failed += 1
+            if lost_race(error):
+                raise  # lost to a concurrent transaction: the whole import runs again (retries.py)
             reason = str(getattr(error, "orig", None) or error).splitlines()[0]
             message, code = f"database refused it: {reason}", "import.database_refused"
-            report.errors.append(
+            report.reject(
                 LineError(line=raw.line, id=record_id, message=message, code=code, values={"reason": reason})
             )
         else:
@@ -179,6 +180,8 @@ def import_needs(
     if principal.role not in ("operator", "buyer"):
         raise Forbidden("only buyers and the operator may import needs")
     report = ImportReport(kind="needs")
+    alliances = alliance_service.known_codes(session=session)
+    unconfirmed: list[str] = []
 
     def apply(record: NeedRecord) -> Outcome:
         if principal.is_operator:
@@ -196,8 +199,20 @@ def import_needs(
         _, outcome = need_service.upsert_record(
             session=session, owner=owner, record=record, create_alliances=principal.is_operator
         )
+        fields = record.model_dump()
+        if need_service.detect(session=session, text=record.text, fields=fields, alliances=alliances)[0]:
+            unconfirmed.append(record.id)
         return outcome
 
-    return _run(
-        session=session, report=report, records=records, model=NeedRecord, apply=apply, progress=progress
-    )
+    _run(session=session, report=report, records=records, model=NeedRecord, apply=apply, progress=progress)
+    if unconfirmed:
+        # Never applied on import: the buyer confirms them on the need's page or with a change.
+        ids = ", ".join(unconfirmed[:10]) + (", …" if len(unconfirmed) > 10 else "")
+        report.warn(
+            f"{len(unconfirmed)} need(s) state constraints in their text that their fields do not "
+            f"(a ceiling, verified-only, an alliance or a region); they were not applied: {ids}",
+            code="import.text_constraints_unset",
+            count=len(unconfirmed),
+            ids=ids,
+        )
+    return report

@@ -12,7 +12,9 @@ from matchmaker.matching.schemas import (
     FootprintExplanation,
     NeedBrief,
     OfferBrief,
+    ScoreParts,
 )
+from matchmaker.matching.scoring import Points, points
 
 
 def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
@@ -74,8 +76,36 @@ def term_label(term: str) -> str:
     return term.split(":", 1)[1].replace("_", " ")
 
 
+def scored_points(scored: Scored) -> Points:
+    """The scored match's 0-100 score and its parts."""
+    return points(signals=scored.signals, secondary=scored.secondary)
+
+
+def score_parts(parts: Points) -> ScoreParts:
+    return ScoreParts(
+        fit=parts.fit,
+        concepts=parts.concepts,
+        verified=parts.verified,
+        headroom=parts.headroom,
+        region=parts.region,
+    )
+
+
+def points_reason(parts: Points) -> str:
+    """The score as a sum, in English: 'match 74 of 100: fit 66 + shared concepts 7 + verified 1'."""
+    named = [
+        ("shared concepts", parts.concepts),
+        ("verified", parts.verified),
+        ("headroom under the ceiling", parts.headroom),
+        ("preferred region", parts.region),
+    ]
+    added = "".join(f" + {name} {value}" for name, value in named if value)
+    return f"match {parts.total} of 100: fit {parts.fit}{added}"
+
+
 def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> Explanation:
     """Everything that decided this match, in numbers and in words."""
+    parts = scored_points(scored)
     comparison = scored.verdict.footprint
     footprint = None
     if comparison is not None and offer.pcf_value is not None and offer.pcf_unit is not None:
@@ -89,7 +119,7 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
             below_ceiling_by=float(comparison.headroom),
             below_ceiling_percent=round(ratio * 100, 1) if ratio is not None else None,
         )
-    reasons = [f"relevance {scored.relevance:.2f} (semantic {scored.signals.dense:.2f})"]
+    reasons = [points_reason(parts)]
     if scored.shared_terms:
         reasons.append("both mention " + ", ".join(term_label(t) for t in scored.shared_terms[:8]))
     if scored.signals.same_category:
@@ -103,6 +133,7 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
     if scored.secondary.region_preferred:
         reasons.append(f"in the preferred region ({region_preference}): {offer.region}")
     return Explanation(
+        score_parts=score_parts(parts),
         relevance=round(scored.relevance, 4),
         dense_similarity=round(scored.signals.dense, 4),
         lexical_overlap=round(scored.signals.lexical, 4),

@@ -162,8 +162,8 @@ class Catalogue:
                 for doc, analysis in zip(batch, analyses, strict=True):
                     previous = self.analyses.get(doc.id)
                     if previous is not None:
-                        self.statistics.remove(previous.lexical_terms)
-                    self.statistics.add(analysis.lexical_terms)
+                        self.statistics.remove(previous.lexical_terms, doc.id)
+                    self.statistics.add(analysis.lexical_terms, doc.id)
                     self.analyses[doc.id] = analysis
                     self.versions[doc.id] = doc.version
                 self.index.upsert([doc.id for doc in batch], vectors)
@@ -179,7 +179,7 @@ class Catalogue:
         with self._lock:
             for identifier in ids:
                 if identifier in self.versions:
-                    self.statistics.remove(self.analyses.pop(identifier).lexical_terms)
+                    self.statistics.remove(self.analyses.pop(identifier).lexical_terms, identifier)
                     del self.versions[identifier]
             # Also ids the entries do not know: a crash may have saved the index before the entries.
             self.index.remove(ids)
@@ -302,7 +302,7 @@ class Catalogue:
                 )
                 self.versions[identifier] = int(version)
                 self.analyses[identifier] = analysis
-                self.statistics.add(analysis.lexical_terms)
+                self.statistics.add(analysis.lexical_terms, identifier)
         return True
 
     def vector(self, identifier: int) -> Vectors:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from matchmaker.auth import Principal
 from matchmaker.db.models import Need
 from matchmaker.matching.engine import Engine
-from matchmaker.matching.explain import need_brief, term_label
+from matchmaker.matching.explain import need_brief, score_parts, term_label
 from matchmaker.matching.ranking import Query
 from matchmaker.matching.schemas import (
     NeedSearchExplanation,
@@ -25,7 +25,7 @@ from matchmaker.matching.schemas import (
     NeedSearchRequest,
     NeedSearchResults,
 )
-from matchmaker.matching.scoring import Signals, category_agreement, is_relevant, relevance
+from matchmaker.matching.scoring import Signals, category_agreement, is_relevant, points, relevance
 from matchmaker.matching.service import need_query, text_query, visible_open_needs
 from matchmaker.matching.text import lexical_coverage
 
@@ -86,9 +86,11 @@ def search_needs(
     matches = [
         NeedSearchMatch(
             rank=position,
+            match_score=parts.total,
             score=round(item.relevance, 4),
             need=need_brief(item.need),
             explanation=NeedSearchExplanation(
+                score_parts=score_parts(parts),
                 relevance=round(item.relevance, 4),
                 dense_similarity=round(item.signals.dense, 4),
                 lexical_overlap=round(item.signals.lexical, 4),
@@ -97,6 +99,8 @@ def search_needs(
             ),
         )
         for position, item in enumerate(found[: request.limit], start=1)
+        # Needs carry no footprint, and the search no region preference: no bonuses.
+        for parts in [points(signals=item.signals, secondary=None)]
     ]
     reason = None
     if not matches:
@@ -107,5 +111,8 @@ def search_needs(
         matches=matches,
         candidates=len(needs),
         eligible=len(eligible),
+        relevant=len(found),
+        shown=len(matches),
+        more=len(found) - len(matches),
         no_match_reason=reason,
     )

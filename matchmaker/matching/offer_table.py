@@ -323,20 +323,32 @@ class OfferTable:
         """`offers.visibility.MATCHED` over the table's columns (a row not live is no longer published)."""
         owner, visibility = self.column("owner"), self.column("visibility")
         fields = {
-            "status": MaskField(equals=lambda status: self.column("live") & (status == "published")),
+            "status": MaskField(
+                equals=lambda status: (
+                    self.column("live") if status == "published" else _unknown("status", status)
+                )
+            ),
             "owner_id": column_field(owner),
             "owner_admission": MaskField(
                 equals=lambda status: (
-                    _member(owner, self._owners.admitted) if status == "admitted" else _unknown(status)
+                    _member(owner, self._owners.admitted)
+                    if status == "admitted"
+                    else _unknown("owner admission", status)
                 )
             ),
-            "visibility": MaskField(
-                equals=lambda value: (visibility == PUBLIC) if value == "public" else (visibility != PUBLIC)
-            ),
+            "visibility": MaskField(equals=lambda value: self._visibility_is(value)),
             # A restricted row holds its alliance's id; PUBLIC and NOBODY are never one.
             "visibility_alliance_id": column_field(visibility),
         }
         return mask(MATCHED, viewer, size=self._size, fields=fields)
+
+    def _visibility_is(self, value: str) -> Mask:
+        visibility = self.column("visibility")
+        if value == "public":
+            return np.asarray(visibility == PUBLIC)
+        if value == "alliance":
+            return np.asarray(visibility != PUBLIC)
+        return _unknown("visibility", value)
 
     def _passing(self, criteria: Criteria) -> Mask:
         """Every filter but certification (a substring test, done on the survivors)."""
@@ -375,8 +387,8 @@ class OfferTable:
         return under
 
 
-def _unknown(value: str) -> Mask:
-    raise ValueError(f"the offer table holds no rows of status {value!r}")
+def _unknown(field: str, value: str) -> Mask:
+    raise ValueError(f"the offer table cannot select rows by {field} {value!r}")
 
 
 def _member(owners: Rows, allowed: frozenset[int]) -> Mask:

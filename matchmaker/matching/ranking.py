@@ -71,6 +71,7 @@ class Ranking:
     near_misses: list[Scored]
     candidates: int
     eligible: int
+    relevant: int  # eligible offers that are matches (above the floor, when it applies), shown or not
 
 
 def score_offers(
@@ -196,12 +197,54 @@ def _ranking(
     weights: Weights, apply_floor: bool,
 ) -> Ranking:  # fmt: skip
     common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
+    dense = catalogue.index.similarities(query.vector, eligible.ids) if len(eligible) else None
+    matches = top_scored(
+        eligible, count=limit, by="score", floor=apply_floor, expect=True, dense=dense, **common
+    )
     return Ranking(
-        matches=top_scored(eligible, count=limit, by="score", floor=apply_floor, expect=True, **common),
+        matches=matches,
         near_misses=top_scored(failed, count=NEAR_MISSES, by="relevance", floor=True, expect=False, **common),
         candidates=len(eligible) + len(failed),
         eligible=len(eligible),
+        relevant=count_relevant(eligible, dense=dense, **common) if apply_floor else len(eligible),
     )
+
+
+def count_relevant(
+    candidates: Candidates, *, query: Query, catalogue: Catalogue, weights: Weights,
+    dense: npt.NDArray[np.float32] | None,
+) -> int:  # fmt: skip
+    """How many candidates are relevant (`is_relevant`, as `top_scored` decides it), scored or not.
+
+    Only those whose cheap part (cosine and category) leaves the floor to their lexical coverage, and that
+    mention one of the query's terms (the catalogue's postings say which), get it computed: the rest are
+    over the floor, cannot reach it whatever they mention, or mention nothing that would lift them.
+    """
+    if dense is None or len(candidates) == 0:
+        return 0
+    cheap = dense.astype(np.float64) + weights.category * candidates.agreement
+    # Float addition never falls when a non-negative term is added: `cheap` over the floor, relevance too.
+    certain = cheap >= weights.floor if weights.lexical >= 0 else np.zeros(len(cheap), dtype=bool)
+    undecided = np.flatnonzero(~certain & (cheap + max(weights.lexical, 0.0) + BOUND_MARGIN >= weights.floor))
+    found = int(np.count_nonzero(certain))
+    if len(undecided) == 0:
+        return found
+    # Mentioning none of the query's terms, relevance is the cheap part: only the others are looked at.
+    query_terms = query.analysis.lexical_terms
+    mentioning = catalogue.statistics.mentioning(query_terms)
+    ids = candidates.ids[undecided]
+    shares = np.isin(ids, np.fromiter(mentioning, dtype=np.int64, count=len(mentioning)))
+    found += int(np.count_nonzero(cheap[undecided[~shares]] >= weights.floor))
+    idf = {term: catalogue.statistics.weight(term) for term in query_terms}
+    for identifier, position in zip(ids[shares].tolist(), undecided[shares].tolist(), strict=True):
+        analysis = catalogue.analyses.get(identifier)
+        signals = Signals(
+            dense=float(dense[position]),
+            lexical=lexical_coverage(query_terms, analysis.lexical_terms if analysis else frozenset(), idf),
+            category_agreement=float(candidates.agreement[position]),
+        )
+        found += is_relevant(relevance(signals, weights), weights)
+    return found
 
 
 def top_scored(
@@ -215,6 +258,7 @@ def top_scored(
     floor: bool,
     expect: bool | None = None,
     first_batch: int = 64,
+    dense: npt.NDArray[np.float32] | None = None,
 ) -> list[Scored]:
     """The `count` best candidates by score (or relevance), ties to the smaller id; with `floor`, only
     relevant ones. Exactly what scoring every candidate and sorting would give, without scoring them all.
@@ -227,13 +271,15 @@ def top_scored(
     cannot reach the relevance floor without scoring them at all.
 
     `expect`: the verdict every candidate should have (eligible or not); one whose verdict differs (facts
-    that changed under the caller) is left out rather than shown on the wrong side.
+    that changed under the caller) is left out rather than shown on the wrong side. `dense`: the cosines
+    of the candidates, when the caller has them already.
     """
     if count <= 0 or len(candidates) == 0:
         return []
     # Exact cosines for exactly these ids (NaN if not indexed: such an offer cannot be scored; the
     # indexer's sync prevents it).
-    dense = catalogue.index.similarities(query.vector, candidates.ids)
+    if dense is None:
+        dense = catalogue.index.similarities(query.vector, candidates.ids)
     cheap = dense.astype(np.float64) + weights.category * candidates.agreement
     lexical_slack = max(weights.lexical, 0.0)
     bonus_slack = max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)

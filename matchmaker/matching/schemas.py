@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region
 from matchmaker.matching.eligibility import Reason
-from matchmaker.schema_types import FootprintNumber, NotText, RequestModel
+from matchmaker.schema_types import Flag, FootprintNumber, NotText, RequestModel
 
 
 class FilterResult(BaseModel):
@@ -41,7 +41,31 @@ class FootprintExplanation(BaseModel):
     below_ceiling_percent: float | None
 
 
+class ScoreParts(BaseModel):
+    """The parts of a match score, in points that add up to it (`scoring.points`)."""
+
+    fit: int = Field(
+        description="how well the product fits: meaning and category; the relevance floor reads 50"
+    )
+    concepts: int = Field(description="what the concepts and terms both texts mention add")
+    verified: int = Field(description="the bonus for a third-party verified footprint")
+    headroom: int = Field(description="the bonus for a footprint below the ceiling")
+    region: int = Field(description="the bonus for the preferred region")
+
+
+MatchScore = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=100,
+        description="the match score, 0-100: the list is ordered by it (ties by the unrounded score); a "
+        "match scores at least 50; its parts are `explanation.score_parts`",
+    ),
+]
+
+
 class Explanation(BaseModel):
+    score_parts: ScoreParts
     relevance: float = Field(description="topical fit: dense similarity + lexical + category")
     dense_similarity: float
     lexical_overlap: float = Field(description="share of the query's weighted terms the offer mentions")
@@ -87,6 +111,7 @@ class NeedBrief(BaseModel):
 
 class OfferMatch(BaseModel):
     rank: int
+    match_score: MatchScore
     score: float = Field(description="relevance plus the small carbon, verification and region bonuses")
     offer: OfferBrief
     explanation: Explanation
@@ -96,6 +121,7 @@ class NearMiss(BaseModel):
     """A relevant offer that failed a hard filter, and which."""
 
     offer: OfferBrief
+    match_score: int = Field(ge=0, le=100, description="the relevance alone on the 0-100 scale of matches")
     relevance: float
     failed_filters: list[str]
     filters: list[FilterResult]
@@ -122,13 +148,17 @@ class OfferMatches(BaseModel):
     matches: list[OfferMatch]
     candidates: int = Field(description="offers the caller may see")
     eligible: int = Field(description="of those, offers passing every hard filter")
+    relevant: int = Field(description="of the eligible, offers relevant enough to be matches")
+    shown: int = Field(description="of the relevant, offers in `matches` (at most the limit)")
+    more: int = Field(description="relevant offers beyond the limit: a higher limit shows them")
     no_match_reason: str | None
     near_misses: list[NearMiss]
 
 
 class NeedMatch(BaseModel):
     rank: int
-    score: float
+    match_score: MatchScore
+    score: float = Field(description="relevance plus the small carbon, verification and region bonuses")
     need: NeedBrief
     explanation: Explanation
 
@@ -140,6 +170,9 @@ class NeedMatches(BaseModel):
     matches: list[NeedMatch]
     candidates: int = Field(description="open needs the vendor may see")
     eligible: int = Field(description="of those, needs whose hard filters the offer passes")
+    relevant: int = Field(description="of the eligible, needs relevant enough to be matches")
+    shown: int = Field(description="of the relevant, needs in `matches` (at most the limit)")
+    more: int = Field(description="relevant needs beyond the limit: a higher limit shows them")
     no_match_reason: str | None
 
 
@@ -152,7 +185,7 @@ class SearchRequest(RequestModel):
     text: Annotated[str, Field(min_length=1, max_length=5_000)]
     max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
-    require_verified: bool = False
+    require_verified: Flag = False
     alliance_only: AllianceCode | None = None
     category: list[Category] = Field(default_factory=list, max_length=17)
     kind: list[OfferKind] = Field(default_factory=list, max_length=3)
@@ -182,6 +215,7 @@ class NeedSearchRequest(RequestModel):
 class NeedSearchExplanation(BaseModel):
     """Why a need was found: the topical signals of relevance, in the direction text → need."""
 
+    score_parts: ScoreParts = Field(description="as in offer search; needs carry no footprint: no bonuses")
     relevance: float = Field(description="dense similarity + lexical + category, as in offer search")
     dense_similarity: float
     lexical_overlap: float = Field(description="share of the query's weighted terms the need mentions")
@@ -191,6 +225,7 @@ class NeedSearchExplanation(BaseModel):
 
 class NeedSearchMatch(BaseModel):
     rank: int
+    match_score: MatchScore
     score: float = Field(description="the relevance: needs carry no footprint to earn bonuses")
     need: NeedBrief
     explanation: NeedSearchExplanation
@@ -204,4 +239,7 @@ class NeedSearchResults(BaseModel):
     matches: list[NeedSearchMatch]
     candidates: int = Field(description="open needs the caller may see")
     eligible: int = Field(description="of those, needs passing the category and region filters")
+    relevant: int = Field(description="of the eligible, needs relevant enough to be matches")
+    shown: int = Field(description="of the relevant, needs in `matches` (at most the limit)")
+    more: int = Field(description="relevant needs beyond the limit: a higher limit shows them")
     no_match_reason: str | None

@@ -8,10 +8,15 @@ relevance = dense cosine + LEXICAL x lexical coverage + CATEGORY x category agre
 rank      = relevance + secondary signals, each small enough never to lift an irrelevant offer past a
             relevant one: verified footprint, headroom under the ceiling, the preferred region.
 An offer whose relevance is under the floor is not a match at all, however well it passes the filters.
+
+What a person reads is `points`: the score on a 0-100 scale (`match_points`), split into the parts that
+add up to it (the fit of the product, the shared concepts, each bonus).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 
@@ -55,15 +60,19 @@ def relevance(signals: Signals, weights: Weights = DEFAULT_WEIGHTS) -> float:
     return signals.dense + weights.lexical * signals.lexical + weights.category * signals.category_agreement
 
 
+def bonuses(secondary: Secondary, weights: Weights = DEFAULT_WEIGHTS) -> tuple[float, float, float]:
+    """The verified, headroom and region bonuses, each on the scale of relevance."""
+    # Clipped: a footprint far below the ceiling earns no more than one 100% below it.
+    ratio = secondary.headroom_ratio
+    headroom = 0.0 if ratio is None else weights.headroom * min(max(ratio, 0.0), 1.0)
+    region = weights.region if secondary.region_preferred else 0.0
+    return weights.verified * secondary.verified, headroom, region
+
+
 def secondary_bonus(secondary: Secondary, weights: Weights = DEFAULT_WEIGHTS) -> float:
     """The small bonus that orders offers of similar relevance by carbon performance and fit."""
-    bonus = weights.verified * secondary.verified
-    if secondary.headroom_ratio is not None:
-        # Clipped: a footprint far below the ceiling earns no more than one 100% below it.
-        bonus += weights.headroom * min(max(secondary.headroom_ratio, 0.0), 1.0)
-    if secondary.region_preferred:
-        bonus += weights.region
-    return bonus
+    verified, headroom, region = bonuses(secondary, weights)
+    return verified + headroom + region
 
 
 def category_agreement(query_category: str | None, document_category: str | None) -> float:
@@ -76,3 +85,81 @@ def category_agreement(query_category: str | None, document_category: str | None
 
 def is_relevant(score: float, weights: Weights = DEFAULT_WEIGHTS) -> bool:
     return score >= weights.floor
+
+
+# The relevance floor reads as this many points: a match scores at least this much, anything less is none.
+POINTS_AT_FLOOR = 50.0
+
+
+def match_points(score: float, weights: Weights = DEFAULT_WEIGHTS) -> float:
+    """Read a score (relevance plus bonuses) on a 0-100 scale: the floor reads 50, the best possible 100.
+
+    The one mapping from scores to what a person reads; change it with the relevance model. It must rise
+    with the score, so that a list ordered by score is ordered by the points shown.
+    """
+    best = 1.0 + weights.lexical + weights.category + weights.verified + weights.headroom + weights.region
+    if score < weights.floor:
+        points = POINTS_AT_FLOOR * score / weights.floor
+    else:
+        points = POINTS_AT_FLOOR + (100.0 - POINTS_AT_FLOOR) * (score - weights.floor) / (
+            best - weights.floor
+        )
+    return min(max(points, 0.0), 100.0)
+
+
+def whole_points(points: float) -> int:
+    """Round half up, the same way for the score and each of its parts (rises with its argument)."""
+    return math.floor(points + 0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class Points:
+    """A match score on the 0-100 scale and its parts, which add up to it exactly."""
+
+    total: int
+    fit: int  # meaning and category: how well the product fits
+    concepts: int  # what the concepts and terms both texts mention add
+    verified: int
+    headroom: int
+    region: int
+
+
+def points(*, signals: Signals, secondary: Secondary | None, weights: Weights = DEFAULT_WEIGHTS) -> Points:
+    """The score of `relevance(signals)` plus `secondary_bonus(secondary)` in points, and its parts.
+
+    Each part is what its signal adds to the points of those before it (fit, concepts, verified, headroom,
+    region). The parts are rounded by largest remainder, so that they add up to the total shown and a
+    bonus worth 0.8 of a point still shows as one when the total has room for it.
+    """
+    topical = relevance(signals, weights)
+    if secondary is None:
+        verified = headroom = 0.0
+        score = topical
+    else:
+        verified, headroom, _ = bonuses(secondary, weights)
+        score = topical + secondary_bonus(secondary, weights)  # exactly as `score_offers` adds it
+    running = [
+        0.0,
+        match_points(signals.dense + weights.category * signals.category_agreement, weights),
+        match_points(topical, weights),
+        match_points(topical + verified, weights),
+        match_points(topical + verified + headroom, weights),
+        match_points(score, weights),
+    ]
+    # Sums of floats in another order may differ in the last bit: no part is below zero.
+    exact = [max(after - before, 0.0) for before, after in itertools.pairwise(running)]
+    total = whole_points(running[-1])
+    parts = [math.floor(part) for part in exact]
+    by_remainder = sorted(range(len(parts)), key=lambda i: (parts[i] - exact[i], i))
+    for i in by_remainder[: max(total - sum(parts), 0)]:
+        parts[i] += 1
+    parts[0] += total - sum(parts)  # only where the last bits disagreed: the fit, the largest, absorbs it
+    fit, concepts, verified_points, headroom_points, region_points = parts
+    return Points(
+        total=total,
+        fit=fit,
+        concepts=concepts,
+        verified=verified_points,
+        headroom=headroom_points,
+        region=region_points,
+    )

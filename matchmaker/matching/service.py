@@ -18,7 +18,14 @@ from matchmaker.matching import repository
 from matchmaker.matching.constraints import find_ceiling
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.engine import Engine
-from matchmaker.matching.explain import criteria_read, explain, filter_results, need_brief, offer_brief
+from matchmaker.matching.explain import (
+    criteria_read,
+    explain,
+    filter_results,
+    need_brief,
+    offer_brief,
+    scored_points,
+)
 from matchmaker.matching.ranking import Query, Ranking, Scored, rank_offers, rank_table_offers, score_offers
 from matchmaker.matching.schemas import (
     NearMiss,
@@ -28,7 +35,7 @@ from matchmaker.matching.schemas import (
     OfferMatches,
     SearchRequest,
 )
-from matchmaker.matching.scoring import DEFAULT_WEIGHTS, is_relevant
+from matchmaker.matching.scoring import DEFAULT_WEIGHTS, is_relevant, points
 from matchmaker.matching.text import Analysis
 from matchmaker.matching.visibility import can_see_matches
 from matchmaker.needs import repository as need_repository
@@ -122,6 +129,7 @@ def _offer_matches(
     matches = [
         OfferMatch(
             rank=position,
+            match_score=scored_points(scored).total,
             score=round(scored.score, 4),
             offer=offer_brief(candidates[scored.facts.id], sorted(scored.facts.supplier_alliances)),
             explanation=explain(scored, candidates[scored.facts.id], region_preference=region_preference),
@@ -131,6 +139,7 @@ def _offer_matches(
     near = [
         NearMiss(
             offer=offer_brief(candidates[s.facts.id], sorted(s.facts.supplier_alliances)),
+            match_score=points(signals=s.signals, secondary=None).total,
             relevance=round(s.relevance, 4),
             failed_filters=s.verdict.failed,
             filters=filter_results(s),
@@ -155,6 +164,9 @@ def _offer_matches(
         matches=matches,
         candidates=ranking.candidates,
         eligible=ranking.eligible,
+        relevant=ranking.relevant,
+        shown=len(matches),
+        more=max(ranking.relevant - len(matches), 0),
         no_match_reason=reason,
         near_misses=near,
     )
@@ -328,6 +340,9 @@ def match_offer(
             matches=[],
             candidates=len(needs),
             eligible=0,
+            relevant=0,
+            shown=0,
+            more=0,
             no_match_reason="the offer is not matchable: it must be published by an admitted supplier",
         )
     ranking = rank_needs_for_offer(
@@ -342,6 +357,7 @@ def match_offer(
     matches = [
         NeedMatch(
             rank=position,
+            match_score=scored_points(scored).total,
             score=round(scored.score, 4),
             need=need_brief(need),
             explanation=explain(scored, offer, region_preference=need.region_preference),
@@ -354,7 +370,14 @@ def match_offer(
             "no open need fits this offer" if ranking.eligible == 0 else "no open need is relevant enough"
         )
     return NeedMatches(
-        offer=brief, matches=matches, candidates=len(needs), eligible=ranking.eligible, no_match_reason=reason
+        offer=brief,
+        matches=matches,
+        candidates=len(needs),
+        eligible=ranking.eligible,
+        relevant=len(ranking.matches),
+        shown=len(matches),
+        more=len(ranking.matches) - len(matches),
+        no_match_reason=reason,
     )
 
 

@@ -73,19 +73,35 @@ class Analyzer:
 
 
 class TermStatistics:
-    """Document frequencies of lexical terms over the indexed rows, for inverse-document-frequency weights."""
+    """Document frequencies of lexical terms over the indexed rows, for inverse-document-frequency weights,
+    and which rows mention each term."""
 
     def __init__(self) -> None:
         self.documents = 0
         self.frequency: Counter[str] = Counter()
+        self.postings: dict[str, set[int]] = {}
 
-    def add(self, terms: Iterable[str]) -> None:
+    def add(self, terms: Iterable[str], identifier: int) -> None:
         self.documents += 1
-        self.frequency.update(set(terms))
+        unique = set(terms)
+        self.frequency.update(unique)
+        for term in unique:
+            self.postings.setdefault(term, set()).add(identifier)
 
-    def remove(self, terms: Iterable[str]) -> None:
+    def remove(self, terms: Iterable[str], identifier: int) -> None:
         self.documents = max(0, self.documents - 1)
-        self.frequency.subtract(set(terms))
+        unique = set(terms)
+        self.frequency.subtract(unique)
+        for term in unique:
+            rows = self.postings.get(term)
+            if rows is not None:
+                rows.discard(identifier)
+                if not rows:
+                    del self.postings[term]
+
+    def mentioning(self, terms: Iterable[str]) -> set[int]:
+        """The rows that mention at least one of the terms."""
+        return set().union(*(self.postings.get(term, ()) for term in terms))
 
     def idf(self, term: str) -> float:
         """Smoothed IDF: rare terms weigh more; a term no document has weighs the most."""

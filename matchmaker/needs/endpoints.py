@@ -11,7 +11,7 @@ from matchmaker.errors import problem_responses
 from matchmaker.exchange import Category, NeedStatus
 from matchmaker.needs import service
 from matchmaker.needs.repository import NeedFilters
-from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
+from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedSaved, NeedUpdate
 from matchmaker.pagination import Page
 from matchmaker.preconditions import send_tag
 from matchmaker.routing import CheckedRoute
@@ -46,14 +46,17 @@ def list_needs(
     return Page.build(items=[service.to_read(n) for n in items], total=total, request=page)
 
 
-@router.post("", response_model=NeedRead, status_code=201)
+@router.post("", response_model=NeedSaved, status_code=201)
 def create_need(
     session: SessionDep, principal: PrincipalDep, data: NeedCreate, response: Response
-) -> NeedRead:
-    """Post a need."""
+) -> NeedSaved:
+    """Post a need.
+
+    A ceiling, verified-only, an alliance or a preferred region that the text states and the fields do not
+    comes back in `detected`, with a warning each; it is not applied (send it in a change to apply it)."""
     need = service.create(session=session, principal=principal, data=data)
     send_tag(response, noun="need", identifier=need.id, version=need.version)
-    return service.to_read(need)
+    return service.to_saved(session=session, need=need)
 
 
 @router.get("/{need_id}", response_model=NeedRead)
@@ -64,7 +67,7 @@ def read_need(session: SessionDep, principal: PrincipalDep, need_id: PathId, res
     return service.to_read(need)
 
 
-@router.patch("/{need_id}", response_model=NeedRead, responses=problem_responses(412))
+@router.patch("/{need_id}", response_model=NeedSaved, responses=problem_responses(412))
 def update_need(
     session: SessionDep,
     principal: PrincipalDep,
@@ -72,15 +75,15 @@ def update_need(
     data: NeedUpdate,
     if_match: IfMatchDep,
     response: Response,
-) -> NeedRead:
-    """Change or close (`status: closed`) a need.
+) -> NeedSaved:
+    """Change or close (`status: closed`) a need; `detected` and `warnings` as for a new need.
 
     With `If-Match`, only if the need is still at that version (else 412 with the current `ETag`)."""
     need = service.get_editable(session=session, principal=principal, need_id=need_id)
     if_match.require(noun="need", identifier=need.id, version=need.version)
     need = service.update(session=session, need=need, data=data)
     send_tag(response, noun="need", identifier=need.id, version=need.version)
-    return service.to_read(need)
+    return service.to_saved(session=session, need=need)
 
 
 @router.delete("/{need_id}", status_code=204, responses=problem_responses(412))

@@ -18,7 +18,7 @@ from matchmaker.exchange import (
     Region,
 )
 from matchmaker.offers.schemas import ExternalId
-from matchmaker.schema_types import BodyId, FootprintNumber, RequestModel
+from matchmaker.schema_types import BodyId, Flag, FootprintNumber, RequestModel
 
 
 class NeedCreate(NeedFields):
@@ -44,7 +44,7 @@ class NeedUpdate(RequestModel):
     category: Category | None = None
     max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
-    require_verified: bool | None = None
+    require_verified: Flag | None = None
     alliance_only: AllianceCode | None = None
     region_preference: Region | None = None
     status: NeedStatus | None = None
@@ -70,3 +70,33 @@ class NeedRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class DetectedConstraints(BaseModel):
+    """Constraints the need's text states that its fields do not (or state otherwise): not applied.
+
+    Named as the need's fields, so that a client can send them back in a change to apply them."""
+
+    max_pcf: float | None = None
+    max_pcf_unit: str | None = None
+    require_verified: bool | None = None
+    alliance_only: str | None = None
+    region_preference: str | None = None
+
+
+class NeedWarning(BaseModel):
+    code: str = Field(description="a stable slug, e.g. need.text_states_ceiling")
+    field: str = Field(description="the need field the text speaks to")
+    message: str
+
+
+class NeedSaved(NeedRead):
+    """The need as saved, with what its text states that its fields do not, for the buyer to confirm."""
+
+    detected: DetectedConstraints | None = Field(
+        default=None,
+        description="constraints read from the text that the fields do not state; not applied to the need",
+    )
+    warnings: list[NeedWarning] = Field(
+        default_factory=list, description="one per detected constraint, saying it is not applied"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,12 +23,22 @@ from matchmaker.errors import (
 from matchmaker.exchange import NeedFields, NeedRecord
 from matchmaker.footprints import stored_footprint
 from matchmaker.matching import flows
+from matchmaker.matching.constraints import WrittenConstraints, read_constraints
+from matchmaker.matching.regions import regions_for
 from matchmaker.needs import repository, visibility
 from matchmaker.needs.repository import NeedFilters
-from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedUpdate
+from matchmaker.needs.schemas import (
+    DetectedConstraints,
+    NeedCreate,
+    NeedRead,
+    NeedSaved,
+    NeedUpdate,
+    NeedWarning,
+)
 from matchmaker.offers.service import Outcome
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
+from matchmaker.units import Footprint, UnitError
 
 _PLAIN_FIELDS = ("text", "language", "category", "require_verified", "region_preference")
 
@@ -43,15 +53,15 @@ def get_visible(*, session: Session, principal: Principal, need_id: int) -> Need
     return need
 
 
-def get_editable(*, session: Session, principal: Principal, need_id: int) -> Need:
-    """Return a need the caller may change: the operator, or a buyer key of the owner."""
+def get_editable(*, session: Session, principal: Principal, need_id: int, lock: bool = True) -> Need:
+    """Return a need the caller may change: the operator, or a buyer key of the owner. With `lock`, its
+    row is held until the transaction ends, so concurrent changes queue instead of failing."""
     need = get_visible(session=session, principal=principal, need_id=need_id)
     if not (
         principal.is_operator or (principal.role == "buyer" and need.owner_id == principal.organisation_id)
     ):
         raise Forbidden("only the buyer's keys and the operator may change this need")
-    # Changes of one need queue behind each other instead of one of them failing its version check.
-    if not repository.lock(session, need):
+    if lock and not repository.lock(session, need):
         raise NotFound(f"need {need_id} not found")
     return need
 
@@ -73,6 +83,91 @@ def to_read(need: Need) -> NeedRead:
             "alliance_only": need.alliance_only.code if need.alliance_only else None,
         }
     )
+
+
+def _same_ceiling(value: Any, unit: Any, *, written_value: float, written_unit: str) -> bool:
+    if value is None or unit is None:
+        return False
+    try:
+        stated, written = Footprint.parse(value, unit), Footprint.parse(written_value, written_unit)
+    except (UnitError, ArithmeticError, ValueError):
+        return False
+    return stated.family == written.family and stated.canonical_value == written.canonical_value
+
+
+def unstated(
+    *, written: WrittenConstraints, fields: Mapping[str, Any]
+) -> tuple[DetectedConstraints | None, list[NeedWarning]]:
+    """The constraints `written` holds that the need's `fields` do not state (or state otherwise)."""
+    detected: dict[str, Any] = {}
+    warnings: list[NeedWarning] = []
+    ceiling = written.ceiling
+    if ceiling and not _same_ceiling(
+        fields.get("max_pcf"),
+        fields.get("max_pcf_unit"),
+        written_value=ceiling.value,
+        written_unit=ceiling.unit,
+    ):
+        detected.update(max_pcf=ceiling.value, max_pcf_unit=ceiling.unit)
+        stated = fields.get("max_pcf")
+        now = "none is set" if stated is None else f"it is {float(stated):g} {fields.get('max_pcf_unit')}"
+        warnings.append(
+            NeedWarning(
+                code="need.text_states_ceiling",
+                field="max_pcf",
+                message=f"the text states a footprint ceiling of {ceiling.value:g} {ceiling.unit} but {now}; "
+                "it is not applied until you set max_pcf and max_pcf_unit",
+            )
+        )
+    if written.require_verified and not fields.get("require_verified"):
+        detected["require_verified"] = True
+        warnings.append(
+            NeedWarning(
+                code="need.text_states_verified_only",
+                field="require_verified",
+                message="the text asks for third-party verified footprints but require_verified is false; "
+                "unverified offers still match until you set it",
+            )
+        )
+    if written.alliance and written.alliance != fields.get("alliance_only"):
+        detected["alliance_only"] = written.alliance
+        warnings.append(
+            NeedWarning(
+                code="need.text_states_alliance",
+                field="alliance_only",
+                message=f"the text names the alliance {written.alliance} but alliance_only "
+                f"is {fields.get('alliance_only') or 'not set'}; it is not applied until you set it",
+            )
+        )
+    region, preference = written.region, fields.get("region_preference")
+    if region and (not preference or regions_for(preference) != regions_for(region)):
+        detected["region_preference"] = region
+        warnings.append(
+            NeedWarning(
+                code="need.text_states_region",
+                field="region_preference",
+                message=f"the text prefers suppliers in {region} but region_preference "
+                f"is {preference or 'not set'}; it is not applied until you set it",
+            )
+        )
+    return (DetectedConstraints(**detected) if detected else None), warnings
+
+
+def detect(
+    *, session: Session, text: str, fields: Mapping[str, Any], alliances: Sequence[str] | None = None
+) -> tuple[DetectedConstraints | None, list[NeedWarning]]:
+    """What a need's text states that its fields do not: for the buyer to confirm, never applied.
+
+    `alliances` are the known codes, when the caller has them (an import reads them once)."""
+    known = alliance_service.known_codes(session=session) if alliances is None else alliances
+    return unstated(written=read_constraints(text, alliances=known), fields=fields)
+
+
+def to_saved(*, session: Session, need: Need) -> NeedSaved:
+    """The need as read, with the constraints its text states that its fields do not."""
+    read = to_read(need)
+    detected, warnings = detect(session=session, text=need.text, fields=read.model_dump())
+    return NeedSaved(**read.model_dump(), detected=detected, warnings=warnings)
 
 
 def _alliance_id(session: Session, code: str | None, *, create: bool) -> int | None:

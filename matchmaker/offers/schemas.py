@@ -19,7 +19,7 @@ from matchmaker.exchange import (
     Region,
     Title,
 )
-from matchmaker.schema_types import BodyId, FootprintNumber, RequestModel
+from matchmaker.schema_types import BodyId, Flag, FootprintNumber, RequestModel
 
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -51,7 +51,7 @@ class OfferUpdate(RequestModel):
     pcf_value: FootprintNumber | None = None
     pcf_unit: FootprintUnitText | None = None
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
-    pcf_verified: bool | None = None
+    pcf_verified: Flag | None = None
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
         default=None, max_length=50

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matchmaker.clean_text import bad_character, first_bad_text
-from matchmaker.deps import SessionDep
+from matchmaker.deps import ReadsOnly, SessionDep
 from matchmaker.errors import answer_errors_under, problem_responses
 from matchmaker.pact import service
 from matchmaker.pact.announce import announcer_for
@@ -155,7 +155,9 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 # A body past the app's limit is refused before this endpoint reads it, as problem+json.
 @router.post(
-    "/auth/token", responses={**pact_responses(400, 401, model=OAuthErrorBody), **problem_responses(413)}
+    "/auth/token",
+    responses={**pact_responses(400, 401, model=OAuthErrorBody), **problem_responses(413)},
+    dependencies=[ReadsOnly],
 )
 async def token(request: Request, session: SessionDep) -> JSONResponse:
     """OAuth2 client credentials (HTTP Basic, or client_id/client_secret in the form)."""
@@ -250,7 +252,9 @@ def get_footprint(request: Request, session: SessionDep, footprint_id: str) -> J
     return JSONResponse({"data": footprint})
 
 
-@router.post("/3/events", responses=pact_responses(400, 401, 413))
+# Reads only (a footprint request is answered later, in its own session): the client is looked up before
+# the body arrives, which must not hold SQLite's write lock meanwhile.
+@router.post("/3/events", responses=pact_responses(400, 401, 413), dependencies=[ReadsOnly])
 async def receive_event(request: Request, session: SessionDep, background: BackgroundTasks) -> Response:
     """200 with an empty body for a well-formed event; a footprint request is answered afterwards."""
     client = await anyio.to_thread.run_sync(lambda: _client(request, session))

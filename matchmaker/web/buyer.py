@@ -18,17 +18,17 @@ from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Need
 from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.errors import MatchmakerError
-from matchmaker.exchange import CATEGORIES, OFFER_KINDS, Finite, FootprintUnitText
+from matchmaker.exchange import CATEGORIES, OFFER_KINDS, FootprintUnitText
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.schemas import OfferMatches, SearchRequest
 from matchmaker.needs import service as need_service
 from matchmaker.needs.repository import NeedFilters
-from matchmaker.needs.schemas import NeedCreate, NeedUpdate
+from matchmaker.needs.schemas import DetectedConstraints, NeedCreate, NeedUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.preconditions import require_version
 from matchmaker.routing import CheckedRoute
-from matchmaker.schema_types import TEXT_INPUT, PathId
+from matchmaker.schema_types import TEXT_INPUT, FootprintNumber, PathId
 from matchmaker.web.deps import BuyerDep, FormDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, no_errors, refusal, text, values
 from matchmaker.web.rendering import Pager, WebUser, render
@@ -66,7 +66,7 @@ class MatchFilters:
 
 # The API's own field types, so a refinement on the page accepts and refuses what the API's query does.
 _UNIT = TypeAdapter(FootprintUnitText | None)
-_CEILING = TypeAdapter(Finite | None)
+_CEILING = TypeAdapter(FootprintNumber | None)
 
 
 def match_filters(
@@ -77,7 +77,7 @@ def match_filters(
     kind: Annotated[str | None, Query(max_length=16)] = None,
     region: Annotated[str | None, Query(max_length=100)] = None,
     certification: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,  # the API's limit: the page can show every match it may
 ) -> MatchFilters:
     """Empty form fields arrive as empty strings: they mean 'no refinement'."""
     return MatchFilters(
@@ -125,11 +125,12 @@ def _alliance_codes(session: Session, user: WebUser) -> list[str]:
 
 def _need_form(
     request: Request, session: Session, user: WebUser, *, need: Need | None, form: dict[str, Any],
-    errors: FormErrors | None = None,
+    errors: FormErrors | None = None, detected: DetectedConstraints | None = None,
 ) -> Response:  # fmt: skip
     context = {
         "need": need,
-        "form": form,
+        "form": _prefilled(form, detected) if detected else form,
+        "detected": detected.model_dump(exclude_none=True) if detected else None,
         **(errors.shown(request, labels="buyer.need.") if errors else no_errors()),
         "categories": CATEGORIES,
         "alliances": _alliance_codes(session, user),
@@ -151,6 +152,24 @@ def _need_values(need: Need) -> dict[str, Any]:
     }
 
 
+def _prefilled(form: dict[str, Any], detected: DetectedConstraints) -> dict[str, Any]:
+    """The form with the constraints read from its text filled in, for the buyer to check and save."""
+    filled = {**form, **detected.model_dump(exclude_none=True)}
+    if detected.max_pcf is not None:
+        filled["max_pcf"] = f"{detected.max_pcf:g}"
+    return filled
+
+
+def _unconfirmed(
+    session: Session, form: FormDep, data: NeedCreate | NeedUpdate
+) -> DetectedConstraints | None:
+    """What the text states that the posted fields do not, unless the buyer has already been shown it."""
+    if checked(form, "reviewed") or data.text is None:
+        return None
+    detected, _ = need_service.detect(session=session, text=data.text, fields=data.model_dump())
+    return detected
+
+
 def _posted_need(form: FormDep) -> dict[str, Any]:
     posted = values(form, NEED_TEXT_FIELDS)
     posted["require_verified"] = checked(form, "require_verified")
@@ -169,6 +188,9 @@ def create_need(request: Request, session: SessionDep, user: BuyerDep, form: For
     posted = _posted_need(form)
     try:
         data = build(NeedCreate, posted)
+        # A constraint written in the text is shown filled in, never saved before the buyer saves it.
+        if detected := _unconfirmed(session, form, data):
+            return _need_form(request, session, user, need=None, form=posted, detected=detected)
         need = attempt(
             lambda: need_service.create(session=session, principal=user.principal, data=data), session=session
         )
@@ -179,8 +201,11 @@ def create_need(request: Request, session: SessionDep, user: BuyerDep, form: For
 
 @router.get("/needs/{need_id}/edit")
 def edit_need(request: Request, session: SessionDep, user: BuyerDep, need_id: PathId) -> Response:
-    need = need_service.get_editable(session=session, principal=user.principal, need_id=need_id)
-    return _need_form(request, session, user, need=need, form=_need_values(need))
+    # Only shows the form: no row lock (saving it takes one).
+    need = need_service.get_editable(session=session, principal=user.principal, need_id=need_id, lock=False)
+    current = _need_values(need)
+    detected, _ = need_service.detect(session=session, text=need.text, fields=current)
+    return _need_form(request, session, user, need=need, form=current, detected=detected)
 
 
 @router.post("/needs/{need_id}")
@@ -198,6 +223,8 @@ def update_need(
         # A form opened on an older version would silently undo the changes made since: refuse it.
         version = text(form, "version")
         attempt(lambda: require_version(version, noun="need", identifier=need.id, version=need.version))
+        if detected := _unconfirmed(session, form, data):
+            return _need_form(request, session, user, need=need, form=posted, detected=detected)
         attempt(lambda: need_service.update(session=session, need=need, data=data), session=session)
     except FormErrors as errors:
         return _need_form(request, session, user, need=need, form=posted, errors=errors)
@@ -240,6 +267,8 @@ def need_matches(
         "categories": CATEGORIES,
         "kinds": OFFER_KINDS,
         "editable": user.principal.is_operator or need.owner_id == user.principal.organisation_id,
+        # The text states a constraint the need does not apply: say so, and where to confirm it.
+        "unapplied": need_service.detect(session=session, text=need.text, fields=_need_values(need))[0],
     }
     return render(request, "buyer/need.html", context)
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from matchmaker.deps import SessionDep
+from matchmaker.db.session import transaction
 from matchmaker.errors import BadRequest, Forbidden, MatchmakerError
 from matchmaker.parties import service as party_service
 from matchmaker.web.rendering import WebUser, expected_csrf_token, session_id
@@ -33,8 +33,11 @@ def user_from_cookie(request: Request, session: Session) -> WebUser | None:
     return WebUser(principal=principal, organisation=organisation.name)
 
 
-def get_web_user(request: Request, session: SessionDep) -> WebUser:
-    user = user_from_cookie(request, session)
+def get_web_user(request: Request) -> WebUser:
+    # Its own short session: a form post looks the user up before reading the form, and in the request's
+    # (writing) session that look-up would take SQLite's write lock and hold it while the form arrives.
+    with transaction(request.app.state.session_factory, writes=False) as session:
+        user = user_from_cookie(request, session)
     if user is None:
         raise SignInRequired
     request.state.web_user = user

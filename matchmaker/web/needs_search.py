@@ -22,6 +22,7 @@ from matchmaker.web.rendering import render
 
 router = APIRouter(route_class=CheckedRoute)
 PAGE_SIZE = 20
+LIMIT_CAP = 50  # the API's own limit on a needs search
 
 
 @router.get("/find-needs")
@@ -30,6 +31,7 @@ def find_needs(
     q: Annotated[str, Query(max_length=5_000)] = "",
     category: Annotated[str, Query(max_length=64)] = "",
     region: Annotated[str, Query(max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=LIMIT_CAP)] = PAGE_SIZE,
 ) -> Response:  # fmt: skip
     """Empty form fields arrive as empty strings: they mean 'any'."""
     result: NeedSearchResults | None = None
@@ -39,7 +41,7 @@ def find_needs(
             "text": q,
             "category": [category] if category else [],
             "region": [region.strip()] if region.strip() else [],
-            "limit": PAGE_SIZE,
+            "limit": limit,
         }
         try:
             search = build(NeedSearchRequest, fields)
@@ -57,5 +59,6 @@ def find_needs(
         "result": result,
         "problem": problem,
         "categories": CATEGORIES,
+        "limit_cap": LIMIT_CAP,
     }
     return render(request, "vendor/needs_search.html", context)

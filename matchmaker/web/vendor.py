@@ -262,6 +262,7 @@ def _upload_problem(request: Request, key: str, *, status: int, **values: object
 def offer_detail(
     request: Request, session: SessionDep, engine: EngineDep, user: VendorDep, offer_id: PathId,
     done: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="how many fitting needs to show")] = 20,
 ) -> Response:  # fmt: skip
     offer = offer_service.get_visible(session=session, principal=user.principal, offer_id=offer_id)
     result = None
@@ -269,7 +270,7 @@ def offer_detail(
     if can_see_matches(party_service.viewer_of(session=session, principal=user.principal), offer):
         with engine.matching_slots:
             result = matching.match_offer(
-                session=session, engine=engine, principal=user.principal, offer_id=offer.id, limit=20
+                session=session, engine=engine, principal=user.principal, offer_id=offer.id, limit=limit
             )
     context = {
         "offer": offer_service.to_read(session=session, offers=[offer])[0],
@@ -283,7 +284,10 @@ def offer_detail(
 
 @router.get("/offers/{offer_id}/edit")
 def edit_offer(request: Request, session: SessionDep, user: VendorDep, offer_id: PathId) -> Response:
-    offer = offer_service.get_editable(session=session, principal=user.principal, offer_id=offer_id)
+    # Only shows the form: no row lock (saving it takes one).
+    offer = offer_service.get_editable(
+        session=session, principal=user.principal, offer_id=offer_id, lock=False
+    )
     return _offer_form(request, session, user, offer=offer, form=_offer_values(offer))
 
 

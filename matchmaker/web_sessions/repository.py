@@ -34,8 +34,8 @@ def delete_one(session: Session, id_hash: str) -> None:
     session.execute(delete(WebSession).where(WebSession.id_hash == id_hash))
 
 
-def delete_expired(session: Session, *, key_id: int, now: datetime) -> None:
-    session.execute(delete(WebSession).where(WebSession.key_id == key_id, WebSession.expires_at <= now))
+def delete_expired(session: Session, *, now: datetime) -> None:
+    session.execute(delete(WebSession).where(WebSession.expires_at <= now))
 
 
 def delete_for_key(session: Session, key_id: int) -> None:

@@ -34,8 +34,9 @@ def hash_session_id(session_id: str) -> str:
 def begin(*, session: Session, key_id: int, hours: float, replacing: str | None = None) -> str:
     """Begin a session for a signed-in key, ending the one it replaces; return its id (the cookie's value)."""
     now = utcnow()
-    # The key's own expired sessions only: concurrent sign-ins of different keys never touch one row.
-    repository.delete_expired(session, key_id=key_id, now=now)
+    # Every expired session goes, whoever's: a key never used again leaves no row behind for long. Two
+    # sign-ins sweeping at once may deadlock on PostgreSQL; the retry policy runs the loser again.
+    repository.delete_expired(session, now=now)
     if replacing is not None:
         repository.delete_one(session, hash_session_id(replacing))
     session_id = new_session_id()
