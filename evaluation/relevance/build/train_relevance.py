@@ -1,6 +1,6 @@
 """Fit, cross-validate and write the model of relevance (`matchmaker.matching.relevance`, issue 12 items 2-4).
 
-    .venv/bin/python evaluation/relevance/build/train_relevance.py [--write]   # about a minute
+    .venv/bin/python evaluation/relevance/build/train_relevance.py [--write | --variants]   # 2 / 4 minutes
 
 1. Both development sets (this one and eval-dev) are imported into scratch SQLite databases and indexed
    exactly as `matchmaker eval` does; for every need and every offer its buyer may see, the features of
@@ -15,6 +15,8 @@
 3. Printed: today's figures in the same harness, the k-fold figures of the chosen model, eval-dev with the
    model fitted on every fold (a check, never tuned on), cross-lingual parity on translated_pairs.tsv.
    `--write` writes models/relevance.json.
+4. `--variants` instead scores every feature set of `VARIANTS` the same way (the language-neutral
+   candidates of `neutral_features`, for cross-lingual parity) and prints one table row each.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import csv
 import importlib.util
 import json
 import math
+import re
 import sys
 import tempfile
 import time
@@ -48,8 +51,11 @@ from matchmaker.matching.relevance import (
     DEFAULT_MODEL,
     FEATURES,
     RelevanceModel,
+    Side,
     need_side,
     offer_side,
+    title_of,
+    tokens,
 )
 from matchmaker.matching.repository import offers_by_id
 from matchmaker.matching.scoring import DEFAULT_WEIGHTS, Secondary, secondary_bonus
@@ -64,6 +70,28 @@ FOLDS = 5
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 RECALL_ALLOWANCE = 0.03
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# Feature sets tried for cross-lingual parity (`--variants`); the extra names are `neutral_features`'.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "current (models/relevance.json)": FEATURES,
+    "current + gap in the offer's language": (*FEATURES, "gap_language"),
+    "concepts and codes, centred cosine": (
+        "centred", "gap_language", "same", "unknown", "concept_cover", "title_concept_cover",
+        "title_concept_reverse", "concept_reverse", "code_cover",
+    ),
+    "concepts and codes, USE cosine": (
+        "dense", "gap", "gap_language", "same", "unknown", "concept_cover", "title_concept_cover",
+        "title_concept_reverse", "concept_reverse", "code_cover",
+    ),
+    "shared vocabulary": (
+        "dense", "gap", "gap_language", "same", "unknown", "shared_cover", "shared_title_cover",
+        "shared_title_reverse", "concept_reverse",
+    ),
+    "mixed: current without title_reverse and lexical, + shared vocabulary": (
+        "dense", "gap", "gap_language", "same", "unknown", "cover", "title_cover", "concept_reverse",
+        "shared_cover", "shared_title_cover", "shared_title_reverse",
+    ),
+}  # fmt: skip
 
 
 @dataclass
@@ -76,9 +104,86 @@ class NeedRows:
     cheap: np.ndarray  # columns in CHEAP order
     expensive: np.ndarray  # columns in EXPENSIVE order
     today: np.ndarray  # today's relevance (dense + 0.35 lexical + 0.3 category)
+    extra: dict[str, np.ndarray]  # the language-neutral candidates (`neutral_features`)
 
-    def matrix(self) -> np.ndarray:
-        return np.column_stack([self.cheap, self.expensive])
+    def matrix(self, names: tuple[str, ...] = FEATURES) -> np.ndarray:
+        if names == FEATURES:
+            return np.column_stack([self.cheap, self.expensive])
+        named = dict(zip(FEATURES, np.column_stack([self.cheap, self.expensive]).T, strict=True)) | self.extra
+        return np.column_stack([named[name] for name in names])
+
+
+def language_of(text: str) -> str:
+    """The language of a text of these sets (each is in one): Chinese characters make it "zh"."""
+    return "zh" if _CJK.search(text) else "en"
+
+
+@dataclass
+class Neutral:
+    """What the language-neutral features read beyond one pair: fitted on this set's catalogue."""
+
+    means: dict[str, np.ndarray]  # each language's mean offer vector (USE), removed before the cosine
+    shared: frozenset[str]  # tokens both languages' offers use (concepts, codes, bridged names)
+
+
+def neutral_context(data: Path) -> Neutral:
+    """Each language's mean offer vector and the tokens offers of both languages use."""
+    with tempfile.TemporaryDirectory() as scratch, _engine(data, Path(scratch)) as (session, engine):
+        catalogue = engine.offers
+        vectors: dict[str, list[np.ndarray]] = {"zh": [], "en": []}
+        used: dict[str, set[str]] = {"zh": set(), "en": set()}
+        for identifier, analysis in catalogue.analyses.items():
+            language = language_of(title_of(analysis))
+            vectors[language].append(np.asarray(catalogue.index.vector(identifier), dtype=np.float64).ravel())
+            used[language].update(offer_side(analysis).tokens)
+    return Neutral(
+        means={language: np.mean(rows, axis=0) for language, rows in vectors.items()},
+        shared=frozenset(used["zh"] & used["en"]),
+    )
+
+
+def title_bridge(glossary: Any, title: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The concepts an offer's title names, and the tokens of their names in both languages."""
+    concepts = glossary.find(title)
+    names = [
+        name
+        for concept in sorted(concepts)
+        for name in (*glossary.concepts[concept].english[:1], *glossary.concepts[concept].chinese[:1])
+    ]
+    return frozenset(f"c:{concept}" for concept in concepts), tokens("; ".join(names))
+
+
+def neutral_features(
+    *,
+    model: RelevanceModel,
+    shared: frozenset[str],
+    need: Side,
+    offer: Side,
+    title: tuple[frozenset[str], ...],
+) -> dict[str, float]:
+    """Set features read off language-free tokens only: glossary concepts, codes, the shared vocabulary."""
+    weight = model.weight
+
+    def total(items: frozenset[str]) -> float:
+        return sum(weight(item) for item in items)
+
+    def share(part: frozenset[str], whole: frozenset[str]) -> float:
+        denominator = total(whole)
+        return total(part) / denominator if denominator > 0 else 0.0
+
+    title_concepts, title_names = title
+    codes = frozenset(t for t in need.tokens if t.startswith("w:") and any(ch.isdigit() for ch in t))
+    need_shared = need.tokens & shared
+    title_shared = (offer.title | title_concepts | title_names) & shared
+    return {
+        "concept_cover": share(need.concepts & offer.concepts, need.concepts),
+        "title_concept_cover": share(need.concepts & title_concepts, need.concepts),
+        "title_concept_reverse": share(title_concepts & need.concepts, title_concepts),
+        "code_cover": share(codes & offer.tokens, codes),
+        "shared_cover": share(need_shared & offer.tokens, need_shared),
+        "shared_title_cover": share(need_shared & title_shared, need_shared),
+        "shared_title_reverse": share(title_shared & need.tokens, title_shared),
+    }
 
 
 def load_scorer(data: Path) -> ModuleType:
@@ -131,11 +236,21 @@ class _engine:
         self._scope.__exit__(*exc)
 
 
-def need_rows(data: Path, model: RelevanceModel) -> dict[str, NeedRows]:
+def need_rows(data: Path, model: RelevanceModel, context: Neutral) -> dict[str, NeedRows]:
     """The features of every (need, visible offer) pair of a development set."""
     rows: dict[str, NeedRows] = {}
     with tempfile.TemporaryDirectory() as scratch, _engine(data, Path(scratch)) as (session, engine):
         table, catalogue = engine.offer_table, engine.offers
+        glossary = engine.analyzer.glossary
+        languages, centred, titles = {}, {}, {}
+        for identifier, analysis in catalogue.analyses.items():
+            language = languages[identifier] = language_of(title_of(analysis))
+            vector = (
+                np.asarray(catalogue.index.vector(identifier), dtype=np.float64).ravel()
+                - context.means[language]
+            )
+            centred[identifier] = vector / np.linalg.norm(vector)
+            titles[identifier] = title_bridge(glossary, title_of(analysis))
         for need in evaluation.open_needs(session):
             query = need_query(engine, need)
             viewer = party_service.viewer_for(session=session, organisation_id=need.owner_id, role="buyer")
@@ -163,11 +278,32 @@ def need_rows(data: Path, model: RelevanceModel) -> dict[str, NeedRows]:
             side = need_side(query.analysis)
             terms = query.analysis.lexical_terms
             idf = {term: catalogue.statistics.weight(term) for term in terms}
-            expensive = []
+            expensive, extra = [], []
             for identifier in ids.tolist():
                 analysis = catalogue.analyses[identifier]
                 lexical = lexical_coverage(terms, analysis.lexical_terms, idf)
                 expensive.append(model.expensive(need=side, offer=offer_side(analysis), lexical=lexical))
+                extra.append(
+                    neutral_features(
+                        model=model, shared=context.shared, need=side, offer=offer_side(analysis),
+                        title=titles[identifier],
+                    )
+                )  # fmt: skip
+            language = language_of(need.text)
+            offer_languages = np.asarray([languages[i] for i in ids.tolist()])
+            vector = np.asarray(query.vector, dtype=np.float64).ravel() - context.means[language]
+            centred_cosine = np.asarray([centred[i] for i in ids.tolist()]) @ (
+                vector / np.linalg.norm(vector)
+            )
+            named = (
+                {name: np.asarray([values[name] for values in extra]) for name in extra[0]} if extra else {}
+            )
+            gap_language = np.zeros(len(ids))
+            for each in ("zh", "en"):
+                mine = offer_languages == each
+                if mine.any():
+                    gap_language[mine] = dense[mine] - dense[mine].max()
+            named |= {"centred": centred_cosine, "gap_language": gap_language}
             cheap = np.column_stack(
                 [
                     dense,
@@ -186,6 +322,7 @@ def need_rows(data: Path, model: RelevanceModel) -> dict[str, NeedRows]:
                 today=dense
                 + DEFAULT_WEIGHTS.lexical * expensive_matrix[:, 0]
                 + DEFAULT_WEIGHTS.category * agreement,
+                extra=named,
             )
     return rows
 
@@ -233,13 +370,16 @@ def line(label: str, summary: dict[str, Any]) -> str:
 
 
 def training_rows(
-    rows: dict[str, NeedRows], grades: dict[tuple[str, str], int], needs: list[str]
+    rows: dict[str, NeedRows],
+    grades: dict[tuple[str, str], int],
+    needs: list[str],
+    names: tuple[str, ...] = FEATURES,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The graded pairs (the pools): features, relevant or not, and the need each belongs to."""
     features, labels, groups = [], [], []
     for group, need in enumerate(needs):
         need_rows = rows[need]
-        matrix = need_rows.matrix()
+        matrix = need_rows.matrix(names)
         for position, offer in enumerate(need_rows.offers):
             grade = grades.get((need, offer))
             if grade is not None:
@@ -256,16 +396,20 @@ def fit(features: np.ndarray, labels: np.ndarray, c: float) -> LogisticRegressio
 
 
 def out_of_fold(
-    rows: dict[str, NeedRows], grades: dict[tuple[str, str], int], needs: list[str], c: float
+    rows: dict[str, NeedRows],
+    grades: dict[tuple[str, str], int],
+    needs: list[str],
+    c: float,
+    names: tuple[str, ...] = FEATURES,
 ) -> dict[str, np.ndarray]:
     """Every need's probabilities from the model fitted on the folds that do not hold it."""
-    features, labels, groups = training_rows(rows, grades, needs)
+    features, labels, groups = training_rows(rows, grades, needs, names)
     probabilities: dict[str, np.ndarray] = {}
     for train, test in GroupKFold(FOLDS).split(features, labels, groups):
         model = fit(features[train], labels[train], c)
         for group in sorted(set(groups[test].tolist())):
             need = needs[group]
-            probabilities[need] = model.predict_proba(rows[need].matrix())[:, 1]
+            probabilities[need] = model.predict_proba(rows[need].matrix(names))[:, 1]
     return probabilities
 
 
@@ -323,6 +467,50 @@ def parity(
     return np.asarray(gaps)
 
 
+def variant(
+    names: tuple[str, ...],
+    rows: dict[str, NeedRows],
+    dev_rows: dict[str, NeedRows],
+    grades: dict[tuple[str, str], int],
+    floor: float,
+) -> str:
+    """One feature set chosen and scored as the main model is: its k-fold figures, parity and eval-dev."""
+    scorer, dev_scorer, needs = load_scorer(REL), load_scorer(DEV), sorted(rows)
+    best: tuple[tuple[bool, float], float, float, float, dict[str, Any], dict[str, np.ndarray]] | None = None
+    for c in C_GRID:
+        oof = out_of_fold(rows, grades, needs, c, names)
+        for threshold in THRESHOLDS:
+            for answer in (t for t in THRESHOLDS if t >= threshold):
+                runs = {n: ranked(rows[n], oof[n], threshold=threshold, answer=answer) for n in needs}
+                summary = scores(scorer, REL, runs)
+                key = (summary["recall"] >= floor, summary["ndcg_all"])
+                if best is None or key > best[0]:
+                    best = (key, c, threshold, answer, summary, oof)
+    assert best is not None
+    _, c, threshold, answer, summary, oof = best
+    single = scores(
+        scorer, REL, {n: ranked(rows[n], oof[n], threshold=threshold, answer=threshold) for n in needs}
+    )
+    features, labels, _ = training_rows(rows, grades, needs, names)
+    final = fit(features, labels, c)
+    dev = scores(
+        dev_scorer,
+        DEV,
+        {
+            n: ranked(r, final.predict_proba(r.matrix(names))[:, 1], threshold=threshold, answer=answer)
+            for n, r in dev_rows.items()
+        },
+    )
+    gaps = parity(rows, oof, grades)
+    empty = round(summary["empty_correct"] * summary["empty_answer_needs"])
+    return (
+        f"| {summary['ndcg_all']:.3f} | {summary['ndcg']:.3f} | {summary['recall']:.3f} | {empty} "
+        f"| {single['ndcg_all']:.3f} / {round(single['empty_correct'] * single['empty_answer_needs'])} "
+        f"| {np.mean(gaps <= 0.05):.2f} ({np.median(gaps):.2f}) | {dev['ndcg_all']:.3f} "
+        f"| C {c}, {threshold} / {answer} |"
+    )
+
+
 def pair_cost(model: RelevanceModel) -> float:
     """Microseconds to compute the expensive features of one (need, offer) pair, as the service would."""
     with tempfile.TemporaryDirectory() as scratch, _engine(REL, Path(scratch)) as (session, engine):
@@ -341,13 +529,17 @@ def pair_cost(model: RelevanceModel) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_MODEL}")
+    parser.add_argument(
+        "--variants", action="store_true", help="score every feature set of VARIANTS, then stop"
+    )
     args = parser.parse_args(argv)
     idf, unseen, vocabulary = fitted_idf(REL)
+    context = neutral_context(REL)
     blank = RelevanceModel(
         features=FEATURES, coefficients=(0.0,) * len(FEATURES), intercept=0.0, threshold=0.5,
         answer_threshold=0.5, idf=idf, unseen_idf=unseen,
     )  # fmt: skip
-    rows, dev_rows = need_rows(REL, blank), need_rows(DEV, blank)
+    rows, dev_rows = need_rows(REL, blank, context), need_rows(DEV, blank, context)
     grades = read_grades()
     needs = sorted(rows)
     scorer, dev_scorer = load_scorer(REL), load_scorer(DEV)
@@ -359,6 +551,16 @@ def main(argv: list[str] | None = None) -> None:
     print(line("today (same harness)", today))
     print(line("eval-dev today", scores(dev_scorer, DEV, {n: today_ranked(r) for n, r in dev_rows.items()})))
     floor = today["recall"] - RECALL_ALLOWANCE
+    if args.variants:
+        print(f"shared vocabulary: {len(context.shared)} tokens")
+        print(
+            "| features | nDCG@10 (all) | answerable | Recall@10 | empty of 46 "
+            "| one threshold: nDCG (all) / empty "
+            "| parity within 0.05 (median gap) | eval-dev nDCG@10 (all) | chosen |"
+        )
+        for label, names in VARIANTS.items():
+            print(f"| {label} " + variant(names, rows, dev_rows, grades, floor), flush=True)
+        return
     best: tuple[tuple[bool, float], float, float, float, dict[str, Any], dict[str, np.ndarray]] | None = None
     single: tuple[float, float, float, dict[str, Any]] | None = None  # one threshold for both decisions
     for c in C_GRID:
