@@ -105,6 +105,11 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 _PRINCIPAL_KEY = "matchmaker.principal"
 
 
+def _presented_key(bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> str | None:
+    """The key the caller sent: the Bearer token, else the X-API-Key header."""
+    return bearer.credentials if bearer else api_key
+
+
 def authenticate_key(*, session: Session, plaintext: str | None) -> Principal:
     """The principal behind an API key, or Unauthorized without one: the rule both paths below follow."""
     if not plaintext:
@@ -122,7 +127,7 @@ def get_principal(
     known = request.scope.get(_PRINCIPAL_KEY)
     if isinstance(known, Principal):
         return known
-    return authenticate_key(session=session, plaintext=bearer.credentials if bearer else api_key)
+    return authenticate_key(session=session, plaintext=_presented_key(bearer, api_key))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -144,8 +149,7 @@ def authenticate_first(dependant: Dependant, handler: RouteHandler) -> RouteHand
     async def authenticated(request: Request) -> Response:
         # Without a body FastAPI reads nothing first: `get_principal` checks the key in the request's session.
         if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
-            bearer = await _bearer(request)
-            plaintext = bearer.credentials if bearer else await _api_key_header(request)
+            plaintext = _presented_key(await _bearer(request), await _api_key_header(request))
             check = functools.partial(_authenticate_alone, request.app.state.session_factory, plaintext)
             request.scope[_PRINCIPAL_KEY] = await anyio.to_thread.run_sync(check)
         return await handler(request)

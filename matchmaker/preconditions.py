@@ -9,25 +9,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Header, Response
 
+from matchmaker.db.models import Need, Offer
 from matchmaker.errors import PreconditionFailed
 
-Noun = Literal["offer", "need"]
+Versioned = Offer | Need
+_NOUNS: dict[type[Versioned], str] = {Offer: "offer", Need: "need"}
 # One entity tag of a list, with or without W/ (a weak tag never matches: If-Match compares strongly).
 _TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 
 
-def entity_tag(*, noun: Noun, identifier: int, version: int) -> str:
+def entity_tag(row: Versioned) -> str:
     """The strong entity tag of this version of an object, quoted as the ETag header carries it."""
-    return f'"{noun}-{identifier}-v{version}"'
+    return f'"{_NOUNS[type(row)]}-{row.id}-v{row.version}"'
 
 
-def send_tag(response: Response, *, noun: Noun, identifier: int, version: int) -> None:
+def send_tag(response: Response, row: Versioned) -> None:
     """Send the object's current tag with the response."""
-    response.headers["ETag"] = entity_tag(noun=noun, identifier=identifier, version=version)
+    response.headers["ETag"] = entity_tag(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,34 +38,36 @@ class IfMatch:
 
     header: str | None
 
-    def require(self, *, noun: Noun, identifier: int, version: int) -> None:
+    def require(self, row: Versioned) -> None:
         """Raise PreconditionFailed unless the header is absent or matches this version of the object."""
         if self.header is None or self.header.strip() == "*":
             return
-        current = entity_tag(noun=noun, identifier=identifier, version=version)
+        current = entity_tag(row)
         if current not in _strong_tags(self.header):
             detail = (
-                f"{noun} {identifier} is at version {version} ({current}), not the one If-Match names: "
-                "read it again and apply your change to that version"
+                f"{_NOUNS[type(row)]} {row.id} is at version {row.version} ({current}), not the one "
+                "If-Match names: read it again and apply your change to that version"
             )
-            raise _changed_meanwhile(detail, noun=noun, identifier=identifier, version=version)
+            raise _changed_meanwhile(detail, row)
 
 
-def require_version(expected: str | None, *, noun: Noun, identifier: int, version: int) -> None:
+def require_version(expected: str | None, row: Versioned) -> None:
     """Raise PreconditionFailed unless `expected` (an edit form's version field) is absent or this version."""
-    if expected is not None and expected.strip() != str(version):
+    if expected is not None and expected.strip() != str(row.version):
         detail = (
-            f"This was changed by someone else while you were editing it (it is now at version {version}). "
-            "Your changes below are not saved yet: check them and save again."
+            "This was changed by someone else while you were editing it (it is now at version "
+            f"{row.version}). Your changes below are not saved yet: check them and save again."
         )
-        raise _changed_meanwhile(detail, noun=noun, identifier=identifier, version=version)
+        raise _changed_meanwhile(detail, row)
 
 
-def _changed_meanwhile(detail: str, *, noun: Noun, identifier: int, version: int) -> PreconditionFailed:
+def _changed_meanwhile(detail: str, row: Versioned) -> PreconditionFailed:
     error = PreconditionFailed(
-        detail, code="edit.precondition_failed", values={"noun": noun, "id": identifier, "version": version}
+        detail,
+        code="edit.precondition_failed",
+        values={"noun": _NOUNS[type(row)], "id": row.id, "version": row.version},
     )
-    error.headers["ETag"] = entity_tag(noun=noun, identifier=identifier, version=version)
+    error.headers["ETag"] = entity_tag(row)
     return error
 
 

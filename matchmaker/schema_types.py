@@ -16,11 +16,15 @@ from matchmaker.units import MAX_FOOTPRINT_MAGNITUDE
 TEXT_INPUT = "text_input"
 
 
+def _from_text(info: ValidationInfo) -> bool:
+    """Whether the input is text by nature (a form says so in the context); CSV cells are converted by
+    the reader, and JSON has its own numbers and booleans."""
+    return isinstance(info.context, dict) and bool(info.context.get(TEXT_INPUT))
+
+
 def _a_number_not_text(value: Any, info: ValidationInfo) -> Any:
-    # pydantic's lax mode reads true as 1 and "12" as 12; in JSON a number is a number. Forms are text and
-    # say so in the context; CSV cells are converted by the reader.
-    text_allowed = isinstance(info.context, dict) and info.context.get(TEXT_INPUT)
-    if isinstance(value, bool) or (isinstance(value, str) and not text_allowed):
+    # pydantic's lax mode reads true as 1 and "12" as 12; in JSON a number is a number.
+    if isinstance(value, bool) or (isinstance(value, str) and not _from_text(info)):
         raise PydanticCustomError(
             "number_type", "Input should be a number, not {kind}", {"kind": type(value).__name__}
         )
@@ -31,9 +35,8 @@ NotText = BeforeValidator(_a_number_not_text)
 
 
 def _a_boolean_not_text(value: Any, info: ValidationInfo) -> Any:
-    # Lax mode reads "yes", 1 and 1e-400 as booleans; in JSON a boolean is true or false. Forms are text.
-    text_allowed = isinstance(info.context, dict) and info.context.get(TEXT_INPUT)
-    if isinstance(value, bool) or (isinstance(value, str) and text_allowed):
+    # Lax mode reads "yes", 1 and 1e-400 as booleans; in JSON a boolean is true or false.
+    if isinstance(value, bool) or (isinstance(value, str) and _from_text(info)):
         return value
     raise PydanticCustomError(
         "bool_type", "Input should be true or false, not {kind}", {"kind": type(value).__name__}

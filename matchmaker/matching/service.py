@@ -174,13 +174,17 @@ def _offer_matches(
 
 def rank_for_need(
     *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int, apply_floor: bool = True,
+    buyer: Viewer | None = None,
 ) -> Ranking:  # fmt: skip
-    """Rank the offers the need's buyer may see. The CLI's `match` and `eval` use exactly this."""
+    """Rank the offers the need's buyer may see (`buyer`, when the caller has it already). The CLI's
+    `match` and `eval` use exactly this."""
+    if buyer is None:
+        buyer = party_service.viewer_for(session=session, organisation_id=need.owner_id, role="buyer")
     return rank_visible_offers(
         session=session,
         engine=engine,
         query=need_query(engine, need),
-        viewer=party_service.viewer_for(session=session, organisation_id=need.owner_id, role="buyer"),
+        viewer=buyer,
         criteria=criteria,
         limit=limit,
         apply_floor=apply_floor,
@@ -257,12 +261,20 @@ def match_need(
     """Offers for a need, ranked as the need's buyer sees them: for its buyer and the operator only (404
     for anyone else, who would otherwise see what the buyer may see)."""
     need = need_repository.get(session, need_id)
-    if need is None or not can_see_matches(
-        party_service.viewer_of(session=session, principal=principal), need
-    ):
+    caller = party_service.viewer_of(session=session, principal=principal)
+    if need is None or not can_see_matches(caller, need):
         raise NotFound(f"need {need_id} not found")
     criteria = need_criteria(need, refinement)
-    ranking = rank_for_need(session=session, engine=engine, need=need, criteria=criteria, limit=limit)
+    # The need's own buyer asking: it is the viewer the ranking needs, already read.
+    own = caller.role == "buyer" and caller.organisation_id == need.owner_id
+    ranking = rank_for_need(
+        session=session,
+        engine=engine,
+        need=need,
+        criteria=criteria,
+        limit=limit,
+        buyer=caller if own else None,
+    )
     return _offer_matches(
         session=session,
         ranking=ranking,

@@ -78,21 +78,22 @@ class TermStatistics:
 
     def __init__(self) -> None:
         self.documents = 0
-        self.frequency: Counter[str] = Counter()
+        # Which rows mention each term; a term's document frequency is the size of its set.
         self.postings: dict[str, set[int]] = {}
+
+    @property
+    def frequency(self) -> Counter[str]:
+        """Document frequency of every term (derived from the postings, for inspection)."""
+        return Counter({term: len(rows) for term, rows in self.postings.items()})
 
     def add(self, terms: Iterable[str], identifier: int) -> None:
         self.documents += 1
-        unique = set(terms)
-        self.frequency.update(unique)
-        for term in unique:
+        for term in set(terms):
             self.postings.setdefault(term, set()).add(identifier)
 
     def remove(self, terms: Iterable[str], identifier: int) -> None:
         self.documents = max(0, self.documents - 1)
-        unique = set(terms)
-        self.frequency.subtract(unique)
-        for term in unique:
+        for term in set(terms):
             rows = self.postings.get(term)
             if rows is not None:
                 rows.discard(identifier)
@@ -105,7 +106,7 @@ class TermStatistics:
 
     def idf(self, term: str) -> float:
         """Smoothed IDF: rare terms weigh more; a term no document has weighs the most."""
-        return math.log(1 + (self.documents + 1) / (self.frequency.get(term, 0) + 1))
+        return math.log(1 + (self.documents + 1) / (len(self.postings.get(term, ())) + 1))
 
     def weight(self, term: str) -> float:
         """IDF above that of a term half the documents have: words every listing uses ("carbon

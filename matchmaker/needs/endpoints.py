@@ -55,7 +55,7 @@ def create_need(
     A ceiling, verified-only, an alliance or a preferred region that the text states and the fields do not
     comes back in `detected`, with a warning each; it is not applied (send it in a change to apply it)."""
     need = service.create(session=session, principal=principal, data=data)
-    send_tag(response, noun="need", identifier=need.id, version=need.version)
+    send_tag(response, need)
     return service.to_saved(session=session, need=need)
 
 
@@ -63,7 +63,7 @@ def create_need(
 def read_need(session: SessionDep, principal: PrincipalDep, need_id: PathId, response: Response) -> NeedRead:
     """Read a need; its `ETag` names this version, for `If-Match` on a change."""
     need = service.get_visible(session=session, principal=principal, need_id=need_id)
-    send_tag(response, noun="need", identifier=need.id, version=need.version)
+    send_tag(response, need)
     return service.to_read(need)
 
 
@@ -80,9 +80,9 @@ def update_need(
 
     With `If-Match`, only if the need is still at that version (else 412 with the current `ETag`)."""
     need = service.get_editable(session=session, principal=principal, need_id=need_id)
-    if_match.require(noun="need", identifier=need.id, version=need.version)
+    if_match.require(need)
     need = service.update(session=session, need=need, data=data)
-    send_tag(response, noun="need", identifier=need.id, version=need.version)
+    send_tag(response, need)
     return service.to_saved(session=session, need=need)
 
 
@@ -92,6 +92,6 @@ def delete_need(
 ) -> Response:
     """Delete a need; with `If-Match`, only if it is still at that version."""
     need = service.get_editable(session=session, principal=principal, need_id=need_id)
-    if_match.require(noun="need", identifier=need.id, version=need.version)
+    if_match.require(need)
     service.delete(session=session, need=need)
     return Response(status_code=204)

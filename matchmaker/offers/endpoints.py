@@ -65,7 +65,7 @@ def create_offer(
 ) -> OfferRead:
     """List a new offer (a draft unless `status` says published)."""
     offer = service.create(session=session, principal=principal, data=data)
-    send_tag(response, noun="offer", identifier=offer.id, version=offer.version)
+    send_tag(response, offer)
     return service.to_read(session=session, offers=[offer])[0]
 
 
@@ -75,7 +75,7 @@ def read_offer(
 ) -> OfferRead:
     """Read an offer; its `ETag` names this version, for `If-Match` on a change."""
     offer = service.get_visible(session=session, principal=principal, offer_id=offer_id)
-    send_tag(response, noun="offer", identifier=offer.id, version=offer.version)
+    send_tag(response, offer)
     return service.to_read(session=session, offers=[offer])[0]
 
 
@@ -92,9 +92,9 @@ def update_offer(
 
     With `If-Match`, only if the offer is still at that version (else 412 with the current `ETag`)."""
     offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
-    if_match.require(noun="offer", identifier=offer.id, version=offer.version)
+    if_match.require(offer)
     offer = service.update(session=session, offer=offer, data=data)
-    send_tag(response, noun="offer", identifier=offer.id, version=offer.version)
+    send_tag(response, offer)
     return service.to_read(session=session, offers=[offer])[0]
 
 
@@ -104,6 +104,6 @@ def delete_offer(
 ) -> Response:
     """Delete an offer; with `If-Match`, only if it is still at that version."""
     offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
-    if_match.require(noun="offer", identifier=offer.id, version=offer.version)
+    if_match.require(offer)
     service.delete(session=session, offer=offer)
     return Response(status_code=204)

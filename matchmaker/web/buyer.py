@@ -222,7 +222,7 @@ def update_need(
         data = build(NeedUpdate, changes)
         # A form opened on an older version would silently undo the changes made since: refuse it.
         version = text(form, "version")
-        attempt(lambda: require_version(version, noun="need", identifier=need.id, version=need.version))
+        attempt(lambda: require_version(version, need))
         if detected := _unconfirmed(session, form, data):
             return _need_form(request, session, user, need=need, form=posted, detected=detected)
         attempt(lambda: need_service.update(session=session, need=need, data=data), session=session)

@@ -305,7 +305,7 @@ def update_offer(
         data = build(OfferUpdate, changes)
         # A form opened on an older version would silently undo the changes made since: refuse it.
         version = text(form, "version")
-        attempt(lambda: require_version(version, noun="offer", identifier=offer.id, version=offer.version))
+        attempt(lambda: require_version(version, offer))
         attempt(lambda: offer_service.update(session=session, offer=offer, data=data), session=session)
     except FormErrors as errors:
         return _offer_form(request, session, user, offer=offer, form=posted, errors=errors)

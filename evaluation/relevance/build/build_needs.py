@@ -9,7 +9,6 @@ least a few offers of the need's category would still pass it, so no need become
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import re
@@ -22,7 +21,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent
 sys.path.insert(0, str(HERE))
-
+from dataset import load_scorer  # noqa: E402
 from needs_table import BUYERS, NEEDS, Need  # noqa: E402
 
 SEED = 12
@@ -55,14 +54,6 @@ ADDED = {
         "en": ["Domestic (China) suppliers preferred.", "We prefer suppliers based in China."],
     },
 }
-
-
-def load_scorer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("relevance_scorer", OUT / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def record(number: int, need: Need) -> dict[str, Any]:

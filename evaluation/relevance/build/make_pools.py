@@ -15,7 +15,6 @@ pool files (so grading stays blind) and written to pool_sources.tsv.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
@@ -24,10 +23,11 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from dataset import load_jsonl, load_scorer  # noqa: E402
+
 OUT = HERE.parent
 ROOT = OUT.parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,18 +38,6 @@ from matchmaker.matching.glossary import english_words, load_glossary  # noqa: E
 
 SYSTEM_TOP, BM25_TOP = 40, 20
 CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-
-
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def load_scorer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("relevance_scorer", OUT / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tokens(text: str) -> list[str]:

@@ -18,30 +18,17 @@ For an answerable need:
 from __future__ import annotations
 
 import csv
-import importlib.util
-import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from dataset import load_jsonl, load_scorer  # noqa: E402
+
 OUT = HERE.parent
 GRADES = OUT / "grades"
 Grades = dict[str, dict[str, int]]  # need id -> offer id -> grade
-
-
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def load_scorer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("relevance_scorer", OUT / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def read_grades(path: Path) -> Grades:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import math
 import re
@@ -64,6 +63,9 @@ from matchmaker.matching.text import lexical_coverage
 from matchmaker.parties import service as party_service
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from dataset import load_scorer  # noqa: E402
+
 REL = HERE.parent
 DEV = REL.parents[2] / "shared" / "data" / "eval-dev"
 FOLDS = 5
@@ -184,14 +186,6 @@ def neutral_features(
         "shared_title_cover": share(need_shared & title_shared, need_shared),
         "shared_title_reverse": share(title_shared & need.tokens, title_shared),
     }
-
-
-def load_scorer(data: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"scorer_{data.name}", data / "score.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def fitted_idf(data: Path) -> tuple[dict[str, float], float, dict[str, Any]]:
