@@ -291,3 +291,14 @@ def test_the_need_page_says_when_its_text_states_what_it_does_not_apply(
     page = client.get(f"/ui/needs/{unapplied.id}").text
     assert 'data-testid="unapplied"' in page and f'href="/ui/needs/{unapplied.id}/edit">Review' in page
     assert 'data-testid="unapplied"' not in client.get(f"/ui/needs/{applied.id}").text
+
+
+def test_the_notice_lists_only_what_the_text_states(client: TestClient, world: World) -> None:
+    """A text that asks for verified footprints and states no ceiling: the notice names no ceiling."""
+    sign_in(client, world.buyer.key)
+    text = "Low-carbon rebar HRB400E for a rail bridge, third-party verified footprints only."
+    shown = post_form(client, "/ui/needs", {"text": text}, page="/ui/needs/new", follow_redirects=False)
+    notice = re.search(r'data-testid="detected">(.*?)</div>', shown.text, re.S)
+    assert shown.status_code == 200 and notice, shown.text[:500]
+    assert "Footprint ceiling" not in notice.group(1)
+    assert "verified" in notice.group(1).lower()
