@@ -1,4 +1,5 @@
-"""Text the service can store and send back: no NUL, no unpaired surrogate, no Unicode non-character.
+"""Text the service can store and send back: no NUL, no unpaired surrogate, no Unicode non-character;
+and JSON whose numbers are finite (`loads`).
 
 JSON's `"\\udfff"` decodes to an unpaired surrogate, which no UTF-8 encoder (a database driver, a JSON
 response) accepts, so one stored value would break every list that shows it; PostgreSQL text cannot hold
@@ -8,6 +9,8 @@ NUL. Every place text enters (JSON bodies, forms, import lines, PACT data, crede
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -88,3 +91,24 @@ class _BadKey:
     """A dict key found bad, queued so that anything before it in the document is reported first."""
 
     reason: str
+
+
+class NotFiniteNumber(ValueError):
+    """A JSON number that is not finite: NaN, Infinity, or one too large for a float (1e400)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotFiniteNumber(f"{name} is not a number JSON allows")
+
+
+def _finite_float(written: str) -> float:
+    value = float(written)
+    if not math.isfinite(value):
+        raise NotFiniteNumber(f"{written[:20]}{'...' if len(written) > 20 else ''} is too large a number")
+    return value
+
+
+def loads(document: str | bytes) -> Any:
+    """Parse JSON as the standard says it: Python's parser also takes NaN and Infinity, and reads 1e400 as
+    infinity, which no database's JSON column holds (PostgreSQL refuses it, SQLite stores invalid JSON)."""
+    return json.loads(document, parse_constant=_refuse_constant, parse_float=_finite_float)

@@ -644,8 +644,14 @@ def evaluate_constraints(
 
     if not texts.is_file():
         fail(f"no labelled texts at {texts}")
+    if not 0.0 <= at_least <= 1.0:  # NaN too
+        fail("--at-least is a share of the texts: from 0 to 1")
     with cli_errors():
-        outcomes = constraint_evaluation.evaluate(constraint_evaluation.read_labelled(texts))
+        try:
+            labelled = constraint_evaluation.read_labelled(texts)
+        except constraint_evaluation.NotLabelled as error:
+            fail(str(error))
+        outcomes = constraint_evaluation.evaluate(labelled)
     for line in constraint_evaluation.report(outcomes):
         out.print(line)
     exact, total = constraint_evaluation.accuracy(outcomes)
@@ -661,6 +667,7 @@ def main() -> None:
     from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError
 
     from matchmaker.vectors.embedder import EmbedderUnavailable
+    from matchmaker.vectors.index import IndexMismatch
 
     message: str
     try:
@@ -671,6 +678,10 @@ def main() -> None:
         message = f"invalid configuration: {problems}"
     except (ArgumentError, NoSuchModuleError) as error:
         message = f"invalid database URL: {str(error).splitlines()[0]}"
+    except ModuleNotFoundError as error:  # a database driver or model back end the settings name
+        message = f"{error.name or 'a module'} is not installed (the database URL or the model needs it)"
+    except IndexMismatch as error:
+        message = str(error)
     except DataError as error:
         message = f"the database refused a value: {str(error.orig).strip().splitlines()[0]}"
     except ssl.SSLError as error:

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from matchmaker.clean_text import first_bad_text, shown
+from matchmaker.clean_text import NotFiniteNumber, first_bad_text, loads, shown
 from matchmaker.deps import authenticate_first
 
 
@@ -36,9 +36,13 @@ class CheckedRequest(Request):
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                value = json.loads(body)
+                value = loads(body)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise  # FastAPI reports them: malformed JSON with its position, bytes that are not UTF-8
+            except NotFiniteNumber as error:
+                raise _BodyRefused(
+                    [{"type": "json_number_not_finite", "loc": ("body",), "msg": str(error)}]
+                ) from None
             except ValueError as error:  # an integer of more than 4,300 digits, which Python will not read
                 raise _BodyRefused(
                     [{"type": "json_number_too_long", "loc": ("body",), "msg": str(error).split(":")[0]}]

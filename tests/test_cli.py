@@ -397,8 +397,20 @@ def test_csv_offer_with_an_empty_description_imports(cli_env: dict[str, str], tm
             "cannot be read or written as UTF-8",
         ),
         (["keys", "create", "--org", "b" * 300, "--role", "vendor"], {}, ""),
+        (["db", "upgrade"], {"MATCHMAKER_DATABASE_URL": "mysql://x@localhost/y"}, "is not installed"),
+        (["eval-constraints", "--texts", "{bad}"], {}, "line 1: not JSON"),
+        (["eval-constraints", "--at-least", "nan"], {}, "from 0 to 1"),
     ],
-    ids=["bad-setting", "bad-database-url", "deep-json", "undecodable-argument", "long-name"],
+    ids=[
+        "bad-setting",
+        "bad-database-url",
+        "deep-json",
+        "undecodable-argument",
+        "long-name",
+        "driver-not-installed",
+        "not-labelled-texts",
+        "nan-bar",
+    ],
 )
 def test_mistakes_found_deep_inside_a_command_are_one_line(
     cli_env: dict[str, str], tmp_path: Path, args: list[str], settings: dict[str, str], says: str
@@ -406,8 +418,10 @@ def test_mistakes_found_deep_inside_a_command_are_one_line(
     """Found by hostile testing: each of these printed a traceback."""
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("[[[[\n")
     # An argument that is not UTF-8 reaches Python as a lone surrogate, as it does from a shell.
-    argv = [os.fsencode(arg.replace("{deep}", str(deep))) for arg in args]
+    argv = [os.fsencode(arg.replace("{deep}", str(deep)).replace("{bad}", str(bad))) for arg in args]
     result = subprocess.run(
         [*cli_command(), *argv], env={**cli_env, **settings}, cwd=REPO, text=True, capture_output=True,
         timeout=300, check=False,

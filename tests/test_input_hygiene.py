@@ -264,6 +264,34 @@ def test_a_form_still_takes_a_number_typed_as_text(client: TestClient, world: Wo
 # --- import files -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_number_json_does_not_allow_is_a_422_anywhere_in_a_body(
+    client: TestClient, world: World, number: str, method: str
+) -> None:
+    """Found by hostile testing: NaN in `attributes` was a 500 on PostgreSQL and invalid JSON on SQLite."""
+    body = {**NEW_OFFER, "attributes": {"x": 0.5}} if method == "POST" else {"attributes": {"x": 0.5}}
+    path = "/offers" if method == "POST" else f"/offers/{world.offers['public'].id}"
+    raw = json.dumps(body).replace("0.5", number).encode()
+    headers = {**world.member_vendor.headers, "Content-Type": "application/json"}
+    assert_problem(client.request(method, path, content=raw, headers=headers), 422)
+    line = json.dumps({**LINE, "id": "nan", "attributes": {"x": 0.5}}).replace("0.5", number)
+    report = client.post(
+        "/imports/offers",
+        content=line.encode() + b"\n" + jsonl({**LINE, "id": "fine"}),
+        headers={**world.member_vendor.headers, "Content-Type": "application/x-ndjson"},
+    ).json()
+    assert (report["created"], report["failed"], report["errors"][0]["line"]) == (1, 1, 1)
+    assert "invalid JSON" in report["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("path", ["/search", "/needs/search"])
+def test_a_misspelt_search_filter_is_refused_not_ignored(client: TestClient, world: World, path: str) -> None:
+    body = {"text": "rebar", "max_pfc": 1}
+    problem = assert_problem(send_json(client, "POST", path, body, world.buyer), 422)
+    assert [error["field"] for error in problem["errors"]] == ["max_pfc"]
+
+
 def test_import_lines_with_unstorable_text_or_unreadable_numbers_are_each_refused(
     client: TestClient, world: World
 ) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from matchmaker.clean_text import NotFiniteNumber, loads
+
 FileFormat = Literal["jsonl", "csv"]
 
 # CSV cells hold text; these exchange-format columns are lists, booleans or numbers.
@@ -56,7 +58,7 @@ def read_jsonl(text: str) -> Iterator[RawRecord]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = loads(line)
         except json.JSONDecodeError as error:
             yield RawRecord(
                 line=number,
@@ -69,6 +71,15 @@ def read_jsonl(text: str) -> Iterator[RawRecord]:
         except RecursionError:
             yield RawRecord(
                 line=number, data={}, error="invalid JSON: nested too deeply", code="import.json_too_deep"
+            )
+            continue
+        except NotFiniteNumber as error:
+            yield RawRecord(
+                line=number,
+                data={},
+                error=f"invalid JSON: {error}",
+                code="import.number_not_finite",
+                values={"error": str(error)},
             )
             continue
         except ValueError:  # an integer longer than Python will convert (sys.get_int_max_str_digits())

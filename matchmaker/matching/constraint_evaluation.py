@@ -50,10 +50,32 @@ class Outcome:
         return not self.wrong_fields
 
 
+class NotLabelled(ValueError):
+    """A line of a labelled-texts file that is not a labelled text."""
+
+
 def read_labelled(path: Path) -> list[dict[str, Any]]:
-    """The labelled texts of a JSONL file."""
+    """The labelled texts of a JSONL file; a line that is not one is refused with its number."""
+    records = []
     with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                raise NotLabelled(f"{path}, line {number}: not JSON") from None
+            if not (
+                isinstance(record, dict)
+                and isinstance(record.get("id"), str)
+                and isinstance(record.get("text"), str)
+                and isinstance(record.get("expected"), dict)
+            ):
+                raise NotLabelled(
+                    f"{path}, line {number}: needs a string id and text, and an expected object"
+                )
+            records.append(record)
+    return records
 
 
 def evaluate(

@@ -30,10 +30,12 @@ _FOLD = str.maketrans(
     | {"\u3000": " ", "≦": "≤", "﹤": "<", "\u00a0": " "}
 )
 
+# Digits are ASCII ([0-9], not \d): full-width ones are folded to them, and other scripts' digits are no
+# footprint; with \d, a run of 5,000 Arabic-Indic digits started a match at each one (quadratic time).
 _NUMBER = (
-    r"(?<![A-Za-z0-9.\-])(?<!\d,)"
+    r"(?<![A-Za-z0-9.\-])(?<![0-9],)"
     # 1,000 or 1,000.5 (thousands); 1,8 (a decimal comma: one or two digits); 1.8; 18
-    r"(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+,\d{1,2}(?![\d,])|\d+(?:\.\d+)?)"
+    r"(?P<value>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?(?![0-9])|[0-9]+,[0-9]{1,2}(?![0-9,])|[0-9]+(?:\.[0-9]+)?)"
 )
 _MASS = (
     r"(?P<mass>kilograms?|kilos?|kg|grams?|g|tonnes?|tons?|t|千克|公斤|克|吨)"
@@ -275,11 +277,14 @@ def _ceilings(folded: str) -> Iterable[tuple[re.Match[str], Ceiling]]:
             continue
         written = match.group("value")
         number = (
-            written.replace(",", ".") if re.fullmatch(r"\d+,\d{1,2}", written) else written.replace(",", "")
+            written.replace(",", ".")
+            if re.fullmatch(r"[0-9]+,[0-9]{1,2}", written)
+            else written.replace(",", "")
         )
         value = float(number)
-        if not abs(value) <= MAX_FOOTPRINT_MAGNITUDE:
-            # "under 10^309 kgCO2e" bounds nothing, and as a filter it would be beyond exact arithmetic.
+        if not abs(value) <= MAX_FOOTPRINT_MAGNITUDE or (value == 0 and number.strip("0.")):
+            # "under 10^309 kgCO2e" bounds nothing, and as a filter it would be beyond exact arithmetic;
+            # "under 0.(400 zeros)1" is no zero ceiling, though it reads as one in floating point.
             continue
         yield match, Ceiling(value=value, unit=unit)
 

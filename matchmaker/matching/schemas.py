@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region
 from matchmaker.matching.eligibility import Reason
@@ -182,6 +182,9 @@ Limit = Annotated[int, NotText, Field(ge=1, le=100)]
 class SearchRequest(RequestModel):
     """Free-text search across offers, with the same hard filters a need has."""
 
+    # A misspelt filter would otherwise be dropped in silence, and the search run without it.
+    model_config = ConfigDict(extra="forbid")
+
     text: Annotated[str, Field(min_length=1, max_length=5_000)]
     max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
@@ -201,6 +204,9 @@ SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 
 class NeedSearchRequest(RequestModel):
     """Free-text search across the open needs the caller may see (the vendor's search)."""
+
+    # A misspelt filter would otherwise be dropped in silence, and the search run without it.
+    model_config = ConfigDict(extra="forbid")
 
     text: SearchText
     category: list[Category] = Field(

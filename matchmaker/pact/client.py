@@ -21,6 +21,8 @@ from typing import Any, Self
 
 import httpx
 
+from matchmaker.clean_text import loads
+
 # Worth another try: rate limiting and a host that is down, overloaded or behind a failing gateway.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The statuses whose Retry-After header tells us when to come back (RFC 9110 §10.2.3).
@@ -190,7 +192,7 @@ class PactClient:
     def _page_items(self, response: httpx.Response) -> list[dict[str, Any]]:
         where = f"unexpected response from GET {response.request.url}: {response.status_code}"
         try:
-            body = response.json()
+            body = loads(response.content)
         except ValueError:
             raise self._error(f"{where} with a body that is not JSON") from None
         data = body.get("data") if isinstance(body, dict) else None
@@ -237,7 +239,7 @@ class PactClient:
             detail = _describe(response, code_key="error", message_key="error_description")
             raise self._error(f"authentication failed at {url}: {detail}")
         try:
-            body = response.json()
+            body = loads(response.content)
         except ValueError:
             body = None
         token = body.get("access_token") if isinstance(body, dict) else None
@@ -252,7 +254,7 @@ class PactClient:
         # any failure means "not offered"; the token request then reports a host that is down.
         try:
             response = self._http.get(url)
-            body = response.json() if response.status_code == 200 else None
+            body = loads(response.content) if response.status_code == 200 else None
             endpoint = body.get("token_endpoint") if isinstance(body, dict) else None
             resolved = url.join(endpoint) if isinstance(endpoint, str) and endpoint else None
         except (httpx.HTTPError, httpx.InvalidURL, ValueError):
@@ -333,7 +335,7 @@ def _token_rejected(response: httpx.Response) -> bool:
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = loads(response.content)
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 from typing import Any
@@ -21,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from matchmaker.clean_text import bad_character, first_bad_text
+from matchmaker.clean_text import bad_character, first_bad_text, loads
 from matchmaker.deps import ReadsOnly, SessionDep
 from matchmaker.errors import answer_errors_under, problem_responses
 from matchmaker.pact import service
@@ -264,7 +263,7 @@ async def receive_event(request: Request, session: SessionDep, background: Backg
         if len(body) > MAX_EVENT_BYTES:
             raise PactProblem(413, "BadRequest", f"an event may be at most {MAX_EVENT_BYTES} bytes")
     try:
-        document = json.loads(body)
+        document = loads(bytes(body))
     except (ValueError, RecursionError):
         raise PactProblem(400, "BadRequest", "the body is not JSON (or is nested too deeply)") from None
     bad = first_bad_text(document)

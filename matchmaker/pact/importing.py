@@ -7,7 +7,6 @@ footprint archives its offer; one whose `precedingPfIds` names older footprints 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.auth import Principal
+from matchmaker.clean_text import loads
 from matchmaker.db.models import Offer, Organisation
 from matchmaker.imports import service as imports
 from matchmaker.imports.readers import RawRecord
@@ -34,10 +34,10 @@ def footprints_in_file(text: str) -> list[Any]:
     """The footprints of a PACT JSON file: one footprint, a list, or a response `{"data": ...}`; also JSON
     Lines with one footprint per line."""
     try:
-        document = json.loads(text)
+        document = loads(text)
     except ValueError:
         try:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [loads(line) for line in text.splitlines() if line.strip()]
         except ValueError as error:
             raise FileUnreadable(f"not JSON or JSON Lines: {error}") from None
     if isinstance(document, dict) and "data" in document:
