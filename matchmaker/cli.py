@@ -210,6 +210,7 @@ def _import_file(kind: str, path: Path) -> None:
                     progress=advance,
                 ),
             )
+        _leave_index(settings)
     # Exit only after the commit: the good lines stay imported.
     if not complete:
         raise typer.Exit(1)
@@ -248,6 +249,7 @@ def import_carbon_catalogue(
                     session=session, principal=CLI_OPERATOR, records=records, progress=advance
                 ),
             )
+        _leave_index(settings)
     if not complete:
         raise typer.Exit(1)
 
@@ -493,6 +495,23 @@ def _progress_bar(label: str) -> Progress:
         console=err,
         disable=not err.is_terminal and not sys.stderr.isatty(),
     )
+
+
+def _leave_index(settings: Settings) -> None:
+    """Embed what an import changed into the saved indexes: the writer embeds, so the next `serve` loads
+    them and answers at once instead of embedding the catalogue before its first answer."""
+    with session_scope(settings, writes=False) as session:
+        engine = _engine(settings)
+        for catalogue in (engine.offers, engine.needs):
+            catalogue.load()
+            with _progress_bar(f"indexing {catalogue.kind}") as bar:
+                task = bar.add_task(catalogue.kind, total=None)
+
+                def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
+                    bar.advance(task, n)
+
+                catalogue.reconcile(session, progress=advance)
+            catalogue.save()
 
 
 def _engine(settings: Settings) -> Engine:

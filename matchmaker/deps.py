@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.auth import Principal
 from matchmaker.config import Settings
+from matchmaker.db.changes import committed_changes
 from matchmaker.db.session import open_session
 from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized
 from matchmaker.matching.engine import Engine
-from matchmaker.matching.flows import attach_engine
 from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.pact.announce import attach_announcer
 from matchmaker.pagination import PageRequest
@@ -55,21 +55,23 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Opening it does no I/O (the connection is taken on first use), so it happens on the event loop; the
     ending (commit or rollback, then close) is one trip to a worker thread. A request that writes takes
     SQLite's write lock as its transaction begins, so concurrent writers queue instead of failing."""
-    session = open_session(request.app.state.session_factory, writes=_writes(request))
-    engine = getattr(request.app.state, "engine", None)
-    if engine is not None:
-        # Services stage index updates on the session; they are applied when it commits.
-        attach_engine(session, engine)
+    factory = request.app.state.session_factory
+    session = open_session(factory, writes=_writes(request))
     announcer = getattr(request.app.state, "pact_announcer", None)
     if announcer is not None:
         # Footprints of the offers it changes are announced to PACT clients after it commits.
         attach_announcer(session, announcer)
+    engine = getattr(request.app.state, "engine", None)
     try:
         yield session
     except BaseException:
         await _end_in_own_thread(session, failed=True)
         raise
     await _end_in_own_thread(session, failed=False)
+    if engine is not None and committed_changes(session):
+        # The writer applies its own changes before answering (embedding what it wrote), so the next
+        # request here needs nothing; other replicas read them from the feed before their next match.
+        await anyio.to_thread.run_sync(_catch_up, engine, factory, limiter=anyio.CapacityLimiter(1))
 
 
 async def _end_in_own_thread(session: Session, *, failed: bool) -> None:
@@ -78,6 +80,11 @@ async def _end_in_own_thread(session: Session, *, failed: bool) -> None:
     the sessions holding connections must still be able to give them back."""
     end = functools.partial(_end_session, session, failed=failed)
     await anyio.to_thread.run_sync(end, limiter=anyio.CapacityLimiter(1))
+
+
+def _catch_up(engine: Engine, factory: sessionmaker[Session]) -> None:
+    with factory() as session:
+        engine.catch_up(session)
 
 
 def _end_session(session: Session, *, failed: bool) -> None:

@@ -829,7 +829,6 @@ def bench_http(seconds: float = 10.0, calls: int = 200) -> dict[str, Any]:
     from matchmaker.config import Settings
     from matchmaker.db.session import make_engine, make_session_factory
     from matchmaker.matching import service
-    from matchmaker.matching.flows import attach_engine
     from matchmaker.matching.lifecycle import start_engine
     from matchmaker.matching.schemas import SearchRequest
     from matchmaker.parties import service as party_service
@@ -857,7 +856,6 @@ def bench_http(seconds: float = 10.0, calls: int = 200) -> dict[str, Any]:
         def in_process(body: dict[str, Any]) -> None:
             # What the endpoint runs: a session, the key's principal, the service call, the commit.
             session = factory()
-            attach_engine(session, engine)
             try:
                 principal = party_service.authenticate(session=session, plaintext=key)
                 service.search(

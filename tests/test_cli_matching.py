@@ -97,6 +97,17 @@ def test_rebuild_verify_and_match_the_development_set(cli_env: dict[str, str]) -
 
 
 @needs_eval_dev
+def test_an_import_leaves_the_index_saved_for_the_next_start(cli_env: dict[str, str]) -> None:
+    """The writer embeds: after `import`, no `index rebuild` is needed for the saved index to be whole."""
+    ok("import", "offers", shared_relative(EVAL_DEV / "offers.jsonl"), env=cli_env)
+    ok("import", "needs", shared_relative(EVAL_DEV / "needs.jsonl"), env=cli_env)
+
+    verified = ok("index", "verify", env=cli_env)
+    assert "offers: 240 indexed; 0 missing, 0 stale, 0 ghosts" in verified.stdout
+    assert "needs: 20 indexed; 0 missing, 0 stale, 0 ghosts" in verified.stdout
+
+
+@needs_eval_dev
 def test_verify_reports_drift_and_the_next_match_repairs_it(cli_env: dict[str, str]) -> None:
     missing = run("index", "verify", env=cli_env)
     assert_clean_failure_or_report(missing)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -101,6 +102,21 @@ class WebSession(Base):
     # Refreshed at most every few minutes: a page view need not be a write.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Change(Base):
+    """One committed change to an offer or a need, in commit order: the feed its consumers (the vector
+    index, the offer table) follow by position (`matchmaker.db.changes`). Written in the transaction that
+    makes the change, just before it commits."""
+
+    __tablename__ = "changes"
+    # Ids never reused on SQLite either: a position in the feed must name one change for good.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "offers" or "needs"
+    row_id: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Alliance(TimestampMixin, Base):

@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Every session records what it changes in the feed of committed changes (listeners on the Session class).
+import matchmaker.db.changes  # noqa: F401, E402
+
 # The execution option that marks a transaction which will write: on SQLite it begins IMMEDIATE.
 WRITES = "matchmaker_writes"
 # Seconds a SQLite writer waits for the write lock before giving up with "database is locked".

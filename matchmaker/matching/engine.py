@@ -94,6 +94,12 @@ class Engine:
         )
         return drifts
 
+    def catch_up(self, session: Session) -> None:
+        """Apply the committed changes the feed holds since the last look, to every consumer."""
+        self.offers.sync(session)
+        self.needs.sync(session)
+        self.offer_table.sync(session)
+
     def save(self) -> None:
         for catalogue in (self.offers, self.needs):
             if catalogue.dirty:

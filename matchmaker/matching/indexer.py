@@ -1,11 +1,11 @@
 """Keep the vector indexes in step with the database, which is the source of truth.
 
-One `Catalogue` per kind (offers, needs) holds the vectors, each entry's version and lexical terms. Changes
-made through this process are applied at once (`put`, `drop`); changes made by other replicas are picked up
-by `sync`, which reads the rows updated since the last look. At start-up the saved index is reconciled
-with the database by version, so a crash at any moment loses no offer: what was not saved is re-embedded,
-and what was deleted meanwhile is dropped. Results are always re-checked against the database, so an entry
-that is briefly stale can never surface an offer that is not eligible.
+One `Catalogue` per kind (offers, needs) holds the vectors, each entry's version and lexical terms. It follows
+the feed of committed changes (`db.changes`): `sync` reads the rows changed since its place in the feed,
+whichever process changed them (the writer's own process syncs right after its commit). At start-up the saved
+index is reconciled with the database by version, so a crash at any moment loses no offer: what was not saved
+is re-embedded, and what was deleted meanwhile is dropped. Results are always re-checked against the database,
+so an entry that is briefly stale can never surface an offer that is not eligible.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from matchmaker.db.base import utcnow
+from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Need, Offer
 from matchmaker.matching.text import Analysis, Analyzer, TermStatistics
 from matchmaker.vectors.embedder import Embedder, Vectors
@@ -39,8 +38,6 @@ from matchmaker.vectors.index import (
 logger = logging.getLogger(__name__)
 Kind = Literal["offers", "needs"]
 Progress = Callable[[int], None]
-# How far back `sync` looks past its watermark: a transaction may commit a little after it stamped the row.
-SYNC_OVERLAP = timedelta(minutes=5)
 EMBED_BATCH = 256
 
 
@@ -100,22 +97,6 @@ def count_matchable(session: Session, kind: Kind) -> int:
     return int(session.scalar(_matchable(kind, func.count()).order_by(None)) or 0)
 
 
-def matchable_versions_since(session: Session, kind: Kind, since: datetime) -> list[tuple[int, int]]:
-    """(id, version) of the matchable rows changed since `since`: no texts, since most are unchanged."""
-    table = Offer if kind == "offers" else Need
-    query = _matchable(kind, table.id, table.version).where(table.updated_at >= since)
-    return [(identifier, version) for identifier, version in session.execute(query)]
-
-
-def recently_unmatchable(session: Session, kind: Kind, since: datetime) -> list[int]:
-    """Rows changed since `since` that no longer belong in the index (archived, drafted, closed)."""
-    if kind == "offers":
-        query = select(Offer.id).where(Offer.updated_at >= since, Offer.status != "published")
-    else:
-        query = select(Need.id).where(Need.updated_at >= since, Need.status != "open")
-    return list(session.scalars(query))
-
-
 class Catalogue:
     """The vectors, versions and lexical terms of one kind of row."""
 
@@ -138,7 +119,7 @@ class Catalogue:
         self.versions: dict[int, int] = {}
         self.analyses: dict[int, Analysis] = {}
         self.statistics = TermStatistics()
-        self.watermark: datetime | None = None
+        self.cursor: FeedCursor | None = None  # where in the feed of changes the index is
         self.dirty = False
         self._lock = threading.RLock()
 
@@ -205,46 +186,43 @@ class Catalogue:
 
     def reconcile(self, session: Session, progress: Progress | None = None) -> Drift:
         """Make the index match the database: embed what is missing or stale, drop ghosts."""
-        started = utcnow()
+        cursor = FeedCursor(self.kind, position=latest_position(session))
         documents = matchable_documents(session, self.kind)
         drift = self.drift(documents)
         self.drop(drift.ghosts)
         todo = set(drift.missing) | set(drift.stale)
         self.put([doc for doc in documents if doc.id in todo], progress)
-        self.watermark = started
+        self.cursor = cursor
         return drift
 
     def sync(self, session: Session) -> None:
-        """Pick up rows other processes changed since the last look (cheap: an indexed range read).
+        """Apply the changes the feed holds since the last look (cheap: what changed, read by position).
 
         Before the first full reconciliation (a start-up that could not reach the database) it does one.
         """
-        if self.watermark is None:
+        if self.cursor is None:
             self.reconcile(session)
             return
-        now = utcnow()
-        since = self.watermark - SYNC_OVERLAP
-        changed = [
-            identifier
-            for identifier, version in matchable_versions_since(session, self.kind, since)
-            if self.versions.get(identifier) != version
-        ]
-        gone = recently_unmatchable(session, self.kind, since)
-        if changed:
-            self.put(matchable_documents(session, self.kind, ids=changed))
-        if gone:
-            self.drop(gone)
-        self.watermark = now
+        before = self.cursor.copy()
+        try:
+            changed = self.cursor.read(session)
+            if changed:
+                documents = matchable_documents(session, self.kind, ids=sorted(changed))
+                self.put([doc for doc in documents if self.versions.get(doc.id) != doc.version])
+                self.drop(changed - {doc.id for doc in documents})
+        except BaseException:
+            self.cursor = before  # read again next time: what failed here was not applied
+            raise
 
     def rebuild(self, session: Session, progress: Progress | None = None) -> int:
         """Throw the index away and embed every matchable row again."""
         with self._lock:
             self.index = new_index(self.index_kind, self.embedder.identity.dim)
             self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()
-        started = utcnow()
+        cursor = FeedCursor(self.kind, position=latest_position(session))
         documents = matchable_documents(session, self.kind)
         self.put(documents, progress)
-        self.watermark = started
+        self.cursor = cursor
         return len(documents)
 
     # --- persistence --------------------------------------------------------------------------------

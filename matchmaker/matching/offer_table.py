@@ -7,11 +7,11 @@ full by `eligibility.judge`, the one statement of the rules, so explanations and
 arithmetic are unchanged. A footprint within a hair of the ceiling (floating point cannot say) is judged
 exactly too.
 
-Kept in step as the vector index is: offers changed since the last look (by `updated_at`, with the same
-overlap for transactions that commit late), and the organisations' admissions and alliance memberships
-whenever those tables change (a stamp of counts and latest `updated_at`, read on every sync). Offers
-deleted in this process are forgotten at commit (`flows`); one deleted by another process is caught when it
-would be shown, because the service re-reads the offers it shows (`matching.service`).
+Kept in step as the vector index is, by the feed of committed changes (`db.changes`): the offers changed
+since the last look are read again (a deleted one is forgotten), so a sync costs what changed, not what
+the catalogue holds; and the organisations' admissions and alliance memberships are read whenever those
+tables change (a stamp of counts and latest `updated_at`, read on every sync). The service still re-reads
+the offers it shows (`matching.service`), so a change committed after the sync cannot slip through.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -29,10 +28,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliances
-from matchmaker.db.base import utcnow
+from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Membership, Offer, Organisation
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
-from matchmaker.matching.indexer import SYNC_OVERLAP
 from matchmaker.offers.visibility import MATCHED
 from matchmaker.units import Footprint, parse_unit
 from matchmaker.visibility import MaskField, Viewer, column_field, mask
@@ -111,7 +109,7 @@ class OfferTable:
         self._pcf: list[tuple[float | None, str | None, bool]] = []
         self._certifications: list[tuple[str, ...]] = []
         self._owners = _Owners(frozenset(), {}, {}, ())
-        self.watermark: datetime | None = None
+        self.cursor: FeedCursor | None = None  # where in the feed of changes this table is
 
     # --- storage ------------------------------------------------------------------------------------
     _DTYPES: dict[str, Any] = {
@@ -145,25 +143,23 @@ class OfferTable:
 
     # --- keeping in step ----------------------------------------------------------------------------
     def sync(self, session: Session) -> None:
-        """Read the offers changed since the last look (all of them the first time), and the owners'
-        admissions and memberships if their tables changed."""
+        """Read the offers the feed says changed since the last look (all of them the first time), and
+        the owners' admissions and memberships if their tables changed."""
         with self._lock:
-            started = utcnow()
-            if self.watermark is None:
+            if self.cursor is None:
+                cursor = FeedCursor("offers", position=latest_position(session))
                 self._read(session, Offer.status == "published")
+                self.cursor = cursor
             else:
-                # Versions first (cheap), whole rows only for the offers whose version moved.
-                since = self.watermark - SYNC_OVERLAP
-                moved = [
-                    identifier
-                    for identifier, version in session.execute(
-                        select(Offer.id, Offer.version).where(Offer.updated_at >= since)
-                    )
-                    if self._version(identifier) != version
-                ]
-                self._read_ids(session, moved)
+                before = self.cursor.copy()
+                try:
+                    changed = sorted(self.cursor.read(session))
+                    found = self._read_ids(session, changed)
+                    self.forget([identifier for identifier in changed if identifier not in found])
+                except BaseException:
+                    self.cursor = before  # read again next time: what failed here was not applied
+                    raise
             self._sync_owners(session)
-            self.watermark = started
 
     def _version(self, identifier: int) -> int | None:
         row = self._row_of.get(identifier)

@@ -22,7 +22,6 @@ from matchmaker.errors import (
 )
 from matchmaker.exchange import NeedFields, NeedRecord
 from matchmaker.footprints import stored_footprint
-from matchmaker.matching import flows
 from matchmaker.matching.constraints import WrittenConstraints, read_constraints
 from matchmaker.matching.regions import regions_for
 from matchmaker.needs import repository, visibility
@@ -208,7 +207,6 @@ def create(*, session: Session, principal: Principal, data: NeedCreate) -> Need:
     need = Need(owner_id=owner.id, external_id=external_id, status=data.status, visibility=data.visibility)
     _assign(session, need, data.model_dump(), create_alliance=False)
     repository.add(session, need)
-    flows.need_changed(session, need)
     return need
 
 
@@ -241,14 +239,11 @@ def update(*, session: Session, need: Need, data: NeedUpdate) -> Need:
         if column in changes:
             setattr(need, column, changes[column])
     session.flush()
-    flows.need_changed(session, need)
     return need
 
 
 def delete(*, session: Session, need: Need) -> None:
-    need_id = need.id
     repository.delete(session, need)
-    flows.need_deleted(session, need_id)
 
 
 def upsert_record(
@@ -270,9 +265,7 @@ def upsert_record(
             setattr(need, column, value)
     if is_new:
         repository.add(session, need)
-        flows.need_changed(session, need)
         return need, "created"
     changed = session.is_modified(need)
     session.flush()
-    flows.need_changed(session, need)
     return need, "updated" if changed else "unchanged"

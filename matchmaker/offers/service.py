@@ -23,7 +23,6 @@ from matchmaker.errors import (
 )
 from matchmaker.exchange import OfferFields, OfferRecord
 from matchmaker.footprints import stored_footprint
-from matchmaker.matching import flows
 from matchmaker.offers import repository, visibility
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
@@ -154,7 +153,6 @@ def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offe
     )
     _assign(offer, data.model_dump())
     repository.add(session, offer)
-    flows.offer_changed(session, offer)
     return offer
 
 
@@ -193,14 +191,11 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate) -> Offer:
     if "attributes" in changes and changes["attributes"] is not None:
         offer.attributes = changes["attributes"]
     session.flush()
-    flows.offer_changed(session, offer)
     return offer
 
 
 def delete(*, session: Session, offer: Offer) -> None:
-    offer_id = offer.id
     repository.delete(session, offer)
-    flows.offer_deleted(session, offer_id)
 
 
 def upsert_record(
@@ -235,9 +230,7 @@ def upsert_record(
             setattr(offer, column, value)
     if is_new:
         repository.add(session, offer)
-        flows.offer_changed(session, offer)
         return offer, "created"
     changed = session.is_modified(offer)
     session.flush()
-    flows.offer_changed(session, offer)
     return offer, "updated" if changed else "unchanged"

@@ -1,12 +1,11 @@
 """Announcing footprints: a PublishedEvent to each client's callback after a commit changes offers.
 
-The app's session dependency attaches the announcer to every request session (`attach_announcer`, as
-`matching.flows.attach_engine` attaches the search engine). The offers a flush inserts or changes are
-noted; just before the transaction commits, still inside it, the service works out which clients with a
-callback URL may list which of their footprints through ListFootprints (`service.announcements`, the same
-rule as GET /3/footprints); once it has committed, one PublishedEvent per such client goes to the delivery
-threads (`events.schedule_delivery`), so the request that changed the offers neither waits for nor fails
-with a delivery. A rollback forgets everything.
+The app's session dependency attaches the announcer to every request session (`attach_announcer`). The offers
+a flush inserts or changes are noted; just before the transaction commits, still inside it, the service works
+out which clients with a callback URL may list which of their footprints through ListFootprints
+(`service.announcements`, the same rule as GET /3/footprints); once it has committed, one PublishedEvent per
+such client goes to the delivery threads (`events.schedule_delivery`), so the request that changed the offers
+neither waits for nor fails with a delivery. A rollback forgets everything.
 
 Only footprints ListFootprints serves are announced: a draft, an archived offer (its footprint leaves the
 listing) or one PACT cannot express is not. Sessions without an announcer (the CLI) announce nothing, and

@@ -1,0 +1,115 @@
+"""The feed of committed changes: every offer and need a transaction inserts, updates or deletes is written
+to the `changes` table in that transaction, and consumers follow the table by position.
+
+Recording is a property of every session (listeners on the Session class), so no writer can forget it: the
+API, the CLI, imports and PACT pulls alike. The rows are inserted just before the commit (the ids the
+transaction touched are collected at each flush), so a change id is taken moments before its transaction
+commits. Two transactions can still commit in the other order than their ids (PostgreSQL hands out ids
+from a sequence): a `FeedCursor` remembers the ids it skipped over and asks for them again until they
+appear or are old enough to belong to a transaction that rolled back.
+
+After a commit the session keeps the set of what it changed (`committed_changes`), for the writer's own
+process to apply at once (`Engine.catch_up`), so the next request on any replica sees a committed change:
+that replica's consumers read the feed before they answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from matchmaker.db.models import Change, Need, Offer
+
+# What is followed, by the name consumers know it by.
+FOLLOWED: dict[type, str] = {Offer: "offers", Need: "needs"}
+_PENDING = "matchmaker.feed.pending"
+_COMMITTED = "matchmaker.feed.committed"
+# A skipped id still missing after this long belongs to a transaction that rolled back (ids are taken
+# moments before the commit, so a live transaction fills its gap within milliseconds).
+GAP_PATIENCE_SECONDS = 60.0
+
+
+def _pending(session: Session) -> set[tuple[str, int]]:
+    pending: set[tuple[str, int]] = session.info.setdefault(_PENDING, set())
+    return pending
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, context: Any) -> None:
+    """Note the followed rows this flush wrote (new ones have their ids by now)."""
+    touched = [
+        *session.new,
+        *session.deleted,
+        *(obj for obj in session.dirty if session.is_modified(obj, include_collections=False)),
+    ]
+    found = [(FOLLOWED[type(obj)], obj.id) for obj in touched if type(obj) in FOLLOWED]
+    if found:
+        _pending(session).update(found)
+
+
+@event.listens_for(Session, "before_commit")
+def _record(session: Session) -> None:
+    """Write the transaction's changes to the feed, last, just before it commits."""
+    session.flush()  # the commit's own flush comes after this hook: what it writes must be noted too
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.execute(insert(Change), [{"kind": kind, "row_id": row_id} for kind, row_id in sorted(pending)])
+    session.info[_COMMITTED] = frozenset(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_COMMITTED, None)
+
+
+def committed_changes(session: Session) -> frozenset[tuple[str, int]]:
+    """What the session's last commit changed, as (kind, id); taken once."""
+    committed: frozenset[tuple[str, int]] = session.info.pop(_COMMITTED, frozenset())
+    return committed
+
+
+def latest_position(session: Session) -> int:
+    return int(session.scalar(select(func.max(Change.id))) or 0)
+
+
+@dataclass
+class FeedCursor:
+    """A consumer's place in the feed: every change up to `position` has been read, and `gaps` (ids above
+    it not seen yet, with when they were first missed) are asked for again."""
+
+    kind: str
+    position: int = 0
+    gaps: dict[int, float] = field(default_factory=dict)
+
+    def copy(self) -> FeedCursor:
+        return FeedCursor(self.kind, self.position, dict(self.gaps))
+
+    def read(self, session: Session) -> set[int]:
+        """The ids of this kind's rows changed since the last read."""
+        condition = Change.id > self.position
+        if self.gaps:
+            condition = or_(condition, Change.id.in_(list(self.gaps)))
+        rows = session.execute(select(Change.id, Change.kind, Change.row_id).where(condition)).all()
+        self._advance(change_id for change_id, _, _ in rows)
+        return {row_id for _, kind, row_id in rows if kind == self.kind}
+
+    def _advance(self, seen: Iterable[int]) -> None:
+        seen = set(seen)
+        now = time.monotonic()
+        for change_id in seen:
+            self.gaps.pop(change_id, None)
+        top = max(seen, default=self.position)
+        for change_id in range(self.position + 1, top):
+            if change_id not in seen:
+                self.gaps.setdefault(change_id, now)
+        self.position = max(self.position, top)
+        for change_id, since in list(self.gaps.items()):
+            if now - since > GAP_PATIENCE_SECONDS:
+                del self.gaps[change_id]
