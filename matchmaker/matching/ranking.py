@@ -42,6 +42,25 @@ NEAR_MISSES = 5
 BOUND_MARGIN = 1e-9
 
 
+def lexical_upper(
+    ids: npt.NDArray[np.int64], query: Analysis, catalogue: Catalogue
+) -> npt.NDArray[np.float64]:
+    """Each candidate's lexical coverage, from the catalogue's postings, for all candidates at once.
+
+    Summed in another order than `lexical_coverage`, so it can differ from it in the last bits: callers
+    use it as a bound (with `BOUND_MARGIN`), never as the score."""
+    weights = {term: catalogue.statistics.weight(term) for term in query.lexical_terms}
+    total = sum(weights.values())
+    covered = np.zeros(len(ids), dtype=np.float64)
+    if total == 0 or len(ids) == 0:
+        return covered
+    for term, weight in weights.items():
+        rows = catalogue.statistics.postings.get(term)
+        if weight > 0 and rows:
+            covered += weight * np.isin(ids, np.fromiter(rows, dtype=np.int64, count=len(rows)))
+    return covered / total
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     """What an offer is matched against: a need, or free text with optional soft preferences."""
@@ -216,28 +235,23 @@ def count_relevant(
 ) -> int:  # fmt: skip
     """How many candidates are relevant (`is_relevant`, as `top_scored` decides it), scored or not.
 
-    Only those whose cheap part (cosine and category) leaves the floor to their lexical coverage, and that
-    mention one of the query's terms (the catalogue's postings say which), get it computed: the rest are
-    over the floor, cannot reach it whatever they mention, or mention nothing that would lift them.
+    Only those whose cheap part (cosine and category) leaves the floor to their lexical coverage, and whose
+    coverage from the postings (`lexical_upper`) may lift them over it, get it computed exactly: the rest
+    are over the floor or cannot reach it.
     """
     if dense is None or len(candidates) == 0:
         return 0
     cheap = dense.astype(np.float64) + weights.category * candidates.agreement
     # Float addition never falls when a non-negative term is added: `cheap` over the floor, relevance too.
     certain = cheap >= weights.floor if weights.lexical >= 0 else np.zeros(len(cheap), dtype=bool)
-    undecided = np.flatnonzero(~certain & (cheap + max(weights.lexical, 0.0) + BOUND_MARGIN >= weights.floor))
+    # Mentioning none of the query's terms, relevance is the cheap part; the postings bound the rest.
+    reach = cheap + max(weights.lexical, 0.0) * lexical_upper(candidates.ids, query.analysis, catalogue)
+    undecided = np.flatnonzero(~certain & (reach + BOUND_MARGIN >= weights.floor))
     found = int(np.count_nonzero(certain))
-    if len(undecided) == 0:
-        return found
-    # Mentioning none of the query's terms, relevance is the cheap part: only the others are looked at.
     query_terms = query.analysis.lexical_terms
-    mentioning = catalogue.statistics.mentioning(query_terms)
-    ids = candidates.ids[undecided]
-    shares = np.isin(ids, np.fromiter(mentioning, dtype=np.int64, count=len(mentioning)))
-    found += int(np.count_nonzero(cheap[undecided[~shares]] >= weights.floor))
     idf = {term: catalogue.statistics.weight(term) for term in query_terms}
-    for identifier, position in zip(ids[shares].tolist(), undecided[shares].tolist(), strict=True):
-        analysis = catalogue.analyses.get(identifier)
+    for position in undecided.tolist():
+        analysis = catalogue.analyses.get(int(candidates.ids[position]))
         signals = Signals(
             dense=float(dense[position]),
             lexical=lexical_coverage(query_terms, analysis.lexical_terms if analysis else frozenset(), idf),
@@ -263,12 +277,12 @@ def top_scored(
     """The `count` best candidates by score (or relevance), ties to the smaller id; with `floor`, only
     relevant ones. Exactly what scoring every candidate and sorting would give, without scoring them all.
 
-    The dense cosines and category agreement are cheap for all candidates at once; the lexical coverage (a
-    set intersection per offer) and the bonus are what cost. Both are bounded (coverage is at most 1, the
-    bonus at most the sum of its weights), so each candidate's key is at most its cheap part plus that
-    slack. Candidates are scored fully in order of that upper bound, and scoring stops once the next bound
-    falls below the count-th key found: none left can enter the top. The same bound drops candidates that
-    cannot reach the relevance floor without scoring them at all.
+    The dense cosines, category agreement and lexical coverage (summed from the postings, `lexical_upper`) are
+    cheap for all candidates at once; the verdict, the bonus and the exact scoring are what cost. The bonus is
+    bounded (at most the sum of its weights), so each candidate's key is at most its cheap part, its coverage
+    and that slack. Candidates are scored fully in order of that upper bound, and scoring stops once the next
+    bound falls below the count-th key found: none left can enter the top. The same bound drops candidates
+    that cannot reach the relevance floor without scoring them at all.
 
     `expect`: the verdict every candidate should have (eligible or not); one whose verdict differs (facts
     that changed under the caller) is left out rather than shown on the wrong side. `dense`: the cosines
@@ -281,7 +295,7 @@ def top_scored(
     if dense is None:
         dense = catalogue.index.similarities(query.vector, candidates.ids)
     cheap = dense.astype(np.float64) + weights.category * candidates.agreement
-    lexical_slack = max(weights.lexical, 0.0)
+    lexical_slack = max(weights.lexical, 0.0) * lexical_upper(candidates.ids, query.analysis, catalogue)
     bonus_slack = max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)
     upper = cheap + lexical_slack + (bonus_slack if by == "score" else 0.0) + BOUND_MARGIN
     keep = ~np.isnan(cheap)
