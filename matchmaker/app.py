@@ -18,7 +18,7 @@ from matchmaker.errors import install_problem_handlers, register_problem_schema
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
 from matchmaker.matching.endpoints import router as matching_router
-from matchmaker.matching.lifecycle import IndexSaver, start_engine
+from matchmaker.matching.lifecycle import EngineStart
 from matchmaker.middleware import install_middleware
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
@@ -50,15 +50,18 @@ def create_app(
             app.state.session_factory = make_session_factory(database)
         else:
             app.state.session_factory = session_factory
-        # The model and the indexes load here, in a worker thread, never at import time.
-        app.state.engine = await run_in_threadpool(start_engine, settings, app.state.session_factory)
-        saver = IndexSaver(app.state.engine, interval=settings.index_save_interval)
-        saver.start()
+        # The model loads here, in a worker thread, never at import time; the indexes load beside the app.
+        starting = await run_in_threadpool(EngineStart, settings, app.state.session_factory)
+        app.state.engine_start, app.state.engine = starting, starting.engine
+        background = settings.start_in_background
+        if background or (background is None and session_factory is None):
+            starting.begin()
+        else:
+            await run_in_threadpool(starting.run)
         try:
             yield
         finally:
-            saver.stop()
-            app.state.engine.save()
+            starting.stop()
             if database is not None:
                 database.dispose()
 

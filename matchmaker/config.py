@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     glossary_path: str | None = None
     # Seconds between saves of a changed index to the data directory (the database stays the truth).
     index_save_interval: float = 30.0
+    # Load the indexes beside the app (it answers /healthz at once; /readyz says when matching can), or
+    # before it serves (every request then finds them ready). Unset: beside it when the app opens its own
+    # database, before it when it is handed a session factory (which may share one connection).
+    start_in_background: bool | None = None
     # Matching requests computed at once per process (0: one per core but one, at least one); more wait.
     matching_concurrency: int = Field(default=0, ge=0, le=256)
     # Signs the web pages' CSRF tokens and PACT access tokens. Empty: a random secret kept in data_dir

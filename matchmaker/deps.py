@@ -17,8 +17,9 @@ from matchmaker.auth import Principal
 from matchmaker.config import Settings
 from matchmaker.db.changes import committed_changes
 from matchmaker.db.session import open_session
-from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized
+from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized, Unavailable
 from matchmaker.matching.engine import Engine
+from matchmaker.matching.lifecycle import EngineStart
 from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.pact.announce import attach_announcer
 from matchmaker.pagination import PageRequest
@@ -61,17 +62,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     if announcer is not None:
         # Footprints of the offers it changes are announced to PACT clients after it commits.
         attach_announcer(session, announcer)
-    engine = getattr(request.app.state, "engine", None)
+    starting: EngineStart | None = getattr(request.app.state, "engine_start", None)
     try:
         yield session
     except BaseException:
         await _end_in_own_thread(session, failed=True)
         raise
     await _end_in_own_thread(session, failed=False)
-    if engine is not None and committed_changes(session):
+    if starting is not None and starting.ready and committed_changes(session):
         # The writer applies its own changes before answering (embedding what it wrote), so the next
         # request here needs nothing; other replicas read them from the feed before their next match.
-        await anyio.to_thread.run_sync(_catch_up, engine, factory, limiter=anyio.CapacityLimiter(1))
+        await anyio.to_thread.run_sync(_catch_up, starting.engine, factory, limiter=anyio.CapacityLimiter(1))
 
 
 async def _end_in_own_thread(session: Session, *, failed: bool) -> None:
@@ -190,9 +191,25 @@ async def get_page(
 PageDep = Annotated[PageRequest, Depends(get_page)]
 
 
+# A request that matches waits this long for the engine's start-up before it is told to come back.
+ENGINE_WAIT_SECONDS = 30.0
+ENGINE_RETRY_AFTER_SECONDS = 10
+
+
 async def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+    """The matching engine, once its indexes have caught up with the database (503 until then)."""
+    starting: EngineStart = request.app.state.engine_start
+    if not starting.ready and not await anyio.to_thread.run_sync(
+        starting.wait, ENGINE_WAIT_SECONDS, limiter=anyio.CapacityLimiter(1)
+    ):
+        error = Unavailable(
+            "the matching index is still loading"
+            if starting.error is None
+            else "the matching engine failed to start"
+        )
+        error.headers["Retry-After"] = str(ENGINE_RETRY_AFTER_SECONDS)
+        raise error
+    return starting.engine
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

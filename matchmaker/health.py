@@ -19,9 +19,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "the database is unreachable"}})
+@router.get(
+    "/readyz", responses={503: {"description": "the database is unreachable, or the index is still loading"}}
+)
 def readyz(request: Request) -> JSONResponse:
-    """The database answers."""
+    """The database answers and the matching index has caught up with it."""
     try:
         with request.app.state.session_factory() as session:
             session.execute(text("SELECT 1"))
@@ -31,6 +33,17 @@ def readyz(request: Request) -> JSONResponse:
             slug="not-ready",
             title="Not ready",
             detail=f"database unreachable: {type(error).__name__}",
+            instance=request.url.path,
+        )
+    starting = getattr(request.app.state, "engine_start", None)
+    if starting is not None and not starting.ready:
+        return problem_response(
+            status=503,
+            slug="not-ready",
+            title="Not ready",
+            detail="the matching index is still loading"
+            if starting.error is None
+            else f"the matching engine failed to start: {type(starting.error).__name__}",
             instance=request.url.path,
         )
     return JSONResponse({"status": "ready"})

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Change, Offer
 from matchmaker.matching.engine import build_engine
+from matchmaker.matching.indexer import Document, matchable_documents
 from tests.factories import World, make_need, make_offer
 
 
@@ -111,3 +112,34 @@ def test_a_sync_that_fails_half_way_is_read_again_by_the_next(
         assert offer.id not in engine.offers.versions
         engine.offers.sync(session)
         assert engine.offers.versions[offer.id] == offer.version
+
+
+def test_a_restart_after_a_sync_that_failed_leaves_the_index_whole(
+    world: World, session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash in the middle of applying a batch of the feed: the next start reconciles, nothing is lost."""
+    engine = build_engine(model="use", data_dir=tmp_path)
+    with session_factory() as session:
+        engine.start(session)
+        engine.save()
+        offers = [
+            make_offer(session, owner=world.member_vendor.organisation, external_id=f"feed-crash-{i}")
+            for i in range(3)
+        ]
+        session.commit()
+        put = engine.offers.put
+
+        def crash_after_one(documents: list[Document], *args: object, **kwargs: object) -> None:
+            put(documents[:1])
+            raise RuntimeError("killed")
+
+        monkeypatch.setattr(engine.offers, "put", crash_after_one)
+        with pytest.raises(RuntimeError):
+            engine.offers.sync(session)
+        engine.save()  # what a periodic save wrote before the process died
+
+        restarted = build_engine(model="use", data_dir=tmp_path)
+        restarted.start(session)
+        drift = restarted.offers.drift(matchable_documents(session, "offers"))
+        assert drift.clean, drift
+        assert all(restarted.offers.versions[offer.id] == offer.version for offer in offers)

@@ -103,6 +103,7 @@ def running_app(
     """A started app on the data directory; leaving the block stops it (which saves the index)."""
     app: FastAPI = create_app(data_settings(data_dir), session_factory=session_factory)
     with TestClient(app) as client:
+        assert app.state.engine_start.wait(120), "the engine did not start"
         yield client, app.state.engine
 
 
@@ -594,3 +595,51 @@ def test_a_supplier_suspended_or_a_membership_revoked_by_another_replica_applies
             supplier.admission_status = "suspended"
             replica.commit()
         assert rebar not in found()
+
+
+def test_a_write_through_one_replica_is_matched_by_the_other_on_its_next_request(
+    world: World, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Two apps, each with its own engine and data directory, over one database: what one writes, the
+    other's next request matches, and what one archives, the other's next request no longer shows."""
+    with (
+        running_app(tmp_path / "a", session_factory) as (writer, _),
+        running_app(tmp_path / "b", session_factory) as (reader, reader_engine),
+    ):
+        need = reader.post(
+            "/needs",
+            json={"text": "Green hydrogen for our DRI plant, at most 2 kgCO2e/kg", "max_pcf": 2,
+                  "max_pcf_unit": "kgCO2e/kg"},
+            headers=world.buyer.headers,
+        )  # fmt: skip
+        assert need.status_code == 201, need.text
+
+        def matched() -> list[int]:
+            response = reader.get(f"/needs/{need.json()['id']}/matches", headers=world.buyer.headers)
+            assert response.status_code == 200, response.text
+            return [m["offer"]["id"] for m in response.json()["matches"]]
+
+        assert matched() == []
+        body = {key: HYDROGEN[key] for key in ("title", "description", "kind", "category", "region")}
+        created = writer.post(
+            "/offers",
+            json={
+                **body,
+                "external_id": "h2-a",
+                "pcf_value": 0.9,
+                "pcf_unit": "kgCO2e/kg",
+                "status": "published",
+            },
+            headers=world.other_vendor.headers,
+        )
+        assert created.status_code == 201, created.text
+        offer_id = created.json()["id"]
+        assert offer_id not in reader_engine.offers.versions  # the reader has not looked yet
+        assert matched() == [offer_id]
+
+        archived = writer.patch(
+            f"/offers/{offer_id}", json={"status": "archived"}, headers=world.other_vendor.headers
+        )
+        assert archived.status_code == 200, archived.text
+        assert matched() == []
+        assert offer_id not in reader_engine.offers.versions

@@ -69,12 +69,17 @@ class Engine:
         vector: Vectors = self.embedder.encode_queries([analysis.bridged])[0]
         return vector
 
-    def start(self, session: Session) -> dict[str, Drift]:
-        """Load the saved indexes (refusing a model mismatch) and reconcile them with the database."""
+    def start(self, session: Session, *, abandon: threading.Event | None = None) -> dict[str, Drift]:
+        """Load the saved indexes (refusing a model mismatch) and reconcile them with the database.
+
+        Setting `abandon` stops the embedding at its next batch (`StartAbandoned`): the app is shutting
+        down, and the next start reconciles again."""
         drifts: dict[str, Drift] = {}
         for catalogue in (self.offers, self.needs):
             loaded = catalogue.load()
-            drift = catalogue.reconcile(session, progress=ProgressLog(f"indexing {catalogue.kind}"))
+            drift = catalogue.reconcile(
+                session, progress=ProgressLog(f"indexing {catalogue.kind}", abandon=abandon)
+            )
             drifts[catalogue.kind] = drift
             logger.info(
                 "%s index %s: %d entries; %d embedded, %d re-embedded, %d dropped",
@@ -106,16 +111,25 @@ class Engine:
                 catalogue.save()
 
 
+class StartAbandoned(Exception):
+    """A start-up's embedding stopped because the app is shutting down."""
+
+
 class ProgressLog:
     """Log an index build's progress every few seconds, so a long first start is not silent."""
 
-    def __init__(self, label: str, every_seconds: float = 5.0) -> None:
+    def __init__(
+        self, label: str, every_seconds: float = 5.0, *, abandon: threading.Event | None = None
+    ) -> None:
         self.label = label
+        self.abandon = abandon
         self.every = every_seconds
         self.done = 0
         self.last = time.monotonic()
 
     def __call__(self, count: int) -> None:
+        if self.abandon is not None and self.abandon.is_set():
+            raise StartAbandoned(f"{self.label}: abandoned after {self.done + count} embedded")
         self.done += count
         if time.monotonic() - self.last >= self.every:
             self.last = time.monotonic()

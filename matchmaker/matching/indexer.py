@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 Kind = Literal["offers", "needs"]
 Progress = Callable[[int], None]
 EMBED_BATCH = 256
+READ_CHUNK = 500  # rows read by id per query (SQLite limits the parameters of one statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +81,33 @@ def _matchable(kind: Kind, *columns: Any) -> Select[Any]:
 
 
 def matchable_documents(session: Session, kind: Kind, *, ids: Sequence[int] | None = None) -> list[Document]:
-    """The rows that belong in the index with their texts (all, or those of `ids`)."""
+    """The rows that belong in the index with their texts (all, or those of `ids`, read in chunks)."""
+    if ids is None:
+        return _documents(session, kind, None)
+    ids = list(ids)
+    return [
+        doc
+        for start in range(0, len(ids), READ_CHUNK)
+        for doc in _documents(session, kind, ids[start : start + READ_CHUNK])
+    ]
+
+
+def _documents(session: Session, kind: Kind, ids: list[int] | None) -> list[Document]:
     if kind == "offers":
         offers = _matchable(kind, Offer.id, Offer.version, Offer.title, Offer.description)
         if ids is not None:
-            offers = offers.where(Offer.id.in_(list(ids)))
+            offers = offers.where(Offer.id.in_(ids))
         return [Document(i, v, join_offer_text(t, d)) for i, v, t, d in session.execute(offers)]
     needs = _matchable(kind, Need.id, Need.version, Need.text)
     if ids is not None:
-        needs = needs.where(Need.id.in_(list(ids)))
+        needs = needs.where(Need.id.in_(ids))
     return [Document(i, v, t) for i, v, t in session.execute(needs)]
+
+
+def matchable_versions(session: Session, kind: Kind) -> list[Document]:
+    """The rows that belong in the index with their versions only (texts left empty): what drift needs."""
+    table = Offer if kind == "offers" else Need
+    return [Document(i, v, "") for i, v in session.execute(_matchable(kind, table.id, table.version))]
 
 
 def count_matchable(session: Session, kind: Kind) -> int:
@@ -187,11 +205,12 @@ class Catalogue:
     def reconcile(self, session: Session, progress: Progress | None = None) -> Drift:
         """Make the index match the database: embed what is missing or stale, drop ghosts."""
         cursor = FeedCursor(self.kind, position=latest_position(session))
-        documents = matchable_documents(session, self.kind)
-        drift = self.drift(documents)
+        drift = self.drift(matchable_versions(session, self.kind))
         self.drop(drift.ghosts)
-        todo = set(drift.missing) | set(drift.stale)
-        self.put([doc for doc in documents if doc.id in todo], progress)
+        # Texts are read only for what is embedded: a start from a whole saved index reads versions only.
+        self.put(
+            matchable_documents(session, self.kind, ids=sorted({*drift.missing, *drift.stale})), progress
+        )
         self.cursor = cursor
         return drift
 

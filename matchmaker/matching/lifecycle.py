@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.config import Settings
 from matchmaker.db.session import transaction
-from matchmaker.matching.engine import Engine, engine_from_settings
+from matchmaker.matching.engine import Engine, StartAbandoned, engine_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -18,14 +18,78 @@ logger = logging.getLogger(__name__)
 def start_engine(settings: Settings, session_factory: sessionmaker[Session]) -> Engine:
     """Load the model, load or build the indexes and reconcile them with the database."""
     engine = engine_from_settings(settings)
+    catch_up_at_start(engine, session_factory)
+    return engine
+
+
+def catch_up_at_start(
+    engine: Engine, session_factory: sessionmaker[Session], *, abandon: threading.Event | None = None
+) -> None:
+    """Load the saved indexes and reconcile them with the database (embedding what they lack)."""
     try:
         # It only reads: embedding a large catalogue must not hold the write lock.
         with transaction(session_factory, writes=False) as session:
-            engine.start(session)
+            engine.start(session, abandon=abandon)
     except SQLAlchemyError as error:
         # Serve anyway (/healthz up, /readyz reports the database): the first query reconciles the index.
         logger.warning("database unreachable at start-up (%s); the index will be built on first use", error)
-    return engine
+
+
+class EngineStart:
+    """The engine, started beside the app: the app answers (/healthz) from its first second while the
+    saved indexes load and catch up with the database; requests that match wait for it (`wait`), and
+    /readyz says not ready until then.
+
+    What can refuse a start is checked before the app serves: the model loads, and saved indexes built by
+    another model or glossary raise `IndexMismatch` here, not in the background.
+    """
+
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session]) -> None:
+        self.engine = engine_from_settings(settings)
+        for catalogue in (self.engine.offers, self.engine.needs):
+            catalogue.check_saved()
+        self.error: BaseException | None = None
+        self._session_factory = session_factory
+        self._done = threading.Event()
+        self._abandon = threading.Event()
+        self._saver = IndexSaver(self.engine, interval=settings.index_save_interval)
+        self._thread = threading.Thread(target=self.run, name="engine-start", daemon=True)
+
+    def begin(self) -> None:
+        """Start in the background."""
+        self._thread.start()
+
+    def run(self) -> None:
+        """Load and catch up the indexes, then save them now and then."""
+        try:
+            catch_up_at_start(self.engine, self._session_factory, abandon=self._abandon)
+            self._saver.start()
+        except StartAbandoned:
+            logger.info("start-up abandoned: the app is shutting down")
+            self.error = StartAbandoned("the app is shutting down")
+        except BaseException as error:  # reported by /readyz and to every request that needs the engine
+            logger.exception("the matching engine could not start")
+            self.error = error
+        finally:
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set() and self.error is None
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the engine is ready, waiting up to `timeout` seconds for it."""
+        return self._done.wait(timeout) and self.error is None
+
+    def stop(self) -> None:
+        """Stop saving in the background and save once more. A start still running is abandoned at its
+        next batch and waited for, so no connection outlives the app (the next start reconciles again)."""
+        self._abandon.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._saver.stop()
+        if self.ready:
+            self.engine.save()
 
 
 class IndexSaver:

@@ -31,6 +31,7 @@ from matchmaker.alliances import repository as alliances
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Membership, Offer, Organisation
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
+from matchmaker.matching.indexer import READ_CHUNK
 from matchmaker.offers.visibility import MATCHED
 from matchmaker.units import Footprint, parse_unit
 from matchmaker.visibility import MaskField, Viewer, column_field, mask
@@ -41,7 +42,6 @@ PUBLIC = -1  # visibility column: shared with everyone
 NOBODY = -2  # visibility column: restricted to an alliance that is not named (the owner only)
 # Footprints this close to the ceiling, relative to it, are judged exactly instead of in floating point.
 CEILING_BAND = 1e-9
-READ_CHUNK = 500  # offers read by id per query
 _COLUMNS = (
     Offer.id,
     Offer.version,
