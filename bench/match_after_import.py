@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from matchmaker.cli import session_scope  # noqa: E402
-from matchmaker.config import Settings, get_settings  # noqa: E402
+from matchmaker.config import get_settings, scratch_settings  # noqa: E402
 from matchmaker.imports import service as imports  # noqa: E402
 from matchmaker.imports.readers import read_jsonl  # noqa: E402
 from matchmaker.matching import evaluation  # noqa: E402
@@ -81,12 +81,7 @@ def catalogue(size: int) -> str:
 
 def run_size(size: int, needs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="matchmaker-bench-") as scratch:
-        settings = Settings(
-            data_dir=Path(scratch),
-            database_url=f"sqlite:///{Path(scratch) / 'bench.sqlite3'}",
-            model=get_settings().model,
-            environment="test",
-        )
+        settings = scratch_settings(Path(scratch))
         need_lines = (RELEVANCE / "needs.jsonl").read_text(encoding="utf-8").splitlines()[:needs]
         with session_scope(settings) as session:
             started = time.perf_counter()

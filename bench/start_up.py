@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from match_after_import import RELEVANCE, REPO, catalogue, jittered_embedder  # noqa: E402
 
 from matchmaker.cli import session_scope  # noqa: E402
-from matchmaker.config import Settings, get_settings  # noqa: E402
+from matchmaker.config import get_settings, scratch_settings  # noqa: E402
 from matchmaker.db.session import make_engine, make_session_factory  # noqa: E402
 from matchmaker.imports import service as imports  # noqa: E402
 from matchmaker.imports.readers import read_jsonl  # noqa: E402
@@ -47,8 +47,8 @@ def free_port() -> int:
 
 def prepare(directory: Path, size: int) -> str:
     """Import the catalogue and save the indexes; the database URL."""
-    url = f"sqlite:///{directory / 'bench.sqlite3'}"
-    settings = Settings(data_dir=directory, database_url=url, model=get_settings().model, environment="test")
+    settings = scratch_settings(directory)
+    url = settings.sqlalchemy_url
     needs = "\n".join((RELEVANCE / "needs.jsonl").read_text(encoding="utf-8").splitlines()[:30])
     with session_scope(settings) as session:
         imports.import_offers(

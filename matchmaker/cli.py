@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from matchmaker.auth import Principal, Role
-from matchmaker.config import Settings, get_settings
+from matchmaker.config import Settings, get_settings, scratch_settings
 from matchmaker.errors import MatchmakerError
 
 if TYPE_CHECKING:
@@ -616,13 +616,7 @@ def evaluate(
     if not (data / "offers.jsonl").is_file():
         fail(f"no development set at {data} (expected offers.jsonl, needs.jsonl, qrels.tsv, score.py)")
     with cli_errors(), tempfile.TemporaryDirectory(prefix="matchmaker-eval-") as scratch:
-        # Its own SQLite file, whatever MATCHMAKER_DATABASE_URL says: the evaluation must not touch real data.
-        settings = Settings(
-            data_dir=Path(scratch),
-            database_url=f"sqlite:///{Path(scratch) / 'eval.sqlite3'}",
-            model=get_settings().model,
-            environment="test",
-        )
+        settings = scratch_settings(Path(scratch))
         with session_scope(settings) as session:
             evaluation.import_dataset(session, data)
             engine = _engine(settings)

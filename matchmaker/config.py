@@ -136,3 +136,14 @@ def normalise_database_url(url: str) -> str:
 def get_settings() -> Settings:
     """Return the process-wide settings, read once from the environment."""
     return Settings()
+
+
+def scratch_settings(directory: Path) -> Settings:
+    """Settings for a throwaway run in `directory` (an evaluation, a benchmark): its own SQLite file there,
+    whatever MATCHMAKER_DATABASE_URL says, so it never touches real data; the configured model."""
+    return Settings(
+        data_dir=directory,
+        database_url=f"sqlite:///{directory / 'scratch.sqlite3'}",
+        model=get_settings().model,
+        environment="test",
+    )

@@ -12,13 +12,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Change, Offer
 from matchmaker.matching.engine import build_engine
-from matchmaker.matching.indexer import Document, matchable_documents
+from matchmaker.matching.indexer import Catalogue, Document, matchable_documents
 from tests.factories import World, make_need, make_offer
 
 
 def recorded(session: Session, since: int) -> list[tuple[str, int]]:
     rows = session.execute(select(Change.kind, Change.row_id).where(Change.id > since).order_by(Change.id))
     return [(kind, row_id) for kind, row_id in rows]
+
+
+def crash_next_put(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, *, keep: int) -> None:
+    """The catalogue's next `put` embeds its first `keep` documents and then dies; later ones work."""
+    put = catalogue.put
+
+    def crash(documents: list[Document], *args: object, **kwargs: object) -> None:
+        monkeypatch.setattr(catalogue, "put", put)
+        put(documents[:keep])
+        raise RuntimeError("killed while embedding")
+
+    monkeypatch.setattr(catalogue, "put", crash)
 
 
 def test_a_commit_records_each_offer_and_need_it_changed_once(
@@ -100,13 +112,7 @@ def test_a_sync_that_fails_half_way_is_read_again_by_the_next(
         engine.catch_up(session)
         offer = make_offer(session, owner=world.member_vendor.organisation, external_id="feed-3")
         session.commit()
-        put = engine.offers.put
-
-        def fail_once(*args: object, **kwargs: object) -> None:
-            monkeypatch.setattr(engine.offers, "put", put)
-            raise RuntimeError("the embedder went away")
-
-        monkeypatch.setattr(engine.offers, "put", fail_once)
+        crash_next_put(engine.offers, monkeypatch, keep=0)
         with pytest.raises(RuntimeError):
             engine.offers.sync(session)
         assert offer.id not in engine.offers.versions
@@ -127,13 +133,7 @@ def test_a_restart_after_a_sync_that_failed_leaves_the_index_whole(
             for i in range(3)
         ]
         session.commit()
-        put = engine.offers.put
-
-        def crash_after_one(documents: list[Document], *args: object, **kwargs: object) -> None:
-            put(documents[:1])
-            raise RuntimeError("killed")
-
-        monkeypatch.setattr(engine.offers, "put", crash_after_one)
+        crash_next_put(engine.offers, monkeypatch, keep=1)
         with pytest.raises(RuntimeError):
             engine.offers.sync(session)
         engine.save()  # what a periodic save wrote before the process died

@@ -32,7 +32,7 @@ OUT = HERE.parent
 ROOT = OUT.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matchmaker.config import Settings, get_settings  # noqa: E402
+from matchmaker.config import scratch_settings  # noqa: E402
 from matchmaker.matching.evaluation import import_dataset, open_needs, ranked_external_ids  # noqa: E402
 from matchmaker.matching.glossary import english_words, load_glossary  # noqa: E402
 
@@ -79,12 +79,7 @@ def system_rankings(data_dir: Path) -> dict[str, list[str]]:
     from matchmaker.cli import _engine, session_scope
 
     with tempfile.TemporaryDirectory(prefix="relevance-pools-") as scratch:
-        settings = Settings(
-            data_dir=Path(scratch),
-            database_url=f"sqlite:///{Path(scratch) / 'pools.sqlite3'}",
-            model=get_settings().model,
-            environment="test",
-        )
+        settings = scratch_settings(Path(scratch))
         rankings: dict[str, list[str]] = {}
         with session_scope(settings) as session:
             import_dataset(session, data_dir)

@@ -41,7 +41,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from matchmaker.cli import session_scope
-from matchmaker.config import Settings, get_settings
+from matchmaker.config import scratch_settings
 from matchmaker.matching import evaluation
 from matchmaker.matching.eligibility import judge
 from matchmaker.matching.engine import engine_from_settings
@@ -211,12 +211,7 @@ class _engine:
         self.data, self.scratch = data, scratch
 
     def __enter__(self) -> tuple[Any, Any]:
-        settings = Settings(
-            data_dir=self.scratch,
-            database_url=f"sqlite:///{self.scratch / 'eval.sqlite3'}",
-            model=get_settings().model,
-            environment="test",
-        )
+        settings = scratch_settings(self.scratch)
         self._scope = session_scope(settings)
         session = self._scope.__enter__()
         evaluation.import_dataset(session, self.data)
