@@ -140,6 +140,7 @@ class Catalogue:
         self.cursor: FeedCursor | None = None  # where in the feed of changes the index is
         self.dirty = False
         self._lock = threading.RLock()
+        self._syncing = threading.Lock()  # one sync at a time (`sync`)
 
     # --- identity -----------------------------------------------------------------------------------
     @property
@@ -217,21 +218,24 @@ class Catalogue:
     def sync(self, session: Session) -> None:
         """Apply the changes the feed holds since the last look (cheap: what changed, read by position).
 
-        Before the first full reconciliation (a start-up that could not reach the database) it does one.
+        One sync at a time: a request that syncs while another applies changes waits for them, so it never
+        reads past changes that are not applied yet. Before the first full reconciliation (a start-up that
+        could not reach the database) it does one.
         """
-        if self.cursor is None:
-            self.reconcile(session)
-            return
-        before = self.cursor.copy()
-        try:
-            changed = self.cursor.read(session)
-            if changed:
-                documents = matchable_documents(session, self.kind, ids=sorted(changed))
-                self.put([doc for doc in documents if self.versions.get(doc.id) != doc.version])
-                self.drop(changed - {doc.id for doc in documents})
-        except BaseException:
-            self.cursor = before  # read again next time: what failed here was not applied
-            raise
+        with self._syncing:
+            if self.cursor is None:
+                self.reconcile(session)
+                return
+            before = self.cursor.copy()
+            try:
+                changed = self.cursor.read(session)
+                if changed:
+                    documents = matchable_documents(session, self.kind, ids=sorted(changed))
+                    self.put([doc for doc in documents if self.versions.get(doc.id) != doc.version])
+                    self.drop(changed - {doc.id for doc in documents})
+            except BaseException:
+                self.cursor = before  # read again next time: what failed here was not applied
+                raise
 
     def rebuild(self, session: Session, progress: Progress | None = None) -> int:
         """Throw the index away and embed every matchable row again."""
