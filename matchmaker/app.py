@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,12 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker import __version__
 from matchmaker.alliances.endpoints import router as alliances_router
 from matchmaker.config import Settings, get_settings
+from matchmaker.db.changes import ChangeSignal
 from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.errors import install_problem_handlers, register_problem_schema
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
 from matchmaker.matching.endpoints import router as matching_router
-from matchmaker.matching.lifecycle import EngineStart
+from matchmaker.matching.lifecycle import ChangeFollower, EngineStart
 from matchmaker.middleware import install_middleware
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
@@ -34,6 +36,10 @@ footprints; buyers post needs with hard footprint ceilings; the operator admits 
 alliances. Authenticate with an organisation's API key: **Authorize** above, or `Authorization: Bearer <key>`.
 Errors are RFC 9457 `application/problem+json`.
 """
+
+
+# Without LISTEN/NOTIFY (SQLite), the feed is read in the background this often.
+FOLLOW_POLL_SECONDS = 1.0
 
 
 def create_app(
@@ -58,9 +64,18 @@ def create_app(
             starting.begin()
         else:
             await run_in_threadpool(starting.run)
+        follower = None
+        if database is not None:  # its own pool: a thread of its own may read the feed beside requests
+            signal = await run_in_threadpool(
+                functools.partial(ChangeSignal, database, poll_seconds=FOLLOW_POLL_SECONDS)
+            )
+            follower = ChangeFollower(starting, app.state.session_factory, signal)
+            follower.start()
         try:
             yield
         finally:
+            if follower is not None:
+                follower.stop()
             starting.stop()
             if database is not None:
                 database.dispose()

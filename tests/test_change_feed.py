@@ -3,17 +3,28 @@ read by position, with ids that commit out of order asked for again, and a faile
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from matchmaker.app import create_app
+from matchmaker.config import Settings
 from matchmaker.db.changes import FeedCursor, latest_position
+from matchmaker.db.migrate import upgrade
 from matchmaker.db.models import Change, Offer
+from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.matching.engine import build_engine
 from matchmaker.matching.indexer import Catalogue, Document, matchable_documents
-from tests.factories import World, make_need, make_offer
+from tests.cli_support import throwaway_postgres
+from tests.conftest import POSTGRES_URL_ENV
+from tests.factories import World, build_world, make_need, make_offer
 
 
 def recorded(session: Session, since: int) -> list[tuple[str, int]]:
@@ -143,3 +154,37 @@ def test_a_restart_after_a_sync_that_failed_leaves_the_index_whole(
         drift = restarted.offers.drift(matchable_documents(session, "offers"))
         assert drift.clean, drift
         assert all(restarted.offers.versions[offer.id] == offer.version for offer in offers)
+
+
+@contextmanager
+def database_of_its_own(tmp_path: Path) -> Iterator[str]:
+    """A database an app opens itself (as `serve` does), on the server this run tests against."""
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if url:
+        with throwaway_postgres(url) as own:
+            yield own
+        return
+    yield f"sqlite:///{tmp_path / 'own.sqlite3'}"
+
+
+def test_changes_another_process_commits_are_applied_in_the_background(tmp_path: Path) -> None:
+    """No request needed: the app's follower reads the feed when woken (NOTIFY on PostgreSQL, a timer on
+    SQLite) and embeds what another process wrote."""
+    with database_of_its_own(tmp_path) as url:
+        database = make_engine(url)
+        upgrade(database)
+        factory = make_session_factory(database)
+        with factory() as session:
+            world = build_world(session)
+            session.commit()
+        app = create_app(Settings(environment="test", data_dir=tmp_path / "data", database_url=url))
+        with TestClient(app):
+            assert app.state.engine_start.wait(120)
+            with factory() as session:
+                offer = make_offer(session, owner=world.member_vendor.organisation, external_id="elsewhere")
+                session.commit()
+            deadline = time.monotonic() + 30
+            while offer.id not in app.state.engine.offers.versions and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert app.state.engine.offers.versions.get(offer.id) == offer.version, "not applied in 30 s"
+        database.dispose()

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, func, insert, or_, select
+from sqlalchemy import Engine, event, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from matchmaker.db.models import Change, Need, Offer
@@ -29,6 +29,8 @@ from matchmaker.db.models import Change, Need, Offer
 FOLLOWED: dict[type, str] = {Offer: "offers", Need: "needs"}
 _PENDING = "matchmaker.feed.pending"
 _COMMITTED = "matchmaker.feed.committed"
+# PostgreSQL's channel for "changes committed": delivered at commit, to every process listening.
+CHANNEL = "matchmaker_changes"
 # A skipped id still missing after this long belongs to a transaction that rolled back (ids are taken
 # moments before the commit, so a live transaction fills its gap within milliseconds).
 GAP_PATIENCE_SECONDS = 60.0
@@ -60,6 +62,8 @@ def _record(session: Session) -> None:
     if not pending:
         return
     session.execute(insert(Change), [{"kind": kind, "row_id": row_id} for kind, row_id in sorted(pending)])
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
     session.info[_COMMITTED] = frozenset(pending)
 
 
@@ -113,3 +117,30 @@ class FeedCursor:
         for change_id, since in list(self.gaps.items()):
             if now - since > GAP_PATIENCE_SECONDS:
                 del self.gaps[change_id]
+
+
+class ChangeSignal:
+    """Wakes a follower of the feed when changes are committed: PostgreSQL's LISTEN/NOTIFY (on a connection
+    of its own, outside the pool), or on SQLite simply every `poll_seconds`."""
+
+    def __init__(self, database: Engine, *, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
+        self._listener: Any = None
+        if database.dialect.name == "postgresql":
+            import psycopg
+
+            url = database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = psycopg.connect(url, autocommit=True)
+            self._listener.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self) -> None:
+        """Return when changes were committed, or after `poll_seconds` at the latest."""
+        if self._listener is None:
+            time.sleep(self.poll_seconds)
+            return
+        for _ in self._listener.notifies(timeout=self.poll_seconds, stop_after=1):
+            pass
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()

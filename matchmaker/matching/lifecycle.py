@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.config import Settings
+from matchmaker.db.changes import ChangeSignal
 from matchmaker.db.session import transaction
 from matchmaker.matching.engine import Engine, StartAbandoned, engine_from_settings
 
@@ -120,3 +121,38 @@ class IndexSaver:
                 self._engine.save()
             except Exception:
                 logger.exception("could not save the index")
+
+
+class ChangeFollower:
+    """Applies the feed in the background as changes are committed (woken by `ChangeSignal`), so the
+    changes other processes make are embedded here before a request needs them; a request still reads
+    the feed first, so it never misses one that arrived meanwhile."""
+
+    def __init__(
+        self, starting: EngineStart, session_factory: sessionmaker[Session], signal: ChangeSignal
+    ) -> None:
+        self._starting = starting
+        self._session_factory = session_factory
+        self._signal = signal
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="change-follower", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._signal.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._signal.wait()
+            if self._stop.is_set() or not self._starting.ready:
+                continue
+            try:
+                with self._session_factory() as session:
+                    self._starting.engine.catch_up(session)
+            except Exception:  # the next wake-up, or the next request, tries again
+                logger.exception("could not apply the feed of changes")

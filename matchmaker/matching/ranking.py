@@ -244,9 +244,12 @@ def count_relevant(
     cheap = dense.astype(np.float64) + weights.category * candidates.agreement
     # Float addition never falls when a non-negative term is added: `cheap` over the floor, relevance too.
     certain = cheap >= weights.floor if weights.lexical >= 0 else np.zeros(len(cheap), dtype=bool)
-    # Mentioning none of the query's terms, relevance is the cheap part; the postings bound the rest.
-    reach = cheap + max(weights.lexical, 0.0) * lexical_upper(candidates.ids, query.analysis, catalogue)
-    undecided = np.flatnonzero(~certain & (reach + BOUND_MARGIN >= weights.floor))
+    lexical = max(weights.lexical, 0.0)
+    # Undecided: under the floor, but full coverage could lift them; of those, the postings say which
+    # mention enough of the query's terms to reach it (mentioning none, relevance is the cheap part).
+    undecided = np.flatnonzero(~certain & (cheap + lexical + BOUND_MARGIN >= weights.floor))
+    covered = lexical_upper(candidates.ids[undecided], query.analysis, catalogue)
+    undecided = undecided[cheap[undecided] + lexical * covered + BOUND_MARGIN >= weights.floor]
     found = int(np.count_nonzero(certain))
     query_terms = query.analysis.lexical_terms
     idf = {term: catalogue.statistics.weight(term) for term in query_terms}
@@ -295,13 +298,17 @@ def top_scored(
     if dense is None:
         dense = catalogue.index.similarities(query.vector, candidates.ids)
     cheap = dense.astype(np.float64) + weights.category * candidates.agreement
-    lexical_slack = max(weights.lexical, 0.0) * lexical_upper(candidates.ids, query.analysis, catalogue)
+    lexical = max(weights.lexical, 0.0)
+    keep = ~np.isnan(cheap)
+    if floor:  # what full coverage cannot lift over the floor needs no look at the postings
+        keep &= cheap + lexical + BOUND_MARGIN >= weights.floor
+    order = np.flatnonzero(keep)
+    lexical_slack = np.zeros(len(cheap))
+    lexical_slack[order] = lexical * lexical_upper(candidates.ids[order], query.analysis, catalogue)
+    if floor:
+        order = order[cheap[order] + lexical_slack[order] + BOUND_MARGIN >= weights.floor]
     bonus_slack = max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)
     upper = cheap + lexical_slack + (bonus_slack if by == "score" else 0.0) + BOUND_MARGIN
-    keep = ~np.isnan(cheap)
-    if floor:
-        keep &= cheap + lexical_slack + BOUND_MARGIN >= weights.floor
-    order = np.flatnonzero(keep)
     order = order[np.argsort(-upper[order], kind="stable")]
 
     def key(row: Scored) -> tuple[float, int]:
