@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -25,6 +26,8 @@ from matchmaker.pact.announce import attach_announcer
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 from matchmaker.preconditions import IfMatch, get_if_match
+
+logger = logging.getLogger(__name__)
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in the thread pool, and each
@@ -84,8 +87,11 @@ async def _end_in_own_thread(session: Session, *, failed: bool) -> None:
 
 
 def _catch_up(engine: Engine, factory: sessionmaker[Session]) -> None:
-    with factory() as session:
-        engine.catch_up(session)
+    try:
+        with factory() as session:
+            engine.catch_up(session)
+    except Exception:  # the write stands; the next request, or the follower, reads the feed again
+        logger.exception("could not apply the changes just committed to the matching index")
 
 
 def _end_session(session: Session, *, failed: bool) -> None:

@@ -643,3 +643,40 @@ def test_a_write_through_one_replica_is_matched_by_the_other_on_its_next_request
         assert archived.status_code == 200, archived.text
         assert matched() == []
         assert offer_id not in reader_engine.offers.versions
+
+
+def test_a_write_whose_embedding_fails_still_answers_and_is_matched_next_time(
+    world: World, session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is the truth: the index failing after the commit is no 500, and the next request
+    applies the change the failed catch-up left in the feed."""
+    with running_app(tmp_path / "data", session_factory) as (client, engine):
+        need = client.post(
+            "/needs",
+            json={"text": "Green hydrogen, at most 2 kgCO2e/kg", "max_pcf": 2, "max_pcf_unit": "kgCO2e/kg"},
+            headers=world.buyer.headers,
+        )
+        assert need.status_code == 201, need.text
+        put = engine.offers.put
+
+        def fail_once(*args: object, **kwargs: object) -> None:
+            monkeypatch.setattr(engine.offers, "put", put)
+            raise RuntimeError("the embedder went away")
+
+        monkeypatch.setattr(engine.offers, "put", fail_once)
+        body = {key: HYDROGEN[key] for key in ("title", "description", "kind", "category", "region")}
+        created = client.post(
+            "/offers",
+            json={
+                **body,
+                "external_id": "h2-x",
+                "pcf_value": 0.9,
+                "pcf_unit": "kgCO2e/kg",
+                "status": "published",
+            },
+            headers=world.other_vendor.headers,
+        )
+        assert created.status_code == 201, created.text
+        matches = client.get(f"/needs/{need.json()['id']}/matches", headers=world.buyer.headers)
+        assert matches.status_code == 200, matches.text
+        assert [m["offer"]["id"] for m in matches.json()["matches"]] == [created.json()["id"]]
