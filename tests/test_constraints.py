@@ -17,7 +17,7 @@ from matchmaker.matching.constraint_evaluation import (
     evaluate,
     read_labelled,
 )
-from matchmaker.matching.constraints import (
+from matchmaker.written_constraints import (
     Ceiling,
     WrittenConstraints,
     find_ceiling,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matchmaker.matching.constraints import WrittenConstraints, read_constraints
+from matchmaker.written_constraints import WrittenConstraints, read_constraints
 
 # The alliances the labelled texts are read against, as the platform passes its known codes.
 KNOWN_ALLIANCES = ("CN100", "YRD-LCA")

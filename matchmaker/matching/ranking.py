@@ -20,7 +20,6 @@ import numpy.typing as npt
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.indexer import Catalogue
 from matchmaker.matching.offer_table import OfferTable
-from matchmaker.matching.regions import in_region
 from matchmaker.matching.scoring import (
     DEFAULT_WEIGHTS,
     Secondary,
@@ -32,6 +31,7 @@ from matchmaker.matching.scoring import (
     secondary_bonus,
 )
 from matchmaker.matching.text import Analysis, lexical_coverage
+from matchmaker.regions import in_region
 from matchmaker.vectors.embedder import Vectors
 from matchmaker.visibility import Viewer
 

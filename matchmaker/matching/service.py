@@ -15,7 +15,6 @@ from matchmaker.db.models import Need, Offer
 from matchmaker.errors import NotFound, ValidationFailed, field_error
 from matchmaker.exchange import InvalidValue, check_footprint_pair
 from matchmaker.matching import repository
-from matchmaker.matching.constraints import find_ceiling
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.explain import (
@@ -45,6 +44,7 @@ from matchmaker.offers import visibility as offer_visibility
 from matchmaker.parties import service as party_service
 from matchmaker.vectors.embedder import Vectors
 from matchmaker.visibility import EVERYONE, Viewer
+from matchmaker.written_constraints import find_ceiling
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from matchmaker.matching.constraints import without_quantities
 from matchmaker.matching.glossary import Glossary, english_words
+from matchmaker.written_constraints import without_quantities
 
 # Words that carry no topic. Units and emission words are left out too: every listing has them.
 STOPWORDS = frozenset(

@@ -22,8 +22,6 @@ from matchmaker.errors import (
 )
 from matchmaker.exchange import NeedFields, NeedRecord
 from matchmaker.footprints import stored_footprint
-from matchmaker.matching.constraints import WrittenConstraints, read_constraints
-from matchmaker.matching.regions import regions_for
 from matchmaker.needs import repository, visibility
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import (
@@ -37,7 +35,9 @@ from matchmaker.needs.schemas import (
 from matchmaker.offers.service import Outcome
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
+from matchmaker.regions import regions_for
 from matchmaker.units import Footprint, UnitError
+from matchmaker.written_constraints import WrittenConstraints, read_constraints
 
 _PLAIN_FIELDS = ("text", "language", "category", "require_verified", "region_preference")
 

@@ -42,8 +42,8 @@ from pydantic import ValidationError
 
 from matchmaker.db.models import Offer
 from matchmaker.exchange import CATEGORIES
-from matchmaker.matching.regions import CHINA
 from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
+from matchmaker.regions import CHINA
 from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
 
 SPEC_VERSION = "3.0.0"

@@ -45,7 +45,6 @@ from matchmaker.config import scratch_settings
 from matchmaker.matching import evaluation
 from matchmaker.matching.eligibility import judge
 from matchmaker.matching.engine import engine_from_settings
-from matchmaker.matching.regions import in_region
 from matchmaker.matching.relevance import (
     DEFAULT_MODEL,
     FEATURES,
@@ -61,6 +60,7 @@ from matchmaker.matching.scoring import DEFAULT_WEIGHTS, Secondary, secondary_bo
 from matchmaker.matching.service import need_criteria, need_query
 from matchmaker.matching.text import lexical_coverage
 from matchmaker.parties import service as party_service
+from matchmaker.regions import in_region
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from matchmaker.matching.regions import REGION_NAMES
+from matchmaker.regions import REGION_NAMES
 from matchmaker.units import MAX_FOOTPRINT_MAGNITUDE, UnknownUnitError, parse_unit
 
 # Texts are read up to this length: a need is at most 5,000 characters, and nothing is stated after a novel.
