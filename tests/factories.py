@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session
 
 from matchmaker.auth import Role
 from matchmaker.db.models import Alliance, Membership, Need, Offer, Organisation
 from matchmaker.footprints import stored_footprint
+from matchmaker.matching.indexer import Catalogue, Document
 from matchmaker.parties.service import issue_key
 
 
@@ -151,3 +153,15 @@ def build_world(session: Session) -> World:
     )
     world.needs["other_shared"] = make_need(session, owner=other_buyer.organisation, external_id="s-shared")
     return world
+
+
+def crash_next_put(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, *, keep: int) -> None:
+    """The catalogue's next `put` embeds its first `keep` documents and then dies; later ones work."""
+    put = catalogue.put
+
+    def crash(documents: list[Document], *args: object, **kwargs: object) -> None:
+        monkeypatch.setattr(catalogue, "put", put)
+        put(documents[:keep])
+        raise RuntimeError("killed while embedding")
+
+    monkeypatch.setattr(catalogue, "put", crash)

@@ -21,27 +21,15 @@ from matchmaker.db.migrate import upgrade
 from matchmaker.db.models import Change, Offer
 from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.matching.engine import build_engine
-from matchmaker.matching.indexer import Catalogue, Document, matchable_documents
+from matchmaker.matching.indexer import matchable_documents
 from tests.cli_support import throwaway_postgres
 from tests.conftest import POSTGRES_URL_ENV
-from tests.factories import World, build_world, make_need, make_offer
+from tests.factories import World, build_world, crash_next_put, make_need, make_offer
 
 
 def recorded(session: Session, since: int) -> list[tuple[str, int]]:
     rows = session.execute(select(Change.kind, Change.row_id).where(Change.id > since).order_by(Change.id))
     return [(kind, row_id) for kind, row_id in rows]
-
-
-def crash_next_put(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, *, keep: int) -> None:
-    """The catalogue's next `put` embeds its first `keep` documents and then dies; later ones work."""
-    put = catalogue.put
-
-    def crash(documents: list[Document], *args: object, **kwargs: object) -> None:
-        monkeypatch.setattr(catalogue, "put", put)
-        put(documents[:keep])
-        raise RuntimeError("killed while embedding")
-
-    monkeypatch.setattr(catalogue, "put", crash)
 
 
 def test_a_commit_records_each_offer_and_need_it_changed_once(

@@ -30,7 +30,7 @@ from matchmaker.matching.engine import Engine, build_engine
 from matchmaker.matching.indexer import Catalogue, matchable_documents
 from matchmaker.matching.lifecycle import start_engine
 from matchmaker.vectors.index import IndexMismatch
-from tests.factories import World, make_need, make_offer
+from tests.factories import World, crash_next_put, make_need, make_offer
 
 # Offers on distinct topics, so that each one's own query finds it first and no other query finds it.
 REBAR: dict[str, Any] = {
@@ -597,6 +597,37 @@ def test_a_supplier_suspended_or_a_membership_revoked_by_another_replica_applies
         assert rebar not in found()
 
 
+def post_hydrogen_need(client: TestClient, world: World) -> int:
+    need = client.post(
+        "/needs",
+        json={"text": "Green hydrogen for our DRI plant, at most 2 kgCO2e/kg", "max_pcf": 2,
+              "max_pcf_unit": "kgCO2e/kg"},
+        headers=world.buyer.headers,
+    )  # fmt: skip
+    assert need.status_code == 201, need.text
+    need_id: int = need.json()["id"]
+    return need_id
+
+
+def publish_hydrogen(client: TestClient, world: World, external_id: str) -> int:
+    body = {key: HYDROGEN[key] for key in ("title", "description", "kind", "category", "region")}
+    created = client.post(
+        "/offers",
+        json={**body, "external_id": external_id, "pcf_value": 0.9, "pcf_unit": "kgCO2e/kg",
+              "status": "published"},
+        headers=world.other_vendor.headers,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    offer_id: int = created.json()["id"]
+    return offer_id
+
+
+def matched_ids(client: TestClient, world: World, need_id: int) -> list[int]:
+    response = client.get(f"/needs/{need_id}/matches", headers=world.buyer.headers)
+    assert response.status_code == 200, response.text
+    return [m["offer"]["id"] for m in response.json()["matches"]]
+
+
 def test_a_write_through_one_replica_is_matched_by_the_other_on_its_next_request(
     world: World, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
@@ -606,42 +637,17 @@ def test_a_write_through_one_replica_is_matched_by_the_other_on_its_next_request
         running_app(tmp_path / "a", session_factory) as (writer, _),
         running_app(tmp_path / "b", session_factory) as (reader, reader_engine),
     ):
-        need = reader.post(
-            "/needs",
-            json={"text": "Green hydrogen for our DRI plant, at most 2 kgCO2e/kg", "max_pcf": 2,
-                  "max_pcf_unit": "kgCO2e/kg"},
-            headers=world.buyer.headers,
-        )  # fmt: skip
-        assert need.status_code == 201, need.text
-
-        def matched() -> list[int]:
-            response = reader.get(f"/needs/{need.json()['id']}/matches", headers=world.buyer.headers)
-            assert response.status_code == 200, response.text
-            return [m["offer"]["id"] for m in response.json()["matches"]]
-
-        assert matched() == []
-        body = {key: HYDROGEN[key] for key in ("title", "description", "kind", "category", "region")}
-        created = writer.post(
-            "/offers",
-            json={
-                **body,
-                "external_id": "h2-a",
-                "pcf_value": 0.9,
-                "pcf_unit": "kgCO2e/kg",
-                "status": "published",
-            },
-            headers=world.other_vendor.headers,
-        )
-        assert created.status_code == 201, created.text
-        offer_id = created.json()["id"]
+        need_id = post_hydrogen_need(reader, world)
+        assert matched_ids(reader, world, need_id) == []
+        offer_id = publish_hydrogen(writer, world, "h2-a")
         assert offer_id not in reader_engine.offers.versions  # the reader has not looked yet
-        assert matched() == [offer_id]
+        assert matched_ids(reader, world, need_id) == [offer_id]
 
         archived = writer.patch(
             f"/offers/{offer_id}", json={"status": "archived"}, headers=world.other_vendor.headers
         )
         assert archived.status_code == 200, archived.text
-        assert matched() == []
+        assert matched_ids(reader, world, need_id) == []
         assert offer_id not in reader_engine.offers.versions
 
 
@@ -651,32 +657,7 @@ def test_a_write_whose_embedding_fails_still_answers_and_is_matched_next_time(
     """The database is the truth: the index failing after the commit is no 500, and the next request
     applies the change the failed catch-up left in the feed."""
     with running_app(tmp_path / "data", session_factory) as (client, engine):
-        need = client.post(
-            "/needs",
-            json={"text": "Green hydrogen, at most 2 kgCO2e/kg", "max_pcf": 2, "max_pcf_unit": "kgCO2e/kg"},
-            headers=world.buyer.headers,
-        )
-        assert need.status_code == 201, need.text
-        put = engine.offers.put
-
-        def fail_once(*args: object, **kwargs: object) -> None:
-            monkeypatch.setattr(engine.offers, "put", put)
-            raise RuntimeError("the embedder went away")
-
-        monkeypatch.setattr(engine.offers, "put", fail_once)
-        body = {key: HYDROGEN[key] for key in ("title", "description", "kind", "category", "region")}
-        created = client.post(
-            "/offers",
-            json={
-                **body,
-                "external_id": "h2-x",
-                "pcf_value": 0.9,
-                "pcf_unit": "kgCO2e/kg",
-                "status": "published",
-            },
-            headers=world.other_vendor.headers,
-        )
-        assert created.status_code == 201, created.text
-        matches = client.get(f"/needs/{need.json()['id']}/matches", headers=world.buyer.headers)
-        assert matches.status_code == 200, matches.text
-        assert [m["offer"]["id"] for m in matches.json()["matches"]] == [created.json()["id"]]
+        need_id = post_hydrogen_need(client, world)
+        crash_next_put(engine.offers, monkeypatch, keep=0)
+        offer_id = publish_hydrogen(client, world, "h2-x")
+        assert matched_ids(client, world, need_id) == [offer_id]
