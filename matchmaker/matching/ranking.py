@@ -55,9 +55,8 @@ def lexical_upper(
     if total == 0 or len(ids) == 0:
         return covered
     for term, weight in weights.items():
-        rows = catalogue.statistics.postings.get(term)
-        if weight > 0 and rows:
-            covered += weight * np.isin(ids, np.fromiter(rows, dtype=np.int64, count=len(rows)))
+        if weight > 0 and term in catalogue.statistics.postings:
+            covered += weight * np.isin(ids, catalogue.statistics.rows_array(term))
     return covered / total
 
 

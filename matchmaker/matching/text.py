@@ -8,6 +8,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from matchmaker.matching.glossary import Glossary, english_words
 from matchmaker.written_constraints import without_quantities
 
@@ -80,6 +83,8 @@ class TermStatistics:
         self.documents = 0
         # Which rows mention each term; a term's document frequency is the size of its set.
         self.postings: dict[str, set[int]] = {}
+        # The same rows as sorted arrays, made when first asked for and forgotten when the term changes.
+        self._arrays: dict[str, npt.NDArray[np.int64]] = {}
 
     @property
     def frequency(self) -> Counter[str]:
@@ -90,15 +95,25 @@ class TermStatistics:
         self.documents += 1
         for term in set(terms):
             self.postings.setdefault(term, set()).add(identifier)
+            self._arrays.pop(term, None)
 
     def remove(self, terms: Iterable[str], identifier: int) -> None:
         self.documents = max(0, self.documents - 1)
         for term in set(terms):
+            self._arrays.pop(term, None)
             rows = self.postings.get(term)
             if rows is not None:
                 rows.discard(identifier)
                 if not rows:
                     del self.postings[term]
+
+    def rows_array(self, term: str) -> npt.NDArray[np.int64]:
+        """The rows that mention the term, sorted (kept until the term's postings change)."""
+        array = self._arrays.get(term)
+        if array is None:
+            rows = self.postings.get(term, ())
+            array = self._arrays[term] = np.sort(np.fromiter(rows, dtype=np.int64, count=len(rows)))
+        return array
 
     def mentioning(self, terms: Iterable[str]) -> set[int]:
         """The rows that mention at least one of the terms."""

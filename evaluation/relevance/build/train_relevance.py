@@ -456,16 +456,18 @@ def parity(
     return np.asarray(gaps)
 
 
-def variant(
-    names: tuple[str, ...],
-    rows: dict[str, NeedRows],
-    dev_rows: dict[str, NeedRows],
-    grades: dict[tuple[str, str], int],
-    floor: float,
-) -> str:
-    """One feature set chosen and scored as the main model is: its k-fold figures, parity and eval-dev."""
-    scorer, dev_scorer, needs = load_scorer(REL), load_scorer(DEV), sorted(rows)
-    best: tuple[tuple[bool, float], float, float, float, dict[str, Any], dict[str, np.ndarray]] | None = None
+Choice = tuple[tuple[bool, float], float, float, float, dict[str, Any], dict[str, np.ndarray]]
+
+
+def grid_search(
+    rows: dict[str, NeedRows], grades: dict[tuple[str, str], int], names: tuple[str, ...], floor: float
+) -> tuple[Choice, tuple[float, float, float, dict[str, Any]]]:
+    """C and both thresholds chosen on the folds: the best filtered nDCG@10 (all) whose Recall@10 is at
+    least `floor` (key, C, threshold, answer threshold, summary, out-of-fold probabilities); and the best
+    with one threshold for both decisions (C, threshold, threshold, summary)."""
+    scorer, needs = load_scorer(REL), sorted(rows)
+    best: Choice | None = None
+    single: tuple[float, float, float, dict[str, Any]] | None = None
     for c in C_GRID:
         oof = out_of_fold(rows, grades, needs, c, names)
         for threshold in THRESHOLDS:
@@ -475,8 +477,28 @@ def variant(
                 key = (summary["recall"] >= floor, summary["ndcg_all"])
                 if best is None or key > best[0]:
                     best = (key, c, threshold, answer, summary, oof)
-    assert best is not None
-    _, c, threshold, answer, summary, oof = best
+                if threshold == answer and (single is None or summary["ndcg_all"] > single[3]["ndcg_all"]):
+                    single = (c, threshold, answer, summary)
+        assert best is not None
+        print(
+            f"C {c:<5} best so far: C {best[1]} threshold {best[2]} answer {best[3]} "
+            f"nDCG@10 (all) {best[4]['ndcg_all']:.3f}",
+            flush=True,
+        )
+    assert best is not None and single is not None
+    return best, single
+
+
+def variant(
+    names: tuple[str, ...],
+    rows: dict[str, NeedRows],
+    dev_rows: dict[str, NeedRows],
+    grades: dict[tuple[str, str], int],
+    floor: float,
+) -> str:
+    """One feature set chosen and scored as the main model is: its k-fold figures, parity and eval-dev."""
+    scorer, dev_scorer, needs = load_scorer(REL), load_scorer(DEV), sorted(rows)
+    (_, c, threshold, answer, summary, oof), _ = grid_search(rows, grades, names, floor)
     single = scores(
         scorer, REL, {n: ranked(rows[n], oof[n], threshold=threshold, answer=threshold) for n in needs}
     )
@@ -550,24 +572,7 @@ def main(argv: list[str] | None = None) -> None:
         for label, names in VARIANTS.items():
             print(f"| {label} " + variant(names, rows, dev_rows, grades, floor), flush=True)
         return
-    best: tuple[tuple[bool, float], float, float, float, dict[str, Any], dict[str, np.ndarray]] | None = None
-    single: tuple[float, float, float, dict[str, Any]] | None = None  # one threshold for both decisions
-    for c in C_GRID:
-        oof = out_of_fold(rows, grades, needs, c)
-        for threshold in THRESHOLDS:
-            for answer in (t for t in THRESHOLDS if t >= threshold):
-                runs = {n: ranked(rows[n], oof[n], threshold=threshold, answer=answer) for n in needs}
-                summary = scores(scorer, REL, runs)
-                key = (summary["recall"] >= floor, summary["ndcg_all"])
-                if best is None or key > best[0]:
-                    best = (key, c, threshold, answer, summary, oof)
-                if threshold == answer and (single is None or summary["ndcg_all"] > single[3]["ndcg_all"]):
-                    single = (c, threshold, answer, summary)
-        print(
-            f"C {c:<5} best so far: C {best[1]} threshold {best[2]} answer {best[3]} "
-            f"nDCG@10 (all) {best[4]['ndcg_all']:.3f}"
-        )
-    assert best is not None and single is not None
+    best, single = grid_search(rows, grades, FEATURES, floor)
     print(line(f"one threshold (C {single[0]}, {single[1]})", single[3]))
     _, c, threshold, answer, summary, oof = best
     print(f"chosen on {FOLDS} folds grouped by need: C {c}, threshold {threshold}, answer threshold {answer}")
