@@ -40,6 +40,7 @@ from matchmaker.imports import service as imports  # noqa: E402
 from matchmaker.imports.readers import read_jsonl  # noqa: E402
 from matchmaker.matching import evaluation  # noqa: E402
 from matchmaker.matching.engine import engine_from_settings, shared_embedder  # noqa: E402
+from matchmaker.matching.ranking import Ranking  # noqa: E402
 from matchmaker.matching.service import need_criteria, rank_for_need  # noqa: E402
 
 RELEVANCE = REPO / "evaluation" / "relevance"
@@ -97,28 +98,51 @@ def run_size(size: int, needs: int) -> dict[str, Any]:
             started = time.perf_counter()
             engine.start(session)
             start_up = time.perf_counter() - started
+            snapshot = engine.snapshot
             times: list[float] = []
             selective: list[float] = []
+            exact_times: list[float] = []
+            differing = 0
             for need in evaluation.open_needs(session):
                 criteria = need_criteria(need)
-                for _ in range(3):
-                    began = time.perf_counter()
-                    ranking = rank_for_need(
-                        session=session, engine=engine, need=need, criteria=criteria, limit=10
-                    )
-                    elapsed = time.perf_counter() - began
-                times.append(elapsed)  # the last of three: the first pays for caches
-                if ranking.eligible <= SELECTIVE_SHARE * size:
-                    selective.append(elapsed)
+                rankings = []
+                # Side by side: the snapshot's path, then every offer scored.
+                for timed, planned in ((times, snapshot), (exact_times, None)):
+                    engine.snapshot = planned
+                    for _ in range(3):
+                        began = time.perf_counter()
+                        ranking = rank_for_need(
+                            session=session, engine=engine, need=need, criteria=criteria, limit=10
+                        )
+                        elapsed = time.perf_counter() - began
+                    rankings.append(ranking)
+                    timed.append(elapsed)  # the last of three: the first pays for caches
+                engine.snapshot = snapshot
+                differing += shown(rankings[0]) != shown(rankings[1])
+                if rankings[0].eligible <= SELECTIVE_SHARE * size:
+                    selective.append(times[-1])
     return {
         "size": size,
         "import_s": imported,
         "start_up_s": start_up,
+        "snapshot": snapshot is not None,
         "median_ms": 1000 * statistics.median(times),
         "p90_ms": 1000 * float(np.percentile(times, 90)),
+        "exact_median_ms": 1000 * statistics.median(exact_times),
+        "differing": differing,
+        "needs": len(times),
         "selective_needs": len(selective),
         "selective_median_ms": 1000 * statistics.median(selective) if selective else float("nan"),
     }
+
+
+def shown(ranking: Ranking) -> tuple[list[int], list[int], int]:
+    """What a buyer sees: the matches and near misses, in order, and the count of relevant offers."""
+    return (
+        [scored.facts.id for scored in ranking.matches],
+        [scored.facts.id for scored in ranking.near_misses],
+        ranking.relevant,
+    )
 
 
 def main() -> int:
@@ -135,7 +159,10 @@ def main() -> int:
             f"{size:>8} offers: import {result['import_s']:.1f} s, "
             f"engine start {result['start_up_s']:.1f} s, "
             f"match median {result['median_ms']:.1f} ms (p90 {result['p90_ms']:.1f}); "
-            f"{result['selective_needs']} selective needs: median {result['selective_median_ms']:.1f} ms",
+            f"{result['selective_needs']} selective needs: median {result['selective_median_ms']:.1f} ms; "
+            f"{'with' if result['snapshot'] else 'without'} a dense snapshot; every offer scored: median "
+            f"{result['exact_median_ms']:.1f} ms; {result['differing']} of {result['needs']} needs shown "
+            "otherwise",
             flush=True,
         )
     if len(results) > 1:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
@@ -18,13 +19,16 @@ from matchmaker.app import create_app
 from matchmaker.config import Settings
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.migrate import upgrade
-from matchmaker.db.models import Change, Offer
+from matchmaker.db.models import Change, Offer, Organisation
 from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.matching.engine import build_engine
 from matchmaker.matching.indexer import matchable_documents
-from tests.cli_support import throwaway_postgres
+from tests.cli_support import EVAL_DEV, db_session, ok, run, shared_relative, throwaway_postgres
 from tests.conftest import POSTGRES_URL_ENV
 from tests.factories import World, build_world, crash_next_put, make_need, make_offer
+from tests.servers import cli_environment, serving_process
+
+LATE_OFFERS = 1_500
 
 
 def recorded(session: Session, since: int) -> list[tuple[str, int]]:
@@ -176,3 +180,41 @@ def test_changes_another_process_commits_are_applied_in_the_background(tmp_path:
                 time.sleep(0.05)
             assert app.state.engine.offers.versions.get(offer.id) == offer.version, "not applied in 30 s"
         database.dispose()
+
+
+@pytest.mark.skipif(not (EVAL_DEV / "offers.jsonl").is_file(), reason=f"no development set at {EVAL_DEV}")
+def test_a_server_killed_in_the_middle_of_a_feed_batch_restarts_with_the_whole_index(tmp_path: Path) -> None:
+    """kill -9 while the background follower embeds a batch another process wrote: `index verify` shows the
+    drift, and the next start (here `match`) catches up from the database, after which verify is clean."""
+    with cli_environment(tmp_path / "data") as env:
+        ok("import", "offers", shared_relative(EVAL_DEV / "offers.jsonl"), env=env)
+        ok("import", "needs", shared_relative(EVAL_DEV / "needs.jsonl"), env=env)
+        with serving_process(env) as (url, server):
+            wait_until_ready(url)
+            with db_session(env) as session:
+                template = session.scalars(select(Offer).order_by(Offer.id).limit(1)).one()
+                owner = session.get_one(Organisation, template.owner_id)
+                for number in range(LATE_OFFERS):
+                    make_offer(
+                        session, owner=owner, external_id=f"late-{number}",
+                        title=f"{template.title}, lot {number}", description=template.description,
+                    )  # fmt: skip
+                session.commit()
+            time.sleep(1.5)  # the follower wakes within a second; the batch takes several to embed
+            server.kill()
+            server.wait(timeout=30)
+
+        drifted = run("index", "verify", env=env)
+        assert drifted.returncode == 1 and "Traceback" not in drifted.stderr, drifted.stderr
+        assert f"offers: {240 + LATE_OFFERS} indexed;" not in drifted.stdout
+
+        ok("match", "--need", "n03", env=env)
+        clean = ok("index", "verify", env=env)
+        assert f"offers: {240 + LATE_OFFERS} indexed; 0 missing, 0 stale, 0 ghosts" in clean.stdout
+
+
+def wait_until_ready(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "not ready in 120 s"
+        time.sleep(0.1)

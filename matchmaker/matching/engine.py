@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from matchmaker.config import Settings
+from matchmaker.matching.dense_snapshot import SNAPSHOT_FROM_ROWS, STALE_SHARE, DenseSnapshot
 from matchmaker.matching.glossary import load_glossary
 from matchmaker.matching.indexer import Catalogue, Drift, Kind
 from matchmaker.matching.offer_table import OfferTable
@@ -62,6 +63,11 @@ class Engine:
         default_factory=lambda: threading.BoundedSemaphore(default_matching_slots())
     )
 
+    # The planner over the offers' vectors, once there are enough offers to want it (`dense_snapshot`).
+    snapshot: DenseSnapshot | None = None
+    snapshot_from_rows: int = SNAPSHOT_FROM_ROWS
+    _snapshot_building: threading.Lock = field(default_factory=threading.Lock)
+
     def catalogue(self, kind: Kind) -> Catalogue:
         return self.offers if kind == "offers" else self.needs
 
@@ -97,6 +103,7 @@ class Engine:
         logger.info(
             "offer filter columns: %d offers in %.1f s", len(self.offer_table), time.monotonic() - started
         )
+        self.refresh_snapshot(background=False)
         return drifts
 
     def catch_up(self, session: Session) -> None:
@@ -104,6 +111,33 @@ class Engine:
         self.offers.sync(session)
         self.needs.sync(session)
         self.offer_table.sync(session)
+        self.refresh_snapshot()
+
+    def refresh_snapshot(self, *, background: bool = True) -> None:
+        """Build a dense snapshot if the catalogue is large enough and has none, or too much has changed
+        since its own; one build at a time, in a thread of its own unless told otherwise (a million offers
+        take about a minute). Requests use the snapshot they find (or none) meanwhile."""
+        if len(self.offer_table) < self.snapshot_from_rows:
+            return
+        if self.snapshot is not None and self.snapshot.stale_share() <= STALE_SHARE:
+            return
+        if not self._snapshot_building.acquire(blocking=False):
+            return
+
+        def build() -> None:
+            try:
+                replaced, self.snapshot = self.snapshot, DenseSnapshot.build(self.offer_table, self.offers)
+                if replaced is not None:
+                    replaced.close()
+            except Exception:
+                logger.exception("dense snapshot not built; near misses are scored in full meanwhile")
+            finally:
+                self._snapshot_building.release()
+
+        if background:
+            threading.Thread(target=build, name="dense-snapshot", daemon=True).start()
+        else:
+            build()
 
     def save(self) -> None:
         for catalogue in (self.offers, self.needs):

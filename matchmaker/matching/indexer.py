@@ -115,6 +115,25 @@ def count_matchable(session: Session, kind: Kind) -> int:
     return int(session.scalar(_matchable(kind, func.count()).order_by(None)) or 0)
 
 
+class ChangedIds:
+    """A growing set of ids, safe to read while another thread adds to it."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+
+    def add(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.update(int(identifier) for identifier in ids)
+
+    def copy(self) -> frozenset[int]:
+        with self._lock:
+            return frozenset(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class Catalogue:
     """The vectors, versions and lexical terms of one kind of row."""
 
@@ -141,6 +160,7 @@ class Catalogue:
         self.dirty = False
         self._lock = threading.RLock()
         self._syncing = threading.Lock()  # one sync at a time (`sync`)
+        self._watchers: list[ChangedIds] = []
 
     # --- identity -----------------------------------------------------------------------------------
     @property
@@ -168,6 +188,7 @@ class Catalogue:
                     self.versions[doc.id] = doc.version
                 self.index.upsert([doc.id for doc in batch], vectors)
                 self.dirty = True
+                self._tell_watchers([doc.id for doc in batch])
             if progress:
                 progress(len(batch))
 
@@ -184,6 +205,26 @@ class Catalogue:
             # Also ids the entries do not know: a crash may have saved the index before the entries.
             self.index.remove(ids)
             self.dirty = True
+            self._tell_watchers(ids)
+
+    # --- watching changes ---------------------------------------------------------------------------
+    def watch(self) -> ChangedIds:
+        """Ids put or dropped from now on, collected until `unwatch`: for a copy of the vectors taken now
+        (`dense_snapshot`), which must know what changed since."""
+        watcher = ChangedIds()
+        with self._lock:
+            self._watchers.append(watcher)
+        return watcher
+
+    def unwatch(self, watcher: ChangedIds) -> None:
+        with self._lock:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
+
+    def _tell_watchers(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        for watcher in self._watchers:
+            watcher.add(ids)
 
     # --- reconciliation -----------------------------------------------------------------------------
     def drift(self, documents: Sequence[Document]) -> Drift:

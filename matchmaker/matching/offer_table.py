@@ -161,6 +161,10 @@ class OfferTable:
                     raise
             self._sync_owners(session)
 
+    def row_of(self, identifier: int) -> int | None:
+        """The offer's row, if the table has held it (rows are never reused)."""
+        return self._row_of.get(identifier)
+
     def _version(self, identifier: int) -> int | None:
         row = self._row_of.get(identifier)
         return None if row is None else int(self._columns["version"][row])

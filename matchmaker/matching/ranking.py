@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from matchmaker.matching.dense_snapshot import DenseSnapshot
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.indexer import Catalogue
 from matchmaker.matching.offer_table import OfferTable
@@ -40,6 +41,8 @@ NEAR_MISSES = 5
 # Float sums in another order can differ in the last bits: bounds are widened by this much, so a pair whose
 # bound ties the count-th key is still scored.
 BOUND_MARGIN = 1e-9
+# Candidates in a first shortlist from a dense snapshot (`nearest_scored`); it grows 8x at a time.
+SHORTLIST_FIRST = 64
 
 
 def lexical_upper(
@@ -136,6 +139,7 @@ class Candidates:
     ids: npt.NDArray[np.int64]
     agreement: npt.NDArray[np.float64]
     materialise: Callable[[list[int]], list[tuple[OfferFacts, Verdict]]]
+    rows: npt.NDArray[np.int64] | None = None  # their rows in the offer table (ascending), if from it
 
     @classmethod
     def of_pairs(cls, pairs: Sequence[tuple[OfferFacts, Verdict]], query: Query) -> Candidates:
@@ -143,6 +147,15 @@ class Candidates:
             ids=np.asarray([offer.id for offer, _ in pairs], dtype=np.int64),
             agreement=np.asarray([category_agreement(query.category, o.category) for o, _ in pairs]),
             materialise=lambda positions: [pairs[i] for i in positions],
+        )
+
+    def subset(self, positions: npt.NDArray[np.int64]) -> Candidates:
+        """The candidates at these positions."""
+        return Candidates(
+            self.ids[positions],
+            self.agreement[positions],
+            lambda chosen: self.materialise([int(positions[i]) for i in chosen]),
+            None if self.rows is None else self.rows[positions],
         )
 
     def __len__(self) -> int:
@@ -186,9 +199,11 @@ def rank_table_offers(
     limit: int,
     weights: Weights = DEFAULT_WEIGHTS,
     apply_floor: bool = True,
+    snapshot: DenseSnapshot | None = None,
 ) -> Ranking:
     """`rank_offers` over the offers of the in-memory table the viewer may see: the filters are decided on
-    columns, and only the offers scored are judged one by one (the same `judge`, for their verdicts)."""
+    columns, and only the offers scored are judged one by one (the same `judge`, for their verdicts).
+    With a `snapshot` of the table's vectors, the near misses are found nearest first (`nearest_scored`)."""
     eligible_rows, failed_rows = table.partition(criteria, viewer=viewer)
 
     def candidates(rows: npt.NDArray[np.int64]) -> Candidates:
@@ -197,7 +212,7 @@ def rank_table_offers(
             return [(offer, judge(offer, criteria)) for offer in facts]
 
         ids = table.column("id")[rows]
-        return Candidates(ids, table.category_agreement(rows, query.category), materialise)
+        return Candidates(ids, table.category_agreement(rows, query.category), materialise, rows)
 
     return _ranking(
         query=query,
@@ -207,21 +222,25 @@ def rank_table_offers(
         limit=limit,
         weights=weights,
         apply_floor=apply_floor,
+        snapshot=snapshot,
     )
 
 
 def _ranking(
     *, query: Query, eligible: Candidates, failed: Candidates, catalogue: Catalogue, limit: int,
-    weights: Weights, apply_floor: bool,
+    weights: Weights, apply_floor: bool, snapshot: DenseSnapshot | None = None,
 ) -> Ranking:  # fmt: skip
     common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
     dense = catalogue.index.similarities(query.vector, eligible.ids) if len(eligible) else None
     matches = top_scored(
         eligible, count=limit, by="score", floor=apply_floor, expect=True, dense=dense, **common
     )
+    near_misses = nearest_scored(
+        failed, snapshot=snapshot, count=NEAR_MISSES, by="relevance", floor=True, expect=False, **common
+    )
     return Ranking(
         matches=matches,
-        near_misses=top_scored(failed, count=NEAR_MISSES, by="relevance", floor=True, expect=False, **common),
+        near_misses=near_misses,
         candidates=len(eligible) + len(failed),
         eligible=len(eligible),
         relevant=count_relevant(eligible, dense=dense, **common) if apply_floor else len(eligible),
@@ -261,6 +280,43 @@ def count_relevant(
         )
         found += is_relevant(relevance(signals, weights), weights)
     return found
+
+
+def nearest_scored(
+    candidates: Candidates, *, snapshot: DenseSnapshot | None, query: Query, catalogue: Catalogue,
+    weights: Weights, count: int, by: Literal["score", "relevance"], floor: bool, expect: bool | None,
+) -> list[Scored]:  # fmt: skip
+    """`top_scored`, with the candidates taken nearest first from the snapshot instead of all scored.
+
+    Every candidate left out of a shortlist has a cosine at most the shortlist's bound, so its key is at
+    most that bound plus the most category, lexical and bonus can add. When the count-th key found is
+    above that (or the floor is), no candidate left out can enter, and the result is exactly
+    `top_scored`'s over all of them; otherwise the shortlist grows. A shortlist the planner found
+    approximately (a set above its exact share) has no bound: the result is then approximate, which near
+    misses (a pointer to what failed a filter, never a match) may be.
+    """
+    common: dict[str, Any] = {
+        "query": query, "catalogue": catalogue, "weights": weights, "count": count, "by": by,
+        "floor": floor, "expect": expect,
+    }  # fmt: skip
+    if snapshot is None or candidates.rows is None or len(candidates) < snapshot.use_from:
+        return top_scored(candidates, **common)
+    extra = max(weights.category, 0.0) * float(candidates.agreement.max(initial=0.0))
+    extra += max(weights.lexical, 0.0)
+    if by == "score":
+        extra += max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)
+    reach = SHORTLIST_FIRST
+    while True:
+        shortlist = snapshot.shortlist(query.vector, candidates.rows, candidates.ids, reach)
+        found = top_scored(candidates.subset(shortlist.positions), dense=shortlist.dense, **common)
+        if shortlist.bound is None or reach >= len(candidates):
+            return found
+        left_out = shortlist.bound + extra + BOUND_MARGIN  # the best key a candidate left out can have
+        if floor and left_out < weights.floor:
+            return found
+        if len(found) == count and (found[-1].score if by == "score" else found[-1].relevance) > left_out:
+            return found
+        reach *= 8
 
 
 def top_scored(

@@ -213,7 +213,8 @@ def rank_visible_offers(
     }
     for _ in range(2):
         ranking = rank_table_offers(
-            table=engine.offer_table, viewer=viewer, apply_floor=apply_floor, **common,
+            table=engine.offer_table, viewer=viewer, apply_floor=apply_floor, snapshot=engine.snapshot,
+            **common,
         )  # fmt: skip
         shown = [scored.facts.id for scored in (*ranking.matches, *ranking.near_misses)]
         stale = engine.offer_table.stale(session, shown)

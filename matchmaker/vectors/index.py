@@ -62,6 +62,8 @@ class VectorIndex(Protocol):
 
     def vector(self, identifier: int) -> Vectors: ...
 
+    def vectors_of(self, ids: Ids) -> tuple[Vectors, npt.NDArray[np.bool_]]: ...
+
     def save(
         self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None
     ) -> None: ...
@@ -123,6 +125,16 @@ def _scores_of_rows(
         else:
             scores[present] = vectors[rows[present]] @ vector
     return scores
+
+
+def _rows_of(
+    vectors: npt.NDArray[np.float32], rows: npt.NDArray[np.int64]
+) -> tuple[Vectors, npt.NDArray[np.bool_]]:
+    """Copies of the given rows (-1: not indexed, a zero row), and which were indexed."""
+    present = rows >= 0
+    copied = np.zeros((len(rows), vectors.shape[1]), dtype=np.float32)
+    copied[present] = vectors[rows[present]]
+    return copied, present
 
 
 class NumpyIndex:
@@ -187,6 +199,11 @@ class NumpyIndex:
         with self._lock:
             rows = self._lookup.rows(lambda: self._ids, _as_ids(ids))
             return _scores_of_rows(self._vectors, rows, query)
+
+    def vectors_of(self, ids: Ids) -> tuple[Vectors, npt.NDArray[np.bool_]]:
+        """The vectors of the ids, in the order given (zero where not indexed), and which are indexed."""
+        with self._lock:
+            return _rows_of(self._vectors, self._lookup.rows(lambda: self._ids, _as_ids(ids)))
 
     def vector(self, identifier: int) -> Vectors:
         with self._lock:
@@ -263,12 +280,19 @@ class FaissIndex:
         Read straight from the flat index's storage (a view, no copy): one gather and product, instead of
         a filtered search that sorts every allowed id."""
         with self._lock:
-            rows = self._lookup.rows(self.ids, _as_ids(ids))
-            count = int(self._index.ntotal)
-            flat: Any = self._faiss.downcast_index(self._index.index)
-            stored = self._faiss.rev_swig_ptr(flat.get_xb(), count * self._dim) if count else np.zeros(0)
-            vectors = np.asarray(stored, dtype=np.float32).reshape(count, self._dim)
-            return _scores_of_rows(vectors, rows, query)
+            return _scores_of_rows(self._stored(), self._lookup.rows(self.ids, _as_ids(ids)), query)
+
+    def vectors_of(self, ids: Ids) -> tuple[Vectors, npt.NDArray[np.bool_]]:
+        """The vectors of the ids, in the order given (zero where not indexed), and which are indexed."""
+        with self._lock:
+            return _rows_of(self._stored(), self._lookup.rows(self.ids, _as_ids(ids)))
+
+    def _stored(self) -> npt.NDArray[np.float32]:
+        """The flat index's rows, as a view of its storage (no copy); valid while the lock is held."""
+        count = int(self._index.ntotal)
+        flat: Any = self._faiss.downcast_index(self._index.index)
+        stored = self._faiss.rev_swig_ptr(flat.get_xb(), count * self._dim) if count else np.zeros(0)
+        return np.asarray(stored, dtype=np.float32).reshape(count, self._dim)
 
     def vector(self, identifier: int) -> Vectors:
         with self._lock:

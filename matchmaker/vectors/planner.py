@@ -204,8 +204,10 @@ class PartitionedIndex:
     ) -> None:
         self.settings = settings or PlannerSettings()
         order = np.lexsort((columns.region, columns.alliances, columns.family, columns.category))
+        self._order = order.astype(np.int64)  # row i holds the vector given at position order[i]
         self.ids = np.ascontiguousarray(ids[order])
-        self.vectors = np.ascontiguousarray(vectors[order], dtype=np.float32)
+        in_order = bool(np.all(order[1:] > order[:-1]))  # already sorted: no copy of the vectors
+        self.vectors = np.ascontiguousarray(vectors if in_order else vectors[order], dtype=np.float32)
         self.columns = columns.take(order)
         self.runs = Runs.of(self.columns)
         self._rows = np.arange(len(ids), dtype=np.int64)  # row numbers, handed to FAISS as the codes' ids
@@ -316,18 +318,39 @@ class PartitionedIndex:
 
     def _plan(self, spec: FilterSpec, run_ok: Mask) -> Plan:
         estimated = self._estimate(spec, run_ok)
+        return Plan(path=self.path_for(estimated), estimated=estimated, eligible=None)
+
+    def path_for(self, eligible: int) -> Path:
+        """The path a search over this many eligible rows takes first."""
         limit = max(self.settings.exact_rows, int(self.settings.exact_share * len(self)))
-        path: Path = "exact" if self._lists is None or estimated <= limit else "approximate"
-        return Plan(path=path, estimated=estimated, eligible=None)
+        return "exact" if self._lists is None or eligible <= limit else "approximate"
 
     # --- search ---------------------------------------------------------------------------------------
     def search(self, query: npt.NDArray[np.float32], k: int, spec: FilterSpec) -> tuple[Hits, Plan]:
         """The k best eligible rows by inner product, and how they were found."""
         run_ok = spec.run_mask(self.runs)
         plan = self._plan(spec, run_ok)
+        selection = self._select(spec, run_ok, need_bitmap=plan.path == "approximate")
+        return self._search_selection(query, k, spec, selection, plan)
+
+    def search_within(self, query: npt.NDArray[np.float32], k: int, allowed: Mask) -> tuple[Hits, Plan]:
+        """The k best rows among those `allowed` (a mask over the rows in the order they were given), by
+        inner product: for a caller that decides eligibility itself. Exact or approximate as `search`
+        plans it, by the count of allowed rows."""
+        bitmap = np.ascontiguousarray(allowed[self._order], dtype=bool)
+        count = int(np.count_nonzero(bitmap))
+        path = self.path_for(count)
+        if count == 0:
+            return Hits.empty(), Plan(path, 0, 0)
+        rows = np.flatnonzero(bitmap) if count <= LIST_ROWS_UP_TO else None
+        selection = _Selection([(0, len(self))], bitmap, count, float(self._run_error.max(initial=0.0)), rows)
+        return self._search_selection(query, k, FilterSpec(), selection, Plan(path, count, None))
+
+    def _search_selection(
+        self, query: npt.NDArray[np.float32], k: int, spec: FilterSpec, selection: _Selection, plan: Plan
+    ) -> tuple[Hits, Plan]:
         query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
         if plan.path == "approximate":
-            selection = self._select(spec, run_ok, need_bitmap=True)
             order, cumulative = self._rank_lists(query, spec, selection.count)
             for widen in (1, self.settings.widen):
                 # Lists until they are expected to hold `widen` x `nprobe` average lists of eligible rows.
@@ -337,7 +360,6 @@ class PartitionedIndex:
                     return hits, Plan("approximate", plan.estimated, selection.count)
             hits, rescans = self._exact(query, k, selection)
             return hits, Plan("fallback", plan.estimated, selection.count, rescans)
-        selection = self._select(spec, run_ok, need_bitmap=False)
         hits, rescans = self._exact(query, k, selection)
         return hits, Plan("exact", plan.estimated, selection.count, rescans)
 
