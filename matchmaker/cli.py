@@ -115,6 +115,12 @@ def serve(
     port: Annotated[int | None, typer.Option(help="TCP port", min=1, max=65535)] = None,
     ssl_certfile: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM)")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="worker processes (each loads the indexes; PostgreSQL keeps them in step)"
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API (HTTPS with --ssl-certfile and --ssl-keyfile, as PACT requires)."""
     import uvicorn
@@ -141,6 +147,7 @@ def serve(
         log_level=settings.log_level,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        workers=workers,
     )
 
 

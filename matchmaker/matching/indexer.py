@@ -10,11 +10,13 @@ so an entry that is briefly stale can never surface an offer that is not eligibl
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -113,6 +115,20 @@ def matchable_versions(session: Session, kind: Kind) -> list[Document]:
 def count_matchable(session: Session, kind: Kind) -> int:
     """How many rows belong in the index (for a progress bar), without reading them."""
     return int(session.scalar(_matchable(kind, func.count()).order_by(None)) or 0)
+
+
+@contextmanager
+def _saved_files_held(directory: Path, *, exclusive: bool) -> Iterator[None]:
+    """A lock on a saved index's files across processes: worker processes of one server share a data
+    directory, and a load must never read one save's vectors with another's entries (entries newer than
+    their vectors would pass for current). Saves hold it alone; loads together."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class ChangedIds:
@@ -294,7 +310,7 @@ class Catalogue:
         """Write the index, its entries and manifest (atomically, file by file)."""
         if self.directory is None:
             return
-        with self._lock:
+        with self._lock, _saved_files_held(self.directory, exclusive=True):
             entries = {
                 str(identifier): [self.versions[identifier], sorted(self.analyses[identifier].lexical_terms)]
                 for identifier in self.versions
@@ -327,10 +343,11 @@ class Catalogue:
         manifest = self.check_saved()
         if manifest is None or self.directory is None:
             return False
-        index = load_index(manifest["kind"], self.directory, identity=self.embedder.identity)
-        entries_path = self.directory / "entries.json"
-        # No entries yet (a crash before the first full save): every vector will be re-embedded.
-        raw: dict[str, list[Any]] = json.loads(entries_path.read_text()) if entries_path.is_file() else {}
+        with _saved_files_held(self.directory, exclusive=False):
+            index = load_index(manifest["kind"], self.directory, identity=self.embedder.identity)
+            entries_path = self.directory / "entries.json"
+            # No entries yet (a crash before the first full save): every vector will be re-embedded.
+            raw: dict[str, list[Any]] = json.loads(entries_path.read_text()) if entries_path.is_file() else {}
         with self._lock:
             self.index, self.index_kind = index, manifest["kind"]
             self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()

@@ -41,6 +41,8 @@ NEAR_MISSES = 5
 # Float sums in another order can differ in the last bits: bounds are widened by this much, so a pair whose
 # bound ties the count-th key is still scored.
 BOUND_MARGIN = 1e-9
+# Up to this id, `lexical_upper` adds coverage up in a table indexed by id (8 bytes an id).
+LOOKUP_IDS_UP_TO = 50_000_000
 # Candidates in a first shortlist from a dense snapshot (`nearest_scored`); it grows 8x at a time.
 SHORTLIST_FIRST = 64
 
@@ -54,13 +56,25 @@ def lexical_upper(
     use it as a bound (with `BOUND_MARGIN`), never as the score."""
     weights = {term: catalogue.statistics.weight(term) for term in query.lexical_terms}
     total = sum(weights.values())
-    covered = np.zeros(len(ids), dtype=np.float64)
     if total == 0 or len(ids) == 0:
-        return covered
-    for term, weight in weights.items():
-        if weight > 0 and term in catalogue.statistics.postings:
-            covered += weight * np.isin(ids, catalogue.statistics.rows_array(term))
-    return covered / total
+        return np.zeros(len(ids), dtype=np.float64)
+    postings = [
+        (weight, catalogue.statistics.rows_array(term))
+        for term, weight in weights.items()
+        if weight > 0 and term in catalogue.statistics.postings
+    ]
+    top = max([int(ids.max()), *(int(rows[-1]) for _, rows in postings if len(rows))])
+    if top > LOOKUP_IDS_UP_TO:  # ids too large for a table by id: one membership test per term
+        covered = np.zeros(len(ids), dtype=np.float64)
+        for weight, rows in postings:
+            covered += weight * np.isin(ids, rows)
+        return covered / total
+    # Each id's coverage added up in a table by id, then read for every candidate at once: the cost is
+    # the postings and one gather, not a membership search per term.
+    by_id = np.zeros(top + 1, dtype=np.float64)
+    for weight, rows in postings:
+        by_id[rows] += weight
+    return by_id[ids] / total
 
 
 @dataclass(frozen=True, slots=True)
