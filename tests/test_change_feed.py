@@ -4,6 +4,7 @@ read by position, with ids that commit out of order asked for again, and a faile
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -218,3 +219,34 @@ def wait_until_ready(url: str) -> None:
     while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
         assert time.monotonic() < deadline, "not ready in 120 s"
         time.sleep(0.1)
+
+
+def test_a_sync_never_holds_its_lock_while_waiting_for_the_connection_pool(tmp_path: Path) -> None:
+    """A request holding the pool's last connection waits for the index's sync lock; the follower must not
+    hold that lock while it waits for a connection (it did: every match stalled until the pool timed out)."""
+    with database_of_its_own(tmp_path) as url:
+        database = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=3)
+        upgrade(database)
+        factory = make_session_factory(database)
+        engine = build_engine(model="use", data_dir=None)
+        with factory() as session:
+            engine.offers.reconcile(session)
+        failures: list[BaseException] = []
+
+        def follower() -> None:
+            try:
+                with factory() as session:
+                    engine.offers.sync(session)
+            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+                failures.append(error)
+
+        with factory() as request:
+            request.connection()  # the pool's only connection, as a request holds it from its first query
+            thread = threading.Thread(target=follower)
+            thread.start()
+            time.sleep(0.5)  # the follower is waiting for a connection now
+            engine.offers.sync(request)
+            request.commit()
+        thread.join(timeout=30)
+        database.dispose()
+        assert not thread.is_alive() and failures == []

@@ -31,7 +31,7 @@ from matchmaker.alliances import repository as alliances
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Membership, Offer, Organisation
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
-from matchmaker.matching.indexer import READ_CHUNK
+from matchmaker.matching.indexer import READ_CHUNK, connection_first
 from matchmaker.offers.visibility import MATCHED
 from matchmaker.units import Footprint, parse_unit
 from matchmaker.visibility import MaskField, Viewer, column_field, mask
@@ -145,6 +145,7 @@ class OfferTable:
     def sync(self, session: Session) -> None:
         """Read the offers the feed says changed since the last look (all of them the first time), and
         the owners' admissions and memberships if their tables changed."""
+        connection_first(session)
         with self._lock:
             if self.cursor is None:
                 cursor = FeedCursor("offers", position=latest_position(session))
@@ -171,6 +172,7 @@ class OfferTable:
 
     def refresh(self, session: Session, ids: Sequence[int]) -> None:
         """Read these offers again (another process changed or deleted them without our seeing it)."""
+        connection_first(session)
         with self._lock:
             found = self._read_ids(session, ids)
             self.forget([i for i in ids if i not in found])
