@@ -74,6 +74,7 @@ class DenseSnapshot:
         self._missing = missing  # rows without a vector when built (scored from the index, as changed)
         self._outdated: tuple[int, Rows] = (0, missing)  # (changed ids seen, the rows they make)
         self.use_from = use_from  # candidate sets smaller than this are scored in full, not shortlisted
+        self.build_seconds = 0.0
 
     @classmethod
     def build(
@@ -101,12 +102,20 @@ class DenseSnapshot:
         )
         rows = np.arange(len(ids), dtype=np.int64)
         settings = settings or PlannerSettings(nprobe=APPROXIMATE_NPROBE)
-        planner = PartitionedIndex(rows, vectors, columns, settings=settings)
-        logger.info("dense snapshot of %d offers built in %.1f s", len(ids), time.monotonic() - started)
+
+        def exact_scores(rows: Rows, query: Vectors) -> npt.NDArray[np.float32]:
+            return catalogue.index.similarities(query, ids[rows])  # the live index's own vectors
+
+        planner = PartitionedIndex(rows, vectors, columns, settings=settings, exact_scores=exact_scores)
+        del vectors  # the planner keeps their 8-bit codes; exact scores come from the index
+        seconds = time.monotonic() - started
+        logger.info("dense snapshot of %d offers built in %.1f s", len(ids), seconds)
         missing = np.flatnonzero(~present)
-        return cls(
+        snapshot = cls(
             planner, table=table, catalogue=catalogue, changed=changed, missing=missing, use_from=use_from
         )
+        snapshot.build_seconds = seconds
+        return snapshot
 
     def close(self) -> None:
         """Stop watching changes (the snapshot is replaced)."""

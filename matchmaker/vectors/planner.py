@@ -48,6 +48,7 @@ MAX_SPANS = 64
 # Up to this many rows in the chosen runs, the rows are listed and filtered one by one.
 LIST_ROWS_UP_TO = 65_536
 Mask = npt.NDArray[np.bool_]
+ExactScores = Callable[[npt.NDArray[np.int64], npt.NDArray[np.float32]], npt.NDArray[np.float32]]
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,11 @@ class PartitionedIndex:
         settings: PlannerSettings | None = None,
         approximate: bool = True,
         progress: Callable[[str], None] | None = None,
+        exact_scores: ExactScores | None = None,
     ) -> None:
+        """`exact_scores`: where the float32 scores of re-scoring come from, given ids and the query, when
+        the caller holds the vectors already (the matching index): the planner then keeps only their codes
+        after it is built, not a second copy of the vectors."""
         self.settings = settings or PlannerSettings()
         order = np.lexsort((columns.region, columns.alliances, columns.family, columns.category))
         self._order = order.astype(np.int64)  # row i holds the vector given at position order[i]
@@ -220,6 +225,9 @@ class PartitionedIndex:
         self._lists: _Lists | None = (
             self._build_lists(progress) if approximate and len(ids) > self.settings.exact_rows else None
         )
+        self._exact_scores = exact_scores
+        if exact_scores is not None:
+            self.vectors = np.zeros((0, self.vectors.shape[1]), dtype=np.float32)  # let go of the copy
 
     # --- structure ------------------------------------------------------------------------------------
     def _encode(self, progress: Callable[[str], None] | None) -> tuple[Any, Any, Any]:
@@ -480,8 +488,11 @@ class PartitionedIndex:
 
     def _rescore(self, rows: npt.NDArray[np.int64], query: npt.NDArray[np.float32], k: int) -> Hits:
         """Exact float32 scores of some rows: codes only choose whom to look at."""
-        scores = (self.vectors[rows] @ query).astype(np.float32)
-        return top_k(self.ids[rows], scores, k)
+        if self._exact_scores is None:
+            scores = (self.vectors[rows] @ query).astype(np.float32)
+        else:  # NaN: a row its owner no longer holds, never a result
+            scores = np.nan_to_num(self._exact_scores(self.ids[rows], query), nan=-np.inf)
+        return top_k(self.ids[rows], scores.astype(np.float32), k)
 
     def eligible_bitmap(self, spec: FilterSpec) -> tuple[Mask, int]:
         run_ok = spec.run_mask(self.runs)
