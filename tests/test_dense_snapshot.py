@@ -10,6 +10,7 @@ but every one shown must still have failed a filter and be relevant.
 from __future__ import annotations
 
 import random
+import time
 
 import numpy as np
 import pytest
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from matchmaker.db.models import Organisation
 from matchmaker.matching import ranking as ranking_module
-from matchmaker.matching.dense_snapshot import DenseSnapshot
+from matchmaker.matching.dense_snapshot import STALE_SHARE, DenseSnapshot
+from matchmaker.matching.engine import build_engine
 from matchmaker.matching.indexer import Catalogue, Document
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.ranking import Query, Ranking, rank_table_offers
@@ -158,3 +160,30 @@ def test_above_the_exact_share_near_misses_still_failed_a_filter_and_are_relevan
         assert relevances == sorted(relevances, reverse=True)
     assert shown > 0
     assert np.isfinite(snapshot.stale_share())
+
+
+def test_the_engine_builds_a_snapshot_when_large_enough_and_again_when_much_has_changed(
+    session: Session,
+) -> None:
+    rng = random.Random(9)
+    build_platform(session, rng)
+    engine = build_engine(model="use", data_dir=None)
+    engine.start(session)
+    engine.snapshot_from_rows = len(engine.offer_table) + 1
+    engine.refresh_snapshot(background=False)
+    assert engine.snapshot is None  # too few offers to want one
+
+    engine.snapshot_from_rows = 1
+    engine.refresh_snapshot(background=False)
+    first = engine.snapshot
+    assert first is not None and first.size == len(engine.offer_table)
+    engine.refresh_snapshot(background=False)
+    assert engine.snapshot is first  # nothing changed since
+
+    grow(session, engine.offer_table, rng, 1 + int(STALE_SHARE * first.size))
+    engine.catch_up(session)  # applies the feed, then builds a new snapshot in the background
+    deadline = time.monotonic() + 60
+    while engine.snapshot is first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.snapshot is not first and engine.snapshot is not None
+    assert engine.snapshot.size == len(engine.offer_table) and engine.snapshot.stale_share() == 0

@@ -103,7 +103,6 @@ class Engine:
         logger.info(
             "offer filter columns: %d offers in %.1f s", len(self.offer_table), time.monotonic() - started
         )
-        self.refresh_snapshot(background=False)
         return drifts
 
     def catch_up(self, session: Session) -> None:

@@ -31,6 +31,7 @@ def catch_up_at_start(
         # It only reads: embedding a large catalogue must not hold the write lock.
         with transaction(session_factory, writes=False) as session:
             engine.start(session, abandon=abandon)
+        engine.refresh_snapshot()  # in a thread of its own: ready now, near misses scored in full till then
     except SQLAlchemyError as error:
         # Serve anyway (/healthz up, /readyz reports the database): the first query reconciles the index.
         logger.warning("database unreachable at start-up (%s); the index will be built on first use", error)
