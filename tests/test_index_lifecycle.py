@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,8 +28,9 @@ from matchmaker.app import create_app
 from matchmaker.config import Settings
 from matchmaker.db.models import Membership, Need, Offer, Organisation
 from matchmaker.matching.engine import Engine, build_engine
-from matchmaker.matching.indexer import Catalogue, matchable_documents
+from matchmaker.matching.indexer import Catalogue, Document, matchable_documents
 from matchmaker.matching.lifecycle import start_engine
+from matchmaker.vectors import index as index_module
 from matchmaker.vectors.index import IndexMismatch
 from tests.factories import World, crash_next_put, make_need, make_offer
 
@@ -661,3 +663,38 @@ def test_a_write_whose_embedding_fails_still_answers_and_is_matched_next_time(
         crash_next_put(engine.offers, monkeypatch, keep=0)
         offer_id = publish_hydrogen(client, world, "h2-x")
         assert matched_ids(client, world, need_id) == [offer_id]
+
+
+def test_a_save_in_progress_does_not_hold_up_changes_or_matching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing a large index's files takes seconds; the catalogue's changes (which every match's sync
+    waits for) go on meanwhile, and the files written are whole."""
+    engine = build_engine(model="use", data_dir=tmp_path)
+    catalogue = engine.offers
+    catalogue.put([Document(id=1, version=1, text="green hydrogen from electrolysis")])
+    writing, release = threading.Event(), threading.Event()
+    write = index_module._atomic_write_bytes
+
+    def slow_write(path: Path, data: bytes) -> None:
+        writing.set()
+        release.wait(timeout=30)
+        write(path, data)
+
+    monkeypatch.setattr(index_module, "_atomic_write_bytes", slow_write)
+    saver = threading.Thread(target=catalogue.save)
+    saver.start()
+    assert writing.wait(timeout=30)
+    changer = threading.Thread(
+        target=catalogue.put, args=([Document(id=2, version=1, text="hot-rolled steel coil")],)
+    )
+    changer.start()
+    changer.join(timeout=10)
+    finished_while_saving = not changer.is_alive()
+    release.set()
+    saver.join(timeout=30)
+    changer.join(timeout=30)
+    assert finished_while_saving and catalogue.dirty  # saved without id 2: saved again next time
+
+    reloaded = build_engine(model="use", data_dir=tmp_path).offers
+    assert reloaded.load() and set(reloaded.versions) == {1}

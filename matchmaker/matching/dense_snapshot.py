@@ -64,7 +64,7 @@ class DenseSnapshot:
 
     def __init__(
         self, planner: PartitionedIndex, *, table: OfferTable, catalogue: Catalogue, changed: ChangedIds,
-        missing: Rows, use_from: int = USE_FROM_CANDIDATES,
+        missing: Rows, use_from: int = USE_FROM_CANDIDATES, build_seconds: float = 0.0,
     ) -> None:  # fmt: skip
         self.planner = planner
         self.size = len(planner)
@@ -74,7 +74,7 @@ class DenseSnapshot:
         self._missing = missing  # rows without a vector when built (scored from the index, as changed)
         self._outdated: tuple[int, Rows] = (0, missing)  # (changed ids seen, the rows they make)
         self.use_from = use_from  # candidate sets smaller than this are scored in full, not shortlisted
-        self.build_seconds = 0.0
+        self.build_seconds = build_seconds
 
     @classmethod
     def build(
@@ -110,12 +110,10 @@ class DenseSnapshot:
         del vectors  # the planner keeps their 8-bit codes; exact scores come from the index
         seconds = time.monotonic() - started
         logger.info("dense snapshot of %d offers built in %.1f s", len(ids), seconds)
-        missing = np.flatnonzero(~present)
-        snapshot = cls(
-            planner, table=table, catalogue=catalogue, changed=changed, missing=missing, use_from=use_from
-        )
-        snapshot.build_seconds = seconds
-        return snapshot
+        return cls(
+            planner, table=table, catalogue=catalogue, changed=changed, missing=np.flatnonzero(~present),
+            use_from=use_from, build_seconds=seconds,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Stop watching changes (the snapshot is replaced)."""

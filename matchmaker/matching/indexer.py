@@ -318,20 +318,28 @@ class Catalogue:
         """Write the index, its entries and manifest (atomically, file by file)."""
         if self.directory is None:
             return
-        with self._lock, _saved_files_held(self.directory, exclusive=True):
+        with self._lock:  # the entries are copied under it; the vectors (copied later) can only be newer
             entries = {
                 str(identifier): [self.versions[identifier], sorted(self.analyses[identifier].lexical_terms)]
                 for identifier in self.versions
             }
-            # Vectors first, entries last: after a crash in between, the entries are older than the
-            # vectors, so reconciliation sees stale versions and re-embeds them (never the reverse).
-            self.index.save(
-                self.directory,
-                identity=self.embedder.identity,
-                extra={"pipeline": self.pipeline_digest, "entries": len(entries)},
-            )
-            _atomic_write_bytes(self.directory / "entries.json", json.dumps(entries).encode())
-            self.dirty = False
+            self.dirty = False  # a change from now on marks it dirty again, for the next save
+        # Written without holding the catalogue: a sync (and the requests that wait for one) goes on while
+        # the files are written (at 100,000 offers a save held every match for seconds).
+        try:
+            with _saved_files_held(self.directory, exclusive=True):
+                # Vectors copied after the entries and written before them: the entries are never newer
+                # than the vectors, so reconciliation sees stale versions and re-embeds them, never the
+                # reverse (a row dropped or added in between is missing or a ghost: repaired as well).
+                self.index.save(
+                    self.directory,
+                    identity=self.embedder.identity,
+                    extra={"pipeline": self.pipeline_digest, "entries": len(entries)},
+                )
+                _atomic_write_bytes(self.directory / "entries.json", json.dumps(entries).encode())
+        except BaseException:
+            self.dirty = True  # not saved: the next save tries again
+            raise
 
     def check_saved(self) -> dict[str, Any] | None:
         """The saved index's manifest (None if there is none); raise IndexMismatch if it was built by

@@ -223,10 +223,12 @@ class NumpyIndex:
         return top_k(ids, scores.astype(np.float32), k)
 
     def save(self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None) -> None:
-        with self._lock:
-            _atomic_write_bytes(directory / "vectors.npy", _npy_bytes(self._vectors))
-            _atomic_write_bytes(directory / "ids.npy", _npy_bytes(self._ids))
-            write_manifest(directory, kind="numpy", identity=identity, count=len(self._ids), extra=extra)
+        with self._lock:  # copied under the lock, written after it: searches wait for the copy only
+            vectors, ids = _npy_bytes(self._vectors), _npy_bytes(self._ids)
+            count = len(self._ids)
+        _atomic_write_bytes(directory / "vectors.npy", vectors)
+        _atomic_write_bytes(directory / "ids.npy", ids)
+        write_manifest(directory, kind="numpy", identity=identity, count=count, extra=extra)
 
     @classmethod
     def load(cls, directory: Path, *, identity: ModelIdentity) -> NumpyIndex:
@@ -330,10 +332,10 @@ class FaissIndex:
         return top_k(found_ids.astype(np.int64), found_scores.astype(np.float32), k)
 
     def save(self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None) -> None:
-        with self._lock:
-            data = self._faiss.serialize_index(self._index)
-            _atomic_write_bytes(directory / "index.faiss", data.tobytes())
-            write_manifest(directory, kind="faiss", identity=identity, count=len(self), extra=extra)
+        with self._lock:  # copied under the lock, written after it: searches wait for the copy only
+            data, count = self._faiss.serialize_index(self._index), len(self)
+        _atomic_write_bytes(directory / "index.faiss", data.tobytes())
+        write_manifest(directory, kind="faiss", identity=identity, count=count, extra=extra)
 
     @classmethod
     def load(cls, directory: Path, *, identity: ModelIdentity) -> FaissIndex:
