@@ -20,10 +20,11 @@ from matchmaker.app import create_app
 from matchmaker.config import Settings
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.migrate import upgrade
-from matchmaker.db.models import Change, Offer, Organisation
+from matchmaker.db.models import Alliance, Change, Membership, Offer, Organisation
 from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.matching.engine import build_engine
 from matchmaker.matching.indexer import matchable_documents
+from matchmaker.matching.offer_table import OfferTable
 from tests.cli_support import EVAL_DEV, db_session, ok, run, shared_relative, throwaway_postgres
 from tests.conftest import POSTGRES_URL_ENV
 from tests.factories import World, build_world, crash_next_put, make_need, make_offer
@@ -60,6 +61,40 @@ def test_a_commit_records_each_offer_and_need_it_changed_once(
         session.delete(row)
         session.commit()
         assert recorded(session, start) == [("offers", offer.id)]
+
+
+def test_an_admission_a_membership_and_an_alliance_changed_are_recorded_for_the_offer_table(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """What decides who may match is on the feed too: the offer table reads the owners again after such a
+    change, and only then (no query of its own on every sync)."""
+    table = OfferTable()
+    with session_factory() as session:
+        table.sync(session)
+        assert table.facts(_row(table, world.offers["alliance_only"].id)).supplier_alliances == {"CN100"}
+        start = latest_position(session)
+        membership = session.scalars(
+            select(Membership).where(Membership.organisation_id == world.member_vendor.id)
+        ).one()
+        membership.status = "revoked"
+        session.get_one(Organisation, world.pending_vendor.id).admission_status = "admitted"
+        session.get_one(Alliance, world.alliance.id).name = "CN100 alliance"
+        session.commit()
+        assert sorted(recorded(session, start)) == sorted(
+            [
+                ("memberships", membership.id),
+                ("organisations", world.pending_vendor.id),
+                ("alliances", world.alliance.id),
+            ]
+        )
+        table.sync(session)
+        assert table.facts(_row(table, world.offers["alliance_only"].id)).supplier_alliances == frozenset()
+
+
+def _row(table: OfferTable, offer_id: int) -> int:
+    row = table.row_of(offer_id)
+    assert row is not None
+    return row
 
 
 def test_a_rolled_back_change_leaves_no_trace_and_reading_records_nothing(

@@ -1,5 +1,6 @@
-"""The feed of committed changes: every offer and need a transaction inserts, updates or deletes is written
-to the `changes` table in that transaction, and consumers follow the table by position.
+"""The feed of committed changes: every offer, need, organisation (its admission), alliance and alliance
+membership a transaction inserts, updates or deletes is written to the `changes` table in that
+transaction, and consumers follow the table by position.
 
 Recording is a property of every session (listeners on the Session class), so no writer can forget it: the
 API, the CLI, imports and PACT pulls alike. The rows are inserted just before the commit (the ids the
@@ -23,10 +24,16 @@ from typing import Any
 from sqlalchemy import Engine, event, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from matchmaker.db.models import Change, Need, Offer
+from matchmaker.db.models import Alliance, Change, Membership, Need, Offer, Organisation
 
 # What is followed, by the name consumers know it by.
-FOLLOWED: dict[type, str] = {Offer: "offers", Need: "needs"}
+FOLLOWED: dict[type, str] = {
+    Offer: "offers",
+    Need: "needs",
+    Organisation: "organisations",
+    Membership: "memberships",
+    Alliance: "alliances",
+}
 _PENDING = "matchmaker.feed.pending"
 _COMMITTED = "matchmaker.feed.committed"
 # PostgreSQL's channel for "changes committed": delivered at commit, to every process listening.
@@ -97,12 +104,19 @@ class FeedCursor:
 
     def read(self, session: Session) -> set[int]:
         """The ids of this kind's rows changed since the last read."""
+        return self.read_kinds(session).get(self.kind, set())
+
+    def read_kinds(self, session: Session) -> dict[str, set[int]]:
+        """The ids of the rows of every kind changed since the last read, by kind."""
         condition = Change.id > self.position
         if self.gaps:
             condition = or_(condition, Change.id.in_(list(self.gaps)))
         rows = session.execute(select(Change.id, Change.kind, Change.row_id).where(condition)).all()
         self._advance(change_id for change_id, _, _ in rows)
-        return {row_id for _, kind, row_id in rows if kind == self.kind}
+        changed: dict[str, set[int]] = {}
+        for _, kind, row_id in rows:
+            changed.setdefault(kind, set()).add(row_id)
+        return changed
 
     def _advance(self, seen: Iterable[int]) -> None:
         seen = set(seen)

@@ -9,8 +9,8 @@ exactly too.
 
 Kept in step as the vector index is, by the feed of committed changes (`db.changes`): the offers changed
 since the last look are read again (a deleted one is forgotten), so a sync costs what changed, not what
-the catalogue holds; and the organisations' admissions and alliance memberships are read whenever those
-tables change (a stamp of counts and latest `updated_at`, read on every sync). The service still re-reads
+the catalogue holds; and the organisations' admissions and alliance memberships are read again when the
+feed holds a change of an organisation, alliance or membership. The service still re-reads
 the offers it shows (`matching.service`), so a change committed after the sync cannot slip through.
 """
 
@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliances
 from matchmaker.db.changes import FeedCursor, latest_position
-from matchmaker.db.models import Membership, Offer, Organisation
+from matchmaker.db.models import Offer, Organisation
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
 from matchmaker.matching.indexer import READ_CHUNK, connection_first
 from matchmaker.offers.visibility import MATCHED
@@ -38,6 +38,8 @@ from matchmaker.visibility import MaskField, Viewer, column_field, mask
 
 Rows = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+# Changes in the feed after which the owners' admissions and memberships are read again.
+OWNER_KINDS = frozenset({"organisations", "memberships", "alliances"})
 PUBLIC = -1  # visibility column: shared with everyone
 NOBODY = -2  # visibility column: restricted to an alliance that is not named (the owner only)
 # Footprints this close to the ceiling, relative to it, are judged exactly instead of in floating point.
@@ -90,7 +92,6 @@ class _Owners:
     admitted: frozenset[int]
     codes: dict[int, frozenset[str]]  # active alliance codes by organisation (the alliance filter)
     alliance_ids: dict[int, tuple[int, ...]]  # active alliance ids by organisation (what a viewer may see)
-    stamp: tuple[Any, ...]
 
 
 class OfferTable:
@@ -108,7 +109,7 @@ class OfferTable:
         # the footprint as stated (value, unit, verified flag).
         self._pcf: list[tuple[float | None, str | None, bool]] = []
         self._certifications: list[tuple[str, ...]] = []
-        self._owners = _Owners(frozenset(), {}, {}, ())
+        self._owners = _Owners(frozenset(), {}, {})
         self.cursor: FeedCursor | None = None  # where in the feed of changes this table is
 
     # --- storage ------------------------------------------------------------------------------------
@@ -144,23 +145,26 @@ class OfferTable:
     # --- keeping in step ----------------------------------------------------------------------------
     def sync(self, session: Session) -> None:
         """Read the offers the feed says changed since the last look (all of them the first time), and
-        the owners' admissions and memberships if their tables changed."""
+        the owners' admissions and alliance memberships when the feed says any changed."""
         connection_first(session)
         with self._lock:
             if self.cursor is None:
                 cursor = FeedCursor("offers", position=latest_position(session))
                 self._read(session, Offer.status == "published")
+                self._read_owners(session)
                 self.cursor = cursor
-            else:
-                before = self.cursor.copy()
-                try:
-                    changed = sorted(self.cursor.read(session))
-                    found = self._read_ids(session, changed)
-                    self.forget([identifier for identifier in changed if identifier not in found])
-                except BaseException:
-                    self.cursor = before  # read again next time: what failed here was not applied
-                    raise
-            self._sync_owners(session)
+                return
+            before = self.cursor.copy()
+            try:
+                changed = self.cursor.read_kinds(session)
+                offers = sorted(changed.get("offers", ()))
+                found = self._read_ids(session, offers)
+                self.forget([identifier for identifier in offers if identifier not in found])
+                if not changed.keys().isdisjoint(OWNER_KINDS):
+                    self._read_owners(session)
+            except BaseException:
+                self.cursor = before  # read again next time: what failed here was not applied
+                raise
 
     def row_of(self, identifier: int) -> int | None:
         """The offer's row, if the table has held it (rows are never reused)."""
@@ -194,8 +198,8 @@ class OfferTable:
     def stale(self, session: Session, ids: Sequence[int]) -> list[int]:
         """Which of these offers the database holds in another version than the table, or no longer holds.
 
-        Sync sees every update (by `updated_at`) and every change of admissions or memberships (by their
-        stamp); what it cannot see is a row another process deleted, or a change committed since it ran.
+        Sync sees every change the feed records (offers, admissions, memberships); what it cannot see is a
+        change committed since it ran.
         """
         if not ids:
             return []
@@ -251,17 +255,8 @@ class OfferTable:
         self._pcf[position] = (row.pcf_value, row.pcf_unit, bool(row.pcf_verified))
         self._certifications[position] = tuple(row.certifications or ())
 
-    def _sync_owners(self, session: Session) -> None:
+    def _read_owners(self, session: Session) -> None:
         # Replaced whole, never emptied first: `facts` reads it without the lock.
-        stamp = tuple(
-            session.execute(
-                select(func.count(Organisation.id), func.max(Organisation.updated_at)).union_all(
-                    select(func.count(Membership.id), func.max(Membership.updated_at))
-                )
-            ).all()
-        )
-        if stamp == self._owners.stamp:
-            return
         admitted = frozenset(
             session.scalars(select(Organisation.id).where(Organisation.admission_status == "admitted"))
         )
@@ -274,7 +269,6 @@ class OfferTable:
             admitted,
             {owner: frozenset(owned) for owner, owned in codes.items()},
             {owner: tuple(ids) for owner, ids in alliance_ids.items()},
-            stamp,
         )
 
     # --- reading ------------------------------------------------------------------------------------
