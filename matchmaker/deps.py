@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -20,14 +19,12 @@ from matchmaker.db.changes import committed_changes
 from matchmaker.db.session import open_session
 from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized, Unavailable
 from matchmaker.matching.engine import Engine
-from matchmaker.matching.lifecycle import EngineStart
+from matchmaker.matching.lifecycle import EngineStart, apply_feed
 from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.pact.announce import attach_announcer
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 from matchmaker.preconditions import IfMatch, get_if_match
-
-logger = logging.getLogger(__name__)
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` one in the thread pool, and each
@@ -75,7 +72,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     if starting is not None and starting.ready and committed_changes(session):
         # The writer applies its own changes before answering (embedding what it wrote), so the next
         # request here needs nothing; other replicas read them from the feed before their next match.
-        await anyio.to_thread.run_sync(_catch_up, starting.engine, factory, limiter=anyio.CapacityLimiter(1))
+        await anyio.to_thread.run_sync(apply_feed, starting.engine, factory, limiter=anyio.CapacityLimiter(1))
 
 
 async def _end_in_own_thread(session: Session, *, failed: bool) -> None:
@@ -84,14 +81,6 @@ async def _end_in_own_thread(session: Session, *, failed: bool) -> None:
     the sessions holding connections must still be able to give them back."""
     end = functools.partial(_end_session, session, failed=failed)
     await anyio.to_thread.run_sync(end, limiter=anyio.CapacityLimiter(1))
-
-
-def _catch_up(engine: Engine, factory: sessionmaker[Session]) -> None:
-    try:
-        with factory() as session:
-            engine.catch_up(session)
-    except Exception:  # the write stands; the next request, or the follower, reads the feed again
-        logger.exception("could not apply the changes just committed to the matching index")
 
 
 def _end_session(session: Session, *, failed: bool) -> None:

@@ -135,19 +135,22 @@ class DenseSnapshot:
         if self.planner.path_for(int(np.count_nonzero(allowed))) == "approximate":
             reach = max(reach, APPROXIMATE_REACH)
         hits, plan = self.planner.search_within(query, reach, allowed)
-        found = np.searchsorted(rows, hits.ids)
         at = np.minimum(np.searchsorted(rows, outdated), max(len(rows) - 1, 0))
-        beside = at[rows[at] == outdated] if len(rows) else at[:0]
-        positions = np.concatenate([found, beside, np.arange(covered, len(rows))]).astype(np.int64)
-        positions = np.unique(positions)
-        dense = self._catalogue.index.similarities(query, ids[positions])
+        changed_rows = at[rows[at] == outdated] if len(rows) else at[:0]
+        beside = np.concatenate([changed_rows, np.arange(covered, len(rows))]).astype(np.int64)
+        # The hits' scores are the index's already (the planner re-scores through it; a hit the index no
+        # longer holds scored -inf there, and is NaN here as `similarities` gives it): only the rows
+        # beside the snapshot are scored here. The two sets are disjoint (those rows were not allowed).
+        hit_scores = np.where(np.isneginf(hits.scores), np.nan, hits.scores)
+        positions = np.concatenate([np.searchsorted(rows, hits.ids), beside]).astype(np.int64)
+        dense = np.concatenate([hit_scores, self._catalogue.index.similarities(query, ids[beside])])
         if plan.path != "exact":
             bound = None
         elif len(hits.ids) < reach:
             bound = -np.inf  # every allowed row was returned
         else:
             bound = float(hits.scores[-1]) + SCORE_SLACK
-        return Shortlist(positions, dense, bound)
+        return Shortlist(positions, dense.astype(np.float32), bound)
 
     def _outdated_rows(self) -> Rows:
         """The snapshot's rows whose vectors it cannot vouch for: changed since, or missing when built."""

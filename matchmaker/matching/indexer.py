@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Need, Offer
+from matchmaker.db.session import connection_first
 from matchmaker.matching.text import Analysis, Analyzer, TermStatistics
 from matchmaker.vectors.embedder import Embedder, Vectors
 from matchmaker.vectors.index import (
@@ -115,13 +116,6 @@ def matchable_versions(session: Session, kind: Kind) -> list[Document]:
 def count_matchable(session: Session, kind: Kind) -> int:
     """How many rows belong in the index (for a progress bar), without reading them."""
     return int(session.scalar(_matchable(kind, func.count()).order_by(None)) or 0)
-
-
-def connection_first(session: Session) -> None:
-    """Take the session's database connection now, before a lock that requests also wait for: a thread
-    holding such a lock must never wait for the connection pool, which the waiting requests may hold
-    whole (measured: two workers, 16 clients, every match stalled until the pool's 30 s timeout)."""
-    session.connection()
 
 
 @contextmanager

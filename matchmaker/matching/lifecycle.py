@@ -37,6 +37,16 @@ def catch_up_at_start(
         logger.warning("database unreachable at start-up (%s); the index will be built on first use", error)
 
 
+def apply_feed(engine: Engine, session_factory: sessionmaker[Session]) -> None:
+    """Apply the committed changes the feed holds, in a session of its own. A failure is logged, not
+    raised: what was written stands, and the next wake-up or request reads the same changes again."""
+    try:
+        with session_factory() as session:
+            engine.catch_up(session)
+    except Exception:
+        logger.exception("could not apply the feed of changes to the matching index")
+
+
 class EngineStart:
     """The engine, started beside the app: the app answers (/healthz) from its first second while the
     saved indexes load and catch up with the database; requests that match wait for it (`wait`), and
@@ -152,8 +162,4 @@ class ChangeFollower:
             self._signal.wait()
             if self._stop.is_set() or not self._starting.ready:
                 continue
-            try:
-                with self._session_factory() as session:
-                    self._starting.engine.catch_up(session)
-            except Exception:  # the next wake-up, or the next request, tries again
-                logger.exception("could not apply the feed of changes")
+            apply_feed(self._starting.engine, self._session_factory)

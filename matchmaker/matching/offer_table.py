@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 from matchmaker.alliances import repository as alliances
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Offer, Organisation
+from matchmaker.db.session import connection_first
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
-from matchmaker.matching.indexer import READ_CHUNK, connection_first
+from matchmaker.matching.indexer import READ_CHUNK
 from matchmaker.offers.visibility import MATCHED
 from matchmaker.units import Footprint, parse_unit
 from matchmaker.visibility import MaskField, Viewer, column_field, mask

@@ -28,6 +28,7 @@ from matchmaker.matching.scoring import (
     Weights,
     category_agreement,
     is_relevant,
+    most_bonus,
     relevance,
     secondary_bonus,
 )
@@ -318,7 +319,7 @@ def nearest_scored(
     extra = max(weights.category, 0.0) * float(candidates.agreement.max(initial=0.0))
     extra += max(weights.lexical, 0.0)
     if by == "score":
-        extra += max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)
+        extra += most_bonus(weights)
     reach = SHORTLIST_FIRST
     while True:
         shortlist = snapshot.shortlist(query.vector, candidates.rows, candidates.ids, reach)
@@ -376,8 +377,7 @@ def top_scored(
     lexical_slack[order] = lexical * lexical_upper(candidates.ids[order], query.analysis, catalogue)
     if floor:
         order = order[cheap[order] + lexical_slack[order] + BOUND_MARGIN >= weights.floor]
-    bonus_slack = max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)
-    upper = cheap + lexical_slack + (bonus_slack if by == "score" else 0.0) + BOUND_MARGIN
+    upper = cheap + lexical_slack + (most_bonus(weights) if by == "score" else 0.0) + BOUND_MARGIN
     order = order[np.argsort(-upper[order], kind="stable")]
 
     def key(row: Scored) -> tuple[float, int]:

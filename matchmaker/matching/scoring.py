@@ -75,6 +75,11 @@ def secondary_bonus(secondary: Secondary, weights: Weights = DEFAULT_WEIGHTS) ->
     return verified + headroom + region
 
 
+def most_bonus(weights: Weights = DEFAULT_WEIGHTS) -> float:
+    """The most `secondary_bonus` can add: every bonus at its full weight (a bound for ranking)."""
+    return max(weights.verified, 0.0) + max(weights.headroom, 0.0) + max(weights.region, 0.0)
+
+
 def category_agreement(query_category: str | None, document_category: str | None) -> float:
     """1 when the categories agree, 0 when they differ, 0.5 when either is unknown (an offer always has one;
     a need searched for may not)."""
