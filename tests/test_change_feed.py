@@ -109,6 +109,38 @@ def test_a_rolled_back_change_leaves_no_trace_and_reading_records_nothing(
         assert recorded(session, start) == []
 
 
+def test_a_savepoint_rolled_back_after_a_change_leaves_the_change_recorded(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    # As when a PACT announcement (prepared in a savepoint) fails after the offer it announces was saved.
+    with session_factory() as session:
+        start = latest_position(session)
+        kept = make_offer(session, owner=world.member_vendor.organisation, external_id="feed-kept")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            make_offer(session, owner=world.member_vendor.organisation, external_id="feed-undone")
+            raise RuntimeError("the savepoint fails")
+        session.commit()
+        changes = recorded(session, start)
+        assert ("offers", kept.id) in changes
+        assert session.scalar(select(Offer.id).where(Offer.external_id == "feed-undone")) is None
+
+
+def test_savepoints_released_record_their_changes_once_with_the_transaction(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        start = latest_position(session)
+        made = []
+        for n in range(3):  # as an import does, a savepoint per record
+            with session.begin_nested():
+                made.append(
+                    make_offer(session, owner=world.member_vendor.organisation, external_id=f"sp-{n}")
+                )
+        assert recorded(session, start) == []  # nothing is written before the transaction commits
+        session.commit()
+        assert sorted(recorded(session, start)) == sorted(("offers", offer.id) for offer in made)
+
+
 def test_an_id_that_commits_after_a_later_one_is_still_read(session_factory: sessionmaker[Session]) -> None:
     """Ids from a sequence can commit out of order: the cursor asks for the ones it skipped."""
     with session_factory() as session:

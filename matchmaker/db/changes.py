@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, event, func, insert, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from matchmaker.db.models import Alliance, Change, Membership, Need, Offer, Organisation
 
@@ -64,6 +64,8 @@ def _collect(session: Session, context: Any) -> None:
 @event.listens_for(Session, "before_commit")
 def _record(session: Session) -> None:
     """Write the transaction's changes to the feed, last, just before it commits."""
+    if session.in_nested_transaction():
+        return  # a savepoint released: its changes are written with the whole transaction's, once
     session.flush()  # the commit's own flush comes after this hook: what it writes must be noted too
     pending = session.info.pop(_PENDING, None)
     if not pending:
@@ -74,10 +76,14 @@ def _record(session: Session) -> None:
     session.info[_COMMITTED] = frozenset(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_COMMITTED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the changes of a transaction rolled back. A savepoint rolled back keeps them: what was flushed
+    before it stays in the transaction, and an id noted in it that came to nothing only makes a consumer
+    read a row again (and find it unchanged or gone), where an id forgotten would be a change never seen."""
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTED, None)
 
 
 def committed_changes(session: Session) -> frozenset[tuple[str, int]]:
