@@ -530,7 +530,7 @@ def _leave_index(settings: Settings) -> None:
     """Embed what an import changed into the saved indexes: the writer embeds, so the next `serve` loads
     them and answers at once instead of embedding the catalogue before its first answer."""
     with session_scope(settings, writes=False) as session:
-        engine = _engine(settings)
+        engine = _engine(settings, offline=True)
         for catalogue in (engine.offers, engine.needs):
             catalogue.load()
             with _progress_bar(f"indexing {catalogue.kind}") as bar:
@@ -543,10 +543,10 @@ def _leave_index(settings: Settings) -> None:
             catalogue.save()
 
 
-def _engine(settings: Settings) -> Engine:
+def _engine(settings: Settings, *, offline: bool = False) -> Engine:
     from matchmaker.matching.engine import engine_from_settings
 
-    return engine_from_settings(settings)
+    return engine_from_settings(settings, offline=offline)
 
 
 @index_app.command("rebuild")
@@ -556,7 +556,7 @@ def index_rebuild() -> None:
 
     settings = get_settings()
     with cli_errors(), session_scope(settings, writes=False) as session:
-        engine = _engine(settings)
+        engine = _engine(settings, offline=True)
         for catalogue in (engine.offers, engine.needs):
             total = count_matchable(session, catalogue.kind)
             with _progress_bar(f"indexing {catalogue.kind}") as bar:

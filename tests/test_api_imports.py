@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from matchmaker.db.models import Membership, Offer, Organisation
 from matchmaker.imports.schemas import MAX_LISTED_ERRORS
+from matchmaker.imports.service import BATCH
 from tests.factories import World
 
 LINE = {
@@ -110,3 +114,43 @@ def test_a_file_of_bad_lines_lists_the_first_thousand_and_counts_the_rest(
     assert (report["failed"], report["created"]) == (MAX_LISTED_ERRORS + 500, 1)
     assert len(report["errors"]) == MAX_LISTED_ERRORS and report["errors_not_listed"] == 500
     assert report["errors"][-1]["line"] == MAX_LISTED_ERRORS
+
+
+def test_a_large_file_lands_in_batches_and_a_bad_line_in_one_is_named_while_the_rest_land(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """Records are written BATCH at a time; a batch with a refused record is written again one by one."""
+    lines: list[dict[str, object]] = [
+        {**LINE, "id": f"bulk-{n}", "supplier": f"Bulk Co {n % 3}", "title": f"Hydrogen lot {n}"}
+        for n in range(1, BATCH * 2 + 201)
+    ]
+    lines[BATCH + 99] = {**lines[BATCH + 99], "supplier": "Platform"}  # the operator: not a supplier
+    lines[BATCH + 199] = {**lines[BATCH + 199], "pcf_unit": "kgCO2/kg"}  # invalid
+    lines[BATCH + 299] = lines[BATCH + 298]  # the line before, again: nothing changes
+    lines[BATCH + 300] = {**lines[BATCH + 298], "title": "Hydrogen lot, renamed"}  # the same offer, changed
+    response = client.post(
+        "/imports/offers",
+        content=_jsonl(*lines),
+        headers={**world.operator.headers, "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["created"], report["unchanged"], report["updated"], report["failed"]) == (
+        len(lines) - 4, 1, 1, 2,
+    )  # fmt: skip
+    assert [(e["line"], e["id"]) for e in report["errors"]] == [
+        (BATCH + 100, f"bulk-{BATCH + 100}"),
+        (BATCH + 200, f"bulk-{BATCH + 200}"),
+    ]
+    assert "not a supplier" in report["errors"][0]["message"]
+    with session_factory() as session:
+        bulk = Organisation.name.like("Bulk Co %")
+        rows = session.execute(select(Offer.external_id, Offer.title).join(Offer.owner).where(bulk))
+        titles = {external_id: title for external_id, title in rows}
+        members = session.scalars(
+            select(Organisation.name).join(Membership).where(Organisation.name.like("Bulk Co %"))
+        ).all()
+    assert len(titles) == len(lines) - 4
+    assert f"bulk-{BATCH + 100}" not in titles and f"bulk-{BATCH + 200}" not in titles
+    assert titles[f"bulk-{BATCH + 299}"] == "Hydrogen lot, renamed"
+    assert sorted(members) == ["Bulk Co 0", "Bulk Co 1", "Bulk Co 2"]

@@ -19,6 +19,7 @@ from matchmaker.matching.indexer import Catalogue, Drift, Kind
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.text import Analysis, Analyzer
 from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
+from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
 logger = logging.getLogger(__name__)
 
@@ -169,14 +170,18 @@ class ProgressLog:
             logger.info("%s: %d embedded so far", self.label, self.done)
 
 
-def engine_from_settings(settings: Settings) -> Engine:
-    """The engine the settings describe, with native thread pools limited to one thread."""
+def engine_from_settings(settings: Settings, *, offline: bool = False) -> Engine:
+    """The engine the settings describe, with native thread pools limited to one thread.
+
+    `offline`: for a writer that embeds in bulk (an import, a rebuild), not a server: documents are
+    embedded on every core (`vectors.pooled`)."""
     limit_native_threads()
     engine = build_engine(
         model=settings.model,
         data_dir=settings.data_dir,
         glossary_path=settings.glossary_path,
         index_kind=settings.index_kind,
+        embedding_processes=every_core() if offline else 1,
     )
     engine.matching_slots = threading.BoundedSemaphore(
         settings.matching_concurrency or default_matching_slots()
@@ -185,17 +190,22 @@ def engine_from_settings(settings: Settings) -> Engine:
 
 
 def build_engine(
-    *, model: str, data_dir: Path | None, glossary_path: str | None = None, index_kind: str = "faiss"
-) -> Engine:
-    """Load the model and glossary and make empty catalogues (persisted under data_dir/index)."""
+    *, model: str, data_dir: Path | None, glossary_path: str | None = None, index_kind: str = "faiss",
+    embedding_processes: int = 1,
+) -> Engine:  # fmt: skip
+    """Load the model and glossary and make empty catalogues (persisted under data_dir/index), which embed
+    documents in `embedding_processes` processes."""
     embedder = shared_embedder(model)
+    documents: Embedder = embedder
+    if embedding_processes > 1:
+        documents = PooledEmbedder(model, embedder, processes=embedding_processes)
     analyzer = Analyzer(load_glossary(glossary_path))
     root = data_dir / "index" if data_dir is not None else None
 
     def catalogue(kind: Kind) -> Catalogue:
         return Catalogue(
             kind=kind,
-            embedder=embedder,
+            embedder=documents,
             analyzer=analyzer,
             directory=root / kind if root is not None else None,
             index_kind=index_kind,

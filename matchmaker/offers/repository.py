@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
@@ -44,6 +44,23 @@ lock = lock_versioned  # hold the offer's row while it is changed
 
 def get_by_external_id(session: Session, *, owner_id: int, external_id: str) -> Offer | None:
     return session.scalar(select(Offer).where(Offer.owner_id == owner_id, Offer.external_id == external_id))
+
+
+def by_external_ids(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Offer]:
+    """The offers with these (owner id, external id) pairs, in one query per thousand pairs."""
+    wanted = set(keys)
+    found: dict[tuple[int, str], Offer] = {}
+    pairs = sorted(wanted)
+    for start in range(0, len(pairs), 1000):  # well under every database's limit of bound parameters
+        chunk = pairs[start : start + 1000]
+        statement = select(Offer).where(
+            Offer.owner_id.in_({owner for owner, _ in chunk}),
+            Offer.external_id.in_({external for _, external in chunk}),
+        )
+        for offer in session.scalars(statement):
+            if (offer.owner_id, offer.external_id) in wanted:
+                found[(offer.owner_id, offer.external_id)] = offer
+    return found
 
 
 def add(session: Session, offer: Offer) -> Offer:

@@ -199,11 +199,16 @@ def delete(*, session: Session, offer: Offer) -> None:
 
 
 def upsert_record(
-    *, session: Session, owner: Organisation, record: OfferRecord, create_alliances: bool
-) -> tuple[Offer, Outcome]:
+    *, session: Session, owner: Organisation, record: OfferRecord, create_alliances: bool,
+    known: dict[tuple[int, str], Offer] | None = None,
+) -> tuple[Offer, Outcome]:  # fmt: skip
     """Create or update the owner's offer with the record's id; an identical record changes nothing.
 
     Only the operator's import may create an alliance that the record names; anyone else's must exist.
+
+    `known`: the offers of a batch of records, by (owner id, external id), looked up together beforehand
+    (`repository.by_external_ids`): the offer is taken from it (and a new one added to it), and the row is
+    left for the batch's one flush instead of being written at once.
     """
     visibility_alliance_id = None
     if record.visibility == "alliance" and record.visibility_alliance:
@@ -213,12 +218,20 @@ def upsert_record(
             ).id
         else:
             visibility_alliance_id = _visibility_alliance_id(session, "alliance", record.visibility_alliance)
-    offer = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
-    if offer is not None and not repository.lock(session, offer):
+    key = (owner.id, record.id)
+    if known is None:
+        offer = repository.get_by_external_id(session, owner_id=owner.id, external_id=record.id)
+    else:
+        offer = known.get(key)
+    if offer is not None and offer.id is None:
+        session.flush()  # made by an earlier record of this batch: written, so that a change shows as one
+    elif offer is not None and not repository.lock(session, offer):
         offer = None  # deleted since it was read: the record makes it again
     is_new = offer is None
     if offer is None:
         offer = Offer(owner_id=owner.id, external_id=record.id)
+        if known is not None:
+            known[key] = offer
     _assign(offer, record.model_dump())
     for column, value in (
         ("status", record.status),
@@ -229,8 +242,11 @@ def upsert_record(
         if getattr(offer, column) != value:
             setattr(offer, column, value)
     if is_new:
-        repository.add(session, offer)
+        session.add(offer)
+        if known is None:
+            session.flush()
         return offer, "created"
     changed = session.is_modified(offer)
-    session.flush()
+    if known is None:
+        session.flush()
     return offer, "updated" if changed else "unchanged"

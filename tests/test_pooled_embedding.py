@@ -1,0 +1,33 @@
+"""Embedding on every core (`vectors.pooled`): the vectors are those one process gives, in order."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from matchmaker.matching.engine import shared_embedder
+from matchmaker.vectors import pooled
+from matchmaker.vectors.embedder import DEFAULT_MODEL
+from matchmaker.vectors.pooled import PooledEmbedder
+from tests.cli_support import EVAL_DEV
+
+
+def test_documents_embedded_across_processes_are_those_one_process_embeds_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pooled, "START_POOL_AFTER", 0)
+    lines = (EVAL_DEV / "offers.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["title"] for line in lines][:100]
+    local = shared_embedder(DEFAULT_MODEL)
+    embedder = PooledEmbedder(DEFAULT_MODEL, local, processes=3)
+    try:
+        together = embedder.encode_documents(texts)
+        assert embedder._pool is not None  # the texts were shared out, not embedded here alone
+    finally:
+        embedder.close()
+    alone = local.encode_documents(texts)
+    assert together.shape == alone.shape
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert embedder.identity == local.identity
