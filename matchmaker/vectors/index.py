@@ -334,7 +334,7 @@ class FaissIndex:
     def save(self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None) -> None:
         with self._lock:  # copied under the lock, written after it: searches wait for the copy only
             data, count = self._faiss.serialize_index(self._index), len(self)
-        _atomic_write_bytes(directory / "index.faiss", data.tobytes())
+        _atomic_write_bytes(directory / "index.faiss", data.data)  # a view: no second copy of the vectors
         write_manifest(directory, kind="faiss", identity=identity, count=count, extra=extra)
 
     @classmethod
@@ -342,8 +342,8 @@ class FaissIndex:
         import faiss
 
         read_manifest(directory, kind="faiss", identity=identity)
-        raw = np.frombuffer((directory / "index.faiss").read_bytes(), dtype=np.uint8)
-        return cls(identity.dim, index=faiss.deserialize_index(raw))
+        # Read by FAISS from the file into the index: no copy of the whole file in between.
+        return cls(identity.dim, index=faiss.read_index(str(directory / "index.faiss")))
 
 
 INDEX_KINDS: dict[str, type[NumpyIndex] | type[FaissIndex]] = {"faiss": FaissIndex, "numpy": NumpyIndex}
@@ -367,7 +367,7 @@ def _npy_bytes(array: npt.NDArray[Any]) -> bytes:
     return buffer.getvalue()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def _atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     """Write through a temporary file and rename, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
