@@ -8,17 +8,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.app import create_app
 from matchmaker.config import Settings
-from matchmaker.db.changes import FeedCursor, latest_position
+from matchmaker.db.changes import KEEP_SECONDS, OUTLIVED_AFTER_SECONDS, FeedCursor, latest_position, prune
 from matchmaker.db.migrate import upgrade
 from matchmaker.db.models import Alliance, Change, Membership, Offer, Organisation
 from matchmaker.db.session import make_engine, make_session_factory
@@ -189,6 +190,58 @@ def test_a_sync_that_fails_half_way_is_read_again_by_the_next(
         assert offer.id not in engine.offers.versions
         engine.offers.sync(session)
         assert engine.offers.versions[offer.id] == offer.version
+
+
+def backdate(session: Session, change_ids: list[int], seconds: float) -> None:
+    recorded = datetime.now(UTC) - timedelta(seconds=seconds)
+    session.execute(update(Change).where(Change.id.in_(change_ids)).values(recorded_at=recorded))
+    session.commit()
+
+
+def test_pruning_deletes_old_changes_only_and_never_the_latest(
+    world: World, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        start = latest_position(session)
+        for n in range(3):
+            make_offer(session, owner=world.member_vendor.organisation, external_id=f"prune-{n}")
+            session.commit()
+        old, recent, latest = session.scalars(select(Change.id).where(Change.id > start)).all()
+        backdate(session, [old, latest], KEEP_SECONDS + 60)
+        assert prune(session) == 1
+        session.commit()
+        assert session.scalars(select(Change.id).where(Change.id > start)).all() == [recent, latest]
+
+
+def test_a_consumer_that_outlived_the_feed_reconciles_in_full(
+    world: World, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A process that has not read the feed for hours (stopped, say) may have missed changes pruned since:
+    its index and offer table are brought in step with the tables themselves, not the feed."""
+    engine = build_engine(model="use", data_dir=tmp_path)
+    with session_factory() as session:
+        withdrawn = make_offer(session, owner=world.member_vendor.organisation, external_id="outlived-old")
+        session.commit()
+        engine.catch_up(session)
+        assert withdrawn.id in engine.offers.versions
+        start = latest_position(session)
+        added = make_offer(session, owner=world.member_vendor.organisation, external_id="outlived-new")
+        withdrawn.status = "archived"
+        session.commit()
+        make_offer(session, owner=world.member_vendor.organisation, external_id="outlived-last")
+        session.commit()
+        missed = session.scalars(select(Change.id).where(Change.id > start)).all()[:-1]
+        backdate(session, missed, KEEP_SECONDS + 60)
+        prune(session)
+        session.commit()
+        for cursor in (engine.offers.cursor, engine.offer_table.cursor):
+            assert cursor is not None
+            cursor.read_at -= OUTLIVED_AFTER_SECONDS + 60
+        engine.catch_up(session)
+        assert added.id in engine.offers.versions and withdrawn.id not in engine.offers.versions
+        table = engine.offer_table
+        live = {int(i) for i in table.column("id")[table.column("live")]}
+        assert added.id in live and withdrawn.id not in live
 
 
 def test_a_restart_after_a_sync_that_failed_leaves_the_index_whole(

@@ -12,6 +12,10 @@ appear or are old enough to belong to a transaction that rolled back.
 After a commit the session keeps the set of what it changed (`committed_changes`), for the writer's own
 process to apply at once (`Engine.catch_up`), so the next request on any replica sees a committed change:
 that replica's consumers read the feed before they answer.
+
+The feed is pruned of changes older than a day (`prune`, by each served app's follower): it serves the
+processes running now, which read it every second. A consumer whose cursor has not read for half that time
+(`FeedCursor.outlived`: a process stopped for hours) reconciles with the tables in full instead.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event, func, insert, or_, select, text
+from sqlalchemy import Engine, delete, event, func, insert, or_, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
+from matchmaker.db.base import utcnow
 from matchmaker.db.models import Alliance, Change, Membership, Need, Offer, Organisation
 
 # What is followed, by the name consumers know it by.
@@ -41,6 +47,12 @@ CHANNEL = "matchmaker_changes"
 # A skipped id still missing after this long belongs to a transaction that rolled back (ids are taken
 # moments before the commit, so a live transaction fills its gap within milliseconds).
 GAP_PATIENCE_SECONDS = 60.0
+# Changes are kept this long, then pruned (`prune`): the feed is for the processes running now, which read
+# it every second or on every request; a process starting reconciles with the tables themselves.
+KEEP_SECONDS = 24 * 3600.0
+# A cursor that has not read for this long may have missed changes pruned meanwhile (`outlived`): its
+# consumer reconciles in full instead. Half of KEEP_SECONDS leaves room for clocks that disagree.
+OUTLIVED_AFTER_SECONDS = KEEP_SECONDS / 2
 
 
 def _pending(session: Session) -> set[tuple[str, int]]:
@@ -96,6 +108,15 @@ def latest_position(session: Session) -> int:
     return int(session.scalar(select(func.max(Change.id))) or 0)
 
 
+def prune(session: Session, *, keep_seconds: float = KEEP_SECONDS) -> int:
+    """Delete the changes recorded more than `keep_seconds` ago (the latest one always stays, so that
+    positions never go back); how many were deleted."""
+    horizon = utcnow() - timedelta(seconds=keep_seconds)
+    latest = latest_position(session)
+    result = session.execute(delete(Change).where(Change.recorded_at < horizon, Change.id < latest))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 @dataclass
 class FeedCursor:
     """A consumer's place in the feed: every change up to `position` has been read, and `gaps` (ids above
@@ -104,9 +125,14 @@ class FeedCursor:
     kind: str
     position: int = 0
     gaps: dict[int, float] = field(default_factory=dict)
+    read_at: float = field(default_factory=time.time)  # wall clock: compared with the rows' recorded_at
 
     def copy(self) -> FeedCursor:
-        return FeedCursor(self.kind, self.position, dict(self.gaps))
+        return FeedCursor(self.kind, self.position, dict(self.gaps), self.read_at)
+
+    def outlived(self) -> bool:
+        """Whether changes it has not read may have been pruned: its consumer must reconcile in full."""
+        return time.time() - self.read_at > OUTLIVED_AFTER_SECONDS
 
     def read(self, session: Session) -> set[int]:
         """The ids of this kind's rows changed since the last read."""
@@ -117,8 +143,10 @@ class FeedCursor:
         condition = Change.id > self.position
         if self.gaps:
             condition = or_(condition, Change.id.in_(list(self.gaps)))
+        read_at = time.time()
         rows = session.execute(select(Change.id, Change.kind, Change.row_id).where(condition)).all()
         self._advance(change_id for change_id, _, _ in rows)
+        self.read_at = read_at
         changed: dict[str, set[int]] = {}
         for _, kind, row_id in rows:
             changed.setdefault(kind, set()).add(row_id)

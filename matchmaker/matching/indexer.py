@@ -278,11 +278,12 @@ class Catalogue:
 
         One sync at a time: a request that syncs while another applies changes waits for them, so it never
         reads past changes that are not applied yet. Before the first full reconciliation (a start-up that
-        could not reach the database) it does one.
+        could not reach the database), or when the feed may have been pruned of changes it has not read,
+        it does one.
         """
         connection_first(session)
         with self._syncing:
-            if self.cursor is None:
+            if self.cursor is None or self.cursor.outlived():
                 self.reconcile(session)
                 return
             before = self.cursor.copy()

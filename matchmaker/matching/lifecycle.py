@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.config import Settings
-from matchmaker.db.changes import ChangeSignal
+from matchmaker.db.changes import KEEP_SECONDS, ChangeSignal, prune
 from matchmaker.db.session import transaction
 from matchmaker.matching.engine import Engine, StartAbandoned, engine_from_settings
 
 logger = logging.getLogger(__name__)
+# How often a served app's follower prunes the feed of changes older than `changes.KEEP_SECONDS`.
+PRUNE_EVERY_SECONDS = 600.0
 
 
 def start_engine(settings: Settings, session_factory: sessionmaker[Session]) -> Engine:
@@ -158,8 +161,24 @@ class ChangeFollower:
         self._signal.close()
 
     def _run(self) -> None:
+        pruned_at = time.monotonic()
         while not self._stop.is_set():
             self._signal.wait()
             if self._stop.is_set() or not self._starting.ready:
                 continue
             apply_feed(self._starting.engine, self._session_factory)
+            if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
+                pruned_at = time.monotonic()
+                self._prune()
+
+    def _prune(self) -> None:
+        """Prune the feed of old changes (every replica may: deleting what another deleted is harmless)."""
+        try:
+            with transaction(self._session_factory) as session:
+                pruned = prune(session)
+            if pruned:
+                logger.info(
+                    "pruned %d changes older than %.0f hours from the feed", pruned, KEEP_SECONDS / 3600
+                )
+        except Exception:  # the feed grows a little longer: tried again next time
+            logger.exception("could not prune the feed")

@@ -149,9 +149,10 @@ class OfferTable:
         the owners' admissions and alliance memberships when the feed says any changed."""
         connection_first(session)
         with self._lock:
-            if self.cursor is None:
+            if self.cursor is None or self.cursor.outlived():  # first, or changes may have been pruned
                 cursor = FeedCursor("offers", position=latest_position(session))
-                self._read(session, Offer.status == "published")
+                found = self._read(session, Offer.status == "published")
+                self.forget([identifier for identifier in self._row_of if identifier not in found])
                 self._read_owners(session)
                 self.cursor = cursor
                 return
