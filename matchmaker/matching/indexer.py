@@ -76,11 +76,16 @@ def join_offer_text(title: str, description: str) -> str:
     return f"{title}\n{description}".strip()
 
 
+# The status of the rows that belong in the index: published offers, open needs.
+MATCHABLE_STATUS: dict[Kind, str] = {"offers": "published", "needs": "open"}
+
+
 def _matchable(kind: Kind, *columns: Any) -> Select[Any]:
-    """A query over the rows that belong in the index: published offers, open needs."""
-    if kind == "offers":
-        return select(*columns).select_from(Offer).where(Offer.status == "published").order_by(Offer.id)
-    return select(*columns).select_from(Need).where(Need.status == "open").order_by(Need.id)
+    """A query over the rows that belong in the index."""
+    table = Offer if kind == "offers" else Need
+    return (
+        select(*columns).select_from(table).where(table.status == MATCHABLE_STATUS[kind]).order_by(table.id)
+    )
 
 
 def matchable_documents(session: Session, kind: Kind, *, ids: Sequence[int] | None = None) -> list[Document]:
@@ -96,15 +101,28 @@ def matchable_documents(session: Session, kind: Kind, *, ids: Sequence[int] | No
 
 
 def _documents(session: Session, kind: Kind, ids: list[int] | None) -> list[Document]:
+    if ids is not None:
+        return _documents_by_id(session, kind, ids)
     if kind == "offers":
         offers = _matchable(kind, Offer.id, Offer.version, Offer.title, Offer.description)
-        if ids is not None:
-            offers = offers.where(Offer.id.in_(ids))
         return [Document(i, v, join_offer_text(t, d)) for i, v, t, d in session.execute(offers)]
     needs = _matchable(kind, Need.id, Need.version, Need.text)
-    if ids is not None:
-        needs = needs.where(Need.id.in_(ids))
     return [Document(i, v, t) for i, v, t in session.execute(needs)]
+
+
+def _documents_by_id(session: Session, kind: Kind, ids: list[int]) -> list[Document]:
+    """The matchable rows among `ids`, looked up by primary key; the status is checked here, not in SQL:
+    with it in the query SQLite searches the status index instead, every published offer for each chunk
+    of ids (at 1,000,000 offers 0.16 s a chunk instead of 1.3 ms)."""
+    if kind == "offers":
+        offers = select(Offer.id, Offer.version, Offer.title, Offer.description, Offer.status)
+        rows = session.execute(offers.where(Offer.id.in_(ids)).order_by(Offer.id))
+        wanted = MATCHABLE_STATUS[kind]
+        return [Document(i, v, join_offer_text(t, d)) for i, v, t, d, status in rows if status == wanted]
+    needs = select(Need.id, Need.version, Need.text, Need.status).where(Need.id.in_(ids)).order_by(Need.id)
+    return [
+        Document(i, v, t) for i, v, t, status in session.execute(needs) if status == MATCHABLE_STATUS[kind]
+    ]
 
 
 def matchable_versions(session: Session, kind: Kind) -> list[Document]:
