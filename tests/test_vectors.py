@@ -375,3 +375,36 @@ def test_unloadable_models_are_refused_clearly(spec: str, message: str) -> None:
     with pytest.raises(EmbedderUnavailable) as caught:
         load_embedder(spec)
     assert message in str(caught.value)
+
+
+def test_faiss_rows_stay_right_through_batches_of_new_changed_and_removed_ids() -> None:
+    """Rows are looked up through ids sorted once and merged with each batch added (not sorted again)."""
+    rng = np.random.default_rng(13)
+    index, truth = FaissIndex(8), dict[int, np.ndarray]()
+    fresh = 0
+    for _ in range(60):
+        draw = rng.random()
+        if draw < 0.5:  # ids never seen: rows appended, the lookup merged
+            size = int(rng.integers(1, 40))
+            ids = rng.permutation(np.arange(fresh, fresh + size))
+            fresh += size
+            vectors = normalise(rng.normal(size=(len(ids), 8)))
+            index.upsert(ids, vectors)
+            truth.update(zip(ids.tolist(), vectors, strict=True))
+        elif draw < 0.8:  # some held, some not
+            ids = rng.choice(fresh + 10, size=int(rng.integers(1, 20)), replace=False)
+            vectors = normalise(rng.normal(size=(len(ids), 8)))
+            index.upsert(ids, vectors)
+            truth.update(zip(ids.tolist(), vectors, strict=True))
+        else:
+            doomed = rng.choice(fresh + 10, size=int(rng.integers(1, 10)), replace=False)
+            index.remove(doomed)
+            for identifier in doomed.tolist():
+                truth.pop(identifier, None)
+        held = np.asarray(sorted(truth), dtype=np.int64)
+        assert sorted(index.ids().tolist()) == held.tolist()
+        query = normalise(rng.normal(size=(1, 8)))[0]
+        asked = np.concatenate([held, [10_000]])  # and one never indexed
+        expected = [float(truth[i] @ query) for i in held.tolist()]
+        np.testing.assert_allclose(index.similarities(query, asked)[:-1], expected, atol=1e-6)
+        assert np.isnan(index.similarities(query, asked)[-1])
