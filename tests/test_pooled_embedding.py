@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -31,3 +34,23 @@ def test_documents_embedded_across_processes_are_those_one_process_embeds_in_ord
     assert together.shape == alone.shape
     np.testing.assert_allclose(together, alone, atol=1e-5)
     assert embedder.identity == local.identity
+
+
+def test_an_embedding_worker_killed_loses_nothing_its_share_is_embedded_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pooled, "START_POOL_AFTER", 0)
+    lines = (EVAL_DEV / "offers.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["title"] for line in lines][:64]
+    local = shared_embedder(DEFAULT_MODEL)
+    embedder = PooledEmbedder(DEFAULT_MODEL, local, processes=2)
+    try:
+        embedder.encode_documents(texts)  # the worker is up
+        assert embedder._pool is not None
+        for process in list(embedder._pool._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        time.sleep(0.5)  # long enough for the pool to know: the next batch cannot even be sent
+        after = embedder.encode_documents(texts)
+    finally:
+        embedder.close()
+    np.testing.assert_allclose(after, local.encode_documents(texts), atol=1e-5)

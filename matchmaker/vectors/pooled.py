@@ -9,10 +9,12 @@ as one process would embed it (the same vectors, to float rounding).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -24,6 +26,7 @@ SPLIT_FROM = 32
 # never waits for them to start and load the model (about two seconds).
 START_POOL_AFTER = 1_000
 
+logger = logging.getLogger(__name__)
 _worker_embedder: Embedder | None = None
 
 
@@ -58,14 +61,31 @@ class PooledEmbedder:
         if self._processes == 1 or len(texts) < SPLIT_FROM or self._embedded_alone < START_POOL_AFTER:
             self._embedded_alone += len(texts)
             return self._local.encode_documents(texts)
-        shares = np.array_split(np.arange(len(texts)), self._processes)
-        pool = self._started()
-        # Started first, so the workers embed while this process embeds the first share.
-        elsewhere: list[Future[Vectors]] = [
-            pool.submit(_encode_in_worker, [texts[i] for i in share]) for share in shares[1:]
+        shares = [
+            [texts[i] for i in share] for share in np.array_split(np.arange(len(texts)), self._processes)
         ]
-        here = self._local.encode_documents([texts[i] for i in shares[0]])
-        return np.vstack([here, *(future.result() for future in elsewhere)])
+        pool = self._started()
+        # Sent first, so the workers embed while this process embeds the first share.
+        elsewhere = [self._send(pool, share) for share in shares[1:]]
+        parts = [self._local.encode_documents(shares[0])]
+        for share, future in zip(shares[1:], elsewhere, strict=True):
+            try:
+                if future is None:
+                    raise BrokenProcessPool("not sent")
+                parts.append(future.result())
+            except BrokenProcessPool:  # a worker died (killed, out of memory): go on alone, nothing lost
+                logger.warning("an embedding worker stopped; embedding on one core from now on")
+                self.close()
+                self._processes = 1
+                parts.append(self._local.encode_documents(share))
+        return np.vstack(parts)
+
+    @staticmethod
+    def _send(pool: ProcessPoolExecutor, share: list[str]) -> Future[Vectors] | None:
+        try:
+            return pool.submit(_encode_in_worker, share)
+        except BrokenProcessPool:
+            return None
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
