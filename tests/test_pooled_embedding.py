@@ -48,6 +48,7 @@ def test_an_embedding_worker_killed_loses_nothing_its_share_is_embedded_here(
         embedder.encode_documents(texts)  # the worker is up
         assert embedder._pool is not None
         for process in list(embedder._pool._processes.values()):
+            assert process.pid is not None
             os.kill(process.pid, signal.SIGKILL)
         time.sleep(0.5)  # long enough for the pool to know: the next batch cannot even be sent
         after = embedder.encode_documents(texts)
