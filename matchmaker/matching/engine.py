@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -81,6 +84,10 @@ class Engine:
 
         Setting `abandon` stops the embedding at its next batch (`StartAbandoned`): the app is shutting
         down, and the next start reconciles again."""
+        with collector_paused():
+            return self._start(session, abandon=abandon)
+
+    def _start(self, session: Session, *, abandon: threading.Event | None) -> dict[str, Drift]:
         drifts: dict[str, Drift] = {}
         for catalogue in (self.offers, self.needs):
             loaded = catalogue.load()
@@ -143,6 +150,21 @@ class Engine:
         for catalogue in (self.offers, self.needs):
             if catalogue.dirty:
                 catalogue.save()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector around a bulk load. A start makes millions of small
+    containers (each offer's terms), and the collector walked all of them again and again as they were
+    made: at 1,000,000 offers loading the index took 37-45 s with it and 20 s without (what a load makes
+    holds no cycles to collect)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class StartAbandoned(Exception):

@@ -380,17 +380,18 @@ class Catalogue:
         with self._lock:
             self.index, self.index_kind = index, manifest["kind"]
             self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()
+            lexical: list[tuple[int, frozenset[str]]] = []
             for key, (version, terms) in raw.items():
                 identifier = int(key)
-                term_set = frozenset(terms)
-                analysis = Analysis(
+                term_set = frozenset(terms)  # saved as the analysis's lexical terms
+                self.versions[identifier] = int(version)
+                self.analyses[identifier] = Analysis(
                     concepts=frozenset(t for t in term_set if t.startswith("c:")),
                     terms=frozenset(t for t in term_set if t.startswith("w:")),
                     bridged="",
                 )
-                self.versions[identifier] = int(version)
-                self.analyses[identifier] = analysis
-                self.statistics.add(analysis.lexical_terms, identifier)
+                lexical.append((identifier, term_set))
+            self.statistics.add_all(lexical)
         return True
 
     def vector(self, identifier: int) -> Vectors:
