@@ -12,19 +12,29 @@ import pytest
 
 from matchmaker.matching.engine import shared_embedder
 from matchmaker.vectors import pooled
-from matchmaker.vectors.embedder import DEFAULT_MODEL
+from matchmaker.vectors.embedder import DEFAULT_MODEL, Embedder
 from matchmaker.vectors.pooled import PooledEmbedder
 from tests.cli_support import EVAL_DEV
+
+
+def pooled_at_once(
+    monkeypatch: pytest.MonkeyPatch, *, count: int, processes: int
+) -> tuple[list[str], Embedder, PooledEmbedder]:
+    """Offer titles, the model alone, and a pool of it that shares out from the first batch."""
+    monkeypatch.setattr(pooled, "START_POOL_AFTER", 0)
+    lines = (EVAL_DEV / "offers.jsonl").read_text(encoding="utf-8").splitlines()
+    local = shared_embedder(DEFAULT_MODEL)
+    return (
+        [json.loads(line)["title"] for line in lines][:count],
+        local,
+        PooledEmbedder(DEFAULT_MODEL, local, processes=processes),
+    )
 
 
 def test_documents_embedded_across_processes_are_those_one_process_embeds_in_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pooled, "START_POOL_AFTER", 0)
-    lines = (EVAL_DEV / "offers.jsonl").read_text(encoding="utf-8").splitlines()
-    texts = [json.loads(line)["title"] for line in lines][:100]
-    local = shared_embedder(DEFAULT_MODEL)
-    embedder = PooledEmbedder(DEFAULT_MODEL, local, processes=3)
+    texts, local, embedder = pooled_at_once(monkeypatch, count=100, processes=3)
     try:
         together = embedder.encode_documents(texts)
         assert embedder._pool is not None  # the texts were shared out, not embedded here alone
@@ -39,11 +49,7 @@ def test_documents_embedded_across_processes_are_those_one_process_embeds_in_ord
 def test_an_embedding_worker_killed_loses_nothing_its_share_is_embedded_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(pooled, "START_POOL_AFTER", 0)
-    lines = (EVAL_DEV / "offers.jsonl").read_text(encoding="utf-8").splitlines()
-    texts = [json.loads(line)["title"] for line in lines][:64]
-    local = shared_embedder(DEFAULT_MODEL)
-    embedder = PooledEmbedder(DEFAULT_MODEL, local, processes=2)
+    texts, local, embedder = pooled_at_once(monkeypatch, count=64, processes=2)
     try:
         embedder.encode_documents(texts)  # the worker is up
         assert embedder._pool is not None

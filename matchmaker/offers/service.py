@@ -243,10 +243,7 @@ def upsert_record(
             setattr(offer, column, value)
     if is_new:
         session.add(offer)
-        if known is None:
-            session.flush()
-        return offer, "created"
-    changed = session.is_modified(offer)
+    changed = session.is_modified(offer)  # asked before a flush, which makes every row clean
     if known is None:
-        session.flush()
-    return offer, "updated" if changed else "unchanged"
+        session.flush()  # written at once; a batch is flushed once, by its caller
+    return offer, "created" if is_new else "updated" if changed else "unchanged"
