@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,13 +18,24 @@ from sqlalchemy.orm import Session
 from matchmaker.config import Settings
 from matchmaker.matching.dense_snapshot import SNAPSHOT_FROM_ROWS, STALE_SHARE, DenseSnapshot
 from matchmaker.matching.glossary import load_glossary
-from matchmaker.matching.indexer import Catalogue, Drift, Kind
+from matchmaker.matching.indexer import Catalogue, Drift, Kind, matchable_documents
 from matchmaker.matching.offer_table import OfferTable
+from matchmaker.matching.relevance import (
+    RelevanceJudge,
+    RelevanceModel,
+    Side,
+    load_model,
+    need_side,
+    offer_side,
+)
 from matchmaker.matching.text import Analysis, Analyzer
 from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
 from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
 logger = logging.getLogger(__name__)
+# Offers' sides (what the model of relevance reads of their text) kept for offers whose indexed analysis has
+# no text (an index loaded from disk keeps only their terms); past this many the cache starts again.
+SIDES_KEPT = 100_000
 
 
 @lru_cache(maxsize=4)
@@ -72,12 +83,51 @@ class Engine:
     snapshot_from_rows: int = SNAPSHOT_FROM_ROWS
     _snapshot_building: threading.Lock = field(default_factory=threading.Lock)
 
+    # The model of relevance that decides which offers are matches (None: the hybrid formula and its floor
+    # decide, as for an embedding model the relevance model was not fitted on).
+    relevance: RelevanceModel | None = None
+    _sides: dict[int, tuple[int, Side]] = field(default_factory=dict)
+
     def catalogue(self, kind: Kind) -> Catalogue:
         return self.offers if kind == "offers" else self.needs
 
     def encode_query(self, analysis: Analysis) -> Vectors:
         vector: Vectors = self.embedder.encode_queries([analysis.bridged])[0]
         return vector
+
+    def relevance_judge(self, session: Session, analysis: Analysis) -> RelevanceJudge | None:
+        """The judge of a query's candidates, for a query analysed with its text (`analyze_query`)."""
+        if self.relevance is None:
+            return None
+        return RelevanceJudge(
+            model=self.relevance,
+            query=need_side(analysis),
+            offer_sides=lambda ids: self.offer_sides(session, ids),
+        )
+
+    def offer_sides(self, session: Session, ids: Sequence[int]) -> Mapping[int, Side]:
+        """What the model of relevance reads of each offer, kept for its version: from its indexed analysis
+        when that holds the text, otherwise from the offer's text read and analysed again."""
+        sides: dict[int, Side] = {}
+        unread: list[int] = []
+        if len(self._sides) + len(ids) > SIDES_KEPT:
+            self._sides.clear()
+        for identifier in ids:
+            version = self.offers.versions.get(identifier)
+            kept = self._sides.get(identifier)
+            analysis = self.offers.analyses.get(identifier)
+            if kept is not None and kept[0] == version:
+                sides[identifier] = kept[1]
+            elif analysis is not None and analysis.bridged and version is not None:
+                sides[identifier] = offer_side(analysis)
+                self._sides[identifier] = (version, sides[identifier])
+            else:
+                unread.append(identifier)
+        for document in matchable_documents(session, "offers", ids=unread) if unread else ():
+            side = offer_side(self.analyzer.analyze(document.text))
+            self._sides[document.id] = (document.version, side)
+            sides[document.id] = side
+        return sides
 
     def start(self, session: Session, *, abandon: threading.Event | None = None) -> dict[str, Drift]:
         """Load the saved indexes (refusing a model mismatch) and reconcile them with the database.
@@ -233,4 +283,11 @@ def build_engine(
             index_kind=index_kind,
         )
 
-    return Engine(embedder=embedder, analyzer=analyzer, offers=catalogue("offers"), needs=catalogue("needs"))
+    relevance = load_model()
+    return Engine(
+        embedder=embedder,
+        analyzer=analyzer,
+        offers=catalogue("offers"),
+        needs=catalogue("needs"),
+        relevance=relevance if relevance.embedder == model else None,
+    )

@@ -14,7 +14,7 @@ from matchmaker.matching.schemas import (
     OfferBrief,
     ScoreParts,
 )
-from matchmaker.matching.scoring import Points, points
+from matchmaker.matching.scoring import Points, judged_points, points
 
 
 def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
@@ -76,9 +76,12 @@ def term_label(term: str) -> str:
     return term.split(":", 1)[1].replace("_", " ")
 
 
-def scored_points(scored: Scored) -> Points:
-    """The scored match's 0-100 score and its parts."""
-    return points(signals=scored.signals, secondary=scored.secondary)
+def scored_points(scored: Scored, *, bonuses: bool = True) -> Points:
+    """The scored match's 0-100 score and its parts (without the bonuses: its relevance alone)."""
+    secondary = scored.secondary if bonuses else None
+    if scored.judged is not None:
+        return judged_points(scored.judged, secondary)
+    return points(signals=scored.signals, secondary=secondary)
 
 
 def score_parts(parts: Points) -> ScoreParts:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -21,8 +21,10 @@ from matchmaker.matching.dense_snapshot import DenseSnapshot
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.indexer import Catalogue
 from matchmaker.matching.offer_table import OfferTable
+from matchmaker.matching.relevance import RelevanceJudge, probabilities
 from matchmaker.matching.scoring import (
     DEFAULT_WEIGHTS,
+    Judged,
     Secondary,
     Signals,
     Weights,
@@ -46,6 +48,11 @@ BOUND_MARGIN = 1e-9
 LOOKUP_IDS_UP_TO = 50_000_000
 # Candidates in a first shortlist from a dense snapshot (`nearest_scored`); it grows 8x at a time.
 SHORTLIST_FIRST = 64
+# The model of relevance judges this many eligible offers (or the list's length, if longer), the closest by
+# the hybrid relevance: on the relevance set, nDCG@10 (all) 0.774 judging every offer (cross-validated),
+# 0.7735 judging 50 and 0.7676 judging 20; at 5,000 offers a match took x1.65 the formula's time judging 50
+# and x1.39 judging 20 (bench/judged_ranking.py).
+JUDGED = 20
 
 
 def lexical_upper(
@@ -99,6 +106,8 @@ class Scored:
     score: float
     secondary: Secondary
     shared_terms: tuple[str, ...]
+    judged: Judged | None = None  # the model's verdict, when a model judged it (its relevance is then
+    # the probability, and its score the probability plus the bonuses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +195,7 @@ def rank_offers(
     limit: int,
     weights: Weights = DEFAULT_WEIGHTS,
     apply_floor: bool = True,
+    relevance_judge: RelevanceJudge | None = None,
 ) -> Ranking:
     """Rank the eligible candidates for the query; report near misses that failed a filter."""
     eligible: list[tuple[OfferFacts, Verdict]] = []
@@ -201,6 +211,7 @@ def rank_offers(
         limit=limit,
         weights=weights,
         apply_floor=apply_floor,
+        relevance_judge=relevance_judge,
     )
 
 
@@ -215,6 +226,7 @@ def rank_table_offers(
     weights: Weights = DEFAULT_WEIGHTS,
     apply_floor: bool = True,
     snapshot: DenseSnapshot | None = None,
+    relevance_judge: RelevanceJudge | None = None,
 ) -> Ranking:
     """`rank_offers` over the offers of the in-memory table the viewer may see: the filters are decided on
     columns, and only the offers scored are judged one by one (the same `judge`, for their verdicts).
@@ -238,15 +250,27 @@ def rank_table_offers(
         weights=weights,
         apply_floor=apply_floor,
         snapshot=snapshot,
+        relevance_judge=relevance_judge,
     )
 
 
 def _ranking(
     *, query: Query, eligible: Candidates, failed: Candidates, catalogue: Catalogue, limit: int,
     weights: Weights, apply_floor: bool, snapshot: DenseSnapshot | None = None,
+    relevance_judge: RelevanceJudge | None = None,
 ) -> Ranking:  # fmt: skip
     common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
     dense = catalogue.index.similarities(query.vector, eligible.ids) if len(eligible) else None
+    if relevance_judge is not None and apply_floor:
+        return _judged_ranking(
+            eligible=eligible,
+            failed=failed,
+            limit=limit,
+            snapshot=snapshot,
+            relevance_judge=relevance_judge,
+            dense=dense,
+            **common,
+        )
     matches = top_scored(
         eligible, count=limit, by="score", floor=apply_floor, expect=True, dense=dense, **common
     )
@@ -260,6 +284,95 @@ def _ranking(
         eligible=len(eligible),
         relevant=count_relevant(eligible, dense=dense, **common) if apply_floor else len(eligible),
     )
+
+
+def _judged_ranking(
+    *, query: Query, eligible: Candidates, failed: Candidates, catalogue: Catalogue, limit: int,
+    weights: Weights, snapshot: DenseSnapshot | None, relevance_judge: RelevanceJudge,
+    dense: npt.NDArray[np.float32] | None,
+) -> Ranking:  # fmt: skip
+    """The ranking with relevance decided by the model (`relevance.RelevanceJudge`): the `JUDGED` eligible
+    offers closest by the hybrid relevance are judged, those at or above the model's threshold are matches,
+    ordered by probability plus bonuses, and the list is empty unless one reaches the answer threshold
+    (what a buyer must not be shown: ten neighbours of a product nobody lists). A near miss is an offer that
+    would be an answer but for a filter."""
+    common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
+    model = relevance_judge.model
+    pool = top_scored(
+        eligible, count=max(limit, JUDGED), by="relevance", floor=False, expect=True, dense=dense, **common
+    )
+    near = nearest_scored(
+        failed, snapshot=snapshot, count=NEAR_MISSES, by="relevance", floor=True, expect=False, **common
+    )
+    best = _best_visible_cosine(
+        query, eligible_dense=dense, failed=failed, catalogue=catalogue, snapshot=snapshot
+    )
+    judged = _judged(pool, relevance_judge=relevance_judge, best=best, weights=weights)
+    answered = any(row.relevance >= model.answer_threshold for row in judged)
+    matches = sorted(
+        (row for row in judged if answered and row.relevance >= model.threshold),
+        key=lambda row: (-row.score, row.facts.id),
+    )
+    near_misses = sorted(
+        (
+            row
+            for row in _judged(near, relevance_judge=relevance_judge, best=best, weights=weights)
+            if row.relevance >= model.answer_threshold
+        ),
+        key=lambda row: (-row.relevance, row.facts.id),
+    )
+    return Ranking(
+        matches=matches[:limit],
+        near_misses=near_misses,
+        candidates=len(eligible) + len(failed),
+        eligible=len(eligible),
+        relevant=len(matches),
+    )
+
+
+def _best_visible_cosine(
+    query: Query, *, eligible_dense: npt.NDArray[np.float32] | None, failed: Candidates, catalogue: Catalogue,
+    snapshot: DenseSnapshot | None,
+) -> float:  # fmt: skip
+    """The best cosine of any offer the viewer may see, eligible or not (the model's `gap` is measured from
+    it, so the filters do not move an offer's relevance); from the snapshot's nearest when it has one."""
+    found = [eligible_dense] if eligible_dense is not None else []
+    if len(failed):
+        if snapshot is not None and failed.rows is not None and len(failed) >= snapshot.use_from:
+            found.append(snapshot.shortlist(query.vector, failed.rows, failed.ids, 1).dense)
+        else:
+            found.append(catalogue.index.similarities(query.vector, failed.ids))
+    values = np.concatenate(found) if found else np.zeros(0)
+    values = values[~np.isnan(values)]
+    return float(values.max()) if len(values) else 0.0
+
+
+def _judged(
+    rows: list[Scored], *, relevance_judge: RelevanceJudge, best: float, weights: Weights
+) -> list[Scored]:
+    """The rows with the model's probability as their relevance and the bonuses added to it as their score."""
+    if not rows:
+        return []
+    without_text, logits = relevance_judge.logits(
+        ids=[row.facts.id for row in rows],
+        dense=np.asarray([row.signals.dense for row in rows], dtype=np.float64),
+        best=best,
+        agreement=np.asarray([row.signals.category_agreement for row in rows], dtype=np.float64),
+        lexical=[row.signals.lexical for row in rows],
+    )
+    judged = []
+    for row, base, probability in zip(
+        rows, probabilities(without_text).tolist(), probabilities(logits).tolist(), strict=True
+    ):
+        judged.append(
+            replace(
+                row,
+                relevance=probability,
+                score=probability + secondary_bonus(row.secondary, weights),
+                judged=Judged(probability=probability, without_text=base),
+            )
+        )
+    return judged
 
 
 def count_relevant(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -95,6 +95,7 @@ class RelevanceModel:
     answer_threshold: float  # a list has an answer only when some eligible offer reaches this
     idf: Mapping[str, float]
     unseen_idf: float
+    embedder: str = "use"  # the embedding model whose cosines it was fitted on (`Settings.model`)
 
     def weight(self, token: str) -> float:
         return self.idf.get(token, self.unseen_idf)
@@ -120,10 +121,17 @@ class RelevanceModel:
         )
         return logit
 
-    def expensive(self, *, need: Side, offer: Side, lexical: float) -> tuple[float, ...]:
-        """The set-intersection features of one pair, in `EXPENSIVE` order."""
+    def need_total(self, need: Side) -> float:
+        return sum(self.weight(token) for token in need.tokens)
+
+    def expensive(
+        self, *, need: Side, offer: Side, lexical: float, need_total: float | None = None
+    ) -> tuple[float, ...]:
+        """The set-intersection features of one pair, in `EXPENSIVE` order (`need_total`: the need's
+        `need_total`, when the caller judges many offers for one need)."""
         weight = self.weight
-        need_total = sum(weight(token) for token in need.tokens)
+        if need_total is None:
+            need_total = self.need_total(need)
         title_total = sum(weight(token) for token in offer.title)
         concept_total = sum(weight(concept) for concept in offer.concepts)
         return (
@@ -166,6 +174,7 @@ def read_model(path: Path) -> RelevanceModel:
         answer_threshold=float(data["answer_threshold"]),
         idf={token: float(value) for token, value in data["idf"].items()},
         unseen_idf=float(data["unseen_idf"]),
+        embedder=str(data.get("embedder", "use")),
     )
 
 
@@ -173,3 +182,40 @@ def read_model(path: Path) -> RelevanceModel:
 def load_model(path: str | None = None) -> RelevanceModel:
     """The model at `path`, or the repository's models/relevance.json."""
     return read_model(Path(path) if path else DEFAULT_MODEL)
+
+
+@dataclass(frozen=True)
+class RelevanceJudge:
+    """What judging a query's candidates takes beyond the ranking's own signals: the model, the query's
+    side, and a way to read the sides of the offers judged (`Engine.offer_sides`)."""
+
+    model: RelevanceModel
+    query: Side
+    offer_sides: Callable[[Sequence[int]], Mapping[int, Side]]
+
+    def logits(
+        self, *, ids: Sequence[int], dense: npt.NDArray[np.float64], best: float,
+        agreement: npt.NDArray[np.float64], lexical: Sequence[float],
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:  # fmt: skip
+        """The logit of each candidate without its text features, and with them."""
+        # A query without a category (a search or need the glossary could not place) says nothing against
+        # any offer's: the model, fitted on needs that all name one (its `unknown` weight is 0), judges it as
+        # if the categories agreed, on its cosine and text. (Half an agreement, as the hybrid formula
+        # counts it, left a Chinese need for green hydrogen without its English offer.)
+        agreement = np.where(agreement == 0.5, 1.0, agreement)
+        cheap = self.model.cheap_logit(dense=dense, best=best, agreement=agreement)
+        sides = self.offer_sides(ids)
+        empty = Side(frozenset(), frozenset(), frozenset())
+        need_total = self.model.need_total(self.query)
+        text = np.asarray(
+            [
+                self.model.expensive_logit(
+                    self.model.expensive(
+                        need=self.query, offer=sides.get(i, empty), lexical=share, need_total=need_total
+                    )
+                )
+                for i, share in zip(ids, lexical, strict=True)
+            ],
+            dtype=np.float64,
+        )
+        return cheap, cheap + text

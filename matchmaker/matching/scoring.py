@@ -130,27 +130,56 @@ class Points:
 
 
 def points(*, signals: Signals, secondary: Secondary | None, weights: Weights = DEFAULT_WEIGHTS) -> Points:
-    """The score of `relevance(signals)` plus `secondary_bonus(secondary)` in points, and its parts.
-
-    Each part is what its signal adds to the points of those before it (fit, concepts, verified, headroom,
-    region). The parts are rounded by largest remainder, so that they add up to the total shown and a
-    bonus worth 0.8 of a point still shows as one when the total has room for it.
-    """
+    """The score of `relevance(signals)` plus `secondary_bonus(secondary)` in points, and its parts."""
     topical = relevance(signals, weights)
-    if secondary is None:
-        verified = headroom = 0.0
-        score = topical
-    else:
-        verified, headroom, _ = bonuses(secondary, weights)
-        score = topical + secondary_bonus(secondary, weights)  # exactly as `score_offers` adds it
-    running = [
-        0.0,
-        match_points(signals.dense + weights.category * signals.category_agreement, weights),
-        match_points(topical, weights),
-        match_points(topical + verified, weights),
-        match_points(topical + verified + headroom, weights),
-        match_points(score, weights),
-    ]
+    verified, headroom, region = (0.0, 0.0, 0.0) if secondary is None else bonuses(secondary, weights)
+    return _split(
+        [
+            match_points(signals.dense + weights.category * signals.category_agreement, weights),
+            match_points(topical, weights),
+            match_points(topical + verified, weights),
+            match_points(topical + verified + headroom, weights),
+            # exactly as `score_offers` adds it
+            match_points(
+                topical + (0.0 if secondary is None else secondary_bonus(secondary, weights)), weights
+            ),
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """The model of relevance's verdict on one offer (`relevance.RelevanceJudge`)."""
+
+    probability: float  # that the offer is the product asked for: its relevance
+    without_text: float  # the probability from the cosine and category alone (the fit of the product)
+
+
+def judged_points(judged: Judged, secondary: Secondary | None, weights: Weights = DEFAULT_WEIGHTS) -> Points:
+    """A judged offer's probability plus its bonuses in points (the best possible reads 100), and its
+    parts: the fit (cosine and category), what the shared words and concepts add, each bonus."""
+    scale = 100.0 / (1.0 + most_bonus(weights))
+    verified, headroom, region = (0.0, 0.0, 0.0) if secondary is None else bonuses(secondary, weights)
+    probability = judged.probability
+    return _split(
+        [
+            scale * judged.without_text,
+            scale * probability,
+            scale * (probability + verified),
+            scale * (probability + verified + headroom),
+            scale * (probability + verified + headroom + region),
+        ]
+    )
+
+
+def _split(running: list[float]) -> Points:
+    """Points from the running totals after each part (fit, concepts, verified, headroom, region).
+
+    Each part is what its signal adds to the points of those before it. The parts are rounded by largest
+    remainder, so that they add up to the total shown and a bonus worth 0.8 of a point still shows as one
+    when the total has room for it.
+    """
+    running = [0.0, *(min(max(value, 0.0), 100.0) for value in running)]
     # Sums of floats in another order may differ in the last bit: no part is below zero.
     exact = [max(after - before, 0.0) for before, after in itertools.pairwise(running)]
     total = whole_points(running[-1])

@@ -25,7 +25,16 @@ from matchmaker.matching.explain import (
     offer_brief,
     scored_points,
 )
-from matchmaker.matching.ranking import Query, Ranking, Scored, rank_offers, rank_table_offers, score_offers
+from matchmaker.matching.ranking import (
+    JUDGED,
+    Query,
+    Ranking,
+    Scored,
+    rank_offers,
+    rank_table_offers,
+    score_offers,
+)
+from matchmaker.matching.relevance import probabilities
 from matchmaker.matching.schemas import (
     NearMiss,
     NeedMatch,
@@ -34,7 +43,7 @@ from matchmaker.matching.schemas import (
     OfferMatches,
     SearchRequest,
 )
-from matchmaker.matching.scoring import DEFAULT_WEIGHTS, is_relevant, points
+from matchmaker.matching.scoring import DEFAULT_WEIGHTS, is_relevant
 from matchmaker.matching.text import Analysis
 from matchmaker.matching.visibility import can_see_matches
 from matchmaker.needs import repository as need_repository
@@ -105,6 +114,8 @@ def text_query(
 
     `analysis` and `vector` are reused when the caller has them (an indexed need); what is missing is
     computed from the text, once."""
+    if analysis is not None and not analysis.bridged:
+        analysis = None  # loaded from a saved index, without the text the model of relevance reads
     fresh = engine.analyzer.analyze_query(text) if analysis is None or vector is None else None
     analysis = analysis or fresh
     assert analysis is not None
@@ -139,7 +150,7 @@ def _offer_matches(
     near = [
         NearMiss(
             offer=offer_brief(candidates[s.facts.id], sorted(s.facts.supplier_alliances)),
-            match_score=points(signals=s.signals, secondary=None).total,
+            match_score=scored_points(s, bonuses=False).total,
             relevance=round(s.relevance, 4),
             failed_filters=s.verdict.failed,
             filters=filter_results(s),
@@ -210,6 +221,7 @@ def rank_visible_offers(
         "criteria": criteria,
         "catalogue": engine.offers,
         "limit": limit,
+        "relevance_judge": engine.relevance_judge(session, query.analysis),
     }
     for _ in range(2):
         ranking = rank_table_offers(
@@ -359,6 +371,7 @@ def match_offer(
             no_match_reason="the offer is not matchable: it must be published by an admitted supplier",
         )
     ranking = rank_needs_for_offer(
+        session=session,
         engine=engine,
         facts=matchable[0],
         offer=offer,
@@ -401,10 +414,12 @@ class NeedRanking:
 
 
 def rank_needs_for_offer(
-    *, engine: Engine, facts: OfferFacts, offer: Offer, needs: list[Need], buyers: dict[int, Viewer],
+    *, session: Session, engine: Engine, facts: OfferFacts, offer: Offer, needs: list[Need],
+    buyers: dict[int, Viewer],
 ) -> NeedRanking:  # fmt: skip
     """Score one offer against each need it is eligible for and whose buyer may see it (as the buyer's view
-    decides it); relevant ones, best first."""
+    decides it); relevant ones, best first. With a model of relevance, whether the offer is a match of a
+    need depends on the need's other offers (its list may have no answer): the buyer's view decides it."""
     fitting: list[tuple[Need, Verdict]] = []
     for need in needs:
         visible = offer_visibility.can_match(buyers[need.owner_id], offer)
@@ -430,7 +445,38 @@ def rank_needs_for_offer(
             catalogue=engine.offers,
             weights=DEFAULT_WEIGHTS,
         )[0]
-        if is_relevant(row.relevance, DEFAULT_WEIGHTS):
+        if engine.relevance is not None:
+            judged = _as_the_buyer_sees_it(session, engine, need, query, row, buyers[need.owner_id])
+            if judged is not None:
+                scored.append((judged, need))
+        elif is_relevant(row.relevance, DEFAULT_WEIGHTS):
             scored.append((row, need))
     scored.sort(key=lambda pair: (-pair[0].score, pair[1].id))
     return NeedRanking(matches=scored, eligible=len(fitting))
+
+
+def _as_the_buyer_sees_it(
+    session: Session, engine: Engine, need: Need, query: Query, row: Scored, buyer: Viewer
+) -> Scored | None:
+    """The offer as the need's buyer's matches show it, or None when they do not show it.
+
+    The buyer's ranking is run only when the model could find the offer relevant: its probability with the
+    best cosine of the need's offers taken as its own is at least what any other best gives it (the
+    distance from the best only lowers it), so under the threshold there it is under it in any list."""
+    relevance_judge = engine.relevance_judge(session, query.analysis)
+    assert relevance_judge is not None
+    dense = np.asarray([row.signals.dense], dtype=np.float64)
+    _, logits = relevance_judge.logits(
+        ids=[row.facts.id],
+        dense=dense,
+        best=row.signals.dense,
+        agreement=np.asarray([row.signals.category_agreement], dtype=np.float64),
+        lexical=[row.signals.lexical],
+    )
+    bounded = relevance_judge.model.coefficient("gap") >= 0  # the offer is visible: its gap is at most 0
+    if bounded and float(probabilities(logits)[0]) < relevance_judge.model.threshold:
+        return None
+    ranking = rank_for_need(
+        session=session, engine=engine, need=need, criteria=need_criteria(need), limit=JUDGED, buyer=buyer
+    )
+    return next((match for match in ranking.matches if match.facts.id == row.facts.id), None)

@@ -1,0 +1,101 @@
+"""Matches as the model of relevance decides them (issue 12): the product asked for first, no list of
+neighbours for a product nobody lists, the probability as the score, the same in the vendor's view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories import Party, make_need, make_offer, make_party
+
+# A hydrogen shelf: the commodity in both languages, and neighbours of it (the equipment that makes it, a
+# steel product made with it, a service for the equipment).
+SHELF = [
+    # key, title, description, category, unit, footprint, language
+    ("h2-zh", "风光耦合碱性电解绿氢（管道供应）", "内蒙古风光发电电解水制氢，管道输送，纯度99.97%。",
+     "hydrogen", "kgCO2e/kg", 0.8, "zh"),
+    ("h2-en", "Green hydrogen from PEM electrolysis, tube-trailer delivery",
+     "Hydrogen from PEM electrolysers run on wind power, 99.99% purity, delivered by tube trailer.",
+     "hydrogen", "kgCO2e/kg", 0.9, "en"),
+    ("electrolyser", "Alkaline electrolyser stack, 1,000 Nm3/h",
+     "Pressurised alkaline electrolyser for green hydrogen plants, with rectifier and gas separation.",
+     "hydrogen", None, None, "en"),
+    ("plate", "Hydrogen-DRI based heavy plate, S355",
+     "Heavy plate rolled from hydrogen direct-reduced iron melted in an electric arc furnace.",
+     "steel", "tCO2e/t", 0.6, "en"),
+    ("om", "Electrolyser operation and maintenance service",
+     "Remote monitoring, stack inspection and spare parts for electrolysis plants.",
+     "hydrogen", None, None, "en"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def shelf(session: Session) -> dict[str, Any]:
+    vendor = make_party(session, name="Hydrogen Shelf Co", kind="vendor", role="vendor")
+    buyer = make_party(session, name="DRI Steelworks", kind="buyer", role="buyer")
+    ids = {}
+    for key, title, description, category, unit, value, language in SHELF:
+        values: dict[str, Any] = {"pcf_value": value, "pcf_unit": unit} if unit else {}
+        offer = make_offer(
+            session, owner=vendor.organisation, external_id=key, title=title, description=description,
+            category=category, language=language, **values,
+        )  # fmt: skip
+        if unit is None:
+            offer.pcf_value = offer.pcf_unit = None
+        ids[key] = offer.id
+    session.commit()
+    return {"vendor": vendor, "buyer": buyer, "ids": ids}
+
+
+def matches(client: TestClient, session: Session, buyer: Party, text: str, category: str) -> dict[str, Any]:
+    need = make_need(session, owner=buyer.organisation, external_id=text[:20], text=text, category=category)
+    session.commit()
+    response = client.get(f"/needs/{need.id}/matches", params={"limit": 100}, headers=buyer.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    body["need_id"] = need.id
+    return body
+
+
+def test_the_product_asked_for_comes_before_its_neighbours_in_either_language(
+    shelf: dict[str, Any], client: TestClient, session: Session
+) -> None:
+    body = matches(
+        client, session, shelf["buyer"], "为氢基竖炉采购绿氢，管道或长管拖车供应，年需求约2万吨", "hydrogen"
+    )
+    shown = [m["offer"]["external_id"] for m in body["matches"]]
+    assert set(shown[:2]) == {"h2-zh", "h2-en"}, shown
+    assert "plate" not in shown  # another category, named in passing: not a match
+    scores = [m["match_score"] for m in body["matches"]]
+    assert scores == sorted(scores, reverse=True)
+    assert body["relevant"] == len(shown) and body["more"] == 0
+
+
+def test_a_product_nobody_lists_gets_an_empty_list_not_its_neighbours(
+    shelf: dict[str, Any], client: TestClient, session: Session
+) -> None:
+    body = matches(
+        client, session, shelf["buyer"],
+        "Liquid organic hydrogen carrier (LOHC) dibenzyltoluene loading terminal for shipping hydrogen",
+        "hydrogen",
+    )  # fmt: skip
+    assert body["matches"] == [], [m["offer"]["title"] for m in body["matches"]]
+    assert body["relevant"] == 0 and body["eligible"] >= 3
+    assert "none is relevant enough" in body["no_match_reason"]
+
+
+def test_the_vendor_sees_a_need_exactly_when_its_buyer_sees_the_offer(
+    shelf: dict[str, Any], client: TestClient, session: Session
+) -> None:
+    body = matches(client, session, shelf["buyer"], "Green hydrogen delivered by tube trailer", "hydrogen")
+    buyer_scores = {m["offer"]["id"]: m["match_score"] for m in body["matches"]}
+    for key, offer_id in shelf["ids"].items():
+        response = client.get(
+            f"/offers/{offer_id}/matches", params={"limit": 100}, headers=shelf["vendor"].headers
+        )
+        assert response.status_code == 200, response.text
+        seen = {m["need"]["id"]: m["match_score"] for m in response.json()["matches"]}
+        assert seen.get(body["need_id"]) == buyer_scores.get(offer_id), key
