@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.factories import Party, make_need, make_offer, make_party
+from tests.web_support import sign_in
 
 # A hydrogen shelf: the commodity in both languages, and neighbours of it (the equipment that makes it, a
 # steel product made with it, a service for the equipment).
@@ -72,6 +73,15 @@ def test_the_product_asked_for_comes_before_its_neighbours_in_either_language(
     scores = [m["match_score"] for m in body["matches"]]
     assert scores == sorted(scores, reverse=True)
     assert body["relevant"] == len(shown) and body["more"] == 0
+    # A neighbour listed below the answers says so, on the card too, before its footprint is drawn.
+    other = {m["offer"]["external_id"]: m["explanation"]["other_product"] for m in body["matches"]}
+    assert not other["h2-zh"] and not other["h2-en"] and all(other[key] for key in shown[2:]), other
+    sign_in(client, shelf["buyer"].key)
+    client.cookies.set("mm_lang", "zh")
+    page = client.get(f"/ui/needs/{body['need_id']}")
+    assert page.status_code == 200
+    assert page.text.count('data-testid="other-product"') == len(shown) - 2
+    assert "可能并非所需产品" in page.text
 
 
 def test_a_product_nobody_lists_gets_an_empty_list_not_its_neighbours(

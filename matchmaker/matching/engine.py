@@ -33,9 +33,10 @@ from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
 from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
 logger = logging.getLogger(__name__)
-# Offers' sides (what the model of relevance reads of their text) kept for offers whose indexed analysis has
-# no text (an index loaded from disk keeps only their terms); past this many the cache starts again.
-SIDES_KEPT = 100_000
+# Offers' sides (what the model of relevance reads of their text) kept, about 1.5 KB each: an index loaded
+# from disk keeps only the offers' terms, so a side is made from the offer's text read again. A match judges
+# about 25 offers; past this many the cache starts again.
+SIDES_KEPT = 20_000
 
 
 @lru_cache(maxsize=4)

@@ -135,6 +135,11 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
         reasons.append(f"third-party verified{' to ' + offer.standard if offer.standard else ''}")
     if scored.secondary.region_preferred:
         reasons.append(f"in the preferred region ({region_preference}): {offer.region}")
+    other_product = scored.judged is not None and not scored.judged.answer
+    if other_product:
+        reasons.append(
+            "probably not the product asked for but a neighbour of it: its footprint is per its own product"
+        )
     return Explanation(
         score_parts=score_parts(parts),
         relevance=round(scored.relevance, 4),
@@ -149,5 +154,6 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
         region=offer.region,
         region_preferred=scored.secondary.region_preferred,
         filters=filter_results(scored),
+        other_product=other_product,
         reasons=reasons,
     )

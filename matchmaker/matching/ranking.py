@@ -298,14 +298,20 @@ def _judged_ranking(
     would be an answer but for a filter."""
     common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
     model = relevance_judge.model
+    count = max(limit, JUDGED)
     pool = top_scored(
-        eligible, count=max(limit, JUDGED), by="relevance", floor=False, expect=True, dense=dense, **common
+        eligible, count=count, by="relevance", floor=False, expect=True, dense=dense, first_batch=count,
+        **common,
+    )  # fmt: skip
+    failed_dense = (
+        None if shortlists(snapshot, failed) else catalogue.index.similarities(query.vector, failed.ids)
     )
     near = nearest_scored(
-        failed, snapshot=snapshot, count=NEAR_MISSES, by="relevance", floor=True, expect=False, **common
-    )
+        failed, snapshot=snapshot, count=NEAR_MISSES, by="relevance", floor=True, expect=False,
+        dense=failed_dense, **common,
+    )  # fmt: skip
     best = _best_visible_cosine(
-        query, eligible_dense=dense, failed=failed, catalogue=catalogue, snapshot=snapshot
+        query, eligible_dense=dense, failed_dense=failed_dense, failed=failed, snapshot=snapshot
     )
     judged = _judged(pool, relevance_judge=relevance_judge, best=best, weights=weights)
     answered = any(row.relevance >= model.answer_threshold for row in judged)
@@ -330,18 +336,25 @@ def _judged_ranking(
     )
 
 
+def shortlists(snapshot: DenseSnapshot | None, candidates: Candidates) -> bool:
+    """Whether the snapshot finds these candidates' nearest (rather than every cosine taken)."""
+    return snapshot is not None and candidates.rows is not None and len(candidates) >= snapshot.use_from
+
+
 def _best_visible_cosine(
-    query: Query, *, eligible_dense: npt.NDArray[np.float32] | None, failed: Candidates, catalogue: Catalogue,
-    snapshot: DenseSnapshot | None,
+    query: Query, *, eligible_dense: npt.NDArray[np.float32] | None,
+    failed_dense: npt.NDArray[np.float32] | None, failed: Candidates, snapshot: DenseSnapshot | None,
 ) -> float:  # fmt: skip
     """The best cosine of any offer the viewer may see, eligible or not (the model's `gap` is measured from
     it, so the filters do not move an offer's relevance); from the snapshot's nearest when it has one."""
-    found = [eligible_dense] if eligible_dense is not None else []
-    if len(failed):
-        if snapshot is not None and failed.rows is not None and len(failed) >= snapshot.use_from:
-            found.append(snapshot.shortlist(query.vector, failed.rows, failed.ids, 1).dense)
-        else:
-            found.append(catalogue.index.similarities(query.vector, failed.ids))
+    found = [dense for dense in (eligible_dense, failed_dense) if dense is not None]
+    if (
+        failed_dense is None
+        and snapshot is not None
+        and failed.rows is not None
+        and shortlists(snapshot, failed)
+    ):
+        found.append(snapshot.shortlist(query.vector, failed.rows, failed.ids, 1).dense)
     values = np.concatenate(found) if found else np.zeros(0)
     values = values[~np.isnan(values)]
     return float(values.max()) if len(values) else 0.0
@@ -369,7 +382,11 @@ def _judged(
                 row,
                 relevance=probability,
                 score=probability + secondary_bonus(row.secondary, weights),
-                judged=Judged(probability=probability, without_text=base),
+                judged=Judged(
+                    probability=probability,
+                    without_text=base,
+                    answer=probability >= relevance_judge.model.answer_threshold,
+                ),
             )
         )
     return judged
@@ -413,8 +430,10 @@ def count_relevant(
 def nearest_scored(
     candidates: Candidates, *, snapshot: DenseSnapshot | None, query: Query, catalogue: Catalogue,
     weights: Weights, count: int, by: Literal["score", "relevance"], floor: bool, expect: bool | None,
+    dense: npt.NDArray[np.float32] | None = None,
 ) -> list[Scored]:  # fmt: skip
-    """`top_scored`, with the candidates taken nearest first from the snapshot instead of all scored.
+    """`top_scored`, with the candidates taken nearest first from the snapshot instead of all scored
+    (`dense`: every candidate's cosine, when the caller has them: then there is nothing to shortlist).
 
     Every candidate left out of a shortlist has a cosine at most the shortlist's bound, so its key is at
     most that bound plus the most category, lexical and bonus can add. When the count-th key found is
@@ -427,8 +446,13 @@ def nearest_scored(
         "query": query, "catalogue": catalogue, "weights": weights, "count": count, "by": by,
         "floor": floor, "expect": expect,
     }  # fmt: skip
-    if snapshot is None or candidates.rows is None or len(candidates) < snapshot.use_from:
-        return top_scored(candidates, **common)
+    if (
+        dense is not None
+        or snapshot is None
+        or candidates.rows is None
+        or not shortlists(snapshot, candidates)
+    ):
+        return top_scored(candidates, dense=dense, **common)
     extra = max(weights.category, 0.0) * float(candidates.agreement.max(initial=0.0))
     extra += max(weights.lexical, 0.0)
     if by == "score":

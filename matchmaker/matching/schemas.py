@@ -66,7 +66,10 @@ MatchScore = Annotated[
 
 class Explanation(BaseModel):
     score_parts: ScoreParts
-    relevance: float = Field(description="topical fit: dense similarity + lexical + category")
+    relevance: float = Field(
+        description="topical fit: the model of relevance's probability that the offer is the product asked "
+        "for (or, unjudged, dense similarity + lexical + category)"
+    )
     dense_similarity: float
     lexical_overlap: float = Field(description="share of the query's weighted terms the offer mentions")
     same_category: bool
@@ -78,6 +81,12 @@ class Explanation(BaseModel):
     region: str | None
     region_preferred: bool | None = Field(description="null when no region preference was stated")
     filters: list[FilterResult] = Field(description="every hard filter applied, each passed")
+    other_product: bool = Field(
+        False,
+        description="the model of relevance finds it unlikely to be the product asked for (a neighbour of "
+        "it, listed below the answers): its footprint is per its own product, not comparable with the "
+        "ceiling's",
+    )
     reasons: list[str]
 
 

@@ -153,6 +153,7 @@ class Judged:
 
     probability: float  # that the offer is the product asked for: its relevance
     without_text: float  # the probability from the cosine and category alone (the fit of the product)
+    answer: bool  # likely enough to be the product asked for to answer a need (`answer_threshold`)
 
 
 def judged_points(judged: Judged, secondary: Secondary | None, weights: Weights = DEFAULT_WEIGHTS) -> Points:
