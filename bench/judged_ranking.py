@@ -8,9 +8,11 @@ does) and its needs into a scratch SQLite database, starts the engine, and ranks
 `matching.service.rank_for_need` (the code behind `GET /needs/{id}/matches`) twice, side by side in the same
 loop: with the model of relevance judging the candidates (the service's default) and with the hybrid
 formula and its floor deciding (as before the model). It prints the median and p90 of each and the ratio
-of the medians. `--saved` starts a second engine from the index the first saved, as a restarted server
-does, whose offers' texts are read from the database when first judged: the first and later rankings of
-each need are then timed apart. A benchmark, not a test: figures are printed, never asserted.
+of the medians. It also times the vendor's view (the needs an offer fits), which with the model runs the
+buyer's ranking of each need the offer could match. `--saved` starts a second engine from the index the
+first saved, as a restarted server does, whose offers' texts are read from the database when first
+judged: the first and later rankings of each need are then timed apart. A benchmark, not a test: figures
+are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ from matchmaker.imports import service as imports  # noqa: E402
 from matchmaker.imports.readers import read_jsonl  # noqa: E402
 from matchmaker.matching import evaluation  # noqa: E402
 from matchmaker.matching.engine import Engine, engine_from_settings  # noqa: E402
-from matchmaker.matching.service import need_criteria, rank_for_need  # noqa: E402
+from matchmaker.matching.service import match_offer, need_criteria, rank_for_need  # noqa: E402
 
 REPEATS = 3
+VENDOR_OFFERS = 30
 
 
 def timed_rankings(engine: Engine, session: object, *, judged: bool) -> list[float]:
@@ -58,10 +61,26 @@ def timed_rankings(engine: Engine, session: object, *, judged: bool) -> list[flo
     return times
 
 
-def line(label: str, times: list[float]) -> str:
+def timed_vendor_views(engine: Engine, session: object, *, judged: bool) -> list[float]:
+    """The vendor's view (`GET /offers/{id}/matches`, the needs an offer fits) of the first offers, in
+    seconds, as the operator sees it (every open need)."""
+    model = engine.relevance
+    engine.relevance = model if judged else None
+    times = []
+    for offer_id in range(1, VENDOR_OFFERS + 1):
+        began = time.perf_counter()
+        match_offer(
+            session=session, engine=engine, principal=evaluation.EVAL_OPERATOR, offer_id=offer_id, limit=10
+        )  # type: ignore[arg-type]
+        times.append(time.perf_counter() - began)
+    engine.relevance = model
+    return times
+
+
+def line(label: str, times: list[float], *, of: str = "needs") -> str:
     return (
-        f"{label:<42} median {1000 * statistics.median(times):6.1f} ms  "
-        f"p90 {1000 * float(np.percentile(times, 90)):6.1f} ms  ({len(times)} needs)"
+        f"{label:<50} median {1000 * statistics.median(times):6.1f} ms  "
+        f"p90 {1000 * float(np.percentile(times, 90)):6.1f} ms  ({len(times)} {of})"
     )
 
 
@@ -96,6 +115,13 @@ def main() -> int:
             print(line("judged by the model of relevance", judged))
             print(line("the hybrid formula and its floor (before)", formula))
             print(f"ratio of the medians: x{statistics.median(judged) / statistics.median(formula):.3f}")
+            vendor_judged, vendor_formula = [], []
+            for _ in range(2):
+                vendor_judged += timed_vendor_views(engine, session, judged=True)
+                vendor_formula += timed_vendor_views(engine, session, judged=False)
+            print(f"the vendor's view of {VENDOR_OFFERS} offers against the {len(needs)} open needs:")
+            print(line("judged (the buyer's ranking where it could match)", vendor_judged, of="views"))
+            print(line("the hybrid formula and its floor (before)", vendor_formula, of="views"))
             engine.save()
         if args.saved:
             with session_scope(settings, writes=False) as session:

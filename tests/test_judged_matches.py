@@ -109,3 +109,69 @@ def test_the_vendor_sees_a_need_exactly_when_its_buyer_sees_the_offer(
         assert response.status_code == 200, response.text
         seen = {m["need"]["id"]: m["match_score"] for m in response.json()["matches"]}
         assert seen.get(body["need_id"]) == buyer_scores.get(offer_id), key
+
+
+def test_counts_order_and_the_vendors_view_do_not_depend_on_the_limit(
+    shelf: dict[str, Any], client: TestClient, session: Session
+) -> None:
+    # More hydrogen than the model judges (`ranking.JUDGED`), in both languages and several regions.
+    regions = ["Inner Mongolia", "Jilin", "Xinjiang", "Ningxia", "Gansu", "Hebei"]
+    for index in range(30):
+        english = index % 2 == 0
+        make_offer(
+            session, owner=shelf["vendor"].organisation, external_id=f"h2-{index}", category="hydrogen",
+            title=(f"Green hydrogen from wind-powered electrolysis, plant {index}" if english
+                   else f"风电电解水制绿氢（{index}号项目）"),
+            description=("Electrolytic hydrogen, 99.97% purity, tube-trailer delivery." if english
+                         else "可再生电力电解水制氢，纯度99.97%，长管拖车配送。"),
+            language="en" if english else "zh", region=regions[index % len(regions)],
+            pcf_value=0.5 + index / 20, pcf_unit="kgCO2e/kg", pcf_verified=index % 3 == 0,
+        )  # fmt: skip
+    session.commit()
+    body = matches(client, session, shelf["buyer"], "Green hydrogen delivered by tube trailer", "hydrogen")
+    everything = body["matches"]
+    assert body["eligible"] >= 30 and body["shown"] == len(everything) == body["relevant"] <= 20
+    for limit in (1, 5, 10):
+        response = client.get(
+            f"/needs/{body['need_id']}/matches", params={"limit": limit}, headers=shelf["buyer"].headers
+        )
+        head = response.json()
+        assert (head["eligible"], head["relevant"]) == (body["eligible"], body["relevant"])
+        assert head["matches"] == everything[:limit] and head["more"] == body["relevant"] - limit
+    # No neighbour above an answer, and the list in the order of the number shown.
+    others = [m["explanation"]["other_product"] for m in everything]
+    assert others == sorted(others), others
+    assert [m["match_score"] for m in everything] == sorted(
+        (m["match_score"] for m in everything), reverse=True
+    )
+    # Each vendor sees the need exactly when its offer is among the buyer's matches, with the same score.
+    shown = {m["offer"]["id"]: m["match_score"] for m in everything}
+    vendor = client.get(
+        f"/offers/{everything[0]['offer']['id']}/matches",
+        params={"limit": 100},
+        headers=shelf["vendor"].headers,
+    ).json()
+    assert {m["need"]["id"]: m["match_score"] for m in vendor["matches"]}.get(body["need_id"]) == shown[
+        everything[0]["offer"]["id"]
+    ]
+    for offer_id in list(shelf["ids"].values()):
+        seen = client.get(
+            f"/offers/{offer_id}/matches", params={"limit": 100}, headers=shelf["vendor"].headers
+        ).json()
+        assert {m["need"]["id"]: m["match_score"] for m in seen["matches"]}.get(body["need_id"]) == shown.get(
+            offer_id
+        ), offer_id
+
+
+def test_a_search_the_glossary_cannot_place_is_judged_on_its_text(
+    shelf: dict[str, Any], client: TestClient
+) -> None:
+    response = client.post(
+        # Concepts of two categories (electrolysers, wind power): no category is read from it.
+        "/search", json={"text": "electrolysers run on wind power", "limit": 10},
+        headers=shelf["buyer"].headers,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    shown = [m["offer"]["external_id"] for m in body["matches"]]
+    assert body["criteria"]["category"] == [] and shown[:1] == ["h2-en"], shown

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
 from matchmaker.config import Settings
@@ -33,9 +34,9 @@ from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
 from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
 logger = logging.getLogger(__name__)
-# Offers' sides (what the model of relevance reads of their text) kept, about 1.5 KB each: an index loaded
-# from disk keeps only the offers' terms, so a side is made from the offer's text read again. A match judges
-# about 25 offers; past this many the cache starts again.
+# Offers' sides (what the model of relevance reads of their text) kept, the least recently used dropped first:
+# an index loaded from disk keeps only the offers' terms, so a side is made from the offer's text read again.
+# A match judges up to 40 offers (`ranking.JUDGED` eligible and as many failed).
 SIDES_KEPT = 20_000
 
 
@@ -87,7 +88,8 @@ class Engine:
     # The model of relevance that decides which offers are matches (None: the hybrid formula and its floor
     # decide, as for an embedding model the relevance model was not fitted on).
     relevance: RelevanceModel | None = None
-    _sides: dict[int, tuple[int, Side]] = field(default_factory=dict)
+    _sides: LRUCache[int, tuple[int, Side]] = field(default_factory=lambda: LRUCache(maxsize=SIDES_KEPT))
+    _sides_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def catalogue(self, kind: Kind) -> Catalogue:
         return self.offers if kind == "offers" else self.needs
@@ -111,23 +113,23 @@ class Engine:
         when that holds the text, otherwise from the offer's text read and analysed again."""
         sides: dict[int, Side] = {}
         unread: list[int] = []
-        if len(self._sides) + len(ids) > SIDES_KEPT:
-            self._sides.clear()
         for identifier in ids:
             version = self.offers.versions.get(identifier)
-            kept = self._sides.get(identifier)
+            with self._sides_lock:
+                kept = self._sides.get(identifier)
             analysis = self.offers.analyses.get(identifier)
             if kept is not None and kept[0] == version:
                 sides[identifier] = kept[1]
             elif analysis is not None and analysis.bridged and version is not None:
                 sides[identifier] = offer_side(analysis)
-                self._sides[identifier] = (version, sides[identifier])
+                with self._sides_lock:
+                    self._sides[identifier] = (version, sides[identifier])
             else:
                 unread.append(identifier)
         for document in matchable_documents(session, "offers", ids=unread) if unread else ():
-            side = offer_side(self.analyzer.analyze(document.text))
-            self._sides[document.id] = (document.version, side)
-            sides[document.id] = side
+            side = sides[document.id] = offer_side(self.analyzer.analyze(document.text))
+            with self._sides_lock:
+                self._sides[document.id] = (document.version, side)
         return sides
 
     def start(self, session: Session, *, abandon: threading.Event | None = None) -> dict[str, Drift]:

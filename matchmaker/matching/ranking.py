@@ -4,7 +4,8 @@ The hard filters are decided first, for every candidate (`eligibility.judge`); e
 for every eligible id, so no eligible offer can be cut off by a shortlist. Relevance adds the lexical and
 category signals; offers under the relevance floor are not matches. Only the offers that can still reach
 the top are scored in full (`top_scored`: a bound, not a guess). The nearest relevant offers that failed a
-filter are reported apart, with the filters they failed.
+filter are reported apart, with the filters they failed. With a model of relevance (`_judged_ranking`),
+the closest offers by that relevance are judged by the model instead of the floor.
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ BOUND_MARGIN = 1e-9
 LOOKUP_IDS_UP_TO = 50_000_000
 # Candidates in a first shortlist from a dense snapshot (`nearest_scored`); it grows 8x at a time.
 SHORTLIST_FIRST = 64
-# The model of relevance judges this many eligible offers (or the list's length, if longer), the closest by
-# the hybrid relevance: on the relevance set, nDCG@10 (all) 0.774 judging every offer (cross-validated),
-# 0.7735 judging 50 and 0.7676 judging 20; at 5,000 offers a match took x1.65 the formula's time judging 50
-# and x1.39 judging 20 (bench/judged_ranking.py).
+# The model of relevance judges this many eligible offers, the closest by the hybrid relevance, and as many
+# that failed a filter (for near misses): on the relevance set, nDCG@10 (all) 0.774 judging every offer
+# (cross-validated), 0.7735 judging 50 and 0.7676 judging 20 (in-sample); at 5,000 offers a match judging 20
+# takes about the formula's time (bench/judged_ranking.py). It caps a list's length.
 JUDGED = 20
 
 
@@ -116,7 +117,8 @@ class Ranking:
     near_misses: list[Scored]
     candidates: int
     eligible: int
-    relevant: int  # eligible offers that are matches (above the floor, when it applies), shown or not
+    relevant: int  # eligible offers that are matches, shown or not (above the floor, when it applies; of the
+    # `JUDGED` closest, when a model judges them)
 
 
 def score_offers(
@@ -291,49 +293,67 @@ def _judged_ranking(
     weights: Weights, snapshot: DenseSnapshot | None, relevance_judge: RelevanceJudge,
     dense: npt.NDArray[np.float32] | None,
 ) -> Ranking:  # fmt: skip
-    """The ranking with relevance decided by the model (`relevance.RelevanceJudge`): the `JUDGED` eligible
-    offers closest by the hybrid relevance are judged, those at or above the model's threshold are matches,
-    ordered by probability plus bonuses, and the list is empty unless one reaches the answer threshold
-    (what a buyer must not be shown: ten neighbours of a product nobody lists). A near miss is an offer that
-    would be an answer but for a filter."""
+    """The ranking with relevance decided by the model (`relevance.RelevanceJudge`).
+
+    The `JUDGED` eligible offers closest by the hybrid relevance are judged, whatever the limit (so the
+    counts, the order and whether the list has an answer never depend on it): those at or above the model's
+    threshold are matches, and the list is empty unless one is an answer (what a buyer must not be shown:
+    ten neighbours of a product nobody lists). A near miss is one of the `JUDGED` closest offers that failed a
+    filter and would be an answer but for it."""
     common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
-    model = relevance_judge.model
-    count = max(limit, JUDGED)
     pool = top_scored(
-        eligible, count=count, by="relevance", floor=False, expect=True, dense=dense, first_batch=count,
+        eligible, count=JUDGED, by="relevance", floor=False, expect=True, dense=dense, first_batch=JUDGED,
         **common,
     )  # fmt: skip
     failed_dense = (
         None if shortlists(snapshot, failed) else catalogue.index.similarities(query.vector, failed.ids)
     )
     near = nearest_scored(
-        failed, snapshot=snapshot, count=NEAR_MISSES, by="relevance", floor=True, expect=False,
+        failed, snapshot=snapshot, count=JUDGED, by="relevance", floor=False, expect=False,
         dense=failed_dense, **common,
     )  # fmt: skip
     best = _best_visible_cosine(
         query, eligible_dense=dense, failed_dense=failed_dense, failed=failed, snapshot=snapshot
     )
-    judged = _judged(pool, relevance_judge=relevance_judge, best=best, weights=weights)
-    answered = any(row.relevance >= model.answer_threshold for row in judged)
-    matches = sorted(
-        (row for row in judged if answered and row.relevance >= model.threshold),
-        key=lambda row: (-row.score, row.facts.id),
-    )
+
+    def judged(rows: list[Scored]) -> list[Scored]:
+        return _judged(rows, relevance_judge=relevance_judge, best=best, weights=weights)
+
+    matches = [row for row in judged(pool) if row.relevance >= relevance_judge.model.threshold]
+    if not any(_is_answer(row) for row in matches):
+        matches = []
+    matches.sort(key=lambda row: (-row.score, row.facts.id))
     near_misses = sorted(
-        (
-            row
-            for row in _judged(near, relevance_judge=relevance_judge, best=best, weights=weights)
-            if row.relevance >= model.answer_threshold
-        ),
-        key=lambda row: (-row.relevance, row.facts.id),
+        (row for row in judged(near) if _is_answer(row)), key=lambda row: (-row.relevance, row.facts.id)
     )
     return Ranking(
         matches=matches[:limit],
-        near_misses=near_misses,
+        near_misses=near_misses[:NEAR_MISSES],
         candidates=len(eligible) + len(failed),
         eligible=len(eligible),
         relevant=len(matches),
     )
+
+
+def could_match(row: Scored, relevance_judge: RelevanceJudge) -> bool:
+    """Whether the model could judge this scored offer a match in some list: with the best cosine its
+    query's offers have taken as its own. The distance from the best only lowers the probability (`gap`
+    weighs up: the offer itself is visible, so its gap is at most 0); a model where it does not is never
+    sure."""
+    if relevance_judge.model.coefficient("gap") < 0:
+        return True
+    _, logits = relevance_judge.logits(
+        ids=[row.facts.id],
+        dense=np.asarray([row.signals.dense], dtype=np.float64),
+        best=row.signals.dense,
+        agreement=np.asarray([row.signals.category_agreement], dtype=np.float64),
+        lexical=[row.signals.lexical],
+    )
+    return float(probabilities(logits)[0]) >= relevance_judge.model.threshold
+
+
+def _is_answer(row: Scored) -> bool:
+    return row.judged is not None and row.judged.answer
 
 
 def shortlists(snapshot: DenseSnapshot | None, candidates: Candidates) -> bool:
@@ -377,18 +397,13 @@ def _judged(
     for row, base, probability in zip(
         rows, probabilities(without_text).tolist(), probabilities(logits).tolist(), strict=True
     ):
-        judged.append(
-            replace(
-                row,
-                relevance=probability,
-                score=probability + secondary_bonus(row.secondary, weights),
-                judged=Judged(
-                    probability=probability,
-                    without_text=base,
-                    answer=probability >= relevance_judge.model.answer_threshold,
-                ),
-            )
+        verdict = Judged(
+            probability=probability,
+            without_text=base,
+            answer=probability >= relevance_judge.model.answer_threshold,
         )
+        bonus = secondary_bonus(row.secondary, weights) if verdict.earns_bonuses else 0.0
+        judged.append(replace(row, relevance=probability, score=probability + bonus, judged=verdict))
     return judged
 
 

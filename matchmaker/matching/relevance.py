@@ -111,13 +111,21 @@ class RelevanceModel:
     def cheap_logit(
         self, *, dense: npt.NDArray[np.float64], best: float, agreement: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:
-        """The intercept and the cheap features' part of the logit, for many candidates at once."""
+        """The intercept and the cheap features' part of the logit, for many candidates at once.
+
+        A query without a category (agreement 0.5: a search or need the glossary could not place) says
+        nothing against any offer's. A model that never saw one (every need it was fitted on names a
+        category, so `unknown` weighs 0) judges it as if the categories agreed, on its cosine and text:
+        counting half an agreement, as the hybrid formula does, left a Chinese need for green hydrogen
+        without its English offer."""
+        unknown = agreement == 0.5
+        agreeing = (agreement == 1.0) | (unknown if self.coefficient("unknown") == 0.0 else False)
         logit: npt.NDArray[np.float64] = (
             self.intercept
             + self.coefficient("dense") * dense
             + self.coefficient("gap") * (dense - best)
-            + self.coefficient("same") * (agreement == 1.0)
-            + self.coefficient("unknown") * (agreement == 0.5)
+            + self.coefficient("same") * agreeing
+            + self.coefficient("unknown") * unknown
         )
         return logit
 
@@ -198,11 +206,6 @@ class RelevanceJudge:
         agreement: npt.NDArray[np.float64], lexical: Sequence[float],
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:  # fmt: skip
         """The logit of each candidate without its text features, and with them."""
-        # A query without a category (a search or need the glossary could not place) says nothing against
-        # any offer's: the model, fitted on needs that all name one (its `unknown` weight is 0), judges it as
-        # if the categories agreed, on its cosine and text. (Half an agreement, as the hybrid formula
-        # counts it, left a Chinese need for green hydrogen without its English offer.)
-        agreement = np.where(agreement == 0.5, 1.0, agreement)
         cheap = self.model.cheap_logit(dense=dense, best=best, agreement=agreement)
         sides = self.offer_sides(ids)
         empty = Side(frozenset(), frozenset(), frozenset())

@@ -58,8 +58,10 @@ MatchScore = Annotated[
     Field(
         ge=0,
         le=100,
-        description="the match score, 0-100: the list is ordered by it (ties by the unrounded score); a "
-        "match scores at least 50; its parts are `explanation.score_parts`",
+        description="the match score, 0-100: the list is ordered by it (ties by the unrounded score). For an "
+        "offer, the model of relevance's probability that it is the product asked for, plus small bonuses "
+        "(the best possible reads 100); for a need found by text, the hybrid relevance, where a match scores "
+        "at least 50. Its parts are `explanation.score_parts`",
     ),
 ]
 

@@ -8,9 +8,13 @@ relevance = dense cosine + LEXICAL x lexical coverage + CATEGORY x category agre
 rank      = relevance + secondary signals, each small enough never to lift an irrelevant offer past a
             relevant one: verified footprint, headroom under the ceiling, the preferred region.
 An offer whose relevance is under the floor is not a match at all, however well it passes the filters.
+That formula ranks a vendor's search of needs, and chooses the offers the model of relevance judges
+(`ranking.JUDGED`): a judged offer's relevance is then the model's probability (`Judged`), its score that
+plus the bonuses, which only an answer earns.
 
-What a person reads is `points`: the score on a 0-100 scale (`match_points`), split into the parts that
-add up to it (the fit of the product, the shared concepts, each bonus).
+What a person reads is `points`: the score on a 0-100 scale (`match_points` for the formula, `judged_points`
+for a judged offer), split into the parts that add up to it (the fit of the product, the shared concepts,
+each bonus).
 """
 
 from __future__ import annotations
@@ -155,12 +159,19 @@ class Judged:
     without_text: float  # the probability from the cosine and category alone (the fit of the product)
     answer: bool  # likely enough to be the product asked for to answer a need (`answer_threshold`)
 
+    @property
+    def earns_bonuses(self) -> bool:
+        """Only an answer: a neighbour's bonuses could lift it above an answer near the threshold, and the
+        list is ordered by the number shown."""
+        return self.answer
+
 
 def judged_points(judged: Judged, secondary: Secondary | None, weights: Weights = DEFAULT_WEIGHTS) -> Points:
     """A judged offer's probability plus its bonuses in points (the best possible reads 100), and its
     parts: the fit (cosine and category), what the shared words and concepts add, each bonus."""
     scale = 100.0 / (1.0 + most_bonus(weights))
-    verified, headroom, region = (0.0, 0.0, 0.0) if secondary is None else bonuses(secondary, weights)
+    earned = secondary if judged.earns_bonuses else None
+    verified, headroom, region = (0.0, 0.0, 0.0) if earned is None else bonuses(earned, weights)
     probability = judged.probability
     return _split(
         [

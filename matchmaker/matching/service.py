@@ -30,11 +30,11 @@ from matchmaker.matching.ranking import (
     Query,
     Ranking,
     Scored,
+    could_match,
     rank_offers,
     rank_table_offers,
     score_offers,
 )
-from matchmaker.matching.relevance import probabilities
 from matchmaker.matching.schemas import (
     NearMiss,
     NeedMatch,
@@ -446,7 +446,9 @@ def rank_needs_for_offer(
             weights=DEFAULT_WEIGHTS,
         )[0]
         if engine.relevance is not None:
-            judged = _as_the_buyer_sees_it(session, engine, need, query, row, buyers[need.owner_id])
+            judged = _as_the_buyer_sees_it(
+                session=session, engine=engine, need=need, query=query, row=row, buyer=buyers[need.owner_id]
+            )
             if judged is not None:
                 scored.append((judged, need))
         elif is_relevant(row.relevance, DEFAULT_WEIGHTS):
@@ -456,25 +458,13 @@ def rank_needs_for_offer(
 
 
 def _as_the_buyer_sees_it(
-    session: Session, engine: Engine, need: Need, query: Query, row: Scored, buyer: Viewer
+    *, session: Session, engine: Engine, need: Need, query: Query, row: Scored, buyer: Viewer
 ) -> Scored | None:
-    """The offer as the need's buyer's matches show it, or None when they do not show it.
-
-    The buyer's ranking is run only when the model could find the offer relevant: its probability with the
-    best cosine of the need's offers taken as its own is at least what any other best gives it (the
-    distance from the best only lowers it), so under the threshold there it is under it in any list."""
+    """The offer as the need's buyer's matches show it, or None when they do not show it (the buyer's
+    ranking is run only when the model could find the offer relevant at all)."""
     relevance_judge = engine.relevance_judge(session, query.analysis)
     assert relevance_judge is not None
-    dense = np.asarray([row.signals.dense], dtype=np.float64)
-    _, logits = relevance_judge.logits(
-        ids=[row.facts.id],
-        dense=dense,
-        best=row.signals.dense,
-        agreement=np.asarray([row.signals.category_agreement], dtype=np.float64),
-        lexical=[row.signals.lexical],
-    )
-    bounded = relevance_judge.model.coefficient("gap") >= 0  # the offer is visible: its gap is at most 0
-    if bounded and float(probabilities(logits)[0]) < relevance_judge.model.threshold:
+    if not could_match(row, relevance_judge):
         return None
     ranking = rank_for_need(
         session=session, engine=engine, need=need, criteria=need_criteria(need), limit=JUDGED, buyer=buyer
