@@ -29,6 +29,7 @@ from matchmaker.matching.ranking import (
     Query,
     Ranking,
     Scored,
+    descending_head,
     rank_offers,
     score_offers,
     top_scored,
@@ -503,3 +504,15 @@ def test_offers_at_the_ceiling_are_ranked_and_those_above_are_near_misses(index_
     assert [match.facts.id for match in ranking.matches] == [4, 1, 2]
     assert [miss.facts.id for miss in ranking.near_misses] == [3, 5, 6]
     assert all(miss.verdict.failed == ["max_pcf"] for miss in ranking.near_misses)
+
+
+def test_a_head_sorted_by_bound_is_the_head_of_the_whole_sort_and_the_rest_is_below_it() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        order = np.sort(rng.choice(300, int(rng.integers(0, 80)), replace=False)).astype(np.int64)
+        upper = rng.integers(0, 6, 300).astype(np.float64)  # many ties
+        head, rest = descending_head(order, upper, head=int(rng.integers(1, 30)))
+        whole = order[np.argsort(-upper[order], kind="stable")]
+        assert sorted([*head.tolist(), *rest.tolist()]) == order.tolist()
+        assert upper[head].tolist() == upper[whole][: len(head)].tolist()
+        assert len(rest) == 0 or upper[rest].max() <= upper[head].min()

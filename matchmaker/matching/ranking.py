@@ -335,6 +335,19 @@ def _judged_ranking(
     )
 
 
+def descending_head(
+    order: npt.NDArray[np.int64], upper: npt.NDArray[np.float64], *, head: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """`order` by descending `upper` (ties in their order in `order`, ascending), sorted only as far as its
+    `head` first, and the rest unsorted: each of the rest is at most the head's last. Scoring usually stops
+    inside the head, so a large candidate set (every eligible offer, unfloored) is not sorted whole."""
+    if len(order) <= head:
+        return order[np.argsort(-upper[order], kind="stable")], order[:0]
+    part = np.argpartition(-upper[order], head - 1)
+    first, rest = np.sort(part[:head]), part[head:]
+    return order[first[np.argsort(-upper[order[first]], kind="stable")]], order[rest]
+
+
 def could_match(row: Scored, relevance_judge: RelevanceJudge) -> bool:
     """Whether the model could judge this scored offer a match in some list: with the best cosine its
     query's offers have taken as its own. The distance from the best only lowers the probability (`gap`
@@ -530,14 +543,16 @@ def top_scored(
     if floor:
         order = order[cheap[order] + lexical_slack[order] + BOUND_MARGIN >= weights.floor]
     upper = cheap + lexical_slack + (most_bonus(weights) if by == "score" else 0.0) + BOUND_MARGIN
-    order = order[np.argsort(-upper[order], kind="stable")]
+    order, rest = descending_head(order, upper, head=4 * max(count, first_batch))
 
     def key(row: Scored) -> tuple[float, int]:
         return (-(row.score if by == "score" else row.relevance), row.facts.id)
 
     best: list[Scored] = []
     start, batch = 0, max(first_batch, 1)
-    while start < len(order):
+    while start < len(order) or len(rest):
+        if start >= len(order):  # every candidate of the head scored: the rest follow it, in order
+            order, rest = np.concatenate([order, rest[np.argsort(-upper[rest], kind="stable")]]), rest[:0]
         if len(best) >= count and upper[order[start]] < -key(best[count - 1])[0]:
             break  # the best bound left is below the count-th key: nothing further can enter
         chosen = order[start : start + batch]
