@@ -103,6 +103,7 @@ def main() -> int:
         with session_scope(settings, writes=False) as session:
             engine = engine_from_settings(settings)
             engine.start(session)
+            engine.refresh_snapshot(background=False)  # served, it is built in the background (from 50,000)
             if engine.relevance is None:
                 print("the configured embedding model has no model of relevance: nothing to compare")
                 return 1

@@ -23,6 +23,7 @@ from matchmaker.matching.engine import build_engine
 from matchmaker.matching.indexer import Catalogue, Document
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.ranking import Query, Ranking, rank_table_offers
+from matchmaker.matching.relevance import RelevanceJudge, load_model, need_side, offer_side
 from matchmaker.matching.scoring import DEFAULT_WEIGHTS
 from matchmaker.parties import service as party_service
 from matchmaker.vectors.planner import PlannerSettings
@@ -132,6 +133,38 @@ def test_near_misses_and_matches_equal_scoring_every_offer(
     catalogue.drop([changed[0]])
     assert snapshot.stale_share() > 0
     compare(session, table, catalogue, snapshot, rng, rounds=80)
+
+
+def test_judged_matches_are_the_same_with_the_snapshot_and_near_misses_are_answers_that_failed(
+    session: Session,
+) -> None:
+    """With the model of relevance judging: the snapshot finds the near misses among the nearest failed
+    offers (approximate by design), never changes the matches, their scores or the counts."""
+    rng = random.Random(11)
+    build_platform(session, rng)
+    table = OfferTable()
+    table.sync(session)
+    catalogue = catalogue_of(table, rng)
+    snapshot = DenseSnapshot.build(table, catalogue, use_from=0, settings=PlannerSettings(gather_rows=4))
+    model = load_model()
+    answered = 0
+    for _ in range(60):
+        query, criteria, viewer = query_of(rng), random_criteria(rng), rng.choice(viewers(session, table))
+        judge = RelevanceJudge(
+            model=model,
+            query=need_side(query.analysis),
+            offer_sides=lambda ids: {i: offer_side(catalogue.analyses[i]) for i in ids},
+        )
+        common = {"query": query, "table": table, "viewer": viewer, "criteria": criteria,
+                  "catalogue": catalogue, "limit": 10, "relevance_judge": judge}  # fmt: skip
+        planned, exact = rank_table_offers(snapshot=snapshot, **common), rank_table_offers(**common)
+        assert summary(planned)[0] == summary(exact)[0] and summary(planned)[2:] == summary(exact)[2:]
+        _, failed_rows = table.partition(criteria, viewer=viewer)
+        failed = set(table.column("id")[failed_rows].tolist())
+        for near in planned.near_misses:
+            assert near.facts.id in failed and near.judged is not None and near.judged.answer
+        answered += bool(planned.matches)
+    assert answered > 0
 
 
 def test_above_the_exact_share_near_misses_still_failed_a_filter_and_are_relevant(session: Session) -> None:

@@ -299,22 +299,29 @@ def _judged_ranking(
     counts, the order and whether the list has an answer never depend on it): those at or above the model's
     threshold are matches, and the list is empty unless one is an answer (what a buyer must not be shown:
     ten neighbours of a product nobody lists). A near miss is one of the `JUDGED` closest offers that failed a
-    filter and would be an answer but for it."""
+    filter (of those nearest by cosine, in a catalogue with a dense snapshot) and would be an answer but for
+    it."""
     common: dict[str, Any] = {"query": query, "catalogue": catalogue, "weights": weights}
     pool = top_scored(
         eligible, count=JUDGED, by="relevance", floor=False, expect=True, dense=dense, first_batch=JUDGED,
         **common,
     )  # fmt: skip
-    failed_dense = (
-        None if shortlists(snapshot, failed) else catalogue.index.similarities(query.vector, failed.ids)
-    )
-    near = nearest_scored(
-        failed, snapshot=snapshot, count=JUDGED, by="relevance", floor=False, expect=False,
-        dense=failed_dense, **common,
+    if snapshot is not None and failed.rows is not None and shortlists(snapshot, failed):
+        # A large catalogue: the failed offers nearest by cosine, from the snapshot, at once (near misses
+        # may be approximate: a pointer to what failed a filter, never a match).
+        shortlist = snapshot.shortlist(query.vector, failed.rows, failed.ids, SHORTLIST_FIRST)
+        nearest, failed_dense = failed.subset(shortlist.positions), shortlist.dense
+    else:
+        nearest, failed_dense = failed, catalogue.index.similarities(query.vector, failed.ids)
+    near = top_scored(
+        nearest, count=JUDGED, by="relevance", floor=False, expect=False, dense=failed_dense,
+        first_batch=JUDGED, **common,
     )  # fmt: skip
-    best = _best_visible_cosine(
-        query, eligible_dense=dense, failed_dense=failed_dense, failed=failed, snapshot=snapshot
-    )
+    visible = np.concatenate([values for values in (dense, failed_dense) if values is not None])
+    visible = visible[~np.isnan(visible)]
+    # The best cosine of any offer the viewer may see, eligible or not: the model's `gap` is measured from
+    # it, so the filters do not move an offer's relevance.
+    best = float(visible.max()) if len(visible) else 0.0
 
     def judged(rows: list[Scored]) -> list[Scored]:
         return _judged(rows, relevance_judge=relevance_judge, best=best, weights=weights)
@@ -372,25 +379,6 @@ def _is_answer(row: Scored) -> bool:
 def shortlists(snapshot: DenseSnapshot | None, candidates: Candidates) -> bool:
     """Whether the snapshot finds these candidates' nearest (rather than every cosine taken)."""
     return snapshot is not None and candidates.rows is not None and len(candidates) >= snapshot.use_from
-
-
-def _best_visible_cosine(
-    query: Query, *, eligible_dense: npt.NDArray[np.float32] | None,
-    failed_dense: npt.NDArray[np.float32] | None, failed: Candidates, snapshot: DenseSnapshot | None,
-) -> float:  # fmt: skip
-    """The best cosine of any offer the viewer may see, eligible or not (the model's `gap` is measured from
-    it, so the filters do not move an offer's relevance); from the snapshot's nearest when it has one."""
-    found = [dense for dense in (eligible_dense, failed_dense) if dense is not None]
-    if (
-        failed_dense is None
-        and snapshot is not None
-        and failed.rows is not None
-        and shortlists(snapshot, failed)
-    ):
-        found.append(snapshot.shortlist(query.vector, failed.rows, failed.ids, 1).dense)
-    values = np.concatenate(found) if found else np.zeros(0)
-    values = values[~np.isnan(values)]
-    return float(values.max()) if len(values) else 0.0
 
 
 def _judged(
@@ -458,10 +446,8 @@ def count_relevant(
 def nearest_scored(
     candidates: Candidates, *, snapshot: DenseSnapshot | None, query: Query, catalogue: Catalogue,
     weights: Weights, count: int, by: Literal["score", "relevance"], floor: bool, expect: bool | None,
-    dense: npt.NDArray[np.float32] | None = None,
 ) -> list[Scored]:  # fmt: skip
-    """`top_scored`, with the candidates taken nearest first from the snapshot instead of all scored
-    (`dense`: every candidate's cosine, when the caller has them: then there is nothing to shortlist).
+    """`top_scored`, with the candidates taken nearest first from the snapshot instead of all scored.
 
     Every candidate left out of a shortlist has a cosine at most the shortlist's bound, so its key is at
     most that bound plus the most category, lexical and bonus can add. When the count-th key found is
@@ -474,13 +460,8 @@ def nearest_scored(
         "query": query, "catalogue": catalogue, "weights": weights, "count": count, "by": by,
         "floor": floor, "expect": expect,
     }  # fmt: skip
-    if (
-        dense is not None
-        or snapshot is None
-        or candidates.rows is None
-        or not shortlists(snapshot, candidates)
-    ):
-        return top_scored(candidates, dense=dense, **common)
+    if snapshot is None or candidates.rows is None or not shortlists(snapshot, candidates):
+        return top_scored(candidates, **common)
     extra = max(weights.category, 0.0) * float(candidates.agreement.max(initial=0.0))
     extra += max(weights.lexical, 0.0)
     if by == "score":
