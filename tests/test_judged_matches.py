@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from matchmaker.db.models import Offer
 from tests.factories import Party, make_need, make_offer, make_party
 from tests.web_support import sign_in
 
@@ -175,3 +176,31 @@ def test_a_search_the_glossary_cannot_place_is_judged_on_its_text(
     body = response.json()
     shown = [m["offer"]["external_id"] for m in body["matches"]]
     assert body["criteria"]["category"] == [] and shown[:1] == ["h2-en"], shown
+
+
+def test_the_vendors_view_follows_a_change_to_the_buyers_list(
+    shelf: dict[str, Any], client: TestClient, session: Session
+) -> None:
+    body = matches(client, session, shelf["buyer"], "Green hydrogen delivered by tube trailer", "hydrogen")
+    electrolyser = shelf["ids"]["electrolyser"]
+
+    def buyer_and_vendor_scores() -> tuple[int | None, int | None]:
+        buyer = client.get(f"/needs/{body['need_id']}/matches", headers=shelf["buyer"].headers).json()
+        vendor = client.get(f"/offers/{electrolyser}/matches", headers=shelf["vendor"].headers).json()
+        return (
+            next((m["match_score"] for m in buyer["matches"] if m["offer"]["id"] == electrolyser), None),
+            next((m["match_score"] for m in vendor["matches"] if m["need"]["id"] == body["need_id"]), None),
+        )
+
+    before = buyer_and_vendor_scores()
+    assert before[0] is not None and before[1] == before[0]
+    assert buyer_and_vendor_scores() == before  # the vendor's view from the kept ranking
+    # The hydrogen itself is withdrawn: the electrolyser is now the closest offer the buyer may see, its
+    # score changes, and the vendor's view (which kept the buyer's ranking) follows.
+    for key in ("h2-zh", "h2-en"):
+        offer = session.get(Offer, shelf["ids"][key])
+        assert offer is not None
+        offer.status = "archived"
+    session.commit()
+    after = buyer_and_vendor_scores()
+    assert after[0] != before[0] and after[1] == after[0], (before, after)

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,6 +21,7 @@ from matchmaker.matching.dense_snapshot import SNAPSHOT_FROM_ROWS, STALE_SHARE, 
 from matchmaker.matching.glossary import load_glossary
 from matchmaker.matching.indexer import Catalogue, Drift, Kind, matchable_documents
 from matchmaker.matching.offer_table import OfferTable
+from matchmaker.matching.ranking import Ranking
 from matchmaker.matching.relevance import (
     RelevanceJudge,
     RelevanceModel,
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 # an index loaded from disk keeps only the offers' terms, so a side is made from the offer's text read again.
 # A match judges up to 40 offers (`ranking.JUDGED` eligible and as many failed).
 SIDES_KEPT = 20_000
+# Rankings kept while nothing they were computed from changed (`kept_ranking`).
+RANKINGS_KEPT = 4_096
 
 
 @lru_cache(maxsize=4)
@@ -90,6 +93,8 @@ class Engine:
     relevance: RelevanceModel | None = None
     _sides: LRUCache[int, tuple[int, Side]] = field(default_factory=lambda: LRUCache(maxsize=SIDES_KEPT))
     _sides_lock: threading.Lock = field(default_factory=threading.Lock)
+    _rankings: LRUCache[Hashable, Ranking] = field(default_factory=lambda: LRUCache(maxsize=RANKINGS_KEPT))
+    _rankings_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def catalogue(self, kind: Kind) -> Catalogue:
         return self.offers if kind == "offers" else self.needs
@@ -131,6 +136,19 @@ class Engine:
             with self._sides_lock:
                 self._sides[document.id] = (document.version, side)
         return sides
+
+    def kept_ranking(self, key: Hashable, rank: Callable[[], Ranking]) -> Ranking:
+        """The ranking `rank` gives, kept under `key` and what the engine holds (counted in changes to the
+        catalogues and the offer table): while nothing changed, running it again would give the same. The
+        vendor's view asks for one buyer's ranking per need its offer could match, view after view."""
+        state = (key, self.offers.changes, self.needs.changes, self.offer_table.changes)
+        with self._rankings_lock:
+            kept = self._rankings.get(state)
+        if kept is None:
+            kept = rank()
+            with self._rankings_lock:
+                self._rankings[state] = kept
+        return kept
 
     def start(self, session: Session, *, abandon: threading.Event | None = None) -> dict[str, Drift]:
         """Load the saved indexes (refusing a model mismatch) and reconcile them with the database.

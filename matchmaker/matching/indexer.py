@@ -196,6 +196,7 @@ class Catalogue:
         self._lock = threading.RLock()
         self._syncing = threading.Lock()  # one sync at a time (`sync`)
         self._watchers: list[ChangedIds] = []
+        self.changes = 0  # puts and drops: what was computed from it may be out of date
 
     # --- identity -----------------------------------------------------------------------------------
     @property
@@ -257,6 +258,7 @@ class Catalogue:
                 self._watchers.remove(watcher)
 
     def _tell_watchers(self, ids: Iterable[int]) -> None:
+        self.changes += 1
         ids = list(ids)
         for watcher in self._watchers:
             watcher.add(ids)

@@ -112,6 +112,7 @@ class OfferTable:
         self._certifications: list[tuple[str, ...]] = []
         self._owners = _Owners(frozenset(), {}, {})
         self.cursor: FeedCursor | None = None  # where in the feed of changes this table is
+        self.changes = 0  # rows put or forgotten, owners read: what was computed from it may be out of date
 
     # --- storage ------------------------------------------------------------------------------------
     _DTYPES: dict[str, Any] = {
@@ -213,6 +214,7 @@ class OfferTable:
     def forget(self, ids: Sequence[int]) -> None:
         """Offers deleted: their rows stay, no longer live."""
         with self._lock:
+            self.changes += bool(len(ids))
             live = self._columns["live"]
             for identifier in ids:
                 row = self._row_of.get(int(identifier))
@@ -220,6 +222,7 @@ class OfferTable:
                     live[row] = False
 
     def _put(self, row: Any) -> None:
+        self.changes += 1
         position = self._row_of.get(row.id)
         if position is None:
             if row.status != "published":
@@ -258,6 +261,7 @@ class OfferTable:
         self._certifications[position] = tuple(row.certifications or ())
 
     def _read_owners(self, session: Session) -> None:
+        self.changes += 1
         # Replaced whole, never emptied first: `facts` reads it without the lock.
         admitted = frozenset(
             session.scalars(select(Organisation.id).where(Organisation.admission_status == "admitted"))

@@ -355,6 +355,7 @@ def match_offer(
         raise NotFound(f"offer {offer_id} not found")
     engine.offers.sync(session)
     engine.needs.sync(session)
+    engine.offer_table.sync(session)  # before the buyers' rankings are looked up (`Engine.kept_ranking`)
     needs = visible_open_needs(session=session, principal=principal)
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id]).get(offer.owner_id, [])
     brief = offer_brief(offer, codes)
@@ -466,7 +467,10 @@ def _as_the_buyer_sees_it(
     assert relevance_judge is not None
     if not could_match(row, relevance_judge):
         return None
-    ranking = rank_for_need(
-        session=session, engine=engine, need=need, criteria=need_criteria(need), limit=JUDGED, buyer=buyer
+    ranking = engine.kept_ranking(
+        ("buyer's matches", need.id, need.version, buyer),
+        lambda: rank_for_need(
+            session=session, engine=engine, need=need, criteria=need_criteria(need), limit=JUDGED, buyer=buyer
+        ),
     )
     return next((match for match in ranking.matches if match.facts.id == row.facts.id), None)
