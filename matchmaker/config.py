@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     index_kind: str = "faiss"
     # A bilingual glossary TSV; empty means the repository's models/glossary.tsv.
     glossary_path: str | None = None
+    # The model of relevance (JSON, `train_relevance.py`); empty means the repository's models/relevance.json.
+    # Without one, the hybrid formula and its floor decide which offers are matches.
+    relevance_model_path: str | None = None
     # Seconds between saves of a changed index to the data directory (the database stays the truth).
     index_save_interval: float = 30.0
     # Load the indexes beside the app (it answers /healthz at once; /readyz says when matching can), or

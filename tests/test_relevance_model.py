@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from matchmaker.matching import engine as engine_module
+from matchmaker.matching.engine import build_engine
 from matchmaker.matching.glossary import load_glossary
 from matchmaker.matching.relevance import (
     CHEAP,
+    DEFAULT_MODEL,
     EXPENSIVE,
     FEATURES,
     RelevanceModel,
@@ -72,3 +76,15 @@ def test_features_stay_in_range_on_long_mixed_full_width_text(
     assert all(0.0 <= value <= 1.0 + 1e-9 for value in values)
     assert values[1] == pytest.approx(1.0)  # a text covers itself
     assert "b:热轧" in tokens(text)
+
+
+def test_an_installation_without_the_model_file_ranks_by_the_formula(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A wheel installed without the repository's models/ (the Docker image names the file instead).
+    monkeypatch.setattr(engine_module, "DEFAULT_MODEL", tmp_path / "relevance.json")
+    assert build_engine(model="use", data_dir=None).relevance is None
+    named = build_engine(model="use", data_dir=None, relevance_model_path=str(DEFAULT_MODEL))
+    assert named.relevance is not None and named.relevance.threshold == load_model().threshold
+    with pytest.raises(FileNotFoundError):
+        build_engine(model="use", data_dir=None, relevance_model_path=str(tmp_path / "absent.json"))

@@ -23,6 +23,7 @@ from matchmaker.matching.indexer import Catalogue, Drift, Kind, matchable_docume
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.ranking import Ranking
 from matchmaker.matching.relevance import (
+    DEFAULT_MODEL,
     RelevanceJudge,
     RelevanceModel,
     Side,
@@ -273,6 +274,7 @@ def engine_from_settings(settings: Settings, *, offline: bool = False) -> Engine
         model=settings.model,
         data_dir=settings.data_dir,
         glossary_path=settings.glossary_path,
+        relevance_model_path=settings.relevance_model_path,
         index_kind=settings.index_kind,
         embedding_processes=every_core() if offline else 1,
     )
@@ -284,6 +286,7 @@ def engine_from_settings(settings: Settings, *, offline: bool = False) -> Engine
 
 def build_engine(
     *, model: str, data_dir: Path | None, glossary_path: str | None = None, index_kind: str = "faiss",
+    relevance_model_path: str | None = None,
     embedding_processes: int = 1,
 ) -> Engine:  # fmt: skip
     """Load the model and glossary and make empty catalogues (persisted under data_dir/index), which embed
@@ -304,11 +307,20 @@ def build_engine(
             index_kind=index_kind,
         )
 
-    relevance = load_model()
+    relevance = relevance_model(relevance_model_path)
     return Engine(
         embedder=embedder,
         analyzer=analyzer,
         offers=catalogue("offers"),
         needs=catalogue("needs"),
-        relevance=relevance if relevance.embedder == model else None,
+        relevance=relevance if relevance is not None and relevance.embedder == model else None,
     )
+
+
+def relevance_model(path: str | None) -> RelevanceModel | None:
+    """The model of relevance at `path` (it must be there), or the repository's, if this installation has
+    it: an installed package without the repository's models/ (a wheel) falls back to the formula."""
+    if path is None and not DEFAULT_MODEL.is_file():
+        logger.warning("no model of relevance at %s: the hybrid formula decides matches", DEFAULT_MODEL)
+        return None
+    return load_model(path)
