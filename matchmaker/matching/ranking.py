@@ -362,14 +362,10 @@ def could_match(row: Scored, relevance_judge: RelevanceJudge) -> bool:
     sure."""
     if relevance_judge.model.coefficient("gap") < 0:
         return True
-    _, logits = relevance_judge.logits(
-        ids=[row.facts.id],
-        dense=np.asarray([row.signals.dense], dtype=np.float64),
-        best=row.signals.dense,
-        agreement=np.asarray([row.signals.category_agreement], dtype=np.float64),
-        lexical=[row.signals.lexical],
+    (judged,) = _judged(
+        [row], relevance_judge=relevance_judge, best=row.signals.dense, weights=DEFAULT_WEIGHTS
     )
-    return float(probabilities(logits)[0]) >= relevance_judge.model.threshold
+    return judged.relevance >= relevance_judge.model.threshold
 
 
 def _is_answer(row: Scored) -> bool:
