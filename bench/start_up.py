@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """Benchmark: how soon `matchmaker serve` answers /healthz and becomes ready (/readyz), from a saved index.
 
-    .venv/bin/python bench/start_up.py [--sizes 2000,20000]
+    .venv/bin/python bench/start_up.py [--sizes 2000,20000] [--replicas]
 
 For each size N it imports N offers into a scratch SQLite database (the catalogue and the embedding of
-`match_after_import.py`), saves the indexes as `matchmaker import` leaves them, then starts
-`matchmaker serve` in a subprocess and polls /healthz and /readyz every 20 ms. It prints the seconds from
-launch to the first answer of each, and the ratio between the largest and the smallest size. A benchmark,
-not a test: figures are printed, never asserted.
+`match_after_import.py`), storing their vectors and saving the indexes as `matchmaker import` does, then
+starts `matchmaker serve` in a subprocess and polls /healthz and /readyz every 20 ms. It prints the seconds
+from launch to the first answer of each, and the ratio between the largest and the smallest size.
+
+`--replicas` also starts a server on a data directory of its own (a new replica: no saved index) over the
+same database, first with the stored vectors, then with them deleted (it embeds the catalogue with the real
+model). A benchmark, not a test: figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -22,16 +25,19 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import delete
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from match_after_import import RELEVANCE, REPO, catalogue, jittered_embedder  # noqa: E402
 
 from matchmaker.cli import session_scope  # noqa: E402
 from matchmaker.config import get_settings, scratch_settings  # noqa: E402
+from matchmaker.db.models import StoredVector  # noqa: E402
 from matchmaker.db.session import make_engine, make_session_factory  # noqa: E402
 from matchmaker.imports import service as imports  # noqa: E402
 from matchmaker.imports.readers import read_jsonl  # noqa: E402
 from matchmaker.matching import evaluation  # noqa: E402
+from matchmaker.matching.engine import engine_from_settings  # noqa: E402
 from matchmaker.matching.lifecycle import start_engine  # noqa: E402
 
 POLL_SECONDS = 0.02
@@ -50,7 +56,9 @@ def prepare(directory: Path, size: int) -> str:
     settings = scratch_settings(directory)
     url = settings.sqlalchemy_url
     needs = "\n".join((RELEVANCE / "needs.jsonl").read_text(encoding="utf-8").splitlines()[:30])
+    engine = engine_from_settings(settings)
     with session_scope(settings) as session:
+        engine.store_vectors_of_changes(session)
         imports.import_offers(
             session=session, principal=evaluation.EVAL_OPERATOR, records=read_jsonl(catalogue(size))
         )
@@ -90,9 +98,25 @@ def time_start(directory: Path, url: str) -> tuple[float, float]:
     return healthy, ready
 
 
+def replica_starts(directory: Path, url: str, size: int) -> None:
+    """Start new replicas (data directories without an index) over the database: with stored vectors, and
+    after deleting them."""
+    (directory / "replica-stored").mkdir()
+    (directory / "replica-embedding").mkdir()
+    healthy, ready = time_start(directory / "replica-stored", url)
+    print(f"{size:>8} offers, a new replica reading stored vectors: ready after {ready:.2f} s", flush=True)
+    database = make_engine(url)
+    with database.begin() as connection:
+        connection.execute(delete(StoredVector))
+    database.dispose()
+    healthy, ready = time_start(directory / "replica-embedding", url)
+    print(f"{size:>8} offers, a new replica embedding them: ready after {ready:.2f} s", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2000,20000")
+    parser.add_argument("--replicas", action="store_true", help="also start new replicas (no saved index)")
     args = parser.parse_args()
     jittered_embedder(get_settings().model)
     results = []
@@ -101,8 +125,10 @@ def main() -> int:
             directory = Path(scratch)
             url = prepare(directory, size)
             healthy, ready = time_start(directory, url)
+            print(f"{size:>8} offers: /healthz after {healthy:.2f} s, ready after {ready:.2f} s", flush=True)
+            if args.replicas:
+                replica_starts(directory, url, size)
         results.append((size, healthy, ready))
-        print(f"{size:>8} offers: /healthz after {healthy:.2f} s, ready after {ready:.2f} s", flush=True)
     if len(results) > 1:
         (first, _, first_ready), (last, _, last_ready) = results[0], results[-1]
         print(f"growth {first} -> {last} offers: start-up to ready x{last_ready / first_ready:.2f}")

@@ -217,7 +217,7 @@ def _import_file(kind: str, path: Path) -> None:
         text = _read_text(path)
         file_format = detect_format(path.name)
         importer = service.import_offers if kind == "offers" else service.import_needs
-        with session_scope(settings) as session:
+        with _importing(settings) as session:
             complete = _run_import(
                 kind,
                 count_records(text, file_format),
@@ -228,7 +228,6 @@ def _import_file(kind: str, path: Path) -> None:
                     progress=advance,
                 ),
             )
-        _leave_index(settings)
     # Exit only after the commit: the good lines stay imported.
     if not complete:
         raise typer.Exit(1)
@@ -259,7 +258,7 @@ def import_carbon_catalogue(
     with cli_errors():
         text = _read_text(file)
         records = read_catalogue(text)
-        with session_scope(settings) as session:
+        with _importing(settings) as session:
             complete = _run_import(
                 "carbon-catalogue",
                 count_records(text, "csv"),
@@ -267,7 +266,6 @@ def import_carbon_catalogue(
                     session=session, principal=CLI_OPERATOR, records=records, progress=advance
                 ),
             )
-        _leave_index(settings)
     if not complete:
         raise typer.Exit(1)
 
@@ -303,7 +301,7 @@ def _import_footprints(label: str, footprints: list[object], supplier: str | Non
     def category(text: str) -> str | None:
         return analyzer.infer_category(analyzer.analyze(text))
 
-    with cli_errors(), session_scope(settings) as session:
+    with cli_errors(), _importing(settings) as session:
         complete = _run_import(
             label,
             len(footprints),
@@ -526,11 +524,43 @@ def _progress_bar(label: str) -> Progress:
     )
 
 
-def _leave_index(settings: Settings) -> None:
-    """Embed what an import changed into the saved indexes: the writer embeds, so the next `serve` loads
-    them and answers at once instead of embedding the catalogue before its first answer."""
+@contextmanager
+def _importing(settings: Settings) -> Iterator[Session]:
+    """A session for an import. What it changes is embedded on every core and stored as it commits (a bar
+    shows the embedding), then the saved indexes take it in: the next `serve`, and any server running now,
+    read the vectors instead of embedding the catalogue."""
+    engine = _engine(settings, offline=True)
+    with _bar_on_demand("embedding") as embedding, session_scope(settings) as session:
+        engine.store_vectors_of_changes(session, progress=embedding)
+        yield session
+    _leave_index(settings, engine)
+
+
+@contextmanager
+def _bar_on_demand(label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar that appears at its first advance: the embedding at the commit, after the import's
+    own bar has closed (one live display at a time)."""
+    shown: list[tuple[Progress, TaskID]] = []
+
+    def advance(count: int) -> None:
+        if not shown:
+            bar = _progress_bar(label)
+            bar.start()
+            shown.append((bar, bar.add_task(label, total=None)))
+        bar, task = shown[0]
+        bar.advance(task, count)
+
+    try:
+        yield advance
+    finally:
+        for bar, _ in shown:
+            bar.stop()
+
+
+def _leave_index(settings: Settings, engine: Engine) -> None:
+    """Bring the saved indexes up to date with what an import changed (its vectors are stored by now), so
+    the next `serve` loads them and answers at once."""
     with session_scope(settings, writes=False) as session:
-        engine = _engine(settings, offline=True)
         for catalogue in (engine.offers, engine.needs):
             catalogue.load()
             with _progress_bar(f"indexing {catalogue.kind}") as bar:
@@ -551,13 +581,25 @@ def _engine(settings: Settings, *, offline: bool = False) -> Engine:
 
 @index_app.command("rebuild")
 def index_rebuild() -> None:
-    """Embed every published offer and open need again and save the indexes."""
+    """Index every published offer and open need again and save the indexes: texts without a stored vector
+    of this model are embedded, and their vectors stored."""
     from matchmaker.matching.indexer import count_matchable
+    from matchmaker.matching.stored_vectors import Stored, store
 
     settings = get_settings()
-    with cli_errors(), session_scope(settings, writes=False) as session:
+    with (
+        cli_errors(),
+        session_scope(settings, writes=False) as session,
+        session_scope(settings, migrate=False) as writer,
+    ):
         engine = _engine(settings, offline=True)
         for catalogue in (engine.offers, engine.needs):
+
+            def keep(fresh: dict[int, Stored], kind: str = catalogue.kind) -> None:
+                # Committed batch by batch: a server's writers wait for one batch, not the whole rebuild.
+                store(writer, kind, fresh)
+                writer.commit()
+
             total = count_matchable(session, catalogue.kind)
             with _progress_bar(f"indexing {catalogue.kind}") as bar:
                 task = bar.add_task(catalogue.kind, total=total)
@@ -565,7 +607,7 @@ def index_rebuild() -> None:
                 def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
                     bar.advance(task, n)
 
-                count = catalogue.rebuild(session, progress=advance)
+                count = catalogue.rebuild(session, progress=advance, keep=keep)
             catalogue.save()
             out.print(f"{catalogue.kind}: {count} indexed with {engine.embedder.identity.name}")
 

@@ -63,6 +63,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         # Footprints of the offers it changes are announced to PACT clients after it commits.
         attach_announcer(session, announcer)
     starting: EngineStart | None = getattr(request.app.state, "engine_start", None)
+    if starting is not None and _writes(request):
+        # The model is loaded before the app serves, so a write embeds what it changes even while the
+        # indexes are still loading.
+        starting.engine.store_vectors_of_changes(session)
     try:
         yield session
     except BaseException:

@@ -12,6 +12,7 @@ import csv
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -20,7 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from matchmaker.db.models import Need, Offer
+from matchmaker.db.models import Need, Offer, StoredVector
+from matchmaker.db.session import make_engine, make_session_factory
+from matchmaker.matching.lifecycle import start_engine
 from tests.cli_support import (
     CATALOGUE_CSV,
     EVAL_DEV,
@@ -29,6 +32,7 @@ from tests.cli_support import (
     db_session,
     ok,
     run,
+    settings_for,
     shared_relative,
     write_jsonl,
 )
@@ -105,6 +109,22 @@ def test_an_import_leaves_the_index_saved_for_the_next_start(cli_env: dict[str, 
     verified = ok("index", "verify", env=cli_env)
     assert "offers: 240 indexed; 0 missing, 0 stale, 0 ghosts" in verified.stdout
     assert "needs: 20 indexed; 0 missing, 0 stale, 0 ghosts" in verified.stdout
+
+    # The import stored the vectors it embedded: a start without the saved index (another machine, a
+    # replica) reads them instead of embedding the catalogue again.
+    with db_session(cli_env) as session:
+        counts = session.execute(select(StoredVector.kind, func.count()).group_by(StoredVector.kind))
+        stored = {kind: count for kind, count in counts}
+    assert stored == {"offers": 240, "needs": 20}
+    shutil.rmtree(Path(cli_env["MATCHMAKER_DATA_DIR"]) / "index")
+    settings = settings_for(cli_env)
+    database = make_engine(settings.sqlalchemy_url)
+    try:
+        engine = start_engine(settings, make_session_factory(database))
+    finally:
+        database.dispose()
+    assert (len(engine.offers.versions), len(engine.needs.versions)) == (240, 20)
+    assert engine.offers.embedded == engine.needs.embedded == 0
 
 
 @needs_eval_dev

@@ -21,7 +21,7 @@ processes running now, which read it every second. A consumer whose cursor has n
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -42,6 +42,9 @@ FOLLOWED: dict[type, str] = {
 }
 _PENDING = "matchmaker.feed.pending"
 _COMMITTED = "matchmaker.feed.committed"
+_BEFORE_RECORDING = "matchmaker.feed.before_recording"
+# Work that must commit with a transaction's changes or not at all (`before_recording`).
+RecordingHook = Callable[[Session, frozenset[tuple[str, int]]], None]
 # PostgreSQL's channel for "changes committed": delivered at commit, to every process listening.
 CHANNEL = "matchmaker_changes"
 # A skipped id still missing after this long belongs to a transaction that rolled back (ids are taken
@@ -82,6 +85,8 @@ def _record(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
+    for hook in session.info.get(_BEFORE_RECORDING, ()):
+        hook(session, frozenset(pending))
     session.execute(insert(Change), [{"kind": kind, "row_id": row_id} for kind, row_id in sorted(pending)])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
@@ -96,6 +101,13 @@ def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
         session.info.pop(_COMMITTED, None)
+
+
+def before_recording(session: Session, hook: RecordingHook) -> None:
+    """Have `hook` run in each transaction of `session` that changed followed rows, with those changes,
+    just before they are recorded: what it writes commits with them or not at all."""
+    hooks: list[RecordingHook] = session.info.setdefault(_BEFORE_RECORDING, [])
+    hooks.append(hook)
 
 
 def committed_changes(session: Session) -> frozenset[tuple[str, int]]:

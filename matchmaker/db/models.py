@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -117,6 +118,20 @@ class Change(Base):
     kind: Mapped[str] = mapped_column(String(16))  # "offers" or "needs"
     row_id: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StoredVector(Base):
+    """The vector a writer embedded for an offer or a need, stored in the transaction that changed the row
+    (`matching.stored_vectors`), so that no other process embeds it again: a replica following the feed
+    reads it here. `digest` names what was embedded (the model and the exact text), so a vector made by
+    another model or from an older text is never taken for the current one."""
+
+    __tablename__ = "stored_vectors"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "offers" or "needs"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, unit length
 
 
 class Alliance(TimestampMixin, Base):

@@ -14,6 +14,8 @@ from matchmaker.errors import ValidationFailed
 from matchmaker.pagination import PageRequest
 
 T = TypeVar("T")
+# Ids per `IN (...)` list: SQLite allows 32,766 parameters in one statement, older versions 999.
+ID_CHUNK = 500
 
 
 def order_by_sort(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from matchmaker.config import Settings
 from matchmaker.matching.dense_snapshot import SNAPSHOT_FROM_ROWS, STALE_SHARE, DenseSnapshot
 from matchmaker.matching.glossary import load_glossary
-from matchmaker.matching.indexer import Catalogue, Drift, Kind, matchable_documents
+from matchmaker.matching.indexer import Catalogue, Drift, Kind, Progress, matchable_documents
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.ranking import Ranking
 from matchmaker.matching.relevance import (
@@ -32,6 +32,7 @@ from matchmaker.matching.relevance import (
     offer_side,
 )
 from matchmaker.matching.text import Analysis, Analyzer
+from matchmaker.matching.vector_writer import VectorWriter
 from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
 from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
@@ -99,6 +100,11 @@ class Engine:
 
     def catalogue(self, kind: Kind) -> Catalogue:
         return self.offers if kind == "offers" else self.needs
+
+    def store_vectors_of_changes(self, session: Session, *, progress: Progress | None = None) -> None:
+        """Embed the offers and needs each transaction of `session` changes and store their vectors in it,
+        so that no other process (and no request) embeds them again."""
+        VectorWriter((self.offers, self.needs), progress=progress).attach(session)
 
     def encode_query(self, analysis: Analysis) -> Vectors:
         vector: Vectors = self.embedder.encode_queries([analysis.bridged])[0]

@@ -15,18 +15,21 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Need, Offer
+from matchmaker.db.query import ID_CHUNK
 from matchmaker.db.session import connection_first
+from matchmaker.matching.stored_vectors import Stored, embedding_digest, read_stored
 from matchmaker.matching.text import Analysis, Analyzer, TermStatistics
 from matchmaker.vectors.embedder import Embedder, Vectors
 from matchmaker.vectors.index import (
@@ -41,8 +44,9 @@ from matchmaker.vectors.index import (
 logger = logging.getLogger(__name__)
 Kind = Literal["offers", "needs"]
 Progress = Callable[[int], None]
+# The vectors stored for some of the given ids (`stored_vectors`).
+StoredLookup = Callable[[Sequence[int]], Mapping[int, Stored]]
 EMBED_BATCH = 256
-READ_CHUNK = 500  # rows read by id per query (SQLite limits the parameters of one statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +99,8 @@ def matchable_documents(session: Session, kind: Kind, *, ids: Sequence[int] | No
     ids = list(ids)
     return [
         doc
-        for start in range(0, len(ids), READ_CHUNK)
-        for doc in _documents(session, kind, ids[start : start + READ_CHUNK])
+        for start in range(0, len(ids), ID_CHUNK)
+        for doc in _documents(session, kind, ids[start : start + ID_CHUNK])
     ]
 
 
@@ -197,6 +201,7 @@ class Catalogue:
         self._syncing = threading.Lock()  # one sync at a time (`sync`)
         self._watchers: list[ChangedIds] = []
         self.changes = 0  # puts and drops: what was computed from it may be out of date
+        self.embedded = 0  # texts this process embedded (the rest were read from the stored vectors)
 
     # --- identity -----------------------------------------------------------------------------------
     @property
@@ -207,13 +212,51 @@ class Catalogue:
         return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:16]
 
     # --- changes ------------------------------------------------------------------------------------
-    def put(self, documents: Sequence[Document], progress: Progress | None = None) -> None:
-        """Embed and index documents (new or changed), in batches."""
+    def analyse(self, text: str) -> Analysis:
+        """What matching reads of a row's text (needs as queries, without their footprint quantities)."""
+        return self.analyzer.analyze_query(text) if self.kind == "needs" else self.analyzer.analyze(text)
+
+    def vectors_for(
+        self, documents: Sequence[Document], analyses: Sequence[Analysis], stored: StoredLookup | None
+    ) -> tuple[Vectors, dict[int, Stored]]:
+        """The documents' vectors: those `stored` holds for the very text and model, the rest embedded here
+        (returned apart, for a writer to store)."""
+        identity = self.embedder.identity
+        digests = [embedding_digest(identity, analysis.bridged) for analysis in analyses]
+        found = stored([doc.id for doc in documents]) if stored is not None and documents else {}
+        vectors = np.empty((len(documents), identity.dim), dtype=np.float32)
+        missing: list[int] = []
+        for row, (doc, digest) in enumerate(zip(documents, digests, strict=True)):
+            item = found.get(doc.id)
+            if item is not None and item.digest == digest and item.vector.shape == (identity.dim,):
+                vectors[row] = item.vector
+            else:
+                missing.append(row)
+        fresh: dict[int, Stored] = {}
+        if missing:
+            encoded = self.embedder.encode_documents([analyses[row].bridged for row in missing])
+            for row, vector in zip(missing, encoded, strict=True):
+                vectors[row] = vector
+                fresh[documents[row].id] = Stored(digests[row], vectors[row].copy())
+            self.embedded += len(missing)
+        return vectors, fresh
+
+    def put(
+        self,
+        documents: Sequence[Document],
+        progress: Progress | None = None,
+        *,
+        stored: StoredLookup | None = None,
+        keep: Callable[[dict[int, Stored]], None] | None = None,
+    ) -> None:
+        """Index documents (new or changed) in batches: each one's vector from `stored` when it holds the
+        vector of that very text, otherwise embedded here (and handed to `keep`, to store it)."""
         for start in range(0, len(documents), EMBED_BATCH):
             batch = documents[start : start + EMBED_BATCH]
-            analyze = self.analyzer.analyze_query if self.kind == "needs" else self.analyzer.analyze
-            analyses = [analyze(doc.text) for doc in batch]
-            vectors = self.embedder.encode_documents([analysis.bridged for analysis in analyses])
+            analyses = [self.analyse(doc.text) for doc in batch]
+            vectors, fresh = self.vectors_for(batch, analyses, stored)
+            if keep is not None and fresh:
+                keep(fresh)
             with self._lock:
                 for doc, analysis in zip(batch, analyses, strict=True):
                     previous = self.analyses.get(doc.id)
@@ -288,7 +331,9 @@ class Catalogue:
         self.drop(drift.ghosts)
         # Texts are read only for what is embedded: a start from a whole saved index reads versions only.
         self.put(
-            matchable_documents(session, self.kind, ids=sorted({*drift.missing, *drift.stale})), progress
+            matchable_documents(session, self.kind, ids=sorted({*drift.missing, *drift.stale})),
+            progress,
+            stored=self.stored_in(session),
         )
         self.cursor = cursor
         return drift
@@ -311,20 +356,34 @@ class Catalogue:
                 changed = self.cursor.read(session)
                 if changed:
                     documents = matchable_documents(session, self.kind, ids=sorted(changed))
-                    self.put([doc for doc in documents if self.versions.get(doc.id) != doc.version])
+                    self.put(
+                        [doc for doc in documents if self.versions.get(doc.id) != doc.version],
+                        stored=self.stored_in(session),
+                    )
                     self.drop(changed - {doc.id for doc in documents})
             except BaseException:
                 self.cursor = before  # read again next time: what failed here was not applied
                 raise
 
-    def rebuild(self, session: Session, progress: Progress | None = None) -> int:
-        """Throw the index away and embed every matchable row again."""
+    def stored_in(self, session: Session) -> StoredLookup:
+        """Where `put` finds the vectors writers stored."""
+        return lambda ids: read_stored(session, self.kind, ids)
+
+    def rebuild(
+        self,
+        session: Session,
+        progress: Progress | None = None,
+        *,
+        keep: Callable[[dict[int, Stored]], None] | None = None,
+    ) -> int:
+        """Throw the index away and index every matchable row again (embedding what has no stored vector of
+        its text, and handing that to `keep`)."""
         with self._lock:
             self.index = new_index(self.index_kind, self.embedder.identity.dim)
             self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()
         cursor = FeedCursor(self.kind, position=latest_position(session))
         documents = matchable_documents(session, self.kind)
-        self.put(documents, progress)
+        self.put(documents, progress, stored=self.stored_in(session), keep=keep)
         self.cursor = cursor
         return len(documents)
 

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from matchmaker.alliances import repository as alliances
 from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Offer, Organisation
+from matchmaker.db.query import ID_CHUNK
 from matchmaker.db.session import connection_first
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
-from matchmaker.matching.indexer import READ_CHUNK
 from matchmaker.offers.visibility import MATCHED
 from matchmaker.units import Footprint, parse_unit
 from matchmaker.visibility import MaskField, Viewer, column_field, mask
@@ -186,8 +186,8 @@ class OfferTable:
 
     def _read_ids(self, session: Session, ids: Sequence[int]) -> set[int]:
         found: set[int] = set()
-        for start in range(0, len(ids), READ_CHUNK):
-            found |= self._read(session, Offer.id.in_(list(ids[start : start + READ_CHUNK])))
+        for start in range(0, len(ids), ID_CHUNK):
+            found |= self._read(session, Offer.id.in_(list(ids[start : start + ID_CHUNK])))
         return found
 
     def _read(self, session: Session, condition: Any) -> set[int]:

@@ -1,11 +1,12 @@
 """Announcing footprints: a PublishedEvent to each client's callback after a commit changes offers.
 
-The app's session dependency attaches the announcer to every request session (`attach_announcer`). The offers
-a flush inserts or changes are noted; just before the transaction commits, still inside it, the service works
-out which clients with a callback URL may list which of their footprints through ListFootprints
-(`service.announcements`, the same rule as GET /3/footprints); once it has committed, one PublishedEvent per
-such client goes to the delivery threads (`events.schedule_delivery`), so the request that changed the offers
-neither waits for nor fails with a delivery. A rollback forgets everything.
+The app's session dependency attaches the announcer to every request session (`attach_announcer`). The
+offers a transaction changed are those the feed of changes records for it (`db.changes.before_recording`):
+just before they are recorded, still inside the transaction, the service works out which clients with a
+callback URL may list which of their footprints through ListFootprints (`service.announcements`, the same
+rule as GET /3/footprints); once it has committed, one PublishedEvent per such client goes to the delivery
+threads (`events.schedule_delivery`), so the request that changed the offers neither waits for nor fails
+with a delivery. A rollback forgets everything.
 
 Only footprints ListFootprints serves are announced: a draft, an archived offer (its footprint leaves the
 listing) or one PACT cannot express is not. Sessions without an announcer (the CLI) announce nothing, and
@@ -15,6 +16,7 @@ base URL to name as their `source`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -23,14 +25,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from matchmaker.config import Settings
-from matchmaker.db.models import Offer
+from matchmaker.db.changes import before_recording
 from matchmaker.pact.cache import FootprintCache
 from matchmaker.pact.events import PUBLISHED, new_event, schedule_delivery
 from matchmaker.pact.service import announcements
 
 logger = logging.getLogger(__name__)
-ANNOUNCER_KEY = "matchmaker.pact.announcer"
-CHANGED_KEY = "matchmaker.pact.changed_offers"
 OUTBOX_KEY = "matchmaker.pact.outbox"
 
 # (event, callback URL, callback client id, callback client secret)
@@ -58,32 +58,13 @@ def announcer_for(settings: Settings, cache: FootprintCache) -> Announcer | None
 
 def attach_announcer(session: Session, announcer: Announcer) -> None:
     """Announce the footprints of the offers this session changes, once each transaction commits."""
-    session.info[ANNOUNCER_KEY] = announcer
-    event.listen(session, "after_flush", _note_changes)
-    event.listen(session, "before_commit", _prepare)
+    before_recording(session, functools.partial(_prepare, announcer=announcer))
     event.listen(session, "after_commit", _send)
     event.listen(session, "after_soft_rollback", _forget)
 
 
-def _note_changes(session: Session, flush_context: Any) -> None:
-    # After a flush the new rows have ids; `new` and `dirty` still show what this flush wrote.
-    changed: set[int] = session.info.setdefault(CHANGED_KEY, set())
-    for instance in session.new:
-        if isinstance(instance, Offer):
-            changed.add(instance.id)
-    for instance in session.dirty:
-        if isinstance(instance, Offer) and session.is_modified(instance):
-            changed.add(instance.id)
-
-
-def _prepare(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint: the changes are announced when the whole transaction commits
-    announcer: Announcer | None = session.info.get(ANNOUNCER_KEY)
-    if announcer is None:
-        return
-    session.flush()  # the last changes, noted by `_note_changes`
-    changed: set[int] = session.info.pop(CHANGED_KEY, set())
+def _prepare(session: Session, changes: frozenset[tuple[str, int]], *, announcer: Announcer) -> None:
+    changed = {identifier for kind, identifier in changes if kind == "offers"}
     if not changed:
         return
     try:
@@ -119,5 +100,4 @@ def _forget(session: Session, previous_transaction: Any) -> None:
         # One record of an import given up: the offers are read again before the commit, so a row rolled
         # back is not found, and the records kept are still announced.
         return
-    session.info.pop(CHANGED_KEY, None)
     session.info.pop(OUTBOX_KEY, None)

@@ -10,11 +10,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from matchmaker.db.models import Offer, Organisation, PactClient
+from matchmaker.db.query import ID_CHUNK
 from matchmaker.offers import visibility as offer_visibility
 from matchmaker.visibility import Viewer
-
-# Offers loaded per statement by id (SQLite allows 32,766 parameters, older versions 999).
-ID_CHUNK = 500
 
 OfferState = tuple[int, int, datetime, datetime, int, str]
 _Statement = Select[*tuple[Any, ...]]  # any columns

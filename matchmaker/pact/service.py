@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from matchmaker.auth import Principal, Role, hash_secret, secret_matches
 from matchmaker.db.base import utcnow
 from matchmaker.db.models import Offer, Organisation, PactClient
+from matchmaker.db.query import ID_CHUNK
 from matchmaker.pact import repository
 from matchmaker.pact.cache import FootprintCache, state_key
 from matchmaker.pact.filters import FootprintQuery
@@ -123,7 +124,7 @@ def _published_footprints(
         else:
             if offer_id not in requested:
                 # Misses come in order, so this one starts the next chunk of them.
-                chunk = missing[next_missing : next_missing + repository.ID_CHUNK]
+                chunk = missing[next_missing : next_missing + ID_CHUNK]
                 next_missing += len(chunk)
                 requested = set(chunk)
                 loaded = repository.published_offers_by_id(session, chunk, viewer=viewer)
