@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -444,7 +445,9 @@ class Catalogue:
             lexical: list[tuple[int, frozenset[str]]] = []
             for key, (version, terms) in raw.items():
                 identifier = int(key)
-                term_set = frozenset(terms)  # saved as the analysis's lexical terms
+                # Saved as the analysis's lexical terms. One string per term, not per mention: a million
+                # offers mention some fifteen million terms from a vocabulary of thousands.
+                term_set = frozenset(map(sys.intern, terms))
                 self.versions[identifier] = int(version)
                 self.analyses[identifier] = Analysis(
                     concepts=frozenset(t for t in term_set if t.startswith("c:")),
