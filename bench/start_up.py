@@ -16,6 +16,7 @@ model). A benchmark, not a test: figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from match_after_import import RELEVANCE, REPO, catalogue, jittered_embedder  # noqa: E402
@@ -33,12 +35,12 @@ from match_after_import import RELEVANCE, REPO, catalogue, jittered_embedder  # 
 from matchmaker.cli import session_scope  # noqa: E402
 from matchmaker.config import get_settings, scratch_settings  # noqa: E402
 from matchmaker.db.models import StoredVector  # noqa: E402
-from matchmaker.db.session import make_engine, make_session_factory  # noqa: E402
+from matchmaker.db.session import make_engine  # noqa: E402
 from matchmaker.imports import service as imports  # noqa: E402
 from matchmaker.imports.readers import read_jsonl  # noqa: E402
 from matchmaker.matching import evaluation  # noqa: E402
 from matchmaker.matching.engine import engine_from_settings  # noqa: E402
-from matchmaker.matching.lifecycle import start_engine  # noqa: E402
+from matchmaker.matching.stored_vectors import Stored, store  # noqa: E402
 
 POLL_SECONDS = 0.02
 GIVE_UP_SECONDS = 600
@@ -56,17 +58,22 @@ def prepare(directory: Path, size: int) -> str:
     settings = scratch_settings(directory)
     url = settings.sqlalchemy_url
     needs = "\n".join((RELEVANCE / "needs.jsonl").read_text(encoding="utf-8").splitlines()[:30])
-    engine = engine_from_settings(settings)
     with session_scope(settings) as session:
-        engine.store_vectors_of_changes(session)
         imports.import_offers(
             session=session, principal=evaluation.EVAL_OPERATOR, records=read_jsonl(catalogue(size))
         )
         imports.import_needs(session=session, principal=evaluation.EVAL_OPERATOR, records=read_jsonl(needs))
-    database = make_engine(url)
-    start_engine(settings, make_session_factory(database)).save()
-    database.dispose()
+    # As `matchmaker import` leaves it: the vectors stored, the indexes saved.
+    engine = engine_from_settings(settings)
+    with session_scope(settings, writes=False) as session, session_scope(settings, migrate=False) as writer:
+        for item in (engine.offers, engine.needs):
+            item.reconcile(session, keep=functools.partial(keep, writer, item.kind))
+            item.save()
     return url
+
+
+def keep(writer: Session, kind: str, fresh: dict[int, Stored]) -> None:
+    store(writer, kind=kind, vectors=fresh)
 
 
 def time_start(directory: Path, url: str) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import ssl
@@ -35,6 +36,7 @@ from matchmaker.errors import MatchmakerError
 
 if TYPE_CHECKING:
     from matchmaker.matching.engine import Engine
+    from matchmaker.matching.stored_vectors import Stored
 
 app = typer.Typer(
     help="Matchmaker: match low-carbon supply with procurement demand.",
@@ -526,41 +528,34 @@ def _progress_bar(label: str) -> Progress:
 
 @contextmanager
 def _importing(settings: Settings) -> Iterator[Session]:
-    """A session for an import. What it changes is embedded on every core and stored as it commits (a bar
-    shows the embedding), then the saved indexes take it in: the next `serve`, and any server running now,
-    read the vectors instead of embedding the catalogue."""
-    engine = _engine(settings, offline=True)
-    with _bar_on_demand("embedding") as embedding, session_scope(settings) as session:
-        engine.store_vectors_of_changes(session, progress=embedding)
+    """A session for an import; once it has committed, what it changed is embedded on every core and the
+    vectors stored (outside the import's transaction: other writers are not held up by the model), and the
+    saved indexes take it in. The next `serve`, and a server without the saved index, read the vectors
+    instead of embedding the catalogue."""
+    with session_scope(settings) as session:
         yield session
-    _leave_index(settings, engine)
+    _leave_index(settings, _engine(settings, offline=True))
 
 
 @contextmanager
-def _bar_on_demand(label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar that appears at its first advance: the embedding at the commit, after the import's
-    own bar has closed (one live display at a time)."""
-    shown: list[tuple[Progress, TaskID]] = []
+def _storing_vectors(settings: Settings) -> Iterator[Callable[[str, dict[int, Stored]], None]]:
+    """Where a command stores the vectors it embedded: a session of its own, committed batch by batch, so
+    a server's writers wait for one batch, not for the whole command."""
+    from matchmaker.matching.stored_vectors import store
 
-    def advance(count: int) -> None:
-        if not shown:
-            bar = _progress_bar(label)
-            bar.start()
-            shown.append((bar, bar.add_task(label, total=None)))
-        bar, task = shown[0]
-        bar.advance(task, count)
+    with session_scope(settings, migrate=False) as writer:
 
-    try:
-        yield advance
-    finally:
-        for bar, _ in shown:
-            bar.stop()
+        def keep(kind: str, fresh: dict[int, Stored]) -> None:
+            store(writer, kind=kind, vectors=fresh)
+            writer.commit()
+
+        yield keep
 
 
 def _leave_index(settings: Settings, engine: Engine) -> None:
-    """Bring the saved indexes up to date with what an import changed (its vectors are stored by now), so
-    the next `serve` loads them and answers at once."""
-    with session_scope(settings, writes=False) as session:
+    """Bring the saved indexes up to date with what an import changed and store the vectors it embedded,
+    so the next `serve` loads them and answers at once."""
+    with session_scope(settings, writes=False) as session, _storing_vectors(settings) as keep:
         for catalogue in (engine.offers, engine.needs):
             catalogue.load()
             with _progress_bar(f"indexing {catalogue.kind}") as bar:
@@ -569,7 +564,7 @@ def _leave_index(settings: Settings, engine: Engine) -> None:
                 def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
                     bar.advance(task, n)
 
-                catalogue.reconcile(session, progress=advance)
+                catalogue.reconcile(session, progress=advance, keep=functools.partial(keep, catalogue.kind))
             catalogue.save()
 
 
@@ -584,22 +579,11 @@ def index_rebuild() -> None:
     """Index every published offer and open need again and save the indexes: texts without a stored vector
     of this model are embedded, and their vectors stored."""
     from matchmaker.matching.indexer import count_matchable
-    from matchmaker.matching.stored_vectors import Stored, store
 
     settings = get_settings()
-    with (
-        cli_errors(),
-        session_scope(settings, writes=False) as session,
-        session_scope(settings, migrate=False) as writer,
-    ):
+    with cli_errors(), session_scope(settings, writes=False) as session, _storing_vectors(settings) as keep:
         engine = _engine(settings, offline=True)
         for catalogue in (engine.offers, engine.needs):
-
-            def keep(fresh: dict[int, Stored], kind: str = catalogue.kind) -> None:
-                # Committed batch by batch: a server's writers wait for one batch, not the whole rebuild.
-                store(writer, kind, fresh)
-                writer.commit()
-
             total = count_matchable(session, catalogue.kind)
             with _progress_bar(f"indexing {catalogue.kind}") as bar:
                 task = bar.add_task(catalogue.kind, total=total)
@@ -607,7 +591,9 @@ def index_rebuild() -> None:
                 def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
                     bar.advance(task, n)
 
-                count = catalogue.rebuild(session, progress=advance, keep=keep)
+                count = catalogue.rebuild(
+                    session, progress=advance, keep=functools.partial(keep, catalogue.kind)
+                )
             catalogue.save()
             out.print(f"{catalogue.kind}: {count} indexed with {engine.embedder.identity.name}")
 

@@ -6,6 +6,7 @@ Two real apps on their own data directories share the per-test database, as two 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,19 @@ from matchmaker.db.models import Offer, StoredVector
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.indexer import Document
 from matchmaker.matching.stored_vectors import Stored, embedding_digest, read_stored
+from matchmaker.matching.vector_writer import IN_TRANSACTION_AT_MOST
 from tests.factories import World
 from tests.test_index_lifecycle import HYDROGEN, running_app
 
+IMPORTED = {
+    "kind": "product",
+    "category": "hydrogen",
+    "supplier": "H2 Co",
+    "description": "Hydrogen from PEM electrolysers run on wind power.",
+    "pcf_value": 1.2,
+    "pcf_unit": "kgCO2e/kg",
+    "status": "published",
+}
 HYDROGEN_NEED = {
     "text": "采购绿氢用于氢冶金，碳足迹不高于2 kgCO2e/kg",
     "max_pcf": 2,
@@ -53,7 +64,7 @@ def test_another_replica_matches_a_written_offer_without_embedding_it(
 
         # Stored in the writer's transaction: the digest names the model and the very text embedded.
         with session_factory() as session:
-            stored = read_stored(session, "offers", [offer_id])[offer_id]
+            stored = read_stored(session, kind="offers", ids=[offer_id])[offer_id]
         analysis = writer_engine.offers.analyses[offer_id]
         assert stored.digest == embedding_digest(writer_engine.embedder.identity, analysis.bridged)
         np.testing.assert_array_equal(stored.vector, writer_engine.offers.vector(offer_id))
@@ -126,12 +137,65 @@ def test_a_stored_vector_is_taken_only_for_the_very_text_and_model(
         "a wrong length": Stored(exact.digest, exact.vector[:-1]),
     }[stored_as]
 
-    taken, fresh = catalogue.vectors_for([document], [analysis], lambda ids: {document.id: exact})
+    taken, fresh = catalogue.vectors_for(
+        [document], analyses=[analysis], stored=lambda ids: {document.id: exact}
+    )
     np.testing.assert_array_equal(taken[0], exact.vector)
     assert fresh == {}
 
-    embedded, fresh = catalogue.vectors_for([document], [analysis], lambda ids: {document.id: wrong})
+    embedded, fresh = catalogue.vectors_for(
+        [document], analyses=[analysis], stored=lambda ids: {document.id: wrong}
+    )
     assert list(fresh) == [document.id] and fresh[document.id].digest == exact.digest
     np.testing.assert_allclose(
         embedded[0], engine.embedder.encode_documents([analysis.bridged])[0], atol=1e-6
     )
+
+
+def test_a_bulk_write_is_embedded_after_its_commit_and_stored_for_the_others(
+    client: TestClient, world: World, session_factory: sessionmaker[Session]
+) -> None:
+    """An import of more rows than a transaction embeds itself (`IN_TRANSACTION_AT_MOST`): the writer's
+    catch-up embeds them after the commit, outside the write lock, and stores what it embedded."""
+    lines = [
+        {**IMPORTED, "id": f"bulk-{number}", "title": f"Green hydrogen, lot {number}"}
+        for number in range(IN_TRANSACTION_AT_MOST + 8)
+    ]
+    response = client.post(
+        "/imports/offers",
+        content="\n".join(json.dumps(line) for line in lines),
+        headers={**world.operator.headers, "Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == len(lines)
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+    with session_factory() as session:
+        ids = list(session.scalars(select(Offer.id).where(Offer.external_id.like("bulk-%"))))
+        stored = read_stored(session, kind="offers", ids=ids)
+    assert len(ids) == len(lines) and set(stored) == set(ids)
+    for identifier in ids:
+        np.testing.assert_array_equal(stored[identifier].vector, engine.offers.vector(identifier))
+
+
+def test_a_write_whose_vectors_cannot_be_stored_still_commits(
+    client: TestClient, world: World, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the model failed")
+
+    # Only the writer's hook fails; the catch-up after the commit embeds as a reader would.
+    monkeypatch.setattr("matchmaker.matching.vector_writer.store", broken)
+    offer_id = post(
+        client,
+        "/offers",
+        {k: v for k, v in HYDROGEN.items() if k != "external_id"},
+        world.member_vendor.headers,
+    )
+    with session_factory() as session:
+        assert session.get(Offer, offer_id) is not None
+    assert offer_id in engine.offers.versions
+    stored = stored_row(session_factory, "offers", offer_id)  # stored after the commit instead
+    assert stored is not None
+    np.testing.assert_array_equal(np.frombuffer(stored.vector, dtype="<f4"), engine.offers.vector(offer_id))

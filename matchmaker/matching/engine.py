@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from matchmaker.config import Settings
 from matchmaker.matching.dense_snapshot import SNAPSHOT_FROM_ROWS, STALE_SHARE, DenseSnapshot
 from matchmaker.matching.glossary import load_glossary
-from matchmaker.matching.indexer import Catalogue, Drift, Kind, Progress, matchable_documents
+from matchmaker.matching.indexer import Catalogue, Drift, Kind, matchable_documents
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.ranking import Ranking
 from matchmaker.matching.relevance import (
@@ -31,6 +32,7 @@ from matchmaker.matching.relevance import (
     need_side,
     offer_side,
 )
+from matchmaker.matching.stored_vectors import Stored
 from matchmaker.matching.text import Analysis, Analyzer
 from matchmaker.matching.vector_writer import VectorWriter
 from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
@@ -101,10 +103,10 @@ class Engine:
     def catalogue(self, kind: Kind) -> Catalogue:
         return self.offers if kind == "offers" else self.needs
 
-    def store_vectors_of_changes(self, session: Session, *, progress: Progress | None = None) -> None:
-        """Embed the offers and needs each transaction of `session` changes and store their vectors in it,
-        so that no other process (and no request) embeds them again."""
-        VectorWriter((self.offers, self.needs), progress=progress).attach(session)
+    def store_vectors_of_changes(self, session: Session) -> None:
+        """Embed the few offers and needs each transaction of `session` changes and store their vectors in
+        it, so that no other process (and no request) embeds them again."""
+        VectorWriter((self.offers, self.needs)).attach(session)
 
     def encode_query(self, analysis: Analysis) -> Vectors:
         vector: Vectors = self.embedder.encode_queries([analysis.bridged])[0]
@@ -191,10 +193,13 @@ class Engine:
         )
         return drifts
 
-    def catch_up(self, session: Session) -> None:
-        """Apply the committed changes the feed holds since the last look, to every consumer."""
-        self.offers.sync(session)
-        self.needs.sync(session)
+    def catch_up(
+        self, session: Session, *, keep: Callable[[Kind, dict[int, Stored]], None] | None = None
+    ) -> None:
+        """Apply the committed changes the feed holds since the last look, to every consumer; the vectors it
+        had to embed go to `keep` (to be stored for every other process)."""
+        for catalogue in (self.offers, self.needs):
+            catalogue.sync(session, keep=None if keep is None else functools.partial(keep, catalogue.kind))
         self.offer_table.sync(session)
         self.refresh_snapshot()
 

@@ -45,8 +45,10 @@ from matchmaker.vectors.index import (
 logger = logging.getLogger(__name__)
 Kind = Literal["offers", "needs"]
 Progress = Callable[[int], None]
-# The vectors stored for some of the given ids (`stored_vectors`).
+# Where `put` looks for the vectors writers stored (`stored_vectors`), and where it hands those it had to
+# embed, for the caller to store: so that no other process embeds them again.
 StoredLookup = Callable[[Sequence[int]], Mapping[int, Stored]]
+Keep = Callable[[dict[int, Stored]], None]
 EMBED_BATCH = 256
 
 
@@ -155,6 +157,17 @@ def _saved_files_held(directory: Path, *, exclusive: bool) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _interned(analysis: Analysis) -> Analysis:
+    """The analysis with its terms interned, as the index keeps it: one string per term of the vocabulary
+    instead of one per mention (a million offers mention some twelve million terms of a few thousand). Not
+    done for every analysis: a search's words would be kept for good."""
+    return Analysis(
+        concepts=frozenset(map(sys.intern, analysis.concepts)),
+        terms=frozenset(map(sys.intern, analysis.terms)),
+        bridged=analysis.bridged,
+    )
+
+
 class ChangedIds:
     """A growing set of ids, safe to read while another thread adds to it."""
 
@@ -218,7 +231,7 @@ class Catalogue:
         return self.analyzer.analyze_query(text) if self.kind == "needs" else self.analyzer.analyze(text)
 
     def vectors_for(
-        self, documents: Sequence[Document], analyses: Sequence[Analysis], stored: StoredLookup | None
+        self, documents: Sequence[Document], *, analyses: Sequence[Analysis], stored: StoredLookup | None
     ) -> tuple[Vectors, dict[int, Stored]]:
         """The documents' vectors: those `stored` holds for the very text and model, the rest embedded here
         (returned apart, for a writer to store)."""
@@ -248,14 +261,14 @@ class Catalogue:
         progress: Progress | None = None,
         *,
         stored: StoredLookup | None = None,
-        keep: Callable[[dict[int, Stored]], None] | None = None,
+        keep: Keep | None = None,
     ) -> None:
         """Index documents (new or changed) in batches: each one's vector from `stored` when it holds the
         vector of that very text, otherwise embedded here (and handed to `keep`, to store it)."""
         for start in range(0, len(documents), EMBED_BATCH):
             batch = documents[start : start + EMBED_BATCH]
-            analyses = [self.analyse(doc.text) for doc in batch]
-            vectors, fresh = self.vectors_for(batch, analyses, stored)
+            analyses = [_interned(self.analyse(doc.text)) for doc in batch]
+            vectors, fresh = self.vectors_for(batch, analyses=analyses, stored=stored)
             if keep is not None and fresh:
                 keep(fresh)
             with self._lock:
@@ -325,8 +338,11 @@ class Catalogue:
             drift.ghosts = sorted(set(drift.ghosts) | (indexed - set(wanted)))
             return drift
 
-    def reconcile(self, session: Session, progress: Progress | None = None) -> Drift:
-        """Make the index match the database: embed what is missing or stale, drop ghosts."""
+    def reconcile(
+        self, session: Session, progress: Progress | None = None, *, keep: Keep | None = None
+    ) -> Drift:
+        """Make the index match the database: embed what is missing or stale (without a stored vector of its
+        text; handed to `keep`), drop ghosts."""
         cursor = FeedCursor(self.kind, position=latest_position(session))
         drift = self.drift(matchable_versions(session, self.kind))
         self.drop(drift.ghosts)
@@ -335,11 +351,12 @@ class Catalogue:
             matchable_documents(session, self.kind, ids=sorted({*drift.missing, *drift.stale})),
             progress,
             stored=self.stored_in(session),
+            keep=keep,
         )
         self.cursor = cursor
         return drift
 
-    def sync(self, session: Session) -> None:
+    def sync(self, session: Session, *, keep: Keep | None = None) -> None:
         """Apply the changes the feed holds since the last look (cheap: what changed, read by position).
 
         One sync at a time: a request that syncs while another applies changes waits for them, so it never
@@ -350,7 +367,7 @@ class Catalogue:
         connection_first(session)
         with self._syncing:
             if self.cursor is None or self.cursor.outlived():
-                self.reconcile(session)
+                self.reconcile(session, keep=keep)
                 return
             before = self.cursor.copy()
             try:
@@ -360,6 +377,7 @@ class Catalogue:
                     self.put(
                         [doc for doc in documents if self.versions.get(doc.id) != doc.version],
                         stored=self.stored_in(session),
+                        keep=keep,
                     )
                     self.drop(changed - {doc.id for doc in documents})
             except BaseException:
@@ -368,14 +386,14 @@ class Catalogue:
 
     def stored_in(self, session: Session) -> StoredLookup:
         """Where `put` finds the vectors writers stored."""
-        return lambda ids: read_stored(session, self.kind, ids)
+        return lambda ids: read_stored(session, kind=self.kind, ids=ids)
 
     def rebuild(
         self,
         session: Session,
         progress: Progress | None = None,
         *,
-        keep: Callable[[dict[int, Stored]], None] | None = None,
+        keep: Keep | None = None,
     ) -> int:
         """Throw the index away and index every matchable row again (embedding what has no stored vector of
         its text, and handing that to `keep`)."""
@@ -445,9 +463,7 @@ class Catalogue:
             lexical: list[tuple[int, frozenset[str]]] = []
             for key, (version, terms) in raw.items():
                 identifier = int(key)
-                # Saved as the analysis's lexical terms. One string per term, not per mention: a million
-                # offers mention some fifteen million terms from a vocabulary of thousands.
-                term_set = frozenset(map(sys.intern, terms))
+                term_set = frozenset(map(sys.intern, terms))  # saved as the lexical terms; see `_interned`
                 self.versions[identifier] = int(version)
                 self.analyses[identifier] = Analysis(
                     concepts=frozenset(t for t in term_set if t.startswith("c:")),

@@ -13,10 +13,15 @@ from matchmaker.config import Settings
 from matchmaker.db.changes import KEEP_SECONDS, ChangeSignal, prune
 from matchmaker.db.session import transaction
 from matchmaker.matching.engine import Engine, StartAbandoned, engine_from_settings
+from matchmaker.matching.indexer import Kind
+from matchmaker.matching.stored_vectors import Stored, store
 
 logger = logging.getLogger(__name__)
 # How often a served app's follower prunes the feed of changes older than `changes.KEEP_SECONDS`.
 PRUNE_EVERY_SECONDS = 600.0
+# Vectors a catch-up embedded that it stores afterwards, at most: beyond that a bulk write is under way,
+# whose own writer stores them (`matchmaker import`), and holding more would hold gigabytes.
+STORE_AFTER_CATCH_UP_AT_MOST = 10_000
 
 
 def start_engine(settings: Settings, session_factory: sessionmaker[Session]) -> Engine:
@@ -41,13 +46,30 @@ def catch_up_at_start(
 
 
 def apply_feed(engine: Engine, session_factory: sessionmaker[Session]) -> None:
-    """Apply the committed changes the feed holds, in a session of its own. A failure is logged, not
-    raised: what was written stands, and the next wake-up or request reads the same changes again."""
+    """Apply the committed changes the feed holds, in a session of its own, and store the vectors that had
+    to be embedded (a bulk write's, or a writer's that stored none). A failure is logged, not raised: what
+    was written stands, and the next wake-up or request reads the same changes again."""
+
+    embedded: list[tuple[Kind, dict[int, Stored]]] = []
+
+    def keep(kind: Kind, fresh: dict[int, Stored]) -> None:
+        if sum(len(vectors) for _, vectors in embedded) < STORE_AFTER_CATCH_UP_AT_MOST:
+            embedded.append((kind, fresh))
+
     try:
         with session_factory() as session:
-            engine.catch_up(session)
+            engine.catch_up(session, keep=keep)
     except Exception:
         logger.exception("could not apply the feed of changes to the matching index")
+    # Stored once the sync has let go of its lock: a connection is never waited for while holding it.
+    if not embedded:
+        return
+    try:
+        with transaction(session_factory) as writer:
+            for kind, vectors in embedded:
+                store(writer, kind=kind, vectors=vectors)
+    except Exception:  # a saving for other processes only: they embed what is not stored
+        logger.exception("could not store the vectors the feed's changes needed")
 
 
 class EngineStart:

@@ -1,10 +1,12 @@
 """Vectors kept in the database beside the rows they were embedded from (the `stored_vectors` table).
 
-The process that writes an offer or a need embeds it in the same transaction (`vector_writer`), so every
-other process (another replica, another worker, the next start without a saved index) reads the vector
-instead of embedding the text again: a request never waits for a model. Each vector carries the digest of
-what was embedded, the model's identity and the exact text, so a vector of another model or of an older
-text is never taken for the current one; the reader embeds those itself, as before.
+The process that writes an offer or a need embeds it and stores the vector: in the same transaction for a
+request's few rows (`vector_writer`), right after the commit for a bulk write (an import, a rebuild, and
+whatever a process's catch-up had to embed: `Engine.catch_up`). Every other process (another replica,
+another worker, the next start without a saved index) then reads the vector instead of embedding the text
+again. Each vector carries the digest of what was embedded, the model's identity and the exact text, so a
+vector of another model or of an older text (stored late, or by a slower writer) is never taken for the
+current one; the reader embeds those itself, as before.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ def embedding_digest(identity: ModelIdentity, text: str) -> str:
     return hashlib.sha256(named.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def read_stored(session: Session, kind: str, ids: Sequence[int]) -> dict[int, Stored]:
-    """The stored vectors of `ids` (those that have one), read in chunks."""
+def read_stored(session: Session, *, kind: str, ids: Sequence[int]) -> dict[int, Stored]:
+    """The stored vectors of `ids` (those that have one), read in chunks. A blob that is not whole float32
+    values is passed over (embedded again by the reader) rather than stopping every catch-up."""
     found: dict[int, Stored] = {}
     ids = list(ids)
     for start in range(0, len(ids), ID_CHUNK):
@@ -53,11 +56,12 @@ def read_stored(session: Session, kind: str, ids: Sequence[int]) -> dict[int, St
             )
         )
         for row_id, digest, blob in rows:
-            found[int(row_id)] = Stored(digest, np.frombuffer(blob, dtype="<f4"))
+            if len(blob) % 4 == 0:
+                found[int(row_id)] = Stored(digest, np.frombuffer(blob, dtype="<f4"))
     return found
 
 
-def store(session: Session, kind: str, vectors: Mapping[int, Stored]) -> None:
+def store(session: Session, *, kind: str, vectors: Mapping[int, Stored]) -> None:
     """Insert or replace the stored vectors of rows (one statement per chunk, either database)."""
     rows = [
         {"kind": kind, "row_id": identifier, "digest": item.digest, "vector": _as_bytes(item.vector)}
@@ -76,7 +80,7 @@ def store(session: Session, kind: str, vectors: Mapping[int, Stored]) -> None:
         )
 
 
-def forget(session: Session, kind: str, ids: Iterable[int]) -> None:
+def forget(session: Session, *, kind: str, ids: Iterable[int]) -> None:
     """Delete the stored vectors of rows no longer matched (archived, closed, deleted)."""
     ids = list(ids)
     for start in range(0, len(ids), ID_CHUNK):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -68,11 +67,11 @@ class Analyzer:
     def analyze(self, text: str) -> Analysis:
         concepts = self.glossary.find(text)
         terms = frozenset(
-            sys.intern(f"w:{word}")
+            f"w:{word}"
             for word in english_words(text)
             if _LATIN_TERM.fullmatch(word) and len(word) > 1 and word not in STOPWORDS
         )
-        concept_terms = frozenset(sys.intern(f"c:{concept}") for concept in concepts)
+        concept_terms = frozenset(f"c:{concept}" for concept in concepts)
         return Analysis(concepts=concept_terms, terms=terms, bridged=self.glossary.bridge(text, concepts))
 
 
