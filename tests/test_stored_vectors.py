@@ -199,3 +199,21 @@ def test_a_write_whose_vectors_cannot_be_stored_still_commits(
     stored = stored_row(session_factory, "offers", offer_id)  # stored after the commit instead
     assert stored is not None
     np.testing.assert_array_equal(np.frombuffer(stored.vector, dtype="<f4"), engine.offers.vector(offer_id))
+
+
+def test_a_start_stores_the_vectors_nobody_stored(
+    world: World, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Rows written without vectors (before vectors were stored, or by SQL by hand: the world's offers are
+    written straight to the database) are stored by the first start that embeds them; the next start
+    without a saved index embeds none of them."""
+    with session_factory() as session:
+        published = set(session.scalars(select(Offer.id).where(Offer.status == "published")))
+        assert published and not read_stored(session, kind="offers", ids=sorted(published))
+    with running_app(tmp_path / "first", session_factory) as (_, first):
+        assert first.offers.embedded >= len(published)
+    with session_factory() as session:
+        assert set(read_stored(session, kind="offers", ids=sorted(published))) == published
+    with running_app(tmp_path / "second", session_factory) as (_, second):
+        assert set(second.offers.versions) >= published
+        assert second.offers.embedded == 0

@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 # an index loaded from disk keeps only the offers' terms, so a side is made from the offer's text read again.
 # A match judges up to 40 offers (`ranking.JUDGED` eligible and as many failed).
 SIDES_KEPT = 20_000
+# Where the vectors a start or a catch-up had to embed go, by kind: to be stored for every other process.
+KeepOfKind = Callable[[Kind, dict[int, Stored]], None]
 # Rankings kept while nothing they were computed from changed (`kept_ranking`).
 RANKINGS_KEPT = 4_096
 
@@ -159,20 +161,27 @@ class Engine:
                 self._rankings[state] = kept
         return kept
 
-    def start(self, session: Session, *, abandon: threading.Event | None = None) -> dict[str, Drift]:
-        """Load the saved indexes (refusing a model mismatch) and reconcile them with the database.
+    def start(
+        self, session: Session, *, abandon: threading.Event | None = None, keep: KeepOfKind | None = None
+    ) -> dict[str, Drift]:
+        """Load the saved indexes (refusing a model mismatch) and reconcile them with the database; the
+        vectors it had to embed go to `keep`, batch by batch.
 
         Setting `abandon` stops the embedding at its next batch (`StartAbandoned`): the app is shutting
         down, and the next start reconciles again."""
         with collector_paused():
-            return self._start(session, abandon=abandon)
+            return self._start(session, abandon=abandon, keep=keep)
 
-    def _start(self, session: Session, *, abandon: threading.Event | None) -> dict[str, Drift]:
+    def _start(
+        self, session: Session, *, abandon: threading.Event | None, keep: KeepOfKind | None
+    ) -> dict[str, Drift]:
         drifts: dict[str, Drift] = {}
         for catalogue in (self.offers, self.needs):
             loaded = catalogue.load()
             drift = catalogue.reconcile(
-                session, progress=ProgressLog(f"indexing {catalogue.kind}", abandon=abandon)
+                session,
+                progress=ProgressLog(f"indexing {catalogue.kind}", abandon=abandon),
+                keep=None if keep is None else functools.partial(keep, catalogue.kind),
             )
             drifts[catalogue.kind] = drift
             logger.info(
@@ -193,9 +202,7 @@ class Engine:
         )
         return drifts
 
-    def catch_up(
-        self, session: Session, *, keep: Callable[[Kind, dict[int, Stored]], None] | None = None
-    ) -> None:
+    def catch_up(self, session: Session, *, keep: KeepOfKind | None = None) -> None:
         """Apply the committed changes the feed holds since the last look, to every consumer; the vectors it
         had to embed go to `keep` (to be stored for every other process)."""
         for catalogue in (self.offers, self.needs):

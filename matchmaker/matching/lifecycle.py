@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -36,9 +37,11 @@ def catch_up_at_start(
 ) -> None:
     """Load the saved indexes and reconcile them with the database (embedding what they lack)."""
     try:
-        # It only reads: embedding a large catalogue must not hold the write lock.
+        # It only reads: embedding a large catalogue must not hold the write lock. What it embeds (rows
+        # nobody stored a vector for: written before vectors were stored, or by hand) is stored batch by
+        # batch, each batch in a short transaction of its own, so that no other process embeds it again.
         with transaction(session_factory, writes=False) as session:
-            engine.start(session, abandon=abandon)
+            engine.start(session, abandon=abandon, keep=functools.partial(_store, session_factory))
         engine.refresh_snapshot()  # in a thread of its own: ready now, near misses scored in full till then
     except SQLAlchemyError as error:
         # Serve anyway (/healthz up, /readyz reports the database): the first query reconciles the index.
@@ -62,14 +65,18 @@ def apply_feed(engine: Engine, session_factory: sessionmaker[Session]) -> None:
     except Exception:
         logger.exception("could not apply the feed of changes to the matching index")
     # Stored once the sync has let go of its lock: a connection is never waited for while holding it.
-    if not embedded:
-        return
+    for kind, vectors in embedded:
+        _store(session_factory, kind, vectors)
+
+
+def _store(session_factory: sessionmaker[Session], kind: Kind, vectors: dict[int, Stored]) -> None:
+    """Store vectors in a transaction of their own; a failure is logged (a saving for other processes only:
+    they embed what is not stored)."""
     try:
         with transaction(session_factory) as writer:
-            for kind, vectors in embedded:
-                store(writer, kind=kind, vectors=vectors)
-    except Exception:  # a saving for other processes only: they embed what is not stored
-        logger.exception("could not store the vectors the feed's changes needed")
+            store(writer, kind=kind, vectors=vectors)
+    except Exception:
+        logger.exception("could not store %d vectors of %s", len(vectors), kind)
 
 
 class EngineStart:
