@@ -27,7 +27,6 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from match_after_import import RELEVANCE, REPO, catalogue, jittered_embedder  # noqa: E402
@@ -35,12 +34,12 @@ from match_after_import import RELEVANCE, REPO, catalogue, jittered_embedder  # 
 from matchmaker.cli import session_scope  # noqa: E402
 from matchmaker.config import get_settings, scratch_settings  # noqa: E402
 from matchmaker.db.models import StoredVector  # noqa: E402
-from matchmaker.db.session import make_engine  # noqa: E402
+from matchmaker.db.session import make_engine, make_session_factory  # noqa: E402
 from matchmaker.imports import service as imports  # noqa: E402
 from matchmaker.imports.readers import read_jsonl  # noqa: E402
 from matchmaker.matching import evaluation  # noqa: E402
 from matchmaker.matching.engine import engine_from_settings  # noqa: E402
-from matchmaker.matching.stored_vectors import Stored, store  # noqa: E402
+from matchmaker.matching.stored_vectors import store_apart  # noqa: E402
 
 POLL_SECONDS = 0.02
 GIVE_UP_SECONDS = 600
@@ -65,15 +64,14 @@ def prepare(directory: Path, size: int) -> str:
         imports.import_needs(session=session, principal=evaluation.EVAL_OPERATOR, records=read_jsonl(needs))
     # As `matchmaker import` leaves it: the vectors stored, the indexes saved.
     engine = engine_from_settings(settings)
-    with session_scope(settings, writes=False) as session, session_scope(settings, migrate=False) as writer:
+    database = make_engine(url)
+    keep = functools.partial(store_apart, make_session_factory(database))
+    with session_scope(settings, writes=False) as session:
         for item in (engine.offers, engine.needs):
-            item.reconcile(session, keep=functools.partial(keep, writer, item.kind))
+            item.reconcile(session, keep=keep)
             item.save()
+    database.dispose()
     return url
-
-
-def keep(writer: Session, kind: str, fresh: dict[int, Stored]) -> None:
-    store(writer, kind=kind, vectors=fresh)
 
 
 def time_start(directory: Path, url: str) -> tuple[float, float]:

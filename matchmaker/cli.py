@@ -36,7 +36,7 @@ from matchmaker.errors import MatchmakerError
 
 if TYPE_CHECKING:
     from matchmaker.matching.engine import Engine
-    from matchmaker.matching.stored_vectors import Stored
+    from matchmaker.matching.indexer import Keep
 
 app = typer.Typer(
     help="Matchmaker: match low-carbon supply with procurement demand.",
@@ -538,18 +538,17 @@ def _importing(settings: Settings) -> Iterator[Session]:
 
 
 @contextmanager
-def _storing_vectors(settings: Settings) -> Iterator[Callable[[str, dict[int, Stored]], None]]:
-    """Where a command stores the vectors it embedded: a session of its own, committed batch by batch, so
-    a server's writers wait for one batch, not for the whole command."""
-    from matchmaker.matching.stored_vectors import store
+def _storing_vectors(settings: Settings) -> Iterator[Keep]:
+    """Where a command stores the vectors it embedded: each batch in a short transaction of its own, so a
+    server's writers wait for one batch, not for the whole command."""
+    from matchmaker.db.session import make_engine, make_session_factory
+    from matchmaker.matching.stored_vectors import store_apart
 
-    with session_scope(settings, migrate=False) as writer:
-
-        def keep(kind: str, fresh: dict[int, Stored]) -> None:
-            store(writer, kind=kind, vectors=fresh)
-            writer.commit()
-
-        yield keep
+    database = make_engine(settings.sqlalchemy_url)
+    try:
+        yield functools.partial(store_apart, make_session_factory(database))
+    finally:
+        database.dispose()
 
 
 def _leave_index(settings: Settings, engine: Engine) -> None:
@@ -564,7 +563,7 @@ def _leave_index(settings: Settings, engine: Engine) -> None:
                 def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
                     bar.advance(task, n)
 
-                catalogue.reconcile(session, progress=advance, keep=functools.partial(keep, catalogue.kind))
+                catalogue.reconcile(session, progress=advance, keep=keep)
             catalogue.save()
 
 
@@ -591,9 +590,7 @@ def index_rebuild() -> None:
                 def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
                     bar.advance(task, n)
 
-                count = catalogue.rebuild(
-                    session, progress=advance, keep=functools.partial(keep, catalogue.kind)
-                )
+                count = catalogue.rebuild(session, progress=advance, keep=keep)
             catalogue.save()
             out.print(f"{catalogue.kind}: {count} indexed with {engine.embedder.identity.name}")
 

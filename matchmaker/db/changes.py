@@ -82,15 +82,15 @@ def _record(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its changes are written with the whole transaction's, once
     session.flush()  # the commit's own flush comes after this hook: what it writes must be noted too
-    pending = session.info.pop(_PENDING, None)
+    pending = frozenset(session.info.pop(_PENDING, ()))
     if not pending:
         return
     for hook in session.info.get(_BEFORE_RECORDING, ()):
-        hook(session, frozenset(pending))
+        hook(session, pending)
     session.execute(insert(Change), [{"kind": kind, "row_id": row_id} for kind, row_id in sorted(pending)])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-    session.info[_COMMITTED] = frozenset(pending)
+    session.info[_COMMITTED] = pending
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -121,10 +121,11 @@ class Change(Base):
 
 
 class StoredVector(Base):
-    """The vector a writer embedded for an offer or a need, stored in the transaction that changed the row
-    (`matching.stored_vectors`), so that no other process embeds it again: a replica following the feed
-    reads it here. `digest` names what was embedded (the model and the exact text), so a vector made by
-    another model or from an older text is never taken for the current one."""
+    """The vector a writer embedded for an offer or a need (`matching.stored_vectors`: in the transaction
+    that changed the row for a request's few rows, right after it for a bulk write), so that no other
+    process embeds it again: a replica following the feed reads it here. `digest` names what was embedded
+    (the model and the exact text), so a vector made by another model or from an older text is never taken
+    for the current one."""
 
     __tablename__ = "stored_vectors"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import logging
 import os
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 from matchmaker.config import Settings
 from matchmaker.matching.dense_snapshot import SNAPSHOT_FROM_ROWS, STALE_SHARE, DenseSnapshot
 from matchmaker.matching.glossary import load_glossary
-from matchmaker.matching.indexer import Catalogue, Drift, Kind, matchable_documents
+from matchmaker.matching.indexer import Catalogue, Drift, Keep, Kind, matchable_documents
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.ranking import Ranking
 from matchmaker.matching.relevance import (
@@ -32,9 +31,8 @@ from matchmaker.matching.relevance import (
     need_side,
     offer_side,
 )
-from matchmaker.matching.stored_vectors import Stored
 from matchmaker.matching.text import Analysis, Analyzer
-from matchmaker.matching.vector_writer import VectorWriter
+from matchmaker.matching.vector_writer import store_vectors_in_transactions
 from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
 from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
@@ -43,8 +41,6 @@ logger = logging.getLogger(__name__)
 # an index loaded from disk keeps only the offers' terms, so a side is made from the offer's text read again.
 # A match judges up to 40 offers (`ranking.JUDGED` eligible and as many failed).
 SIDES_KEPT = 20_000
-# Where the vectors a start or a catch-up had to embed go, by kind: to be stored for every other process.
-KeepOfKind = Callable[[Kind, dict[int, Stored]], None]
 # Rankings kept while nothing they were computed from changed (`kept_ranking`).
 RANKINGS_KEPT = 4_096
 
@@ -108,7 +104,7 @@ class Engine:
     def store_vectors_of_changes(self, session: Session) -> None:
         """Embed the few offers and needs each transaction of `session` changes and store their vectors in
         it, so that no other process (and no request) embeds them again."""
-        VectorWriter((self.offers, self.needs)).attach(session)
+        store_vectors_in_transactions(session, (self.offers, self.needs))
 
     def encode_query(self, analysis: Analysis) -> Vectors:
         vector: Vectors = self.embedder.encode_queries([analysis.bridged])[0]
@@ -162,7 +158,7 @@ class Engine:
         return kept
 
     def start(
-        self, session: Session, *, abandon: threading.Event | None = None, keep: KeepOfKind | None = None
+        self, session: Session, *, abandon: threading.Event | None = None, keep: Keep | None = None
     ) -> dict[str, Drift]:
         """Load the saved indexes (refusing a model mismatch) and reconcile them with the database; the
         vectors it had to embed go to `keep`, batch by batch.
@@ -173,7 +169,7 @@ class Engine:
             return self._start(session, abandon=abandon, keep=keep)
 
     def _start(
-        self, session: Session, *, abandon: threading.Event | None, keep: KeepOfKind | None
+        self, session: Session, *, abandon: threading.Event | None, keep: Keep | None
     ) -> dict[str, Drift]:
         drifts: dict[str, Drift] = {}
         for catalogue in (self.offers, self.needs):
@@ -181,7 +177,7 @@ class Engine:
             drift = catalogue.reconcile(
                 session,
                 progress=ProgressLog(f"indexing {catalogue.kind}", abandon=abandon),
-                keep=None if keep is None else functools.partial(keep, catalogue.kind),
+                keep=keep,
             )
             drifts[catalogue.kind] = drift
             logger.info(
@@ -202,11 +198,11 @@ class Engine:
         )
         return drifts
 
-    def catch_up(self, session: Session, *, keep: KeepOfKind | None = None) -> None:
+    def catch_up(self, session: Session, *, keep: Keep | None = None) -> None:
         """Apply the committed changes the feed holds since the last look, to every consumer; the vectors it
         had to embed go to `keep` (to be stored for every other process)."""
         for catalogue in (self.offers, self.needs):
-            catalogue.sync(session, keep=None if keep is None else functools.partial(keep, catalogue.kind))
+            catalogue.sync(session, keep=keep)
         self.offer_table.sync(session)
         self.refresh_snapshot()
 

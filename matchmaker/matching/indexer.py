@@ -44,11 +44,11 @@ from matchmaker.vectors.index import (
 
 logger = logging.getLogger(__name__)
 Kind = Literal["offers", "needs"]
+# Where `put` hands the vectors it had to embed, with their kind, for the caller to store.
+Keep = Callable[[Kind, dict[int, Stored]], None]
 Progress = Callable[[int], None]
-# Where `put` looks for the vectors writers stored (`stored_vectors`), and where it hands those it had to
-# embed, for the caller to store: so that no other process embeds them again.
+# Where `put` looks for the vectors writers stored (`stored_vectors`), so that no process embeds a text twice.
 StoredLookup = Callable[[Sequence[int]], Mapping[int, Stored]]
-Keep = Callable[[dict[int, Stored]], None]
 EMBED_BATCH = 256
 
 
@@ -270,7 +270,7 @@ class Catalogue:
             analyses = [_interned(self.analyse(doc.text)) for doc in batch]
             vectors, fresh = self.vectors_for(batch, analyses=analyses, stored=stored)
             if keep is not None and fresh:
-                keep(fresh)
+                keep(self.kind, fresh)
             with self._lock:
                 for doc, analysis in zip(batch, analyses, strict=True):
                     previous = self.analyses.get(doc.id)

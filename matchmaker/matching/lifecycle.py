@@ -15,7 +15,7 @@ from matchmaker.db.changes import KEEP_SECONDS, ChangeSignal, prune
 from matchmaker.db.session import transaction
 from matchmaker.matching.engine import Engine, StartAbandoned, engine_from_settings
 from matchmaker.matching.indexer import Kind
-from matchmaker.matching.stored_vectors import Stored, store
+from matchmaker.matching.stored_vectors import Stored, store_apart
 
 logger = logging.getLogger(__name__)
 # How often a served app's follower prunes the feed of changes older than `changes.KEEP_SECONDS`.
@@ -41,7 +41,7 @@ def catch_up_at_start(
         # nobody stored a vector for: written before vectors were stored, or by hand) is stored batch by
         # batch, each batch in a short transaction of its own, so that no other process embeds it again.
         with transaction(session_factory, writes=False) as session:
-            engine.start(session, abandon=abandon, keep=functools.partial(_store, session_factory))
+            engine.start(session, abandon=abandon, keep=functools.partial(store_apart, session_factory))
         engine.refresh_snapshot()  # in a thread of its own: ready now, near misses scored in full till then
     except SQLAlchemyError as error:
         # Serve anyway (/healthz up, /readyz reports the database): the first query reconciles the index.
@@ -66,17 +66,7 @@ def apply_feed(engine: Engine, session_factory: sessionmaker[Session]) -> None:
         logger.exception("could not apply the feed of changes to the matching index")
     # Stored once the sync has let go of its lock: a connection is never waited for while holding it.
     for kind, vectors in embedded:
-        _store(session_factory, kind, vectors)
-
-
-def _store(session_factory: sessionmaker[Session], kind: Kind, vectors: dict[int, Stored]) -> None:
-    """Store vectors in a transaction of their own; a failure is logged (a saving for other processes only:
-    they embed what is not stored)."""
-    try:
-        with transaction(session_factory) as writer:
-            store(writer, kind=kind, vectors=vectors)
-    except Exception:
-        logger.exception("could not store %d vectors of %s", len(vectors), kind)
+        store_apart(session_factory, kind, vectors)
 
 
 class EngineStart:

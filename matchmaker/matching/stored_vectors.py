@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.db.models import StoredVector
 from matchmaker.db.query import ID_CHUNK
+from matchmaker.db.session import transaction
 from matchmaker.vectors.embedder import ModelIdentity, Vectors
 
+logger = logging.getLogger(__name__)
 # Rows per insert: four parameters each, within the 999 of an older SQLite.
 INSERT_CHUNK = 200
 
@@ -78,6 +81,17 @@ def store(session: Session, *, kind: str, vectors: Mapping[int, Stored]) -> None
                 set_={"digest": statement.excluded.digest, "vector": statement.excluded.vector},
             )
         )
+
+
+def store_apart(session_factory: sessionmaker[Session], kind: str, vectors: Mapping[int, Stored]) -> None:
+    """Store vectors in a transaction of their own, after what they were embedded for has committed (a
+    command's batch, a catch-up). A failure is logged, not raised: the vectors are a saving for other
+    processes, which embed what is not stored."""
+    try:
+        with transaction(session_factory) as writer:
+            store(writer, kind=kind, vectors=vectors)
+    except Exception:
+        logger.exception("could not store %d vectors of %s", len(vectors), kind)
 
 
 def forget(session: Session, *, kind: str, ids: Iterable[int]) -> None:

@@ -9,6 +9,7 @@ and every other writer with it, for as long as the model takes.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -24,37 +25,31 @@ logger = logging.getLogger(__name__)
 IN_TRANSACTION_AT_MOST = 32
 
 
-class VectorWriter:
-    """Stores, in each transaction of the sessions it is attached to, the vectors of the matchable rows the
-    transaction changed (embedding only texts whose vector is not stored yet), and forgets those of rows
-    no longer matchable."""
+def store_vectors_in_transactions(session: Session, catalogues: Sequence[Catalogue]) -> None:
+    """Store, in each transaction of `session`, the vectors of the matchable rows it changed (embedding only
+    texts whose vector is not stored yet), and forget those of rows no longer matchable."""
+    before_recording(session, functools.partial(_write, catalogues=catalogues))
 
-    def __init__(self, catalogues: Sequence[Catalogue]) -> None:
-        self._catalogues = catalogues
 
-    def attach(self, session: Session) -> None:
-        """Store vectors in every transaction of `session` that changes offers or needs."""
-        before_recording(session, self.write)
+def _write(session: Session, changes: frozenset[tuple[str, int]], *, catalogues: Sequence[Catalogue]) -> None:
+    """Store the vectors of the rows `changes` names (called by the feed, before it records them).
 
-    def write(self, session: Session, changes: frozenset[tuple[str, int]]) -> None:
-        """Store the vectors of the rows `changes` names (called by the feed, before it records them).
+    A failure is logged, never raised: the vectors are a saving for other processes, and the change itself
+    must commit (in a savepoint, so that on PostgreSQL a failed statement does not abort it)."""
+    for catalogue in catalogues:
+        ids = sorted(identifier for kind, identifier in changes if kind == catalogue.kind)
+        if not ids or len(ids) > IN_TRANSACTION_AT_MOST:
+            continue
+        try:
+            with session.begin_nested():
+                _store(session, catalogue, ids)
+        except Exception:
+            logger.exception("vectors of %s %s not stored; readers embed them", catalogue.kind, ids)
 
-        A failure is logged, never raised: the vectors are a saving for other processes, and the change
-        itself must commit (in a savepoint, so that on PostgreSQL a failed statement does not abort it)."""
-        for catalogue in self._catalogues:
-            ids = sorted(identifier for kind, identifier in changes if kind == catalogue.kind)
-            if not ids or len(ids) > IN_TRANSACTION_AT_MOST:
-                continue
-            try:
-                with session.begin_nested():
-                    self._store(session, catalogue, ids)
-            except Exception:
-                logger.exception("vectors of %s %s not stored; readers embed them", catalogue.kind, ids)
 
-    @staticmethod
-    def _store(session: Session, catalogue: Catalogue, ids: list[int]) -> None:
-        documents = matchable_documents(session, catalogue.kind, ids=ids)
-        analyses = [catalogue.analyse(document.text) for document in documents]
-        _, fresh = catalogue.vectors_for(documents, analyses=analyses, stored=catalogue.stored_in(session))
-        store(session, kind=catalogue.kind, vectors=fresh)
-        forget(session, kind=catalogue.kind, ids=set(ids) - {document.id for document in documents})
+def _store(session: Session, catalogue: Catalogue, ids: list[int]) -> None:
+    documents = matchable_documents(session, catalogue.kind, ids=ids)
+    analyses = [catalogue.analyse(document.text) for document in documents]
+    _, fresh = catalogue.vectors_for(documents, analyses=analyses, stored=catalogue.stored_in(session))
+    store(session, kind=catalogue.kind, vectors=fresh)
+    forget(session, kind=catalogue.kind, ids=set(ids) - {document.id for document in documents})
