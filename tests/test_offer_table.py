@@ -19,6 +19,7 @@ from matchmaker.footprints import stored_footprint
 from matchmaker.matching import repository
 from matchmaker.matching.eligibility import Criteria, judge
 from matchmaker.matching.offer_table import OfferTable
+from matchmaker.matching.repository import offers_by_id
 from matchmaker.parties import service as party_service
 from matchmaker.visibility import EVERYONE
 from tests.factories import make_offer, make_party
@@ -198,6 +199,14 @@ def test_stale_names_the_offers_changed_or_deleted_since_the_last_sync(session: 
     edited.title = "Low-carbon rebar, new grade"
     session.delete(gone)
     session.commit()
-    assert table.stale(session, [same.id, edited.id, gone.id]) == [edited.id, gone.id]
+    assert table.stale(versions(session, [same.id, edited.id, gone.id]), [same.id, edited.id, gone.id]) == [
+        edited.id,
+        gone.id,
+    ]
     table.refresh(session, [edited.id, gone.id])
-    assert table.stale(session, [same.id, edited.id]) == []
+    assert table.stale(versions(session, [same.id, edited.id]), [same.id, edited.id]) == []
+
+
+def versions(session: Session, ids: list[int]) -> dict[int, int]:
+    """The versions the database holds, as matching reads them with the offers it shows."""
+    return {identifier: offer.version for identifier, offer in offers_by_id(session, ids).items()}

@@ -377,12 +377,20 @@ def test_unloadable_models_are_refused_clearly(spec: str, message: str) -> None:
     assert message in str(caught.value)
 
 
-def test_faiss_rows_stay_right_through_batches_of_new_changed_and_removed_ids() -> None:
-    """Rows are looked up through ids sorted once and merged with each batch added (not sorted again)."""
+@pytest.mark.parametrize("base", [0, 10**12], ids=["table by id", "sorted ids"])
+def test_faiss_rows_stay_right_through_batches_of_new_changed_and_removed_ids(base: int) -> None:
+    """Rows are looked up in a table by id (a database's ids) or through ids sorted once (ids far larger
+    than their count), either merged with each batch added, not built again; a far larger id arriving
+    halfway turns the table into sorted ids."""
     rng = np.random.default_rng(13)
     index, truth = FaissIndex(8), dict[int, np.ndarray]()
-    fresh = 0
-    for _ in range(60):
+    fresh = base
+    for step in range(60):
+        if step == 30:
+            far = np.asarray([base + 5 * 10**11], dtype=np.int64)
+            vector = normalise(rng.normal(size=(1, 8)))
+            index.upsert(far, vector)
+            truth[int(far[0])] = vector[0]
         draw = rng.random()
         if draw < 0.5:  # ids never seen: rows appended, the lookup merged
             size = int(rng.integers(1, 40))
@@ -392,19 +400,21 @@ def test_faiss_rows_stay_right_through_batches_of_new_changed_and_removed_ids() 
             index.upsert(ids, vectors)
             truth.update(zip(ids.tolist(), vectors, strict=True))
         elif draw < 0.8:  # some held, some not
-            ids = rng.choice(fresh + 10, size=int(rng.integers(1, 20)), replace=False)
+            ids = base + rng.choice(fresh - base + 10, size=int(rng.integers(1, 20)), replace=False)
             vectors = normalise(rng.normal(size=(len(ids), 8)))
             index.upsert(ids, vectors)
             truth.update(zip(ids.tolist(), vectors, strict=True))
         else:
-            doomed = rng.choice(fresh + 10, size=int(rng.integers(1, 10)), replace=False)
+            doomed = base + rng.choice(fresh - base + 10, size=int(rng.integers(1, 10)), replace=False)
             index.remove(doomed)
             for identifier in doomed.tolist():
                 truth.pop(identifier, None)
         held = np.asarray(sorted(truth), dtype=np.int64)
         assert sorted(index.ids().tolist()) == held.tolist()
         query = normalise(rng.normal(size=(1, 8)))[0]
-        asked = np.concatenate([held, [10_000]])  # and one never indexed
+        never = [base + 10_000, base + 10**9, -1]  # never indexed (beyond any table; negative)
+        asked = np.concatenate([held, never])
         expected = [float(truth[i] @ query) for i in held.tolist()]
-        np.testing.assert_allclose(index.similarities(query, asked)[:-1], expected, atol=1e-6)
-        assert np.isnan(index.similarities(query, asked)[-1])
+        scores = index.similarities(query, asked)
+        np.testing.assert_allclose(scores[: len(held)], expected, atol=1e-6)
+        assert np.isnan(scores[len(held) :]).all()

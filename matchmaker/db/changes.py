@@ -82,6 +82,7 @@ def _record(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its changes are written with the whole transaction's, once
     session.flush()  # the commit's own flush comes after this hook: what it writes must be noted too
+    session.info.pop(_COMMITTED, None)  # what an earlier commit changed, if nobody took it
     pending = frozenset(session.info.pop(_PENDING, ()))
     if not pending:
         return
@@ -113,6 +114,13 @@ def before_recording(session: Session, hook: RecordingHook) -> None:
 def committed_changes(session: Session) -> frozenset[tuple[str, int]]:
     """What the session's last commit changed, as (kind, id); taken once."""
     committed: frozenset[tuple[str, int]] = session.info.pop(_COMMITTED, frozenset())
+    return committed
+
+
+def recorded_for_commit(session: Session) -> frozenset[tuple[str, int]]:
+    """What the transaction committing now changed (from the moment its changes are recorded), or the last
+    commit did; left for `committed_changes` to take."""
+    committed: frozenset[tuple[str, int]] = session.info.get(_COMMITTED, frozenset())
     return committed
 
 

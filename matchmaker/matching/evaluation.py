@@ -20,7 +20,6 @@ from matchmaker.imports.readers import read_jsonl
 from matchmaker.matching import repository
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.engine import Engine
-from matchmaker.matching.repository import offers_by_id
 from matchmaker.matching.service import need_criteria, rank_for_need
 
 EVAL_OPERATOR = Principal(organisation_id=0, role="operator", key_id=0)
@@ -42,11 +41,10 @@ def ranked_external_ids(
 ) -> list[str]:
     """The offers for a need, as the API ranks them, by their ids from the import."""
     criteria = need_criteria(need) if filtered else Criteria()
-    ranking = rank_for_need(
+    shown = rank_for_need(
         session=session, engine=engine, need=need, criteria=criteria, limit=limit, apply_floor=filtered
     )
-    offers = offers_by_id(session, [scored.facts.id for scored in ranking.matches])
-    return [offers[scored.facts.id].external_id for scored in ranking.matches]
+    return [shown.offers[scored.facts.id].external_id for scored in shown.ranking.matches]
 
 
 def import_dataset(session: Session, data_dir: Path) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,18 +198,15 @@ class OfferTable:
             found.add(row.id)
         return found
 
-    def stale(self, session: Session, ids: Sequence[int]) -> list[int]:
-        """Which of these offers the database holds in another version than the table, or no longer holds.
+    def stale(self, versions: Mapping[int, int], ids: Sequence[int]) -> list[int]:
+        """Which of these offers the database holds (`versions`, read by the caller) in another version than
+        the table, or no longer holds.
 
         Sync sees every change the feed records (offers, admissions, memberships); what it cannot see is a
         change committed since it ran.
         """
-        if not ids:
-            return []
-        rows = session.execute(select(Offer.id, Offer.version).where(Offer.id.in_(list(ids))))
-        current = {identifier: version for identifier, version in rows}
         with self._lock:
-            return [identifier for identifier in ids if current.get(identifier) != self._version(identifier)]
+            return [identifier for identifier in ids if versions.get(identifier) != self._version(identifier)]
 
     def forget(self, ids: Sequence[int]) -> None:
         """Offers deleted: their rows stay, no longer live."""

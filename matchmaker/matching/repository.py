@@ -59,7 +59,9 @@ def offers_by_id(session: Session, ids: Sequence[int]) -> dict[int, Offer]:
     """The offers to show (a page of matches and near misses), with their suppliers."""
     if not ids:
         return {}
-    offers = session.scalars(select(Offer).options(joinedload(Offer.owner)).where(Offer.id.in_(list(ids))))
+    # Read afresh even when the session holds them: their versions are compared with the offer table's.
+    statement = select(Offer).options(joinedload(Offer.owner)).where(Offer.id.in_(list(ids)))
+    offers = session.scalars(statement.execution_options(populate_existing=True))
     return {offer.id: offer for offer in offers}
 
 

@@ -130,26 +130,33 @@ def text_query(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ShownRanking:
+    """A ranking and the offers it shows (its matches and near misses), read from the database in the very
+    versions the ranking judged."""
+
+    ranking: Ranking
+    offers: dict[int, Offer]
+
+
 def _offer_matches(
-    *, session: Session, ranking: Ranking, criteria: Criteria, query_text: str, need: Need | None,
+    *, shown: ShownRanking, criteria: Criteria, query_text: str, need: Need | None,
     region_preference: str | None,
 ) -> OfferMatches:  # fmt: skip
-    candidates = repository.offers_by_id(
-        session, [s.facts.id for s in (*ranking.matches, *ranking.near_misses)]
-    )
+    ranking, offers = shown.ranking, shown.offers
     matches = [
         OfferMatch(
             rank=position,
             match_score=scored_points(scored).total,
             score=round(scored.score, 4),
-            offer=offer_brief(candidates[scored.facts.id], sorted(scored.facts.supplier_alliances)),
-            explanation=explain(scored, candidates[scored.facts.id], region_preference=region_preference),
+            offer=offer_brief(offers[scored.facts.id], sorted(scored.facts.supplier_alliances)),
+            explanation=explain(scored, offers[scored.facts.id], region_preference=region_preference),
         )
         for position, scored in enumerate(ranking.matches, start=1)
     ]
     near = [
         NearMiss(
-            offer=offer_brief(candidates[s.facts.id], sorted(s.facts.supplier_alliances)),
+            offer=offer_brief(offers[s.facts.id], sorted(s.facts.supplier_alliances)),
             match_score=scored_points(s, bonuses=False).total,
             relevance=round(s.relevance, 4),
             failed_filters=s.verdict.failed,
@@ -186,7 +193,7 @@ def _offer_matches(
 def rank_for_need(
     *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int, apply_floor: bool = True,
     buyer: Viewer | None = None,
-) -> Ranking:  # fmt: skip
+) -> ShownRanking:  # fmt: skip
     """Rank the offers the need's buyer may see (`buyer`, when the caller has it already). The CLI's
     `match` and `eval` use exactly this."""
     if buyer is None:
@@ -205,14 +212,15 @@ def rank_for_need(
 def rank_visible_offers(
     *, session: Session, engine: Engine, query: Query, viewer: Viewer, criteria: Criteria, limit: int,
     apply_floor: bool = True,
-) -> Ranking:  # fmt: skip
+) -> ShownRanking:  # fmt: skip
     """Rank the offers matching may rank for the viewer (`offers.visibility.MATCHED`), on the engine's
     offer table.
 
-    The versions of the offers it shows are read again from the database and must be those the table
-    holds: an offer another process deleted, or changed since the sync, would otherwise slip through.
-    Those are read into the table and the ranking runs again; should the table still disagree, the ranking
-    runs on the database's own reading (`visible_offer_facts`), as it did before the table existed.
+    The offers it shows are read from the database (for the caller to show them) and must be in the
+    versions the table holds: an offer another process deleted, or changed since the sync, would otherwise
+    slip through. Those are read into the table and the ranking runs again; should the table still
+    disagree, the ranking runs on the database's own reading (`visible_offer_facts`), as it did before the
+    table existed.
     """
     engine.offers.sync(session)
     engine.offer_table.sync(session)
@@ -228,18 +236,25 @@ def rank_visible_offers(
             table=engine.offer_table, viewer=viewer, apply_floor=apply_floor, snapshot=engine.snapshot,
             **common,
         )  # fmt: skip
-        shown = [scored.facts.id for scored in (*ranking.matches, *ranking.near_misses)]
-        stale = engine.offer_table.stale(session, shown)
+        shown = shown_ids(ranking)
+        offers = repository.offers_by_id(session, shown)
+        stale = engine.offer_table.stale({i: offer.version for i, offer in offers.items()}, shown)
         if not stale:
-            return ranking
+            return ShownRanking(ranking, offers)
         logger.info("offer table out of step for offers %s; read again", stale)
         engine.offer_table.refresh(session, stale)
     logger.warning("offer table still out of step; ranking from the database")
-    return rank_offers(
+    ranking = rank_offers(
         candidates=repository.visible_offer_facts(session, viewer=viewer),
         apply_floor=apply_floor,
         **common,
     )
+    return ShownRanking(ranking, repository.offers_by_id(session, shown_ids(ranking)))
+
+
+def shown_ids(ranking: Ranking) -> list[int]:
+    """The offers a ranking shows: its matches, then its near misses."""
+    return [scored.facts.id for scored in (*ranking.matches, *ranking.near_misses)]
 
 
 def need_query(engine: Engine, need: Need, *, vector: Vectors | None = None) -> Query:
@@ -280,7 +295,7 @@ def match_need(
     criteria = need_criteria(need, refinement)
     # The need's own buyer asking: it is the viewer the ranking needs, already read.
     own = caller.role == "buyer" and caller.organisation_id == need.owner_id
-    ranking = rank_for_need(
+    shown = rank_for_need(
         session=session,
         engine=engine,
         need=need,
@@ -289,8 +304,7 @@ def match_need(
         buyer=caller if own else None,
     )
     return _offer_matches(
-        session=session,
-        ranking=ranking,
+        shown=shown,
         criteria=criteria,
         query_text=need.text,
         need=need,
@@ -321,12 +335,11 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
     )
     viewer = party_service.viewer_of(session=session, principal=principal)
     query = text_query(engine, request.text, category=None, region_preference=request.region_preference)
-    ranking = rank_visible_offers(
+    shown = rank_visible_offers(
         session=session, engine=engine, query=query, viewer=viewer, criteria=criteria, limit=request.limit
     )
     return _offer_matches(
-        session=session,
-        ranking=ranking,
+        shown=shown,
         criteria=criteria,
         query_text=request.text,
         need=None,
@@ -469,8 +482,15 @@ def _as_the_buyer_sees_it(
         return None
     ranking = engine.kept_ranking(
         ("buyer's matches", need.id, need.version, buyer),
-        lambda: rank_for_need(
-            session=session, engine=engine, need=need, criteria=need_criteria(need), limit=JUDGED, buyer=buyer
+        lambda: (
+            rank_for_need(
+                session=session,
+                engine=engine,
+                need=need,
+                criteria=need_criteria(need),
+                limit=JUDGED,
+                buyer=buyer,
+            ).ranking
         ),
     )
     return next((match for match in ranking.matches if match.facts.id == row.facts.id), None)
