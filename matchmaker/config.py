@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     # The model of relevance (JSON, `train_relevance.py`); empty means the repository's models/relevance.json.
     # Without one, the hybrid formula and its floor decide which offers are matches.
     relevance_model_path: str | None = None
-    # Seconds between saves of a changed index to the data directory (the database stays the truth).
-    index_save_interval: float = 30.0
+    # Seconds between saves of a changed index to the data directory (the database stays the truth). A
+    # start from an older save reads what changed since from the database, with the vectors writers stored:
+    # a save spares it little, and costs every vector written again (200 MB at 100,000 offers).
+    index_save_interval: float = 300.0
     # Load the indexes beside the app (it answers /healthz at once; /readyz says when matching can), or
     # before it serves (every request then finds them ready). Unset: beside it when the app opens its own
     # database, before it when it is handed a session factory (which may share one connection).

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from matchmaker.config import Settings
 from matchmaker.db.models import Membership, Need, Offer, Organisation
 from matchmaker.matching.engine import Engine, build_engine
 from matchmaker.matching.indexer import Catalogue, Document, matchable_documents
-from matchmaker.matching.lifecycle import start_engine
+from matchmaker.matching.lifecycle import IndexSaver, start_engine
 from matchmaker.vectors import index as index_module
 from matchmaker.vectors.index import IndexMismatch
 from tests.factories import World, crash_next_put, make_need, make_offer
@@ -698,3 +699,33 @@ def test_a_save_in_progress_does_not_hold_up_changes_or_matching(
 
     reloaded = build_engine(model="use", data_dir=tmp_path).offers
     assert reloaded.load() and set(reloaded.versions) == {1}
+
+
+def test_one_worker_of_a_data_directory_saves_the_index_for_all(tmp_path: Path) -> None:
+    """Workers of one server share the saved files: one saves them (each save writes every vector), and
+    when it exits another takes over."""
+    engines = [build_engine(model="use", data_dir=tmp_path) for _ in range(2)]
+    for engine in engines:
+        engine.offers.put([Document(1, 1, "Green hydrogen from PEM electrolysis")])
+        assert engine.offers.dirty
+    savers = [IndexSaver(engine, interval=0.05) for engine in engines]
+    first, second = savers
+    first.start()
+    wait_for(lambda: not engines[0].offers.dirty)
+    second.start()
+    try:
+        assert (index_dir(tmp_path) / "manifest.json").is_file()
+        threading.Event().wait(0.5)  # ten of the second's intervals
+        assert engines[1].offers.dirty, "a second worker saved the same files"
+        first.stop()
+        wait_for(lambda: not engines[1].offers.dirty)  # the first exited: the second saves from now on
+    finally:
+        first.stop()
+        second.stop()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

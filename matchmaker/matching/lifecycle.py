@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import threading
 import time
+from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -127,15 +129,22 @@ class EngineStart:
 
 
 class IndexSaver:
-    """A background thread that saves changed indexes every `interval` seconds.
+    """A background thread that saves changed indexes every `interval` seconds, in one process per data
+    directory.
 
     Saving is an optimisation of the next start-up only: the database is the source of truth, and a start
-    re-embeds whatever the saved index lacks.
+    reads or re-embeds whatever the saved index lacks. The worker processes of one server share the saved
+    files, and a save writes every vector and entry: measured under load at 100,000 offers, two workers
+    saving every 30 s spent a quarter of a core each. The first to take `saver.lock` (in the offers' index
+    directory, one per data directory) saves for all of them, until it exits; the others try again each
+    interval.
     """
 
     def __init__(self, engine: Engine, *, interval: float) -> None:
         self._engine = engine
         self._interval = interval
+        self._directory = engine.offers.directory
+        self._held: IO[str] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="index-saver", daemon=True)
 
@@ -147,9 +156,29 @@ class IndexSaver:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self._held is not None:
+            self._held.close()  # lets another process save
+            self._held = None
+
+    @property
+    def saving(self) -> bool:
+        """Whether this process saves for its data directory (taking the lock if nobody holds it)."""
+        if self._held is not None or self._directory is None:
+            return True
+        self._directory.mkdir(parents=True, exist_ok=True)
+        handle = (self._directory / "saver.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._held = handle
+        return True
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
+            if not self.saving:
+                continue
             try:
                 self._engine.save()
             except Exception:
