@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from matchmaker.db.models import Need
@@ -86,6 +87,27 @@ def test_chinese_need_finds_english_eaf_rebar_converted_and_explained(
     assert body["criteria"]["require_verified"] is True and body["criteria"]["alliance_only"] == "CN100"
     assert body["need"]["id"] == need_id and body["no_match_reason"] is None
     assert body["candidates"] == len(market.offers)
+
+
+def test_a_match_reads_the_feed_of_changes_once(
+    market: Market, client: TestClient, connection: Connection
+) -> None:
+    """The offers' index and the offer table each follow the feed; a match reads it for both in one query
+    (under load every round trip waits for the database)."""
+    need_id = post_need(client, market.buyer, **CHINESE_REBAR_NEED)
+    matches_of(client, need_id, market.buyer.headers)
+    feed_reads: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM changes" in statement:
+            feed_reads.append(statement)
+
+    event.listen(connection, "before_cursor_execute", note)
+    try:
+        assert ids_of(matches_of(client, need_id, market.buyer.headers))[0] == "eaf-rebar"
+    finally:
+        event.remove(connection, "before_cursor_execute", note)
+    assert len(feed_reads) == 1, feed_reads
 
 
 def test_filtered_out_offers_are_near_misses_with_the_filters_they_failed(

@@ -4,6 +4,7 @@ read by position, with ids that commit out of order asked for again, and a faile
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.app import create_app
 from matchmaker.config import Settings
-from matchmaker.db.changes import KEEP_SECONDS, OUTLIVED_AFTER_SECONDS, FeedCursor, latest_position, prune
+from matchmaker.db.changes import (
+    KEEP_SECONDS,
+    OUTLIVED_AFTER_SECONDS,
+    FeedCursor,
+    latest_position,
+    prune,
+    read_shared,
+)
 from matchmaker.db.migrate import upgrade
 from matchmaker.db.models import Alliance, Change, Membership, Offer, Organisation
 from matchmaker.db.session import make_engine, make_session_factory
@@ -157,6 +165,41 @@ def test_an_id_that_commits_after_a_later_one_is_still_read(session_factory: ses
         assert cursor.read(session) == {901}
         assert cursor.gaps == {}
         assert cursor.read(session) == set()
+
+
+def test_a_read_shared_by_cursors_gives_each_what_its_own_read_would(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """One query for several consumers (a match's offers index and offer table): cursors at different
+    positions, one waiting for an id that commits late, each take what reading alone would give them."""
+    rng = random.Random(5)
+    with session_factory() as session:
+        base = latest_position(session)
+        kinds = ("offers", "needs", "organisations")
+        alone = [FeedCursor("offers", position=base), FeedCursor("needs", position=base)]
+        shared = [cursor.copy() for cursor in alone]
+        held_back: list[int] = []
+        next_id = base + 1
+        for step in range(40):
+            rows = []
+            for _ in range(rng.randint(0, 4)):
+                if rng.random() < 0.25:
+                    held_back.append(next_id)  # commits later, out of order
+                else:
+                    rows.append({"id": next_id, "kind": rng.choice(kinds), "row_id": next_id})
+                next_id += 1
+            if held_back and rng.random() < 0.3:
+                late = held_back.pop(0)
+                rows.append({"id": late, "kind": rng.choice(kinds), "row_id": late})
+            if rows:
+                session.execute(insert(Change), rows)
+                session.commit()
+            # Sometimes only one consumer reads (the other is ahead or behind when they next share a read).
+            readers = [i for i in range(2) if step % 3 or i == step % 2]
+            read = read_shared(session, [shared[i] for i in readers])
+            for i in readers:
+                assert shared[i].read_kinds(session, shared=read) == alone[i].read_kinds(session)
+                assert (shared[i].position, set(shared[i].gaps)) == (alone[i].position, set(alone[i].gaps))
 
 
 def test_a_gap_left_by_a_rolled_back_transaction_is_given_up_after_a_while(

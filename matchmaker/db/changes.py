@@ -154,17 +154,21 @@ class FeedCursor:
         """Whether changes it has not read may have been pruned: its consumer must reconcile in full."""
         return time.time() - self.read_at > OUTLIVED_AFTER_SECONDS
 
-    def read(self, session: Session) -> set[int]:
+    def read(self, session: Session, *, shared: SharedRead | None = None) -> set[int]:
         """The ids of this kind's rows changed since the last read."""
-        return self.read_kinds(session).get(self.kind, set())
+        return self.read_kinds(session, shared=shared).get(self.kind, set())
 
-    def read_kinds(self, session: Session) -> dict[str, set[int]]:
-        """The ids of the rows of every kind changed since the last read, by kind."""
-        condition = Change.id > self.position
-        if self.gaps:
-            condition = or_(condition, Change.id.in_(list(self.gaps)))
-        read_at = time.time()
-        rows = session.execute(select(Change.id, Change.kind, Change.row_id).where(condition)).all()
+    def read_kinds(self, session: Session, *, shared: SharedRead | None = None) -> dict[str, set[int]]:
+        """The ids of the rows of every kind changed since the last read, by kind: read from the feed, or
+        taken from a read made for several cursors (`read_shared`), this one among them."""
+        if shared is None:
+            read_at = time.time()
+            rows = _changes_after(session, self.position, self.gaps)
+        else:
+            read_at = shared.read_at
+            # The shared read began at or below this cursor's position (which only grows), so it holds every
+            # change this cursor has not seen, as of that read.
+            rows = [row for row in shared.rows if row[0] > self.position or row[0] in self.gaps]
         self._advance(change_id for change_id, _, _ in rows)
         self.read_at = read_at
         changed: dict[str, set[int]] = {}
@@ -185,6 +189,34 @@ class FeedCursor:
         for change_id, since in list(self.gaps.items()):
             if now - since > GAP_PATIENCE_SECONDS:
                 del self.gaps[change_id]
+
+
+def _changes_after(session: Session, position: int, gaps: Iterable[int]) -> list[tuple[int, str, int]]:
+    """The changes (id, kind, row id) after a position, and those of the given ids."""
+    condition = Change.id > position
+    if gaps := list(gaps):
+        condition = or_(condition, Change.id.in_(gaps))
+    statement = select(Change.id, Change.kind, Change.row_id).where(condition)
+    return [(change_id, kind, row_id) for change_id, kind, row_id in session.execute(statement)]
+
+
+@dataclass(frozen=True)
+class SharedRead:
+    """One read of the feed for several cursors (a match brings the offers' index and filter table up to
+    date: one query, not one each): every change after the lowest of their positions, and every change any
+    of them is waiting for."""
+
+    rows: list[tuple[int, str, int]]
+    read_at: float
+
+
+def read_shared(session: Session, cursors: Iterable[FeedCursor]) -> SharedRead:
+    """Read the feed once for these cursors (each then takes its part with `read_kinds(shared=...)`)."""
+    cursors = list(cursors)
+    read_at = time.time()
+    position = min((cursor.position for cursor in cursors), default=0)
+    gaps = {gap for cursor in cursors for gap in list(cursor.gaps) if gap <= position}
+    return SharedRead(_changes_after(session, position, gaps), read_at)
 
 
 class ChangeSignal:

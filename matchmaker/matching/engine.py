@@ -17,6 +17,7 @@ from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
 from matchmaker.config import Settings
+from matchmaker.db.changes import read_shared
 from matchmaker.matching.dense_snapshot import SNAPSHOT_FROM_ROWS, STALE_SHARE, DenseSnapshot
 from matchmaker.matching.glossary import load_glossary
 from matchmaker.matching.indexer import Catalogue, Drift, Keep, Kind, matchable_documents
@@ -201,10 +202,27 @@ class Engine:
     def catch_up(self, session: Session, *, keep: Keep | None = None) -> None:
         """Apply the committed changes the feed holds since the last look, to every consumer; the vectors it
         had to embed go to `keep` (to be stored for every other process)."""
-        for catalogue in (self.offers, self.needs):
-            catalogue.sync(session, keep=keep)
-        self.offer_table.sync(session)
+        self.sync(session, keep=keep)
         self.refresh_snapshot()
+
+    def sync(self, session: Session, *, keep: Keep | None = None) -> None:
+        """Bring both indexes and the offer table up to the feed, from one read of it."""
+        self._sync(session, (self.offers, self.needs), keep=keep)
+
+    def sync_offers(self, session: Session) -> None:
+        """Bring the offers' index and table up to the feed, from one read of it: what matching offers
+        needs (the needs' index follows in the background)."""
+        self._sync(session, (self.offers,), keep=None)
+
+    def _sync(self, session: Session, catalogues: Sequence[Catalogue], *, keep: Keep | None) -> None:
+        cursors = [catalogue.cursor for catalogue in catalogues] + [self.offer_table.cursor]
+        shared = None
+        if all(cursor is not None and not cursor.outlived() for cursor in cursors):
+            # One query instead of one per consumer (a round trip that, under load, waits for the database).
+            shared = read_shared(session, [cursor for cursor in cursors if cursor is not None])
+        for catalogue in catalogues:
+            catalogue.sync(session, keep=keep, shared=shared)
+        self.offer_table.sync(session, shared=shared)
 
     def refresh_snapshot(self, *, background: bool = True) -> None:
         """Build a dense snapshot if the catalogue is large enough and has none, or too much has changed

@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from matchmaker.db.changes import FeedCursor, latest_position
+from matchmaker.db.changes import FeedCursor, SharedRead, latest_position
 from matchmaker.db.models import Need, Offer
 from matchmaker.db.query import ID_CHUNK
 from matchmaker.db.session import connection_first
@@ -356,8 +356,9 @@ class Catalogue:
         self.cursor = cursor
         return drift
 
-    def sync(self, session: Session, *, keep: Keep | None = None) -> None:
-        """Apply the changes the feed holds since the last look (cheap: what changed, read by position).
+    def sync(self, session: Session, *, keep: Keep | None = None, shared: SharedRead | None = None) -> None:
+        """Apply the changes the feed holds since the last look (cheap: what changed, read by position), or
+        that a read of the feed shared with other consumers holds (`changes.read_shared`).
 
         One sync at a time: a request that syncs while another applies changes waits for them, so it never
         reads past changes that are not applied yet. Before the first full reconciliation (a start-up that
@@ -371,7 +372,7 @@ class Catalogue:
                 return
             before = self.cursor.copy()
             try:
-                changed = self.cursor.read(session)
+                changed = self.cursor.read(session, shared=shared)
                 if changed:
                     documents = matchable_documents(session, self.kind, ids=sorted(changed))
                     self.put(

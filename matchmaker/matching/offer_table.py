@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliances
-from matchmaker.db.changes import FeedCursor, latest_position
+from matchmaker.db.changes import FeedCursor, SharedRead, latest_position
 from matchmaker.db.models import Offer, Organisation
 from matchmaker.db.query import ID_CHUNK
 from matchmaker.db.session import connection_first
@@ -145,9 +145,10 @@ class OfferTable:
         return self._size
 
     # --- keeping in step ----------------------------------------------------------------------------
-    def sync(self, session: Session) -> None:
+    def sync(self, session: Session, *, shared: SharedRead | None = None) -> None:
         """Read the offers the feed says changed since the last look (all of them the first time), and
-        the owners' admissions and alliance memberships when the feed says any changed."""
+        the owners' admissions and alliance memberships when the feed says any changed (the feed read
+        here, or in a read shared with other consumers)."""
         connection_first(session)
         with self._lock:
             if self.cursor is None or self.cursor.outlived():  # first, or changes may have been pruned
@@ -159,7 +160,7 @@ class OfferTable:
                 return
             before = self.cursor.copy()
             try:
-                changed = self.cursor.read_kinds(session)
+                changed = self.cursor.read_kinds(session, shared=shared)
                 offers = sorted(changed.get("offers", ()))
                 found = self._read_ids(session, offers)
                 self.forget([identifier for identifier in offers if identifier not in found])

@@ -222,8 +222,7 @@ def rank_visible_offers(
     disagree, the ranking runs on the database's own reading (`visible_offer_facts`), as it did before the
     table existed.
     """
-    engine.offers.sync(session)
-    engine.offer_table.sync(session)
+    engine.sync_offers(session)
     common: dict[str, Any] = {
         "query": query,
         "criteria": criteria,
@@ -366,9 +365,7 @@ def match_offer(
         party_service.viewer_of(session=session, principal=principal), offer
     ):
         raise NotFound(f"offer {offer_id} not found")
-    engine.offers.sync(session)
-    engine.needs.sync(session)
-    engine.offer_table.sync(session)  # before the buyers' rankings are looked up (`Engine.kept_ranking`)
+    engine.sync(session)  # before the buyers' rankings are looked up (`Engine.kept_ranking`)
     needs = visible_open_needs(session=session, principal=principal)
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id]).get(offer.owner_id, [])
     brief = offer_brief(offer, codes)
