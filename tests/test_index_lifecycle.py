@@ -714,7 +714,7 @@ def test_one_worker_of_a_data_directory_saves_the_index_for_all(tmp_path: Path) 
     wait_for(lambda: not engines[0].offers.dirty)
     second.start()
     try:
-        assert (index_dir(tmp_path) / "manifest.json").is_file()
+        wait_for((index_dir(tmp_path) / "manifest.json").is_file)  # written after the entries were copied
         threading.Event().wait(0.5)  # ten of the second's intervals
         assert engines[1].offers.dirty, "a second worker saved the same files"
         first.stop()
