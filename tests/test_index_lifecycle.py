@@ -158,7 +158,7 @@ def term_frequencies(catalogue: Catalogue) -> tuple[int, Counter[str]]:
     for identifier, analysis in catalogue.analyses.items():
         for term in analysis.lexical_terms:
             inverted.setdefault(term, set()).add(identifier)
-    assert catalogue.statistics.postings == inverted
+    assert {term: set(rows) for term, rows in catalogue.statistics.postings.items()} == inverted
     return catalogue.statistics.documents, +catalogue.statistics.frequency
 
 

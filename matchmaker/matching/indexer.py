@@ -31,7 +31,7 @@ from matchmaker.db.models import Need, Offer
 from matchmaker.db.query import ID_CHUNK
 from matchmaker.db.session import connection_first
 from matchmaker.matching.stored_vectors import Stored, embedding_digest, read_stored
-from matchmaker.matching.text import Analysis, Analyzer, TermStatistics
+from matchmaker.matching.text import CONCEPT_PREFIX, Analysis, Analyzer, TermStatistics
 from matchmaker.vectors.embedder import Embedder, Vectors
 from matchmaker.vectors.index import (
     IndexMismatch,
@@ -157,15 +157,57 @@ def _saved_files_held(directory: Path, *, exclusive: bool) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _interned(analysis: Analysis) -> Analysis:
-    """The analysis with its terms interned, as the index keeps it: one string per term of the vocabulary
-    instead of one per mention (a million offers mention some twelve million terms of a few thousand). Not
-    done for every analysis: a search's words would be kept for good."""
-    return Analysis(
-        concepts=frozenset(map(sys.intern, analysis.concepts)),
-        terms=frozenset(map(sys.intern, analysis.terms)),
-        bridged=analysis.bridged,
-    )
+class Analyses(Mapping[int, Analysis]):
+    """A catalogue's analyses by row id, kept compact: each row's lexical terms as one tuple of interned
+    strings (one string per term of the vocabulary, not one per mention), and the bridged text apart, for
+    the rows analysed in this process (a saved index keeps none). An `Analysis` is made when asked for,
+    which matching does for the few rows it scores. At 100,000 offers the analyses took 97 MB as frozensets
+    in `Analysis` objects (a thousand bytes a row)."""
+
+    def __init__(self) -> None:
+        self._terms: dict[int, tuple[str, ...]] = {}
+        self._bridged: dict[int, str] = {}
+
+    def __getitem__(self, identifier: int) -> Analysis:
+        terms = self._terms[identifier]
+        return Analysis(
+            concepts=frozenset(term for term in terms if term.startswith(CONCEPT_PREFIX)),
+            terms=frozenset(term for term in terms if not term.startswith(CONCEPT_PREFIX)),
+            bridged=self._bridged.get(identifier, ""),
+        )
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._terms)
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def __contains__(self, identifier: object) -> bool:
+        return identifier in self._terms
+
+    def lexical_terms(self, identifier: int) -> tuple[str, ...]:
+        """The row's lexical terms (concepts and words), sorted, without making its `Analysis`."""
+        return self._terms[identifier]
+
+    def keep(self, identifier: int, analysis: Analysis) -> None:
+        self.keep_terms(identifier, analysis.lexical_terms)
+        if analysis.bridged:
+            self._bridged[identifier] = analysis.bridged
+        else:
+            self._bridged.pop(identifier, None)
+
+    def keep_terms(self, identifier: int, terms: Iterable[str]) -> None:
+        self._terms[identifier] = tuple(sorted(map(sys.intern, terms)))
+
+    def forget(self, identifier: int) -> tuple[str, ...]:
+        """Drop the row; its lexical terms."""
+        self._bridged.pop(identifier, None)
+        return self._terms.pop(identifier)
+
+    def every_lexical_terms(self) -> dict[int, tuple[str, ...]]:
+        """Every row's lexical terms, as a copy to read while the analyses change (the tuples are shared:
+        immutable)."""
+        return dict(self._terms)
 
 
 class ChangedIds:
@@ -207,7 +249,7 @@ class Catalogue:
         self.index_kind = index_kind
         self.index: VectorIndex = new_index(index_kind, embedder.identity.dim)
         self.versions: dict[int, int] = {}
-        self.analyses: dict[int, Analysis] = {}
+        self.analyses = Analyses()
         self.statistics = TermStatistics()
         self.cursor: FeedCursor | None = None  # where in the feed of changes the index is
         self.dirty = False
@@ -267,17 +309,16 @@ class Catalogue:
         vector of that very text, otherwise embedded here (and handed to `keep`, to store it)."""
         for start in range(0, len(documents), EMBED_BATCH):
             batch = documents[start : start + EMBED_BATCH]
-            analyses = [_interned(self.analyse(doc.text)) for doc in batch]
+            analyses = [self.analyse(doc.text) for doc in batch]
             vectors, fresh = self.vectors_for(batch, analyses=analyses, stored=stored)
             if keep is not None and fresh:
                 keep(self.kind, fresh)
             with self._lock:
                 for doc, analysis in zip(batch, analyses, strict=True):
-                    previous = self.analyses.get(doc.id)
-                    if previous is not None:
-                        self.statistics.remove(previous.lexical_terms, doc.id)
+                    if doc.id in self.analyses:
+                        self.statistics.remove(self.analyses.forget(doc.id), doc.id)
                     self.statistics.add(analysis.lexical_terms, doc.id)
-                    self.analyses[doc.id] = analysis
+                    self.analyses.keep(doc.id, analysis)
                     self.versions[doc.id] = doc.version
                 self.index.upsert([doc.id for doc in batch], vectors)
                 self.dirty = True
@@ -293,7 +334,7 @@ class Catalogue:
         with self._lock:
             for identifier in ids:
                 if identifier in self.versions:
-                    self.statistics.remove(self.analyses.pop(identifier).lexical_terms, identifier)
+                    self.statistics.remove(self.analyses.forget(identifier), identifier)
                     del self.versions[identifier]
             # Also ids the entries do not know: a crash may have saved the index before the entries.
             self.index.remove(ids)
@@ -400,7 +441,7 @@ class Catalogue:
         its text, and handing that to `keep`)."""
         with self._lock:
             self.index = new_index(self.index_kind, self.embedder.identity.dim)
-            self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()
+            self.versions, self.analyses, self.statistics = {}, Analyses(), TermStatistics()
         cursor = FeedCursor(self.kind, position=latest_position(session))
         documents = matchable_documents(session, self.kind)
         self.put(documents, progress, stored=self.stored_in(session), keep=keep)
@@ -413,14 +454,11 @@ class Catalogue:
         if self.directory is None:
             return
         with self._lock:  # the entries are copied under it; the vectors (copied later) can only be newer
-            versions, analyses = dict(self.versions), dict(self.analyses)  # analyses are immutable
+            versions, terms = dict(self.versions), self.analyses.every_lexical_terms()
             self.dirty = False  # a change from now on marks it dirty again, for the next save
         # Encoded without holding the catalogue: at 100,000 offers that took half a second, during which
         # every sync, and every match waiting for one, waited.
-        entries = {
-            str(identifier): [version, sorted(analyses[identifier].lexical_terms)]
-            for identifier, version in versions.items()
-        }
+        entries = {str(identifier): [version, terms[identifier]] for identifier, version in versions.items()}
         # Written without holding the catalogue: a sync (and the requests that wait for one) goes on while
         # the files are written (at 100,000 offers a save held every match for seconds).
         try:
@@ -463,19 +501,14 @@ class Catalogue:
             raw: dict[str, list[Any]] = json.loads(entries_path.read_text()) if entries_path.is_file() else {}
         with self._lock:
             self.index, self.index_kind = index, manifest["kind"]
-            self.versions, self.analyses, self.statistics = {}, {}, TermStatistics()
-            lexical: list[tuple[int, frozenset[str]]] = []
+            self.versions, self.analyses, self.statistics = {}, Analyses(), TermStatistics()
             for key, (version, terms) in raw.items():
                 identifier = int(key)
-                term_set = frozenset(map(sys.intern, terms))  # saved as the lexical terms; see `_interned`
                 self.versions[identifier] = int(version)
-                self.analyses[identifier] = Analysis(
-                    concepts=frozenset(t for t in term_set if t.startswith("c:")),
-                    terms=frozenset(t for t in term_set if t.startswith("w:")),
-                    bridged="",
-                )
-                lexical.append((identifier, term_set))
-            self.statistics.add_all(lexical)
+                self.analyses.keep_terms(identifier, terms)  # saved as the lexical terms
+            self.statistics.add_all(
+                (identifier, self.analyses.lexical_terms(identifier)) for identifier in self.versions
+            )
         return True
 
     def vector(self, identifier: int) -> Vectors:

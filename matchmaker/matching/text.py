@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from pyroaring import BitMap
 
 from matchmaker.matching.glossary import Glossary, english_words
 from matchmaker.written_constraints import without_quantities
@@ -28,6 +29,8 @@ STOPWORDS = frozenset(
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 _LATIN_TERM = re.compile(r"[a-z][a-z0-9]*")
+# Lexical terms are glossary concepts ("c:<concept id>") and Latin-script words ("w:<word>").
+CONCEPT_PREFIX, WORD_PREFIX = "c:", "w:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +53,9 @@ class Analyzer:
 
     def infer_category(self, analysis: Analysis) -> str | None:
         """The category most of the text's glossary concepts belong to, if a clear majority does."""
+        found = (self.glossary.concepts.get(term.removeprefix(CONCEPT_PREFIX)) for term in analysis.concepts)
         votes = Counter(
-            self.glossary.concepts[term[2:]].category
-            for term in analysis.concepts
-            if term[2:] in self.glossary.concepts and self.glossary.concepts[term[2:]].category != "general"
+            concept.category for concept in found if concept is not None and concept.category != "general"
         )
         if not votes:
             return None
@@ -67,24 +69,25 @@ class Analyzer:
     def analyze(self, text: str) -> Analysis:
         concepts = self.glossary.find(text)
         terms = frozenset(
-            f"w:{word}"
+            f"{WORD_PREFIX}{word}"
             for word in english_words(text)
             if _LATIN_TERM.fullmatch(word) and len(word) > 1 and word not in STOPWORDS
         )
-        concept_terms = frozenset(f"c:{concept}" for concept in concepts)
+        concept_terms = frozenset(f"{CONCEPT_PREFIX}{concept}" for concept in concepts)
         return Analysis(concepts=concept_terms, terms=terms, bridged=self.glossary.bridge(text, concepts))
 
 
 class TermStatistics:
     """Document frequencies of lexical terms over the indexed rows, for inverse-document-frequency weights,
-    and which rows mention each term."""
+    and which rows mention each term.
+
+    Each term's rows are a compressed bitmap (Roaring, `pyroaring`): at 100,000 offers, about 12 terms an
+    offer, 4 MB where Python sets of ids took 66 MB, and a term's rows come out sorted in microseconds."""
 
     def __init__(self) -> None:
         self.documents = 0
-        # Which rows mention each term; a term's document frequency is the size of its set.
-        self.postings: dict[str, set[int]] = {}
-        # The same rows as sorted arrays, made when first asked for and forgotten when the term changes.
-        self._arrays: dict[str, npt.NDArray[np.int64]] = {}
+        # Which rows mention each term; a term's document frequency is the size of its bitmap.
+        self.postings: dict[str, BitMap] = {}
 
     @property
     def frequency(self) -> Counter[str]:
@@ -94,27 +97,30 @@ class TermStatistics:
     def add(self, terms: Iterable[str], identifier: int) -> None:
         self.documents += 1
         for term in set(terms):
-            self.postings.setdefault(term, set()).add(identifier)
-            self._arrays.pop(term, None)
+            rows = self.postings.get(term)
+            if rows is None:
+                self.postings[term] = BitMap([identifier])
+            else:
+                rows.add(identifier)
 
-    def add_all(self, documents: Iterable[tuple[int, frozenset[str]]]) -> None:
-        """`add` for many rows at once, as a saved index loads: no copy of each set, and the arrays made so
-        far dropped once rather than per term (at 1,000,000 offers a fifth of a start)."""
-        postings = self.postings
+    def add_all(self, documents: Iterable[tuple[int, Iterable[str]]]) -> None:
+        """`add` for many rows at once, as a saved index loads: each term's bitmap made once, from all its
+        rows."""
+        rows_of: dict[str, list[int]] = {}
         for identifier, terms in documents:
             self.documents += 1
             for term in terms:
-                rows = postings.get(term)
-                if rows is None:
-                    postings[term] = {identifier}
-                else:
-                    rows.add(identifier)
-        self._arrays.clear()
+                rows_of.setdefault(term, []).append(identifier)
+        for term, rows in rows_of.items():
+            existing = self.postings.get(term)
+            if existing is None:
+                self.postings[term] = BitMap(rows)
+            else:
+                existing.update(rows)
 
     def remove(self, terms: Iterable[str], identifier: int) -> None:
         self.documents = max(0, self.documents - 1)
         for term in set(terms):
-            self._arrays.pop(term, None)
             rows = self.postings.get(term)
             if rows is not None:
                 rows.discard(identifier)
@@ -122,16 +128,11 @@ class TermStatistics:
                     del self.postings[term]
 
     def rows_array(self, term: str) -> npt.NDArray[np.int64]:
-        """The rows that mention the term, sorted (kept until the term's postings change)."""
-        array = self._arrays.get(term)
-        if array is None:
-            rows = self.postings.get(term, ())
-            array = self._arrays[term] = np.sort(np.fromiter(rows, dtype=np.int64, count=len(rows)))
-        return array
-
-    def mentioning(self, terms: Iterable[str]) -> set[int]:
-        """The rows that mention at least one of the terms."""
-        return set().union(*(self.postings.get(term, ()) for term in terms))
+        """The rows that mention the term, sorted."""
+        rows = self.postings.get(term)
+        if rows is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.frombuffer(rows.to_array(), dtype=np.uint32).astype(np.int64)
 
     def idf(self, term: str) -> float:
         """Smoothed IDF: rare terms weigh more; a term no document has weighs the most."""
