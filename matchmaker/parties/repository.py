@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from matchmaker.db.models import ApiKey, Organisation
 from matchmaker.db.query import fetch_page, order_by_sort
@@ -64,7 +64,10 @@ def of_kinds(session: Session, kinds: Collection[str]) -> Sequence[Organisation]
 
 
 def get_key_by_prefix(session: Session, prefix: str) -> ApiKey | None:
-    return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    """The key, with its organisation (every request that presents it asks whether it is suspended)."""
+    return session.scalar(
+        select(ApiKey).options(joinedload(ApiKey.organisation)).where(ApiKey.prefix == prefix)
+    )
 
 
 def get_key(session: Session, key_id: int) -> ApiKey | None:
