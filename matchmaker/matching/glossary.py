@@ -13,6 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import ahocorasick
 
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -46,7 +49,10 @@ class Glossary:
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self.concepts = {concept.id: concept for concept in concepts}
         self._english: dict[tuple[str, ...], str] = {}
-        self._chinese: list[tuple[str, str]] = []
+        # Chinese forms (lower case) are found by one pass of an Aho-Corasick automaton over the text, every
+        # occurrence, overlapping ones included, each with the concepts it names: looking for each of the
+        # 3,587 forms in turn took 0.1 ms a text, most of analysing one.
+        self._chinese: Any = ahocorasick.Automaton()
         for concept in self.concepts.values():
             for form in concept.english:
                 words = tuple(english_words(form))
@@ -54,9 +60,10 @@ class Glossary:
                     self._english.setdefault(words, concept.id)
             for form in concept.chinese:
                 if form:
-                    self._chinese.append((form.lower(), concept.id))
-        # Longer Chinese forms first, so that the longest mention is seen before its parts.
-        self._chinese.sort(key=lambda pair: -len(pair[0]))
+                    key = form.lower()
+                    self._chinese.add_word(key, (*self._chinese.get(key, ()), concept.id))
+        if len(self._chinese):
+            self._chinese.make_automaton()
 
     def find(self, text: str) -> frozenset[str]:
         """The ids of the concepts the text mentions."""
@@ -67,11 +74,10 @@ class Glossary:
                 concept = self._english.get(tuple(words[start : start + size]))
                 if concept:
                     found.add(concept)
-        if _CJK.search(text):
-            lowered = text.lower()  # Chinese forms may hold Latin letters, written in lower case (h型钢)
-            for form, concept in self._chinese:
-                if form in lowered:
-                    found.add(concept)
+        if len(self._chinese) and _CJK.search(text):
+            # Chinese forms may hold Latin letters, written in lower case (h型钢).
+            for _, named in self._chinese.iter(text.lower()):
+                found.update(named)
         return frozenset(found)
 
     def bridge(self, text: str, concepts: Iterable[str] | None = None) -> str:
