@@ -202,6 +202,25 @@ def test_a_read_shared_by_cursors_gives_each_what_its_own_read_would(
                 assert (shared[i].position, set(shared[i].gaps)) == (alone[i].position, set(alone[i].gaps))
 
 
+def test_a_cursor_put_back_after_a_shared_read_reads_the_feed_itself(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A sync that fails puts its cursor back; a read shared from the later place lacks what it must read
+    again, so that cursor reads the feed itself."""
+    with session_factory() as session:
+        base = latest_position(session)
+        session.execute(
+            insert(Change), [{"id": base + n, "kind": "offers", "row_id": 900 + n} for n in (1, 2)]
+        )
+        session.commit()
+        cursor = FeedCursor("offers", position=base)
+        put_back = cursor.copy()
+        assert cursor.read(session) == {901, 902}
+        shared = read_shared(session, [cursor])
+        assert cursor.read(session, shared=shared) == set()
+        assert put_back.read(session, shared=shared) == {901, 902}
+
+
 def test_a_gap_left_by_a_rolled_back_transaction_is_given_up_after_a_while(
     session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:

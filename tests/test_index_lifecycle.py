@@ -717,11 +717,11 @@ def test_one_worker_of_a_data_directory_saves_the_index_for_all(tmp_path: Path) 
         wait_for((index_dir(tmp_path) / "manifest.json").is_file)  # written after the entries were copied
         threading.Event().wait(0.5)  # ten of the second's intervals
         assert engines[1].offers.dirty, "a second worker saved the same files"
-        first.stop()
+        first.stop(save=False)
         wait_for(lambda: not engines[1].offers.dirty)  # the first exited: the second saves from now on
     finally:
-        first.stop()
-        second.stop()
+        first.stop(save=False)
+        second.stop(save=False)
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:

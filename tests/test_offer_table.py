@@ -199,12 +199,10 @@ def test_stale_names_the_offers_changed_or_deleted_since_the_last_sync(session: 
     edited.title = "Low-carbon rebar, new grade"
     session.delete(gone)
     session.commit()
-    assert table.stale(versions(session, [same.id, edited.id, gone.id]), [same.id, edited.id, gone.id]) == [
-        edited.id,
-        gone.id,
-    ]
+    asked = [same.id, edited.id, gone.id]
+    assert table.stale(asked, versions=versions(session, asked)) == [edited.id, gone.id]
     table.refresh(session, [edited.id, gone.id])
-    assert table.stale(versions(session, [same.id, edited.id]), [same.id, edited.id]) == []
+    assert table.stale([same.id, edited.id], versions=versions(session, [same.id, edited.id])) == []
 
 
 def versions(session: Session, ids: list[int]) -> dict[int, int]:

@@ -139,8 +139,8 @@ def prune(session: Session, *, keep_seconds: float = KEEP_SECONDS) -> int:
 
 @dataclass
 class FeedCursor:
-    """A consumer's place in the feed: every change up to `position` has been read, and `gaps` (ids above
-    it not seen yet, with when they were first missed) are asked for again."""
+    """A consumer's place in the feed: every change up to `position` has been read but `gaps` (ids at or
+    below it not seen yet, with when they were first missed), which are asked for again."""
 
     kind: str
     position: int = 0
@@ -161,16 +161,14 @@ class FeedCursor:
     def read_kinds(self, session: Session, *, shared: SharedRead | None = None) -> dict[str, set[int]]:
         """The ids of the rows of every kind changed since the last read, by kind: read from the feed, or
         taken from a read made for several cursors (`read_shared`), this one among them."""
-        if shared is None:
+        if shared is None or not shared.covers(self):
             read_at = time.time()
             rows = _changes_after(session, self.position, self.gaps)
         else:
             read_at = shared.read_at
-            # The shared read began at or below this cursor's position (which only grows), so it holds every
-            # change this cursor has not seen, as of that read.
             rows = [row for row in shared.rows if row[0] > self.position or row[0] in self.gaps]
         self._advance(change_id for change_id, _, _ in rows)
-        self.read_at = read_at
+        self.read_at = max(self.read_at, read_at)
         changed: dict[str, set[int]] = {}
         for _, kind, row_id in rows:
             changed.setdefault(kind, set()).add(row_id)
@@ -208,6 +206,15 @@ class SharedRead:
 
     rows: list[tuple[int, str, int]]
     read_at: float
+    position: int  # every change after it was read
+    gaps: frozenset[int]  # and these, at or below it
+
+    def covers(self, cursor: FeedCursor) -> bool:
+        """Whether it holds every change the cursor has not seen, as of the read. A cursor can fall back
+        after the read (a sync that failed puts back its place), and then reads on its own."""
+        return cursor.position >= self.position and all(
+            gap in self.gaps for gap in list(cursor.gaps) if gap <= self.position
+        )
 
 
 def read_shared(session: Session, cursors: Iterable[FeedCursor]) -> SharedRead:
@@ -215,8 +222,8 @@ def read_shared(session: Session, cursors: Iterable[FeedCursor]) -> SharedRead:
     cursors = list(cursors)
     read_at = time.time()
     position = min((cursor.position for cursor in cursors), default=0)
-    gaps = {gap for cursor in cursors for gap in list(cursor.gaps) if gap <= position}
-    return SharedRead(_changes_after(session, position, gaps), read_at)
+    gaps = frozenset(gap for cursor in cursors for gap in list(cursor.gaps) if gap <= position)
+    return SharedRead(_changes_after(session, position, gaps), read_at, position, gaps)
 
 
 class ChangeSignal:

@@ -36,14 +36,15 @@ LOCK_TIMEOUT_MS = 5_000
 
 def analyse(session: Session) -> None:
     """Gather the planner's statistics of the service's tables, in the session's transaction (PostgreSQL;
-    nothing on SQLite)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
+    the caller checks)."""
     started = time.monotonic()
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    session.execute(text(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}"))
+    before = session.scalar(text("SELECT current_setting('lock_timeout')"))
+    session.execute(
+        text("SELECT set_config('lock_timeout', :value, true)"), {"value": f"{LOCK_TIMEOUT_MS}ms"}
+    )
     session.execute(text(f"ANALYZE {tables}"))
-    session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": before})
     logger.info("planner statistics gathered in %.1f s", time.monotonic() - started)
 
 
@@ -52,6 +53,8 @@ def analyse(session: Session) -> None:
 @event.listens_for(Session, "before_commit")
 def _analyse_bulk_write(session: Session) -> None:
     if session.in_nested_transaction() or len(recorded_for_commit(session)) < BULK_CHANGES:
+        return
+    if session.get_bind().dialect.name != "postgresql":
         return
     try:
         with session.begin_nested():

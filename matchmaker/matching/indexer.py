@@ -189,6 +189,10 @@ class Analyses(Mapping[int, Analysis]):
         """The row's lexical terms (concepts and words), sorted, without making its `Analysis`."""
         return self._terms[identifier]
 
+    def lexical_terms_of(self, identifier: int) -> frozenset[str]:
+        """The row's lexical terms as a set, none for a row not held: what scoring compares with a query's."""
+        return frozenset(self._terms.get(identifier, ()))
+
     def keep(self, identifier: int, analysis: Analysis) -> None:
         self.keep_terms(identifier, analysis.lexical_terms)
         if analysis.bridged:

@@ -118,14 +118,13 @@ class EngineStart:
         return self._done.wait(timeout) and self.error is None
 
     def stop(self) -> None:
-        """Stop saving in the background and save once more. A start still running is abandoned at its
-        next batch and waited for, so no connection outlives the app (the next start reconciles again)."""
+        """Stop saving in the background and save once more (the process that saves for its data
+        directory). A start still running is abandoned at its next batch and waited for, so no connection
+        outlives the app (the next start reconciles again)."""
         self._abandon.set()
         if self._thread.is_alive():
             self._thread.join()
-        self._saver.stop()
-        if self.ready:
-            self.engine.save()
+        self._saver.stop(save=self.ready)
 
 
 class IndexSaver:
@@ -152,16 +151,19 @@ class IndexSaver:
         if self._interval > 0:
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, *, save: bool) -> None:
+        """Stop saving in the background; with `save`, save once more if this process saves for its data
+        directory (every worker stopping at once would otherwise write the same files in turn)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if save and self._take_saving():
+            self._engine.save()
         if self._held is not None:
             self._held.close()  # lets another process save
             self._held = None
 
-    @property
-    def saving(self) -> bool:
+    def _take_saving(self) -> bool:
         """Whether this process saves for its data directory (taking the lock if nobody holds it)."""
         if self._held is not None or self._directory is None:
             return True
@@ -177,7 +179,7 @@ class IndexSaver:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            if not self.saving:
+            if not self._take_saving():
                 continue
             try:
                 self._engine.save()

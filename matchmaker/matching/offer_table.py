@@ -199,7 +199,7 @@ class OfferTable:
             found.add(row.id)
         return found
 
-    def stale(self, versions: Mapping[int, int], ids: Sequence[int]) -> list[int]:
+    def stale(self, ids: Sequence[int], *, versions: Mapping[int, int]) -> list[int]:
         """Which of these offers the database holds (`versions`, read by the caller) in another version than
         the table, or no longer holds.
 

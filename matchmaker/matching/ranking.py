@@ -128,8 +128,7 @@ def score_offers(
     idf = {term: catalogue.statistics.weight(term) for term in query.analysis.lexical_terms}
     scored = []
     for offer, verdict, similarity in zip(facts, verdicts, dense.tolist(), strict=True):
-        analysis = catalogue.analyses.get(offer.id)
-        terms = analysis.lexical_terms if analysis else frozenset()
+        terms = catalogue.analyses.lexical_terms_of(offer.id)
         signals = Signals(
             dense=float(similarity),
             lexical=lexical_coverage(query.analysis.lexical_terms, terms, idf),
@@ -429,10 +428,10 @@ def count_relevant(
     query_terms = query.analysis.lexical_terms
     idf = {term: catalogue.statistics.weight(term) for term in query_terms}
     for position in undecided.tolist():
-        analysis = catalogue.analyses.get(int(candidates.ids[position]))
+        terms = catalogue.analyses.lexical_terms_of(int(candidates.ids[position]))
         signals = Signals(
             dense=float(dense[position]),
-            lexical=lexical_coverage(query_terms, analysis.lexical_terms if analysis else frozenset(), idf),
+            lexical=lexical_coverage(query_terms, terms, idf),
             category_agreement=float(candidates.agreement[position]),
         )
         found += is_relevant(relevance(signals, weights), weights)

@@ -65,6 +65,14 @@ def offers_by_id(session: Session, ids: Sequence[int]) -> dict[int, Offer]:
     return {offer.id: offer for offer in offers}
 
 
+def offer_versions(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    """The versions of these offers the database holds now (those it still holds)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Offer.id, Offer.version).where(Offer.id.in_(list(ids))))
+    return {identifier: version for identifier, version in rows}
+
+
 def open_needs(session: Session, *, visible: ColumnElement[bool]) -> list[Need]:
     """Open needs that the visibility predicate selects (`needs.visibility`), with their owners."""
     statement = (

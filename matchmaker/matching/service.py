@@ -192,7 +192,7 @@ def _offer_matches(
 
 def rank_for_need(
     *, session: Session, engine: Engine, need: Need, criteria: Criteria, limit: int, apply_floor: bool = True,
-    buyer: Viewer | None = None,
+    buyer: Viewer | None = None, read_shown: bool = True,
 ) -> ShownRanking:  # fmt: skip
     """Rank the offers the need's buyer may see (`buyer`, when the caller has it already). The CLI's
     `match` and `eval` use exactly this."""
@@ -206,21 +206,22 @@ def rank_for_need(
         criteria=criteria,
         limit=limit,
         apply_floor=apply_floor,
+        read_shown=read_shown,
     )
 
 
 def rank_visible_offers(
     *, session: Session, engine: Engine, query: Query, viewer: Viewer, criteria: Criteria, limit: int,
-    apply_floor: bool = True,
+    apply_floor: bool = True, read_shown: bool = True,
 ) -> ShownRanking:  # fmt: skip
     """Rank the offers matching may rank for the viewer (`offers.visibility.MATCHED`), on the engine's
     offer table.
 
-    The offers it shows are read from the database (for the caller to show them) and must be in the
-    versions the table holds: an offer another process deleted, or changed since the sync, would otherwise
-    slip through. Those are read into the table and the ranking runs again; should the table still
-    disagree, the ranking runs on the database's own reading (`visible_offer_facts`), as it did before the
-    table existed.
+    The offers it shows are read from the database (for the caller to show them; only their versions
+    without `read_shown`) and must be in the versions the table holds: an offer another process deleted,
+    or changed since the sync, would otherwise slip through. Those are read into the table and the ranking
+    runs again; should the table still disagree, the ranking runs on the database's own reading
+    (`visible_offer_facts`), as it did before the table existed.
     """
     engine.sync_offers(session)
     common: dict[str, Any] = {
@@ -236,8 +237,12 @@ def rank_visible_offers(
             **common,
         )  # fmt: skip
         shown = shown_ids(ranking)
-        offers = repository.offers_by_id(session, shown)
-        stale = engine.offer_table.stale({i: offer.version for i, offer in offers.items()}, shown)
+        if read_shown:
+            offers = repository.offers_by_id(session, shown)
+            versions = {identifier: offer.version for identifier, offer in offers.items()}
+        else:
+            offers, versions = {}, repository.offer_versions(session, shown)
+        stale = engine.offer_table.stale(shown, versions=versions)
         if not stale:
             return ShownRanking(ranking, offers)
         logger.info("offer table out of step for offers %s; read again", stale)
@@ -248,7 +253,7 @@ def rank_visible_offers(
         apply_floor=apply_floor,
         **common,
     )
-    return ShownRanking(ranking, repository.offers_by_id(session, shown_ids(ranking)))
+    return ShownRanking(ranking, repository.offers_by_id(session, shown_ids(ranking)) if read_shown else {})
 
 
 def shown_ids(ranking: Ranking) -> list[int]:
