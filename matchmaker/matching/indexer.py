@@ -185,10 +185,6 @@ class Analyses(Mapping[int, Analysis]):
     def __contains__(self, identifier: object) -> bool:
         return identifier in self._terms
 
-    def lexical_terms(self, identifier: int) -> tuple[str, ...]:
-        """The row's lexical terms (concepts and words), sorted, without making its `Analysis`."""
-        return self._terms[identifier]
-
     def lexical_terms_of(self, identifier: int) -> frozenset[str]:
         """The row's lexical terms as a set, none for a row not held: what scoring compares with a query's."""
         return frozenset(self._terms.get(identifier, ()))
@@ -510,9 +506,7 @@ class Catalogue:
                 identifier = int(key)
                 self.versions[identifier] = int(version)
                 self.analyses.keep_terms(identifier, terms)  # saved as the lexical terms
-            self.statistics.add_all(
-                (identifier, self.analyses.lexical_terms(identifier)) for identifier in self.versions
-            )
+            self.statistics.add_all(self.analyses.every_lexical_terms().items())
         return True
 
     def vector(self, identifier: int) -> Vectors:

@@ -98,11 +98,7 @@ class TermStatistics:
     def add(self, terms: Iterable[str], identifier: int) -> None:
         self.documents += 1
         for term in set(terms):
-            rows = self.postings.get(term)
-            if rows is None:
-                self.postings[term] = BitMap64([identifier])
-            else:
-                rows.add(identifier)
+            self.postings.setdefault(term, BitMap64()).add(identifier)
 
     def add_all(self, documents: Iterable[tuple[int, Iterable[str]]]) -> None:
         """`add` for many rows at once, as a saved index loads: each term's bitmap made once, from all its
@@ -113,11 +109,7 @@ class TermStatistics:
             for term in terms:
                 rows_of.setdefault(term, []).append(identifier)
         for term, rows in rows_of.items():
-            existing = self.postings.get(term)
-            if existing is None:
-                self.postings[term] = BitMap64(rows)
-            else:
-                existing.update(rows)
+            self.postings.setdefault(term, BitMap64()).update(rows)
 
     def remove(self, terms: Iterable[str], identifier: int) -> None:
         self.documents = max(0, self.documents - 1)
