@@ -175,6 +175,7 @@ class Engine:
         drifts: dict[str, Drift] = {}
         for catalogue in (self.offers, self.needs):
             loaded = catalogue.load()
+            embedded_before = catalogue.embedded
             drift = catalogue.reconcile(
                 session,
                 progress=ProgressLog(f"indexing {catalogue.kind}", abandon=abandon),
@@ -182,12 +183,14 @@ class Engine:
             )
             drifts[catalogue.kind] = drift
             logger.info(
-                "%s index %s: %d entries; %d embedded, %d re-embedded, %d dropped",
+                "%s index %s: %d entries; %d added, %d changed (%d of them embedded here, the rest read from "
+                "the stored vectors), %d dropped",
                 catalogue.kind,
                 "loaded" if loaded else "built",
                 len(catalogue.versions),
                 len(drift.missing),
                 len(drift.stale),
+                catalogue.embedded - embedded_before,
                 len(drift.ghosts),
             )
             if catalogue.dirty:
