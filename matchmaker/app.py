@@ -19,6 +19,7 @@ from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.errors import install_problem_handlers, register_problem_schema
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
+from matchmaker.inquiries.endpoints import router as inquiries_router
 from matchmaker.matching.endpoints import router as matching_router
 from matchmaker.matching.lifecycle import ChangeFollower, EngineStart
 from matchmaker.middleware import install_middleware
@@ -28,6 +29,7 @@ from matchmaker.pact.endpoints import install_pact
 from matchmaker.parties.endpoints import router as parties_router
 from matchmaker.retries import RetryLostRaces
 from matchmaker.routing import CheckedRoute
+from matchmaker.shortlists.endpoints import router as shortlists_router
 from matchmaker.web.mount import install_web
 
 DESCRIPTION = """
@@ -98,6 +100,8 @@ def create_app(
         needs_router,
         imports_router,
         matching_router,
+        shortlists_router,
+        inquiries_router,
     ):
         app.include_router(router)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -254,3 +255,73 @@ class Need(TimestampMixin, Base):
     alliance_only: Mapped[Alliance | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ShortlistEntry(TimestampMixin, Base):
+    """An offer a buyer keeps on a need's shortlist, with the buyer's note; gone with the need or the
+    offer."""
+
+    __tablename__ = "shortlist_entries"
+    __table_args__ = (UniqueConstraint("need_id", "offer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    offer: Mapped[Offer] = relationship()
+
+
+class Inquiry(TimestampMixin, Base):
+    """A buyer's inquiry about an offer and the thread that follows (`inquiries.workflow` states how it
+    moves). Both organisations are kept on the row, so the thread outlives the offer and the need it was
+    about: it stays the two parties' record of what was asked and quoted."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"), index=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id", ondelete="SET NULL"), index=True)
+    # The offer's title when asked, shown once the offer is gone.
+    offer_title: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[float | None] = mapped_column(Float)
+    quantity_unit: Mapped[str | None] = mapped_column(String(32))
+    delivery_from: Mapped[date | None] = mapped_column(Date)
+    delivery_until: Mapped[date | None] = mapped_column(Date)
+    # pending | answered | declined | closed
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # won | lost, once closed
+    outcome: Mapped[str | None] = mapped_column(String(8))
+
+    buyer: Mapped[Organisation] = relationship(foreign_keys=[buyer_id])
+    vendor: Mapped[Organisation] = relationship(foreign_keys=[vendor_id])
+    messages: Mapped[list[InquiryMessage]] = relationship(
+        back_populates="inquiry", order_by="InquiryMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class InquiryMessage(Base):
+    """One step of an inquiry's thread: the inquiry itself, a message, a question back, a quote, a
+    decline or the close; a quote carries its price, lead time and the footprint that applies."""
+
+    __tablename__ = "inquiry_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    # inquiry | message | question | quote | decline | close
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    price_unit: Mapped[str | None] = mapped_column(String(32))
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    pcf_value: Mapped[float | None] = mapped_column(Float)
+    pcf_unit: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="messages")
+    author: Mapped[Organisation] = relationship()
