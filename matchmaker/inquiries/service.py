@@ -157,8 +157,8 @@ def to_summary(inquiry: Inquiry, *, principal: Principal) -> InquirySummary:
     acting = _acting_side(principal, inquiry)
     return InquirySummary(
         id=inquiry.id,
-        status=inquiry.status,  # type: ignore[arg-type]  # the column holds only workflow states
-        outcome=inquiry.outcome,  # type: ignore[arg-type]
+        status=inquiry.status,
+        outcome=inquiry.outcome,
         buyer=_party(inquiry.buyer),
         vendor=_party(inquiry.vendor),
         offer_id=inquiry.offer_id,

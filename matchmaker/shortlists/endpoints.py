@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -20,7 +20,7 @@ router = APIRouter(
     tags=["shortlists"],
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-_FILE_RESPONSES = {
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "the shortlist, as JSON or as a file",
         "content": {media: {} for media in export.MEDIA_TYPES.values()},
