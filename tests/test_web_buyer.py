@@ -34,12 +34,12 @@ def match_titles(html: str) -> list[str]:
         if 'data-testid="matches"' in html
         else ""
     )
-    return re.findall(r"<h3>\d+\. ([^<]+)</h3>", section)
+    return re.findall(r"<h3>\d+\. (?:<a [^>]*>)?([^<]+)(?:</a>)?</h3>", section)
 
 
 def near_miss_titles(html: str) -> list[str]:
     section = html.split('data-testid="near-misses"', 1)[1] if 'data-testid="near-misses"' in html else ""
-    return re.findall(r"<h3>([^<]+)</h3>", section)
+    return re.findall(r"<h3>(?:<a [^>]*>)?([^<]+)(?:</a>)?</h3>", section)
 
 
 def test_a_chinese_need_posted_on_the_form_shows_the_english_offer_converted_under_its_ceiling(

@@ -178,7 +178,7 @@ def post_page_need(client: TestClient, market: Market) -> str:
 def near_miss_cards(html: str) -> dict[str, str]:
     """The text of each near-miss card, by its title."""
     section = html.split('data-testid="near-misses"', 1)[1] if 'data-testid="near-misses"' in html else ""
-    cards = re.findall(r"<h3>([^<]+)</h3>(.*?)</ul>", section, flags=re.S)
+    cards = re.findall(r"<h3>(?:<a [^>]*>)?([^<]+)(?:</a>)?</h3>(.*?)</ul>", section, flags=re.S)
     return {title: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)) for title, body in cards}
 
 

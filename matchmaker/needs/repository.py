@@ -62,3 +62,13 @@ def list_page(
         statement = statement.where(Need.owner_id == filters.owner_id)
     statement = order_by_sort(statement, sort=sort, columns=NEED_SORTS, tiebreaker=Need.id)
     return fetch_page(session, statement, page)
+
+
+def open_needs_of(session: Session, owner_id: int, *, limit: int = 200) -> Sequence[Need]:
+    """An organisation's open needs, newest first (a buyer choosing which need an inquiry is for)."""
+    return session.scalars(
+        select(Need)
+        .where(Need.owner_id == owner_id, Need.status == "open")
+        .order_by(Need.created_at.desc(), Need.id.desc())
+        .limit(limit)
+    ).all()

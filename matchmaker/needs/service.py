@@ -269,3 +269,8 @@ def upsert_record(
     changed = session.is_modified(need)
     session.flush()
     return need, "updated" if changed else "unchanged"
+
+
+def own_open(*, session: Session, principal: Principal) -> Sequence[Need]:
+    """The caller's organisation's open needs, newest first."""
+    return repository.open_needs_of(session, principal.organisation_id)

@@ -1,5 +1,5 @@
 """A shortlist as a file for the purchasing committee: CSV or XLSX, in Chinese or English, each footprint
-column naming its unit, with the date of export (shown in the platform's time zone, Asia/Shanghai)."""
+column naming its unit, with the date of export (in the platform's time zone, `local_time`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
+from matchmaker.local_time import TIME_ZONE, local_time
 from matchmaker.shortlists.schemas import Shortlist, ShortlistItem
 
 ExportLanguage = Literal["zh", "en"]
@@ -19,9 +19,6 @@ MEDIA_TYPES: dict[ExportFormat, str] = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-# Where the platform's users are; an export says the zone it gives its times in.
-TIME_ZONE = ZoneInfo("Asia/Shanghai")
-TIME_ZONE_LABEL = "UTC+8 (Asia/Shanghai)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +71,7 @@ def _rows(shortlist: Shortlist, language: ExportLanguage) -> tuple[list[str], li
 
 
 def exported_at(now: datetime) -> str:
-    return f"{now.astimezone(TIME_ZONE):%Y-%m-%d %H:%M} {TIME_ZONE_LABEL}"
+    return f"{local_time(now)} (Asia/Shanghai)"
 
 
 def to_csv(shortlist: Shortlist, *, language: ExportLanguage, now: datetime) -> bytes:

@@ -29,6 +29,7 @@ from matchmaker.pagination import PageRequest
 from matchmaker.preconditions import require_version
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import TEXT_INPUT, FootprintNumber, PathId
+from matchmaker.shortlists import service as shortlist_service
 from matchmaker.web.deps import BuyerDep, FormDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, no_errors, refusal, text, values
 from matchmaker.web.rendering import Pager, WebUser, render
@@ -267,6 +268,8 @@ def need_matches(
         "categories": CATEGORIES,
         "kinds": OFFER_KINDS,
         "editable": user.principal.is_operator or need.owner_id == user.principal.organisation_id,
+        "shortlisted": shortlist_service.shortlisted_ids(session=session, need=need),
+        "may_shortlist": user.role == "buyer" and need.owner_id == user.principal.organisation_id,
         # The text states a constraint the need does not apply: say so, and where to confirm it.
         "unapplied": need_service.detect(session=session, text=need.text, fields=_need_values(need))[0],
     }

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from matchmaker.auth import Principal
+from matchmaker.local_time import local_time
 from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
 from matchmaker.web.checks import describe_check
@@ -48,6 +49,7 @@ def environment() -> Environment:
     env.globals["languages"] = LANGUAGES
     env.globals["footprint_units"] = footprint_unit_choices()
     env.filters["number"] = format_number
+    env.filters["local_time"] = local_time
     env.globals["describe_check"] = describe_check
     return env
 

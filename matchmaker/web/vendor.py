@@ -17,15 +17,13 @@ from starlette.datastructures import FormData, UploadFile
 
 from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Offer
-from matchmaker.deps import EngineDep, SessionDep
+from matchmaker.deps import SessionDep
 from matchmaker.errors import LengthRequired, PayloadTooLarge
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
 from matchmaker.imports.decoding import decode_upload
 from matchmaker.imports.readers import detect_format, read_records
 from matchmaker.imports.schemas import ImportReport, LineError
-from matchmaker.matching import service as matching
-from matchmaker.matching.visibility import can_see_matches
 from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.offers import service as offer_service
 from matchmaker.offers.repository import OfferFilters
@@ -62,11 +60,6 @@ LIST_SEPARATORS = re.compile(r"[,，、;；]")
 # The multipart wrapping around the file (boundaries, headers, the CSRF field) is small; allow for it
 # when refusing a body by its declared length, and check the file itself exactly once it is read.
 FORM_OVERHEAD = 64 * 1024
-# The domain's reasons for an empty match list, by the message key that says it in the user's language.
-NO_MATCH_KEYS = {
-    "no open need fits this offer": "vendor.matches.none_fit",
-    "no open need is relevant enough": "vendor.matches.none_relevant",
-}
 NOTICES = ("created", "saved", "published", "archived")
 
 
@@ -256,30 +249,6 @@ def _rejected_lines(request: Request, errors: list[LineError]) -> list[dict[str,
 def _upload_problem(request: Request, key: str, *, status: int, **values: object) -> Response:
     context = {"report": None, "problem": {"key": key, "values": values}}
     return render(request, "vendor/upload.html", context, status=status)
-
-
-@router.get("/offers/{offer_id}")
-def offer_detail(
-    request: Request, session: SessionDep, engine: EngineDep, user: VendorDep, offer_id: PathId,
-    done: Annotated[str | None, Query(max_length=16)] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="how many fitting needs to show")] = 20,
-) -> Response:  # fmt: skip
-    offer = offer_service.get_visible(session=session, principal=user.principal, offer_id=offer_id)
-    result = None
-    # The needs an offer fits are its supplier's (and the operator's) to see, as in the API.
-    if can_see_matches(party_service.viewer_of(session=session, principal=user.principal), offer):
-        with engine.matching_slots:
-            result = matching.match_offer(
-                session=session, engine=engine, principal=user.principal, offer_id=offer.id, limit=limit
-            )
-    context = {
-        "offer": offer_service.to_read(session=session, offers=[offer])[0],
-        "result": result,
-        "no_match_key": NO_MATCH_KEYS.get(result.no_match_reason or "") if result else None,
-        "editable": user.principal.is_operator or offer.owner_id == user.principal.organisation_id,
-        "done": done if done in NOTICES else None,
-    }
-    return render(request, "vendor/offer.html", context)
 
 
 @router.get("/offers/{offer_id}/edit")
