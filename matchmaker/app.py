@@ -12,6 +12,9 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import __version__
+from matchmaker.alerts.endpoints import router as alerts_router
+from matchmaker.alerts.producer import AlertProducer
+from matchmaker.alerts.worker import DeliveryWorker
 from matchmaker.alliances.endpoints import router as alliances_router
 from matchmaker.config import Settings, get_settings
 from matchmaker.db.changes import ChangeSignal
@@ -66,18 +69,26 @@ def create_app(
             starting.begin()
         else:
             await run_in_threadpool(starting.run)
-        follower = None
+        follower, deliveries = None, None
         if database is not None:  # its own pool: a thread of its own may read the feed beside requests
             signal = await run_in_threadpool(
                 functools.partial(ChangeSignal, database, poll_seconds=FOLLOW_POLL_SECONDS)
             )
-            follower = ChangeFollower(starting, app.state.session_factory, signal)
+            alerts = AlertProducer()
+            await run_in_threadpool(alerts.start, app.state.session_factory)  # changes from now on are news
+            follower = ChangeFollower(starting, app.state.session_factory, signal, then=[alerts.run])
             follower.start()
+            deliveries = DeliveryWorker(
+                app.state.session_factory, allow_private=settings.webhook_allow_private
+            )
+            deliveries.start()
         try:
             yield
         finally:
             if follower is not None:
                 follower.stop()
+            if deliveries is not None:
+                deliveries.stop()
             starting.stop()
             if database is not None:
                 database.dispose()
@@ -102,6 +113,7 @@ def create_app(
         matching_router,
         shortlists_router,
         inquiries_router,
+        alerts_router,
     ):
         app.include_router(router)
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Hours a web session lasts after sign-in.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Let organisations' webhooks point at loopback, private or link-local addresses. Off: a webhook is a
+    # URL any organisation gives, and the service would post to its own network for them.
+    webhook_allow_private: bool = False
 
     @field_validator("environment")
     @classmethod

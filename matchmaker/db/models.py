@@ -325,3 +325,103 @@ class InquiryMessage(Base):
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="messages")
     author: Mapped[Organisation] = relationship()
+
+
+class FootprintVersion(Base):
+    """An offer's footprint as it stood from one version on: written with every change of its value, unit,
+    verification or status (`db.footprint_history`), by whichever writer made it, so that what changed
+    can be said later ("0.62 -> 0.48 tCO2e/t")."""
+
+    __tablename__ = "footprint_versions"
+    __table_args__ = (UniqueConstraint("offer_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    pcf_value: Mapped[float | None] = mapped_column(Float)
+    pcf_unit: Mapped[str | None] = mapped_column(String(32))
+    pcf_verified: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Alert(Base):
+    """One thing an organisation is told once (`alerts.rules`): an offer now fits its open need, an offer
+    it shortlisted or asked about changed its footprint or was withdrawn, a new need fits its offer.
+    `key` names the event, so the same event found twice (two replicas, a restart) is stored once."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("organisation_id", "key"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    # offer_fits_need | offer_changed | offer_withdrawn | need_fits_offer
+    kind: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(120))
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id", ondelete="SET NULL"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"), index=True)
+    # What the reader needs without another call: titles, and for a change its old and new values.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Webhook(TimestampMixin, Base):
+    """Where an organisation's alerts are also posted, signed with its secret (HMAC-SHA256); each alert
+    at once, or a daily digest. Disabled after `alerts.delivery.DISABLE_AFTER` failures in a row."""
+
+    __tablename__ = "webhooks"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    # Kept as given: signing needs it, and it is the organisation's own (shown once, like a key).
+    secret: Mapped[str] = mapped_column(String(200))
+    # each | daily
+    delivery: Mapped[str] = mapped_column(String(8), default="each")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """One post of alerts to a webhook: tried, and tried again with backoff until it is answered 2xx or
+    the webhook is disabled."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("webhooks.organisation_id", ondelete="CASCADE"), index=True
+    )
+    alert_ids: Mapped[list[int]] = mapped_column(JSON)
+    # pending | delivered | abandoned
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FeedPosition(Base):
+    """How far a durable consumer of the feed (alerts) has read it, kept across restarts."""
+
+    __tablename__ = "feed_positions"
+
+    consumer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class KnownFit(Base):
+    """An offer its need's buyer already knows fits (it was among the need's matches when the need was
+    posted or changed, or the buyer was alerted to it): not news again (`alerts.rules`)."""
+
+    __tablename__ = "known_fits"
+
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-# Every session records what it changes in the feed of committed changes, and a bulk write refreshes
-# PostgreSQL's planner statistics (listeners on the Session class).
+# Every session records what it changes in the feed of committed changes and every version of an offer's
+# footprint, and a bulk write refreshes PostgreSQL's planner statistics (listeners on the Session class).
 import matchmaker.db.changes  # noqa: F401, E402
+import matchmaker.db.footprint_history  # noqa: F401, E402
 import matchmaker.db.statistics  # noqa: F401, E402
 
 # The execution option that marks a transaction which will write: on SQLite it begins IMMEDIATE.

@@ -1,0 +1,38 @@
+"""What an organisation is alerted to, and the key that makes each event one alert, stated once.
+
+- `offer_fits_need` (to the need's buyer): after a change that can make an offer fit (published, its
+  footprint or verification changed, its supplier admitted or joined an alliance; not a new title), the
+  offer is among the first matches of the open need. Once per (need, offer): an offer that leaves the
+  list and comes back is not news.
+- `offer_changed` / `offer_withdrawn` (to a buyer that shortlisted the offer or asked about it): its
+  footprint, unit or verification changed, or it is no longer published; saying old -> new. Once per
+  version of the offer's footprint, and only for a change made after the buyer began watching.
+- `need_fits_offer` (to the supplier): a new or changed open need, shared with vendors, has the supplier's
+  offer among its matches. Once per (need, offer).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+AlertKind = Literal["offer_fits_need", "offer_changed", "offer_withdrawn", "need_fits_offer"]
+ALERT_KINDS: tuple[AlertKind, ...] = (
+    "offer_fits_need",
+    "offer_changed",
+    "offer_withdrawn",
+    "need_fits_offer",
+)
+# How far down a need's matches (or an offer's fitting needs) an alert is made: the first page a buyer reads.
+ALERTED_RANKS = 10
+
+
+def fit_key(*, need_id: int, offer_id: int) -> str:
+    return f"fit:{need_id}:{offer_id}"
+
+
+def need_fit_key(*, need_id: int, offer_id: int) -> str:
+    return f"need-fit:{need_id}:{offer_id}"
+
+
+def change_key(*, offer_id: int, version: int) -> str:
+    return f"changed:{offer_id}:{version}"
