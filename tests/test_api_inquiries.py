@@ -38,7 +38,7 @@ def test_an_inquiry_is_quoted_and_closed_as_won(client: TestClient, world: World
         "buyer",
         "Member Steel",
     )
-    assert inquiry["next_steps"] == ["message", "close"]
+    assert inquiry["next_steps"] == ["close", "message"]
     question = _step(client, world.member_vendor, inquiry["id"], kind="question", body="Which grade, Q345?")
     assert question.status_code == 201 and question.json()["status"] == "pending"
     quote = _step(
@@ -146,7 +146,7 @@ def test_inboxes_on_both_sides(client: TestClient, world: World) -> None:
     assert [i["id"] for i in sent["items"]] == [first, second]  # the newest activity first
     received = client.get("/inquiries", headers=world.member_vendor.headers).json()
     assert [(i["id"], i["your_side"], i["next_steps"]) for i in received["items"]] == [
-        (first, "vendor", ["message", "question", "quote", "decline"])
+        (first, "vendor", ["quote", "question", "decline", "message"])
     ]
     answered = client.get("/inquiries?status=answered", headers=world.buyer.headers).json()
     assert [i["id"] for i in answered["items"]] == [first]

@@ -8,7 +8,9 @@ import re
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy.orm import Session, sessionmaker
 
+from matchmaker.alerts.producer import AlertProducer
 from matchmaker.shortlists.export import HEADER_ROW
 from tests.markets import Market
 from tests.test_web_buyer import REBAR_NEED_ZH, post_need
@@ -135,3 +137,34 @@ def test_a_quote_without_a_currency_is_refused_on_the_form(client: TestClient, m
     assert refused.status_code == 422
     assert 'data-testid="form-error"' in refused.text
     assert 'data-kind="quote"' not in refused.text
+
+
+def test_the_alerts_page_says_what_changed_and_keeps_a_webhook_safe(
+    client: TestClient, market: Market, session_factory: sessionmaker[Session]
+) -> None:
+    need_page, links = _need_with_matches(client, market)
+    need_id, offer_id = int(need_page.rsplit("/", 1)[1]), links[0][1]
+    post_form(client, f"{need_page}/shortlist/{offer_id}", {"action": "keep"}, page=need_page)
+    producer = AlertProducer()
+    producer.start(session_factory)
+    owner_id = client.get(f"/offers/{offer_id}", headers=market.buyer.headers).json()["owner_id"]
+    suppliers = (market.eaf_steel, market.bof_steel, market.zh_steel, market.outsider_steel)
+    owner = next(p for p in suppliers if p.organisation.id == owner_id)
+    stated = client.get(f"/offers/{offer_id}", headers=owner.headers).json()
+    changed = client.patch(
+        f"/offers/{offer_id}", json={"pcf_value": stated["pcf_value"] / 2}, headers=owner.headers
+    )
+    assert changed.status_code == 200
+    producer.run(client.app.state.engine, session_factory)  # type: ignore[attr-defined]
+    page = client.get("/ui/alerts").text
+    assert 'data-kind="offer_changed"' in page and "→" in page
+    assert f"/ui/offers/{offer_id}?need={need_id}" in page
+    refused = post_form(
+        client,
+        "/ui/alerts/webhook",
+        {"url": "http://169.254.169.254/latest", "secret": "x" * 20},
+        page="/ui/alerts",
+    )
+    assert refused.status_code == 422 and 'data-testid="form-error"' in refused.text
+    read = post_form(client, "/ui/alerts/read", {}, page="/ui/alerts", follow_redirects=True)
+    assert "card unread" not in read.text

@@ -30,12 +30,13 @@ class Step:
 
 
 _OPEN: frozenset[Status] = frozenset({"pending", "answered"})
+# In the order a side is offered them: what moves the inquiry on first.
 STEPS: dict[StepKind, Step] = {
-    "message": Step(frozenset({"buyer", "vendor"}), frozenset({"pending", "answered", "declined"}), None),
-    "question": Step(frozenset({"vendor"}), _OPEN, None),
     "quote": Step(frozenset({"vendor"}), _OPEN, "answered"),
+    "question": Step(frozenset({"vendor"}), _OPEN, None),
     "decline": Step(frozenset({"vendor"}), _OPEN, "declined"),
     "close": Step(frozenset({"buyer"}), frozenset({"pending", "answered", "declined"}), "closed"),
+    "message": Step(frozenset({"buyer", "vendor"}), frozenset({"pending", "answered", "declined"}), None),
 }
 
 

@@ -12,7 +12,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matchmaker.errors import MatchmakerError, answer_errors_under, field_errors_from_pydantic
-from matchmaker.web import buyer, inquiries, needs_search, offer_page, operator, pages, shortlists, vendor
+from matchmaker.web import (
+    alerts,
+    buyer,
+    inquiries,
+    needs_search,
+    offer_page,
+    operator,
+    pages,
+    shortlists,
+    vendor,
+)
 from matchmaker.web.deps import SignInRequired
 from matchmaker.web.forms import page_translator, phrase
 from matchmaker.web.i18n import catalogue
@@ -24,7 +34,7 @@ PREFIX = "/ui"
 def install_web(app: FastAPI) -> None:
     catalogue()  # a broken message file fails at start-up, not on a user's first page
     app.mount(f"{PREFIX}/static", StaticFiles(packages=[("matchmaker.web", "static")]), name="static")
-    for module in (pages, buyer, shortlists, vendor, offer_page, inquiries, needs_search, operator):
+    for module in (pages, buyer, shortlists, vendor, offer_page, inquiries, alerts, needs_search, operator):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
 
     @app.exception_handler(SignInRequired)

@@ -3,6 +3,7 @@ notes, a side-by-side comparison of up to five with a chart drawn on the server,
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -102,9 +103,25 @@ def export_shortlist(
 @dataclass(frozen=True, slots=True)
 class Bar:
     item: ShortlistItem
+    label: str  # the offer's title, cut to fit beside the bar
     y: int
     width: float  # in the chart's units (0-CHART_WIDTH)
     over: bool
+
+
+# Room for a bar's label, in Latin letters; a Chinese character takes two.
+LABEL_WIDTH = 26
+
+
+def short_label(text: str, width: int = LABEL_WIDTH) -> str:
+    """The text cut to `width` columns (wide characters count two), with an ellipsis when cut."""
+    used, kept = 0, list[str]()
+    for character in text:
+        used += 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+        if used > width - 1:
+            return "".join(kept) + "…"
+        kept.append(character)
+    return text
 
 
 CHART_WIDTH = 600
@@ -133,6 +150,7 @@ class FootprintChart:
         bars = [
             Bar(
                 item=item,
+                label=short_label(item.offer.title),
                 y=position * (BAR_HEIGHT + 12),
                 width=max(item.footprint.value, 0.0) * scale if item.footprint.value is not None else 0.0,
                 over=(

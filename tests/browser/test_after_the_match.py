@@ -92,8 +92,8 @@ def test_shortlist_compare_export_inquire_quote_and_win(server: Server, browser:
     wait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=inquiry]")))
     shot(driver, "after-vendor-inbox-en")
     driver.get(thread_url)
-    driver.find_element(By.CSS_SELECTOR, "[data-testid=step-quote] summary").click()
     quote = driver.find_element(By.CSS_SELECTOR, "[data-testid=step-quote]")
+    assert quote.get_attribute("open") is not None  # the step that moves it on is the one open
     quote.find_element(By.ID, "f-price").send_keys("28")
     quote.find_element(By.ID, "f-lead_time_days").send_keys("30")
     quote.find_element(By.ID, "f-pcf_value").send_keys("0.9")
@@ -107,8 +107,8 @@ def test_shortlist_compare_export_inquire_quote_and_win(server: Server, browser:
     sign_in(driver, server, "buyer")
     _choose_language(driver, "zh")
     driver.get(thread_url)
-    driver.find_element(By.CSS_SELECTOR, "[data-testid=step-close] summary").click()
     close = driver.find_element(By.CSS_SELECTOR, "[data-testid=step-close]")
+    assert close.get_attribute("open") is not None
     close.find_element(By.CSS_SELECTOR, "input[value=won]").click()
     close.find_element(By.CSS_SELECTOR, "[data-testid=submit-close]").click()
     wait(driver, 20).until(
