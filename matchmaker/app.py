@@ -20,6 +20,7 @@ from matchmaker.config import Settings, get_settings
 from matchmaker.db.changes import ChangeSignal
 from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.errors import install_problem_handlers, register_problem_schema
+from matchmaker.feedback.endpoints import router as feedback_router
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
 from matchmaker.inquiries.endpoints import router as inquiries_router
@@ -113,6 +114,7 @@ def create_app(
         matching_router,
         shortlists_router,
         inquiries_router,
+        feedback_router,
         alerts_router,
     ):
         app.include_router(router)

@@ -168,3 +168,26 @@ def test_the_alerts_page_says_what_changed_and_keeps_a_webhook_safe(
     assert refused.status_code == 422 and 'data-testid="form-error"' in refused.text
     read = post_form(client, "/ui/alerts/read", {}, page="/ui/alerts", follow_redirects=True)
     assert "card unread" not in read.text
+
+
+def test_a_match_marked_not_relevant_leaves_the_page_and_comes_back(
+    client: TestClient, market: Market
+) -> None:
+    need_page, links = _need_with_matches(client, market)
+    offer_id = links[0][1]
+    hidden = post_form(
+        client, f"{need_page}/feedback/{offer_id}", {"verdict": "not_relevant", "next": need_page},
+        page=need_page, follow_redirects=True,
+    )  # fmt: skip
+    assert offer_id not in [int(o) for _, o in _OFFER_LINK.findall(hidden.text)]
+    assert 'data-testid="dismissed"' in hidden.text
+    back = post_form(
+        client, f"{need_page}/feedback/{offer_id}", {"verdict": "undo", "next": need_page},
+        page=need_page, follow_redirects=True,
+    )  # fmt: skip
+    assert [int(o) for _, o in _OFFER_LINK.findall(back.text)][0] == offer_id
+    contracted = post_form(
+        client, f"{need_page}/feedback/{offer_id}", {"verdict": "contracted", "next": need_page},
+        page=need_page, follow_redirects=True,
+    )  # fmt: skip
+    assert 'aria-pressed="true" data-testid="verdict-contracted"' in contracted.text

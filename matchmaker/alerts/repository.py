@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from matchmaker.db.base import utcnow
 from matchmaker.db.models import (
     Alert,
     FeedPosition,
@@ -238,7 +239,8 @@ def remember_fits(session: Session, pairs: Sequence[tuple[int, int]]) -> None:
     if not pairs:
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    rows = [{"need_id": need, "offer_id": offer} for need, offer in sorted(set(pairs))]
+    now = utcnow()
+    rows = [{"need_id": need, "offer_id": offer, "since": now} for need, offer in sorted(set(pairs))]
     for start in range(0, len(rows), ID_CHUNK):
         session.execute(
             dialect.insert(KnownFit).values(rows[start : start + ID_CHUNK]).on_conflict_do_nothing()

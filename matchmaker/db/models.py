@@ -425,3 +425,21 @@ class KnownFit(Base):
 
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), primary_key=True)
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    # When the pair was first found to fit: the operator's "time to first match" of a need.
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MatchFeedback(TimestampMixin, Base):
+    """A buyer's word on one match of its need: relevant, not relevant (the offer leaves the need's list
+    until the word is taken back) or contracted; with the offer's place in the list when it was said."""
+
+    __tablename__ = "match_feedback"
+
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
+    # relevant | not_relevant | contracted
+    verdict: Mapped[str] = mapped_column(String(16))
+    # The offer's rank in the need's matches when the verdict was given (null: not among them).
+    rank: Mapped[int | None] = mapped_column(Integer)
+
+    offer: Mapped[Offer] = relationship()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from matchmaker.alliances import repository as alliances
-from matchmaker.db.models import Need, Offer
+from matchmaker.db.models import MatchFeedback, Need, Offer
 from matchmaker.matching.eligibility import OfferFacts
 from matchmaker.offers import visibility as offer_visibility
 from matchmaker.visibility import Viewer
@@ -81,3 +81,14 @@ def open_needs(session: Session, *, visible: ColumnElement[bool]) -> list[Need]:
         .where(Need.status == "open", visible)
     )
     return list(session.scalars(statement.order_by(Need.id)))
+
+
+def dismissed_offer_ids(session: Session, need_id: int) -> set[int]:
+    """The offers the need's buyer marked not relevant: they leave its list until the mark is taken back."""
+    return set(
+        session.scalars(
+            select(MatchFeedback.offer_id).where(
+                MatchFeedback.need_id == need_id, MatchFeedback.verdict == "not_relevant"
+            )
+        )
+    )

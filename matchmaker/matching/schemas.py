@@ -164,6 +164,7 @@ class OfferMatches(BaseModel):
     more: int = Field(description="relevant offers beyond the limit: a higher limit shows them")
     no_match_reason: str | None
     near_misses: list[NearMiss]
+    dismissed: int = Field(default=0, description="offers the need's buyer marked not relevant: left out")
 
 
 class NeedMatch(BaseModel):

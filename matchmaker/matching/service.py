@@ -292,27 +292,52 @@ def match_need(
 ) -> OfferMatches:
     """Offers for a need, ranked as the need's buyer sees them: for its buyer and the operator only (404
     for anyone else, who would otherwise see what the buyer may see)."""
-    need = need_repository.get(session, need_id)
     caller = party_service.viewer_of(session=session, principal=principal)
-    if need is None or not can_see_matches(caller, need):
-        raise NotFound(f"need {need_id} not found")
+    need = need_of_matches(session=session, viewer=caller, need_id=need_id)
     criteria = need_criteria(need, refinement)
     # The need's own buyer asking: it is the viewer the ranking needs, already read.
     own = caller.role == "buyer" and caller.organisation_id == need.owner_id
+    dismissed = repository.dismissed_offer_ids(session, need.id)
     shown = rank_for_need(
         session=session,
         engine=engine,
         need=need,
         criteria=criteria,
-        limit=limit,
+        limit=limit + len(dismissed),
         buyer=caller if own else None,
     )
-    return _offer_matches(
+    matches = _offer_matches(
         shown=shown,
         criteria=criteria,
         query_text=need.text,
         need=need,
         region_preference=need.region_preference,
+    )
+    return _without(matches, dismissed, limit=limit) if dismissed else matches
+
+
+def need_of_matches(*, session: Session, viewer: Viewer, need_id: int) -> Need:
+    """A need whose matches (and what follows them: shortlist, feedback) the viewer may see, or 404."""
+    need = need_repository.get(session, need_id)
+    if need is None or not can_see_matches(viewer, need):
+        raise NotFound(f"need {need_id} not found")
+    return need
+
+
+def _without(matches: OfferMatches, dismissed: set[int], *, limit: int) -> OfferMatches:
+    """The list without the offers its buyer dismissed, ranked again from 1; they are counted apart."""
+    kept = [m for m in matches.matches if m.offer.id not in dismissed]
+    relevant = matches.relevant - (len(matches.matches) - len(kept))
+    shown = [m.model_copy(update={"rank": rank}) for rank, m in enumerate(kept[:limit], start=1)]
+    return matches.model_copy(
+        update={
+            "matches": shown,
+            "relevant": relevant,
+            "shown": len(shown),
+            "more": max(relevant - len(shown), 0),
+            "near_misses": [m for m in matches.near_misses if m.offer.id not in dismissed],
+            "dismissed": len(dismissed),
+        }
     )
 
 

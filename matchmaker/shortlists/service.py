@@ -20,8 +20,6 @@ from matchmaker.errors import Conflict, Forbidden, NotFound
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.explain import offer_brief
-from matchmaker.matching.visibility import can_see_matches
-from matchmaker.needs import repository as need_repository
 from matchmaker.offers import repository as offer_repository
 from matchmaker.offers import visibility as offer_visibility
 from matchmaker.parties import service as party_service
@@ -36,20 +34,18 @@ SCORED_MATCHES = 100
 
 
 def get_need(*, session: Session, principal: Principal, need_id: int) -> Need:
-    """The need whose shortlist the caller may see, or 404."""
-    need = need_repository.get(session, need_id)
-    if need is None or not can_see_matches(
-        party_service.viewer_of(session=session, principal=principal), need
-    ):
-        raise NotFound(f"need {need_id} not found")
-    return need
+    """The need whose shortlist the caller may see (who may see its matches), or 404."""
+    viewer = party_service.viewer_of(session=session, principal=principal)
+    return matching.need_of_matches(session=session, viewer=viewer, need_id=need_id)
 
 
-def _need_to_change(*, session: Session, principal: Principal, need_id: int) -> Need:
+def need_to_change(*, session: Session, principal: Principal, need_id: int) -> Need:
+    """The need whose shortlist (or feedback) the caller may change: its buyer's keys and the operator;
+    its row held until the transaction ends, so two writers queue (PostgreSQL)."""
     need = get_need(session=session, principal=principal, need_id=need_id)
     if not (principal.is_operator or principal.role == "buyer"):
-        raise Forbidden("only the buyer's keys and the operator may change a need's shortlist")
-    if not lock_versioned(session, need):  # two writers to one shortlist queue here (PostgreSQL)
+        raise Forbidden("only the buyer's keys and the operator may change what follows a need's matches")
+    if not lock_versioned(session, need):
         raise NotFound(f"need {need_id} not found")
     return need
 
@@ -58,7 +54,7 @@ def keep(
     *, session: Session, principal: Principal, need_id: int, offer_id: int, note: str
 ) -> tuple[ShortlistEntry, bool]:
     """Put an offer the need's buyer may see on the need's shortlist, or replace its note; True if new."""
-    need = _need_to_change(session=session, principal=principal, need_id=need_id)
+    need = need_to_change(session=session, principal=principal, need_id=need_id)
     offer = offer_repository.get(session, offer_id)
     buyer = party_service.viewer_for(session=session, organisation_id=need.owner_id, role="buyer")
     if offer is None or not offer_visibility.can_see(buyer, offer):
@@ -77,7 +73,7 @@ def keep(
 
 def drop(*, session: Session, principal: Principal, need_id: int, offer_id: int) -> None:
     """Take an offer off the need's shortlist (404 if it is not on it)."""
-    need = _need_to_change(session=session, principal=principal, need_id=need_id)
+    need = need_to_change(session=session, principal=principal, need_id=need_id)
     entry = repository.get(session, need_id=need.id, offer_id=offer_id)
     if entry is None:
         raise NotFound(f"offer {offer_id} is not on the shortlist of need {need_id}")

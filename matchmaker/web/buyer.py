@@ -19,6 +19,7 @@ from matchmaker.db.models import Need
 from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.errors import MatchmakerError
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, FootprintUnitText
+from matchmaker.feedback import service as feedback_service
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.schemas import OfferMatches, SearchRequest
@@ -269,11 +270,21 @@ def need_matches(
         "kinds": OFFER_KINDS,
         "editable": user.principal.is_operator or need.owner_id == user.principal.organisation_id,
         "shortlisted": shortlist_service.shortlisted_ids(session=session, need=need),
+        **_verdicts(session, user, need),
         "may_shortlist": user.role == "buyer" and need.owner_id == user.principal.organisation_id,
         # The text states a constraint the need does not apply: say so, and where to confirm it.
         "unapplied": need_service.detect(session=session, text=need.text, fields=_need_values(need))[0],
     }
     return render(request, "buyer/need.html", context)
+
+
+def _verdicts(session: Session, user: WebUser, need: Need) -> dict[str, Any]:
+    """The buyer's word on each match (by offer), and the offers it dismissed (for their undo)."""
+    given = feedback_service.of_need(session=session, principal=user.principal, need_id=need.id)
+    return {
+        "verdicts": {entry.offer_id: entry.verdict for entry in given},
+        "dismissed": [entry for entry in given if entry.verdict == "not_relevant"],
+    }
 
 
 @router.get("/search")

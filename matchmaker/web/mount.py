@@ -15,6 +15,7 @@ from matchmaker.errors import MatchmakerError, answer_errors_under, field_errors
 from matchmaker.web import (
     alerts,
     buyer,
+    feedback,
     inquiries,
     needs_search,
     offer_page,
@@ -34,7 +35,18 @@ PREFIX = "/ui"
 def install_web(app: FastAPI) -> None:
     catalogue()  # a broken message file fails at start-up, not on a user's first page
     app.mount(f"{PREFIX}/static", StaticFiles(packages=[("matchmaker.web", "static")]), name="static")
-    for module in (pages, buyer, shortlists, vendor, offer_page, inquiries, alerts, needs_search, operator):
+    for module in (
+        pages,
+        buyer,
+        shortlists,
+        feedback,
+        vendor,
+        offer_page,
+        inquiries,
+        alerts,
+        needs_search,
+        operator,
+    ):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
 
     @app.exception_handler(SignInRequired)

@@ -135,6 +135,7 @@ def upgrade() -> None:
         "known_fits",
         sa.Column("need_id", sa.Integer(), nullable=False),
         sa.Column("offer_id", sa.Integer(), nullable=False),
+        sa.Column("since", matchmaker.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["need_id"], ["needs.id"], name=op.f("fk_known_fits_need_id_needs"), ondelete="CASCADE"
         ),
