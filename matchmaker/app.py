@@ -26,6 +26,7 @@ from matchmaker.imports.endpoints import router as imports_router
 from matchmaker.inquiries.endpoints import router as inquiries_router
 from matchmaker.matching.endpoints import router as matching_router
 from matchmaker.matching.lifecycle import ChangeFollower, EngineStart
+from matchmaker.metrics.endpoints import router as metrics_router
 from matchmaker.middleware import install_middleware
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
@@ -116,6 +117,7 @@ def create_app(
         inquiries_router,
         feedback_router,
         alerts_router,
+        metrics_router,
     ):
         app.include_router(router)
 

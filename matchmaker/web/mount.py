@@ -17,6 +17,7 @@ from matchmaker.web import (
     buyer,
     feedback,
     inquiries,
+    metrics,
     needs_search,
     offer_page,
     operator,
@@ -44,6 +45,7 @@ def install_web(app: FastAPI) -> None:
         offer_page,
         inquiries,
         alerts,
+        metrics,
         needs_search,
         operator,
     ):

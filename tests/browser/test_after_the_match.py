@@ -1,6 +1,7 @@
 """After the match, in a real browser: a buyer (in Chinese) opens a matched offer, shortlists it beside
 another, compares them, exports the shortlist and asks the supplier; the supplier (in English) quotes; the
-buyer closes the inquiry as won; the operator sees it. Screenshots of each step go to test-artifacts."""
+buyer closes the inquiry as won; the operator sees it, in the metrics too. Screenshots of each step go to
+test-artifacts."""
 
 from __future__ import annotations
 
