@@ -117,7 +117,7 @@ def test_shortlist_compare_export_inquire_quote_and_win(server: Server, browser:
     )
     shot(driver, "after-won-zh")
 
-    # The operator sees it, closed and won, among all inquiries.
+    # The operator sees it, closed and won, among all inquiries and in the metrics.
     sign_in(driver, server, "operator")
     _click(driver, "[data-testid=nav-inquiries]")
     rows = wait(driver, 20).until(
@@ -125,3 +125,7 @@ def test_shortlist_compare_export_inquire_quote_and_win(server: Server, browser:
     )
     assert any(OWN_OFFER in row.text and ("won" in row.text or "成交" in row.text) for row in rows)
     shot(driver, "after-operator-inbox")
+    _click(driver, "[data-testid=nav-metrics]")
+    funnel = wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=funnel]")))
+    assert "1 sent → 1 quoted → 1 won" in funnel.text
+    shot(driver, "after-operator-metrics-en")
