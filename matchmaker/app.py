@@ -28,6 +28,7 @@ from matchmaker.matching.endpoints import router as matching_router
 from matchmaker.matching.lifecycle import ChangeFollower, EngineStart
 from matchmaker.metrics.endpoints import router as metrics_router
 from matchmaker.middleware import install_middleware
+from matchmaker.needs.deadlines import DeadlineKeeper
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
 from matchmaker.pact.endpoints import install_pact
@@ -78,7 +79,9 @@ def create_app(
             )
             alerts = AlertProducer()
             await run_in_threadpool(alerts.start, app.state.session_factory)  # changes from now on are news
-            follower = ChangeFollower(starting, app.state.session_factory, signal, then=[alerts.run])
+            follower = ChangeFollower(
+                starting, app.state.session_factory, signal, then=[DeadlineKeeper().run, alerts.run]
+            )
             follower.start()
             deliveries = DeliveryWorker(
                 app.state.session_factory, allow_private=settings.webhook_allow_private

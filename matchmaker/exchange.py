@@ -7,6 +7,7 @@ other with the same message.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -18,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from matchmaker.schema_types import Flag, FootprintNumber, RequestModel
-from matchmaker.units import parse_unit
+from matchmaker.schema_types import Flag, FootprintNumber, NotText, RequestModel
+from matchmaker.units import DECLARED_UNITS, UnitError, canonical_declared_unit, parse_unit
 
 CATEGORIES: tuple[str, ...] = (
     "steel",
@@ -99,6 +100,18 @@ Category = Annotated[str, AfterValidator(_known_category)]
 FootprintUnitText = Annotated[str, AfterValidator(_known_unit)]
 AllianceCode = Annotated[str, AfterValidator(_alliance_code)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _known_declared_unit(value: str) -> str:
+    try:
+        return canonical_declared_unit(value)
+    except UnitError as error:
+        raise InvalidValue(str(error), code="unit.unknown_declared", unit=value) from None
+
+
+# A declared unit a quantity is counted in (t, kg, MWh, kWp, m2, unit ...), in its canonical spelling.
+DeclaredUnitText = Annotated[str, StringConstraints(max_length=32), AfterValidator(_known_declared_unit)]
+Quantity = Annotated[float, NotText, Field(allow_inf_nan=False, gt=0, le=1e12)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Region = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -204,12 +217,49 @@ class NeedFields(RequestModel):
     require_verified: Flag = False
     alliance_only: AllianceCode | None = None
     region_preference: Region | None = None
+    # A year's quantity, and the footprint of what is bought today: each match's abatement from them.
+    quantity: Quantity | None = None
+    quantity_unit: DeclaredUnitText | None = None
+    baseline_pcf: FootprintNumber | None = None
+    baseline_pcf_unit: FootprintUnitText | None = None
+    delivery_from: date | None = None
+    delivery_until: date | None = None
+    # The last day offers are wanted: after it the need closes itself and the suppliers told of it hear so.
+    respond_by: date | None = None
 
     @model_validator(mode="after")
     def _consistent_ceiling(self) -> NeedFields:
         check_footprint_pair(
             self.max_pcf, self.max_pcf_unit, value_field="max_pcf", unit_field="max_pcf_unit"
         )
+        check_footprint_pair(
+            self.baseline_pcf,
+            self.baseline_pcf_unit,
+            value_field="baseline_pcf",
+            unit_field="baseline_pcf_unit",
+        )
+        if (self.quantity is None) != (self.quantity_unit is None):
+            raise InvalidValue(
+                "quantity and quantity_unit must both be set or both be null",
+                code="quantity.incomplete",
+                field="quantity_unit" if self.quantity_unit is None else "quantity",
+            )
+        if self.quantity_unit and self.baseline_pcf_unit:
+            family, baseline = (
+                DECLARED_UNITS[self.quantity_unit][0],
+                parse_unit(self.baseline_pcf_unit).family,
+            )
+            if family != baseline:
+                raise InvalidValue(
+                    f"quantity_unit {self.quantity_unit} ({family.value}) does not multiply a footprint "
+                    f"per {parse_unit(self.baseline_pcf_unit).declared_unit} ({baseline.value})",
+                    code="quantity.unit_family",
+                    field="quantity_unit",
+                )
+        if self.delivery_from and self.delivery_until and self.delivery_until < self.delivery_from:
+            raise InvalidValue(
+                "delivery_until is before delivery_from", code="delivery.order", field="delivery_until"
+            )
         if self.language is None:
             self.language = detect_language(self.text)
         return self

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,7 @@ from matchmaker.db.changes import FeedCursor, latest_position
 from matchmaker.db.models import Need, Offer
 from matchmaker.db.session import transaction
 from matchmaker.errors import NotFound
+from matchmaker.local_time import TIME_ZONE
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.needs import repository as need_repository
@@ -211,8 +213,11 @@ def _watched_offers_changed(session: Session, offer_ids: Sequence[int]) -> list[
 
 
 def _needs_fitting_offers(session: Session, engine: Engine, need_ids: Sequence[int], found: Findings) -> None:
+    today = datetime.now(TIME_ZONE).date()
     for need_id in need_ids:
         need = need_repository.get(session, need_id)
+        if need is not None and need.status == "closed" and need.respond_by and need.respond_by < today:
+            found.alerts.extend(_need_closed(session, need))
         if need is None or need.status != "open":
             continue
         matches = matching.match_need(
@@ -247,3 +252,21 @@ def _needs_fitting_offers(session: Session, engine: Engine, need_ids: Sequence[i
                     },
                 )  # fmt: skip
             )
+
+
+def _need_closed(session: Session, need: Need) -> list[dict[str, Any]]:
+    return [
+        _alert(
+            organisation_id=supplier,
+            kind="need_closed",
+            key=rules.closed_key(need_id=need.id),
+            need_id=need.id,
+            offer_id=offer_id,
+            details={
+                "need_text": need.text[:200],
+                "buyer": need.owner.name,
+                "respond_by": need.respond_by.isoformat() if need.respond_by else None,
+            },
+        )  # fmt: skip
+        for supplier, offer_id in repository.suppliers_told_of(session, need.id).items()
+    ]

@@ -245,3 +245,16 @@ def remember_fits(session: Session, pairs: Sequence[tuple[int, int]]) -> None:
         session.execute(
             dialect.insert(KnownFit).values(rows[start : start + ID_CHUNK]).on_conflict_do_nothing()
         )
+
+
+def suppliers_told_of(session: Session, need_id: int) -> dict[int, int | None]:
+    """The suppliers alerted to a need or asked about it, each with one of its offers (or None)."""
+    told: dict[int, int | None] = {}
+    alerted = select(Alert.organisation_id, Alert.offer_id).where(
+        Alert.need_id == need_id, Alert.kind == "need_fits_offer"
+    )
+    asked = select(Inquiry.vendor_id, Inquiry.offer_id).where(Inquiry.need_id == need_id)
+    for statement in (alerted, asked):
+        for organisation_id, offer_id in session.execute(statement):
+            told.setdefault(organisation_id, offer_id)
+    return told

@@ -9,19 +9,15 @@
   version of the offer's footprint, and only for a change made after the buyer began watching.
 - `need_fits_offer` (to the supplier): a new or changed open need, shared with vendors, has the supplier's
   offer among its matches. Once per (need, offer).
+- `need_closed` (to the suppliers told of a need, or asked about it): the need closed itself after its
+  last day for offers. Once per need.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-AlertKind = Literal["offer_fits_need", "offer_changed", "offer_withdrawn", "need_fits_offer"]
-ALERT_KINDS: tuple[AlertKind, ...] = (
-    "offer_fits_need",
-    "offer_changed",
-    "offer_withdrawn",
-    "need_fits_offer",
-)
+AlertKind = Literal["offer_fits_need", "offer_changed", "offer_withdrawn", "need_fits_offer", "need_closed"]
 # How far down a need's matches (or an offer's fitting needs) an alert is made: the first page a buyer reads.
 ALERTED_RANKS = 10
 
@@ -36,3 +32,7 @@ def need_fit_key(*, need_id: int, offer_id: int) -> str:
 
 def change_key(*, offer_id: int, version: int) -> str:
     return f"changed:{offer_id}:{version}"
+
+
+def closed_key(*, need_id: int) -> str:
+    return f"closed:{need_id}"

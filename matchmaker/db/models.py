@@ -245,6 +245,15 @@ class Need(TimestampMixin, Base):
         ForeignKey("alliances.id", ondelete="RESTRICT"), index=True
     )
     region_preference: Mapped[str | None] = mapped_column(String(100))
+    # A year's quantity (in a declared unit), and the footprint of what the buyer buys today.
+    quantity: Mapped[float | None] = mapped_column(Float)
+    quantity_unit: Mapped[str | None] = mapped_column(String(32))
+    baseline_pcf: Mapped[float | None] = mapped_column(Float)
+    baseline_pcf_unit: Mapped[str | None] = mapped_column(String(32))
+    delivery_from: Mapped[date | None] = mapped_column(Date)
+    delivery_until: Mapped[date | None] = mapped_column(Date)
+    # The last day offers are wanted (Shanghai's calendar); the need closes itself after it.
+    respond_by: Mapped[date | None] = mapped_column(Date, index=True)
     # open | closed
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     # private (owner only) | vendors (admitted vendors may see it)

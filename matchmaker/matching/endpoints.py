@@ -44,6 +44,10 @@ def need_matches(
         FootprintUnitText | None, Query(description="with max_pcf: try another ceiling")
     ] = None,
     require_verified: Annotated[bool | None, Query(description="true: verified footprints only")] = None,
+    sort: Annotated[
+        service.MatchOrder,
+        Query(description="score (default), footprint (lowest first), headroom (most), abatement (most)"),
+    ] = "score",
 ) -> OfferMatches:
     """Offers that fit the need, best first, each explained; never one that fails a hard filter.
 
@@ -67,6 +71,7 @@ def need_matches(
             need_id=need_id,
             refinement=refinement,
             limit=limit,
+            order=sort,
         )
 
 

@@ -121,11 +121,16 @@ class NeedBrief(BaseModel):
 
 
 class OfferMatch(BaseModel):
-    rank: int
+    rank: int = Field(description="its place by match score (the list may be sorted otherwise)")
     match_score: MatchScore
     score: float = Field(description="relevance plus the small carbon, verification and region bonuses")
     offer: OfferBrief
     explanation: Explanation
+    abatement_tco2e_per_year: float | None = Field(
+        default=None,
+        description="tCO2e a year avoided against the need's baseline at its yearly quantity; "
+        "null unless the need states both, in the offer's unit family",
+    )
 
 
 class NearMiss(BaseModel):

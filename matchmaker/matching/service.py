@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from matchmaker.auth import Principal
 from matchmaker.db.models import Need, Offer
 from matchmaker.errors import NotFound, ValidationFailed, field_error
 from matchmaker.exchange import InvalidValue, check_footprint_pair
+from matchmaker.footprints import stored_footprint, yearly_abatement
 from matchmaker.matching import repository
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.engine import Engine
@@ -130,6 +132,13 @@ def text_query(
     )
 
 
+# How a need's matches may be listed: by match score (their rank), lowest footprint, most headroom under the
+# ceiling, or most tCO2e avoided a year.
+MatchOrder = Literal["score", "footprint", "headroom", "abatement"]
+# The longest list of matches a caller may ask for.
+MOST_LISTED = 100
+
+
 @dataclass(frozen=True, slots=True)
 class ShownRanking:
     """A ranking and the offers it shows (its matches and near misses), read from the database in the very
@@ -151,6 +160,7 @@ def _offer_matches(
             score=round(scored.score, 4),
             offer=offer_brief(offers[scored.facts.id], sorted(scored.facts.supplier_alliances)),
             explanation=explain(scored, offers[scored.facts.id], region_preference=region_preference),
+            abatement_tco2e_per_year=_abatement(need, offers[scored.facts.id]) if need else None,
         )
         for position, scored in enumerate(ranking.matches, start=1)
     ]
@@ -187,6 +197,15 @@ def _offer_matches(
         more=max(ranking.relevant - len(matches), 0),
         no_match_reason=reason,
         near_misses=near,
+    )
+
+
+def _abatement(need: Need, offer: Offer) -> float | None:
+    return yearly_abatement(
+        quantity=need.quantity,
+        quantity_unit=need.quantity_unit,
+        baseline=stored_footprint(need.baseline_pcf, need.baseline_pcf_unit),
+        offered=stored_footprint(offer.pcf_value, offer.pcf_unit),
     )
 
 
@@ -289,6 +308,7 @@ def match_need(
     need_id: int,
     refinement: Refinement,
     limit: int,
+    order: MatchOrder = "score",
 ) -> OfferMatches:
     """Offers for a need, ranked as the need's buyer sees them: for its buyer and the operator only (404
     for anyone else, who would otherwise see what the buyer may see)."""
@@ -298,12 +318,14 @@ def match_need(
     # The need's own buyer asking: it is the viewer the ranking needs, already read.
     own = caller.role == "buyer" and caller.organisation_id == need.owner_id
     dismissed = repository.dismissed_offer_ids(session, need.id)
+    # Listed in another order, every match (as far as a list goes) is ranked first, then sorted and cut.
+    ranked = limit if order == "score" else MOST_LISTED
     shown = rank_for_need(
         session=session,
         engine=engine,
         need=need,
         criteria=criteria,
-        limit=limit + len(dismissed),
+        limit=ranked + len(dismissed),
         buyer=caller if own else None,
     )
     matches = _offer_matches(
@@ -313,7 +335,42 @@ def match_need(
         need=need,
         region_preference=need.region_preference,
     )
-    return _without(matches, dismissed, limit=limit) if dismissed else matches
+    matches = _without(matches, dismissed, limit=ranked) if dismissed else matches
+    return sorted_matches(matches, order, limit=limit)
+
+
+def sorted_matches(matches: OfferMatches, order: MatchOrder, *, limit: int) -> OfferMatches:
+    """The matches in another order than their score (a list ranked as far as it goes, then cut)."""
+    if order == "score":
+        return matches
+    ordered = sorted(matches.matches, key=_ORDERS[order])[:limit]
+    return matches.model_copy(
+        update={"matches": ordered, "shown": len(ordered), "more": max(matches.relevant - len(ordered), 0)}
+    )
+
+
+def _footprint_key(match: OfferMatch) -> tuple[bool, str, float]:
+    stated = stored_footprint(match.offer.pcf_value, match.offer.pcf_unit)
+    # Lowest first, within a unit family; offers without a footprint last.
+    return (stated.canonical is None, stated.family or "", stated.canonical or 0.0)
+
+
+def _headroom_key(match: OfferMatch) -> tuple[bool, float]:
+    footprint = match.explanation.footprint
+    room = footprint.below_ceiling_percent if footprint else None
+    return (room is None, -(room or 0.0))
+
+
+def _abatement_key(match: OfferMatch) -> tuple[bool, float]:
+    avoided = match.abatement_tco2e_per_year
+    return (avoided is None, -(avoided or 0.0))
+
+
+_ORDERS: dict[str, Callable[[OfferMatch], Any]] = {
+    "footprint": _footprint_key,
+    "headroom": _headroom_key,
+    "abatement": _abatement_key,
+}
 
 
 def need_of_matches(*, session: Session, viewer: Viewer, need_id: int) -> Need:

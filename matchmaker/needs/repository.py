@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
@@ -71,4 +72,11 @@ def open_needs_of(session: Session, owner_id: int, *, limit: int = 200) -> Seque
         .where(Need.owner_id == owner_id, Need.status == "open")
         .order_by(Need.created_at.desc(), Need.id.desc())
         .limit(limit)
+    ).all()
+
+
+def overdue(session: Session, *, today: date) -> Sequence[Need]:
+    """Open needs whose last day for offers is before `today`."""
+    return session.scalars(
+        select(Need).where(Need.status == "open", Need.respond_by.is_not(None), Need.respond_by < today)
     ).all()

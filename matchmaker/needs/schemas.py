@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -10,11 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from matchmaker.exchange import (
     AllianceCode,
     Category,
+    DeclaredUnitText,
     FootprintUnitText,
     Language,
     NeedFields,
     NeedStatus,
     NeedVisibility,
+    Quantity,
     Region,
 )
 from matchmaker.offers.schemas import ExternalId
@@ -47,6 +49,13 @@ class NeedUpdate(RequestModel):
     require_verified: Flag | None = None
     alliance_only: AllianceCode | None = None
     region_preference: Region | None = None
+    quantity: Quantity | None = None
+    quantity_unit: DeclaredUnitText | None = None
+    baseline_pcf: FootprintNumber | None = None
+    baseline_pcf_unit: FootprintUnitText | None = None
+    delivery_from: date | None = None
+    delivery_until: date | None = None
+    respond_by: date | None = None
     status: NeedStatus | None = None
     visibility: NeedVisibility | None = None
 
@@ -65,6 +74,13 @@ class NeedRead(BaseModel):
     require_verified: bool
     alliance_only: str | None
     region_preference: str | None
+    quantity: float | None = Field(description="a year's quantity, in quantity_unit")
+    quantity_unit: str | None
+    baseline_pcf: float | None = Field(description="the footprint of what is bought today")
+    baseline_pcf_unit: str | None
+    delivery_from: date | None
+    delivery_until: date | None
+    respond_by: date | None = Field(description="the last day offers are wanted; the need closes after it")
     status: str
     visibility: str
     version: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,7 +40,10 @@ from matchmaker.regions import regions_for
 from matchmaker.units import Footprint, UnitError
 from matchmaker.written_constraints import WrittenConstraints, read_constraints
 
-_PLAIN_FIELDS = ("text", "language", "category", "require_verified", "region_preference")
+_PLAIN_FIELDS = (
+    "text", "language", "category", "require_verified", "region_preference", "quantity", "quantity_unit",
+    "delivery_from", "delivery_until", "respond_by",
+)  # fmt: skip
 
 
 def get_visible(*, session: Session, principal: Principal, need_id: int) -> Need:
@@ -179,12 +183,15 @@ def _alliance_id(session: Session, code: str | None, *, create: bool) -> int | N
 
 def _assign(session: Session, need: Need, values: dict[str, Any], *, create_alliance: bool) -> None:
     ceiling = stored_footprint(values.get("max_pcf"), values.get("max_pcf_unit"))
+    baseline = stored_footprint(values.get("baseline_pcf"), values.get("baseline_pcf_unit"))
     columns: dict[str, Any] = {field: values.get(field) for field in _PLAIN_FIELDS}
     columns.update(
         max_pcf=ceiling.value,
         max_pcf_unit=ceiling.unit,
         max_pcf_family=ceiling.family,
         max_pcf_canonical=ceiling.canonical,
+        baseline_pcf=baseline.value,
+        baseline_pcf_unit=baseline.unit,
         alliance_only_id=_alliance_id(session, values.get("alliance_only"), create=create_alliance),
     )
     for column, value in columns.items():
@@ -214,7 +221,8 @@ def update(*, session: Session, need: Need, data: NeedUpdate) -> Need:
     """Apply a partial change, validating the merged need as a whole."""
     changes = data.model_dump(exclude_unset=True)
     current: dict[str, Any] = {
-        field: getattr(need, field) for field in (*_PLAIN_FIELDS, "max_pcf", "max_pcf_unit")
+        field: getattr(need, field)
+        for field in (*_PLAIN_FIELDS, "max_pcf", "max_pcf_unit", "baseline_pcf", "baseline_pcf_unit")
     }
     current["alliance_only"] = need.alliance_only.code if need.alliance_only else None
     merged = {**current, **{k: v for k, v in changes.items() if k in NeedFields.model_fields}}
@@ -274,3 +282,14 @@ def upsert_record(
 def own_open(*, session: Session, principal: Principal) -> Sequence[Need]:
     """The caller's organisation's open needs, newest first."""
     return repository.open_needs_of(session, principal.organisation_id)
+
+
+def close_overdue(*, session: Session, today: date) -> list[int]:
+    """Close the open needs whose last day for offers has passed (each a change in the feed: the suppliers
+    told of it are told it closed); their ids."""
+    closed = []
+    for need in repository.overdue(session, today=today):
+        need.status = "closed"
+        closed.append(need.id)
+    session.flush()
+    return closed

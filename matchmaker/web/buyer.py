@@ -7,7 +7,7 @@ would not return, and the filter refinements are the API's own query parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -37,7 +37,10 @@ from matchmaker.web.rendering import Pager, WebUser, render
 
 router = APIRouter(route_class=CheckedRoute)
 PER_PAGE = 20
-NEED_TEXT_FIELDS = ["text", "category", "max_pcf", "max_pcf_unit", "alliance_only", "region_preference"]
+NEED_TEXT_FIELDS = [
+    "text", "category", "max_pcf", "max_pcf_unit", "alliance_only", "region_preference", "quantity",
+    "quantity_unit", "baseline_pcf", "baseline_pcf_unit", "delivery_from", "delivery_until", "respond_by",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class MatchFilters:
     region: str | None = None
     certification: str | None = None
     limit: int = 10
+    sort: matching.MatchOrder = "score"
 
     @property
     def refinement(self) -> matching.Refinement:
@@ -80,6 +84,7 @@ def match_filters(
     region: Annotated[str | None, Query(max_length=100)] = None,
     certification: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,  # the API's limit: the page can show every match it may
+    sort: Annotated[str | None, Query(max_length=16)] = None,
 ) -> MatchFilters:
     """Empty form fields arrive as empty strings: they mean 'no refinement'."""
     return MatchFilters(
@@ -91,7 +96,11 @@ def match_filters(
         region=region.strip() or None if region else None,
         certification=certification.strip() or None if certification else None,
         limit=limit,
+        sort=sort if sort in MATCH_ORDERS else "score",  # type: ignore[arg-type]  # one of them, checked
     )
+
+
+MATCH_ORDERS = get_args(matching.MatchOrder)
 
 
 FiltersDep = Annotated[MatchFilters, Depends(match_filters)]
@@ -151,6 +160,16 @@ def _need_values(need: Need) -> dict[str, Any]:
         "region_preference": need.region_preference,
         "visibility": need.visibility,
         "status": need.status,
+        **{
+            name: getattr(need, name)
+            for name in ("quantity", "quantity_unit", "baseline_pcf", "baseline_pcf_unit")
+            if getattr(need, name) is not None
+        },
+        **{
+            name: getattr(need, name).isoformat()
+            for name in ("delivery_from", "delivery_until", "respond_by")
+            if getattr(need, name) is not None
+        },
     }
 
 
@@ -257,7 +276,7 @@ def need_matches(
     def call() -> OfferMatches:
         return matching.match_need(
             session=session, engine=engine, principal=user.principal, need_id=need.id,
-            refinement=filters.refinement, limit=filters.limit,
+            refinement=filters.refinement, limit=filters.limit, order=filters.sort,
         )  # fmt: skip
 
     result, problem = _matches(request, engine, call)
@@ -268,6 +287,7 @@ def need_matches(
         "filters": filters,
         "categories": CATEGORIES,
         "kinds": OFFER_KINDS,
+        "orders": MATCH_ORDERS,
         "editable": user.principal.is_operator or need.owner_id == user.principal.organisation_id,
         "shortlisted": shortlist_service.shortlisted_ids(session=session, need=need),
         **_verdicts(session, user, need),
