@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import __version__
 from matchmaker.alerts.endpoints import router as alerts_router
-from matchmaker.alerts.producer import AlertProducer
-from matchmaker.alerts.worker import DeliveryWorker
+from matchmaker.alerts.worker import AlertWorkers
 from matchmaker.alliances.endpoints import router as alliances_router
 from matchmaker.config import Settings, get_settings
 from matchmaker.db.changes import ChangeSignal
@@ -28,7 +27,6 @@ from matchmaker.matching.endpoints import router as matching_router
 from matchmaker.matching.lifecycle import ChangeFollower, EngineStart
 from matchmaker.metrics.endpoints import router as metrics_router
 from matchmaker.middleware import install_middleware
-from matchmaker.needs.deadlines import DeadlineKeeper
 from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
 from matchmaker.pact.endpoints import install_pact
@@ -72,28 +70,24 @@ def create_app(
             starting.begin()
         else:
             await run_in_threadpool(starting.run)
-        follower, deliveries = None, None
+        follower, alerts = None, None
         if database is not None:  # its own pool: a thread of its own may read the feed beside requests
             signal = await run_in_threadpool(
                 functools.partial(ChangeSignal, database, poll_seconds=FOLLOW_POLL_SECONDS)
             )
-            alerts = AlertProducer()
-            await run_in_threadpool(alerts.start, app.state.session_factory)  # changes from now on are news
-            follower = ChangeFollower(
-                starting, app.state.session_factory, signal, then=[DeadlineKeeper().run, alerts.run]
-            )
+            follower = ChangeFollower(starting, app.state.session_factory, signal)
             follower.start()
-            deliveries = DeliveryWorker(
-                app.state.session_factory, allow_private=settings.webhook_allow_private
+            alerts = AlertWorkers(
+                starting, app.state.session_factory, allow_private=settings.webhook_allow_private
             )
-            deliveries.start()
+            await run_in_threadpool(alerts.start)
         try:
             yield
         finally:
             if follower is not None:
                 follower.stop()
-            if deliveries is not None:
-                deliveries.stop()
+            if alerts is not None:
+                alerts.stop()
             starting.stop()
             if database is not None:
                 database.dispose()

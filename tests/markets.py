@@ -12,6 +12,14 @@ from sqlalchemy.orm import Session
 from matchmaker.db.models import Alliance, Membership, Offer
 from tests.factories import Party, make_offer, make_party
 
+# A need (API body) that the market's scrap-based rebar fits and its blast-furnace rebar does not.
+METRO_REBAR_NEED = {
+    "text": "Low-carbon rebar HRB400E for a metro line, scrap-based electric arc furnace route",
+    "category": "steel",
+    "max_pcf": 0.8,
+    "max_pcf_unit": "tCO2e/t",
+}
+
 
 @dataclass
 class Market:

@@ -3,20 +3,16 @@ what changed. The producer runs here as a served process runs it after each appl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from matchmaker.alerts.producer import AlertProducer
-from tests.markets import Market
+from matchmaker.alerts.producer import OFFERS_LOOKED_AT_ONE_BY_ONE, AlertProducer
+from tests.markets import METRO_REBAR_NEED, Market
 
-REBAR_NEED = {
-    "text": "Low-carbon rebar HRB400E for a metro line, scrap-based electric arc furnace route",
-    "category": "steel",
-    "max_pcf": 0.8,
-    "max_pcf_unit": "tCO2e/t",
-}
+REBAR_NEED = METRO_REBAR_NEED
 NEW_REBAR = {
     "title": "Electric-arc-furnace rebar HRB400E from scrap, Changzhou",
     "description": "Ribbed reinforcing bar melted from scrap in an arc furnace; verified 0.55 tCO2e/t.",
@@ -150,3 +146,35 @@ def test_a_webhook_must_not_point_inside_the_network(client: TestClient, market:
         assert response.status_code == 422, url
         assert response.json()["errors"][0]["field"] == "url"
     assert client.get("/webhook", headers=market.buyer.headers).status_code == 404
+
+
+def test_an_import_is_looked_at_from_the_needs_side_and_alerts_only_what_fits(
+    client: TestClient, market: Market, session_factory: sessionmaker[Session]
+) -> None:
+    alerts = Alerts(client, session_factory)
+    need = _post_need(client, market)
+    alerts.run()
+    supplier = market.eaf_steel.organisation.name
+    cement = {"kind": "product", "category": "cement_concrete", "pcf_unit": "kgCO2e/t", "status": "published"}
+    lines = [
+        {
+            **cement,
+            "id": f"cement-{n}",
+            "supplier": supplier,
+            "title": f"Low-clinker cement {n}",
+            "pcf_value": 480 + n,
+        }
+        for n in range(60)
+    ]
+    lines.append({**NEW_REBAR, "id": "eaf-import", "supplier": supplier})
+    body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    imported = client.post(
+        "/imports/offers",
+        content=body,
+        headers={**market.eaf_steel.headers, "Content-Type": "application/x-ndjson"},
+    )
+    assert imported.status_code == 200 and imported.json()["created"] == 61, imported.text
+    assert len(lines) > OFFERS_LOOKED_AT_ONE_BY_ONE  # so the needs' side is taken
+    alerts.run()
+    told = [a for a in _alerts(client, market.buyer.headers) if a["kind"] == "offer_fits_need"]
+    assert [(a["need_id"], a["details"]["offer_title"]) for a in told] == [(need, NEW_REBAR["title"])]

@@ -6,14 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.markets import Market
+from tests.markets import METRO_REBAR_NEED, Market
 
-REBAR_NEED = {
-    "text": "Low-carbon rebar HRB400E for a metro line, scrap-based electric arc furnace route",
-    "category": "steel",
-    "max_pcf": 0.8,
-    "max_pcf_unit": "tCO2e/t",
-}
+REBAR_NEED = METRO_REBAR_NEED
 
 
 def _matches(client: TestClient, market: Market, need: int) -> Any:

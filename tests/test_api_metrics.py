@@ -7,14 +7,9 @@ import io
 
 from fastapi.testclient import TestClient
 
-from tests.markets import Market
+from tests.markets import METRO_REBAR_NEED, Market
 
-REBAR_NEED = {
-    "text": "Low-carbon rebar HRB400E for a metro line, scrap-based electric arc furnace route",
-    "category": "steel",
-    "max_pcf": 0.8,
-    "max_pcf_unit": "tCO2e/t",
-}
+REBAR_NEED = METRO_REBAR_NEED
 
 
 def test_the_funnel_and_precision_follow_inquiries_and_feedback(client: TestClient, market: Market) -> None:

@@ -13,13 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.alerts.producer import AlertProducer
 from matchmaker.db.session import transaction
 from matchmaker.needs.service import close_overdue
-from tests.markets import Market
+from tests.markets import METRO_REBAR_NEED, Market
 
 REBAR_NEED = {
-    "text": "Low-carbon rebar HRB400E for a metro line, scrap-based electric arc furnace route",
-    "category": "steel",
-    "max_pcf": 0.8,
-    "max_pcf_unit": "tCO2e/t",
+    **METRO_REBAR_NEED,
     "quantity": 20000,
     "quantity_unit": "t",
     "baseline_pcf": 2.1,

@@ -28,6 +28,7 @@ from matchmaker.errors import NotFound
 from matchmaker.local_time import TIME_ZONE
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
+from matchmaker.matching.schemas import OfferBrief
 from matchmaker.needs import repository as need_repository
 from matchmaker.needs import visibility as need_visibility
 from matchmaker.parties import service as party_service
@@ -35,6 +36,8 @@ from matchmaker.parties import service as party_service
 logger = logging.getLogger(__name__)
 # Work done on nobody's behalf sees what the operator sees; each rule then applies the parties' own views.
 SYSTEM = Principal(organisation_id=0, role="operator", key_id=0)
+# Up to this many changed offers (or as many as there are open needs) are looked at one by one.
+OFFERS_LOOKED_AT_ONE_BY_ONE = 50
 
 
 class AlertProducer:
@@ -134,42 +137,70 @@ def _alert(
     }  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    need_id: int
+    offer: OfferBrief
+    need_text: str
+    match_score: int
+
+
 def _offers_fitting_needs(
     session: Session, engine: Engine, offer_ids: Sequence[int], found: Findings
 ) -> None:
-    known = set(found.known)
-    for offer_id in offer_ids:
-        try:
-            fitting = matching.match_offer(
-                session=session, engine=engine, principal=SYSTEM, offer_id=offer_id, limit=rules.ALERTED_RANKS
-            )
-        except NotFound:  # deleted since
-            continue
-        pairs = [(m.need.id, offer_id) for m in fitting.matches]
-        known |= repository.known_fits(session, pairs)
-        buyers = repository.owners(session, model=Need, ids=[m.need.id for m in fitting.matches])
-        for match in fitting.matches:
-            if (match.need.id, offer_id) in known:
-                continue
-            known.add((match.need.id, offer_id))
-            found.known.append((match.need.id, offer_id))
-            found.alerts.append(
-                _alert(
-                    organisation_id=buyers[match.need.id],
-                    kind="offer_fits_need",
-                    key=rules.fit_key(need_id=match.need.id, offer_id=offer_id),
-                    need_id=match.need.id,
-                    offer_id=offer_id,
-                    details={
-                        "offer_title": fitting.offer.title,
-                        "supplier": fitting.offer.supplier,
-                        "need_text": match.need.text[:200],
-                        "match_score": match.match_score,
-                        "pcf_value": fitting.offer.pcf_value,
-                        "pcf_unit": fitting.offer.pcf_unit,
-                    },
+    """Alert each buyer whose open need an offer now fits, unless it knew. A few offers are looked at from
+    their side (the needs each fits); a batch larger than the open needs (an import) from the needs' side
+    (each need's matches once), so that its cost follows the smaller of the two."""
+    needs = matching.open_need_ids(session=session)
+    if not needs or not offer_ids:
+        return
+    fits: list[_Fit] = []
+    if len(offer_ids) <= max(OFFERS_LOOKED_AT_ONE_BY_ONE, len(needs)):
+        for offer_id in offer_ids:
+            try:
+                fitting = matching.match_offer(
+                    session=session, engine=engine, principal=SYSTEM, offer_id=offer_id,
+                    limit=rules.ALERTED_RANKS,
                 )  # fmt: skip
-            )
+            except NotFound:  # deleted since
+                continue
+            fits += [_Fit(m.need.id, fitting.offer, m.need.text, m.match_score) for m in fitting.matches]
+    else:
+        wanted = set(offer_ids)
+        for need_id in needs:
+            listed = matching.match_need(
+                session=session, engine=engine, principal=SYSTEM, need_id=need_id,
+                refinement=matching.Refinement(), limit=rules.ALERTED_RANKS,
+            )  # fmt: skip
+            text = listed.need.text if listed.need else ""
+            fits += [
+                _Fit(need_id, m.offer, text, m.match_score) for m in listed.matches if m.offer.id in wanted
+            ]
+    pairs = [(fit.need_id, fit.offer.id) for fit in fits]
+    known = set(found.known) | repository.known_fits(session, pairs)
+    buyers = repository.owners(session, model=Need, ids=sorted({fit.need_id for fit in fits}))
+    for fit in fits:
+        if (fit.need_id, fit.offer.id) in known:
+            continue
+        known.add((fit.need_id, fit.offer.id))
+        found.known.append((fit.need_id, fit.offer.id))
+        found.alerts.append(
+            _alert(
+                organisation_id=buyers[fit.need_id],
+                kind="offer_fits_need",
+                key=rules.fit_key(need_id=fit.need_id, offer_id=fit.offer.id),
+                need_id=fit.need_id,
+                offer_id=fit.offer.id,
+                details={
+                    "offer_title": fit.offer.title,
+                    "supplier": fit.offer.supplier,
+                    "need_text": fit.need_text[:200],
+                    "match_score": fit.match_score,
+                    "pcf_value": fit.offer.pcf_value,
+                    "pcf_unit": fit.offer.pcf_unit,
+                },
+            )  # fmt: skip
+        )
 
 
 def _watched_offers_changed(session: Session, offer_ids: Sequence[int]) -> list[dict[str, Any]]:

@@ -1,28 +1,32 @@
-"""The thread that posts webhook deliveries as they fall due (`alerts.delivery`), beside the app."""
+"""The threads of alerts beside the app: one makes them from the feed (and closes overdue needs, whose
+closing is news), one posts them to webhooks as posts fall due. Each has its own thread, so neither a slow
+webhook nor a large batch of changes holds up the other, or the matching index's own follower."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.alerts.delivery import deliver_due
+from matchmaker.alerts.producer import AlertProducer
+from matchmaker.matching.lifecycle import EngineStart
+from matchmaker.needs.deadlines import DeadlineKeeper
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 
 
-class DeliveryWorker:
-    """Posts due deliveries every `POLL_SECONDS`, with one HTTP client it owns and closes."""
+class _Every:
+    """Runs `step` every `POLL_SECONDS` in a thread of its own until stopped; a failure is logged."""
 
-    def __init__(self, session_factory: sessionmaker[Session], *, allow_private: bool) -> None:
-        self._session_factory = session_factory
-        self._allow_private = allow_private
+    def __init__(self, name: str, step: Callable[[], object]) -> None:
+        self._step = step
         self._stop = threading.Event()
-        self._client = httpx.Client(follow_redirects=False)
-        self._thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -31,11 +35,45 @@ class DeliveryWorker:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-        self._client.close()
 
     def _run(self) -> None:
         while not self._stop.wait(POLL_SECONDS):
             try:
-                deliver_due(self._session_factory, self._client, allow_private=self._allow_private)
-            except Exception:  # the deliveries stay pending: tried again next time
-                logger.exception("could not post the due webhook deliveries")
+                self._step()
+            except Exception:  # tried again next time
+                logger.exception("%s failed", self._thread.name)
+
+
+class AlertWorkers:
+    """Makes the alerts (once the engine is ready) and posts them; started and stopped with the app."""
+
+    def __init__(
+        self, starting: EngineStart, session_factory: sessionmaker[Session], *, allow_private: bool
+    ) -> None:
+        self._starting = starting
+        self._session_factory = session_factory
+        self._producer = AlertProducer()
+        self._deadlines = DeadlineKeeper()
+        self._client = httpx.Client(follow_redirects=False)
+        self._threads = [
+            _Every("alerts", self._make),
+            _Every(
+                "webhook-delivery",
+                lambda: deliver_due(session_factory, self._client, allow_private=allow_private),
+            ),
+        ]
+
+    def start(self) -> None:
+        self._producer.start(self._session_factory)  # changes from now on are news
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        for thread in self._threads:
+            thread.stop()
+        self._client.close()
+
+    def _make(self) -> None:
+        self._deadlines.run(self._session_factory)
+        if self._starting.ready:
+            self._producer.run(self._starting.engine, self._session_factory)

@@ -7,7 +7,6 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
 from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -188,23 +187,17 @@ class IndexSaver:
                 logger.exception("could not save the index")
 
 
-# Further work on the feed once it is applied (the alerts), each given the engine and the sessions.
-FeedStep = Callable[[Engine, "sessionmaker[Session]"], object]
-
-
 class ChangeFollower:
     """Applies the feed in the background as changes are committed (woken by `ChangeSignal`), so the
     changes other processes make are embedded here before a request needs them; a request still reads
-    the feed first, so it never misses one that arrived meanwhile. `then` runs after each application."""
+    the feed first, so it never misses one that arrived meanwhile."""
 
     def __init__(
-        self, starting: EngineStart, session_factory: sessionmaker[Session], signal: ChangeSignal, *,
-        then: Sequence[FeedStep] = (),
-    ) -> None:  # fmt: skip
+        self, starting: EngineStart, session_factory: sessionmaker[Session], signal: ChangeSignal
+    ) -> None:
         self._starting = starting
         self._session_factory = session_factory
         self._signal = signal
-        self._then = tuple(then)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="change-follower", daemon=True)
 
@@ -224,8 +217,6 @@ class ChangeFollower:
             if self._stop.is_set() or not self._starting.ready:
                 continue
             apply_feed(self._starting.engine, self._session_factory)
-            for step in self._then:  # after the index has the changes, so that rankings see them
-                step(self._starting.engine, self._session_factory)
             if time.monotonic() - pruned_at >= PRUNE_EVERY_SECONDS:
                 pruned_at = time.monotonic()
                 self._prune()

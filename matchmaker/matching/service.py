@@ -433,6 +433,11 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
     )
 
 
+def open_need_ids(*, session: Session) -> list[int]:
+    """Every open need, by id (work done on nobody's behalf: the alerts)."""
+    return [need.id for need in repository.open_needs(session, visible=need_visibility.seen_where(EVERYONE))]
+
+
 def visible_open_needs(*, session: Session, principal: Principal) -> list[Need]:
     """The open needs the caller may see (`needs.visibility`). The vendor's views (fitting needs, needs
     search) both use this."""

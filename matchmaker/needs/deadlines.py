@@ -17,12 +17,12 @@ EVERY_SECONDS = 60.0
 
 
 class DeadlineKeeper:
-    """Closes overdue needs, at most once every `EVERY_SECONDS`; run beside the feed's follower."""
+    """Closes overdue needs, at most once every `EVERY_SECONDS` (run by the alerts' thread)."""
 
     def __init__(self) -> None:
         self._last = float("-inf")
 
-    def run(self, _engine: object, session_factory: sessionmaker[Session]) -> None:
+    def run(self, session_factory: sessionmaker[Session]) -> None:
         if time.monotonic() - self._last < EVERY_SECONDS:
             return
         self._last = time.monotonic()
