@@ -45,6 +45,7 @@ def offer(number: int) -> dict[str, object]:
     return {
         "title": f"包头风电制绿氢 {number} 号线（碱性电解，管道直供）",
         "description": "内蒙古风电制氢，碱性电解槽，经第三方核查的碳足迹0.8 kgCO2e/kg，可管道直供钢厂。",
+        "kind": "product",
         "category": "hydrogen",
         "region": "Inner Mongolia",
         "pcf_value": 0.8,
