@@ -141,7 +141,10 @@ def test_alerts_are_read_by_their_organisation_only(
 
 
 def test_a_webhook_must_not_point_inside_the_network(client: TestClient, market: Market) -> None:
-    for url in ("http://127.0.0.1:9/hook", "http://10.0.0.8/hook", "http://[::1]/x", "ftp://example.org/x"):
+    for url in (
+        "http://127.0.0.1:9/hook", "http://10.0.0.8/hook", "http://[::1]/x", "ftp://example.org/x",
+        "http://[2002:7f00:1::]/x", "http://[64:ff9b::a00:1]/x", "http://example.org:99999/x", "http://[::1/x",
+    ):  # fmt: skip
         response = client.put("/webhook", json={"url": url, "secret": "s" * 32}, headers=market.buyer.headers)
         assert response.status_code == 422, url
         assert response.json()["errors"][0]["field"] == "url"
@@ -178,3 +181,23 @@ def test_an_import_is_looked_at_from_the_needs_side_and_alerts_only_what_fits(
     alerts.run()
     told = [a for a in _alerts(client, market.buyer.headers) if a["kind"] == "offer_fits_need"]
     assert [(a["need_id"], a["details"]["offer_title"]) for a in told] == [(need, NEW_REBAR["title"])]
+
+
+def test_a_buyer_who_can_no_longer_see_an_offer_hears_only_that_it_went(
+    client: TestClient, market: Market, session_factory: sessionmaker[Session]
+) -> None:
+    alerts = Alerts(client, session_factory)
+    need = _post_need(client, market)
+    offer = market.offers["eaf-rebar"].id
+    client.put(f"/needs/{need}/shortlist/{offer}", headers=market.buyer.headers)
+    alerts.run()
+    vendor = market.eaf_steel.headers
+    assert client.patch(f"/offers/{offer}", json={"status": "draft"}, headers=vendor).status_code == 200
+    assert client.patch(f"/offers/{offer}", json={"pcf_value": 0.31}, headers=vendor).status_code == 200
+    alerts.run()
+    told = [a for a in _alerts(client, market.buyer.headers) if a["offer_id"] == offer]
+    assert {a["kind"] for a in told} == {"offer_withdrawn"}
+    assert all(
+        "new" not in a["details"] and "old" not in a["details"] for a in told
+    )  # not its draft's figures
+    assert client.get(f"/needs/{need}/shortlist", headers=market.buyer.headers).json()["items"] == []

@@ -103,3 +103,24 @@ def test_a_need_closes_itself_after_its_last_day_and_its_suppliers_hear_so(
     assert all(
         a["need_id"] != need_id for a in client.get("/alerts", headers=market.cement.headers).json()["items"]
     )
+
+
+def test_a_private_need_closing_tells_no_supplier(
+    client: TestClient, market: Market, session_factory: sessionmaker[Session]
+) -> None:
+    alerts = AlertProducer()
+    alerts.start(session_factory)
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    need = client.post(
+        "/needs",
+        json={**REBAR_NEED, "respond_by": yesterday, "visibility": "private"},
+        headers=market.buyer.headers,
+    ).json()["id"]
+    asked = {"offer_id": market.offers["eaf-rebar"].id, "need_id": need, "message": "price?"}
+    assert client.post("/inquiries", json=asked, headers=market.buyer.headers).status_code == 201
+    with transaction(session_factory) as session:
+        assert close_overdue(session=session, today=date.today()) == [need]
+    alerts.run(client.app.state.engine, session_factory)  # type: ignore[attr-defined]
+    assert all(
+        a["need_id"] != need for a in client.get("/alerts", headers=market.eaf_steel.headers).json()["items"]
+    )

@@ -191,3 +191,25 @@ def test_a_match_marked_not_relevant_leaves_the_page_and_comes_back(
         page=need_page, follow_redirects=True,
     )  # fmt: skip
     assert 'aria-pressed="true" data-testid="verdict-contracted"' in contracted.text
+
+
+def test_the_offer_page_says_how_its_footprint_was_declared(
+    client: TestClient, market: Market, session: Session
+) -> None:
+    offer = market.offers["eaf-rebar"]
+    offer.attributes = {
+        "pact": {"referencePeriodStart": "2025-01-01T00:00:00Z", "referencePeriodEnd": "2026-01-01T00:00:00Z",
+                 "boundaryProcessesDescription": "cradle-to-gate, scrap collection included"},
+        "reporting_year": 2025,
+    }  # fmt: skip
+    session.commit()
+    sign_in(client, market.other_buyer.key)
+    page = client.get(f"/ui/offers/{offer.id}")
+    assert page.status_code == 200  # a buyer with no need of it may open it too
+    assert "2025-01-01 – 2026-01-01" in page.text and "cradle-to-gate, scrap collection included" in page.text
+    assert "2029-01-01" in page.text  # valid three years past the reference period, PACT's default
+    assert 'data-testid="supplier"' in page.text and "Reporting year" in page.text
+    hidden = market.offers["zh-rebar"]
+    hidden.status = "draft"
+    session.commit()
+    assert client.get(f"/ui/offers/{hidden.id}").status_code == 404

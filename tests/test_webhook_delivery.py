@@ -36,13 +36,13 @@ def test_a_daily_digest_posts_a_days_alerts_once(session: Session, world: World)
     first = _alerts(session, world, "a", "b")
     delivery.queue(session, first)  # a digest's alerts are not posted one by one
     assert session.scalars(select(WebhookDelivery)).all() == []
-    sent_at = utcnow()
+    sent_at = utcnow() + delivery.COMMIT_GRACE + timedelta(seconds=1)
     delivery.queue_digests(session, now=sent_at)
     delivery.queue_digests(session, now=sent_at + timedelta(hours=3))  # the same day: nothing more
     assert [
         post.alert_ids for post in session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))
     ] == [first]
-    later = _alerts(session, world, "c")
+    later = _alerts(session, world, "c")  # made later than the digest, for all that its clock says
     delivery.queue_digests(session, now=sent_at + timedelta(days=1, minutes=1))
     assert [
         post.alert_ids for post in session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))

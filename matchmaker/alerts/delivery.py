@@ -6,8 +6,8 @@ seconds) and `X-Matchmaker-Signature: sha256=<hex>`, the HMAC-SHA256 under the w
 `<timestamp>.<body>`. A receiver recomputes it, compares in constant time, and refuses an old timestamp.
 
 Any 2xx answer delivers it. Anything else (another status, a refused connection, no answer in
-`TIMEOUT_SECONDS`) is tried again after 2, 4, 8 ... seconds (at most an hour); after `DISABLE_AFTER`
-failures in a row the webhook is disabled and its pending posts abandoned (the alerts stay in the inbox).
+`TIMEOUT_SECONDS`) is tried again after 2, 4, 8 ... seconds (at most an hour); once a post has failed
+`DISABLE_AFTER` tries the webhook is disabled and its pending posts abandoned (the alerts stay in the inbox).
 
 A delivery is claimed before it is posted (its next attempt moved past the post's timeout, in a short
 transaction of its own), so two processes never post it at once and no transaction is held open over
@@ -43,7 +43,9 @@ LAST_RETRY_SECONDS = 3600.0
 DISABLE_AFTER = 8
 # Deliveries posted per pass; the rest wait for the next (a pass runs every second or so).
 PER_PASS = 20
+CLAIM_SECONDS = TIMEOUT_SECONDS * 3 * (PER_PASS + 1)
 DIGEST_EVERY = timedelta(days=1)
+COMMIT_GRACE = timedelta(minutes=1)
 SIGNATURE_HEADER = "X-Matchmaker-Signature"
 TIMESTAMP_HEADER = "X-Matchmaker-Timestamp"
 DELIVERY_HEADER = "X-Matchmaker-Delivery"
@@ -62,19 +64,39 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 def check_address(url: str, *, allow_private: bool) -> None:
     """Refuse a URL that is not http(s), or (unless allowed) whose host is or resolves to a loopback,
     private, link-local or otherwise reserved address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port out of range or not a number raises here
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        raise UnsafeAddress("the webhook URL is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeAddress("a webhook URL is http:// or https:// with a host")
     if allow_private:
         return
     try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(parts.hostname, port or 443)}
     except (socket.gaierror, UnicodeError):
         raise UnsafeAddress(f"the webhook's host {parts.hostname!r} does not resolve") from None
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global:
+        if not _public(ipaddress.ip_address(address.split("%", 1)[0])):
             raise UnsafeAddress(f"the webhook's host {parts.hostname!r} is a private or reserved address")
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Global, and so is any IPv4 address it carries (IPv4-mapped, 6to4, NAT64)."""
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = ip.ipv4_mapped or ip.sixtofour
+        if carried is None and ip in _NAT64:
+            carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if carried is not None and not carried.is_global:
+            return False
+    return True
 
 
 def queue(session: Session, alert_ids: Sequence[int]) -> None:
@@ -96,10 +118,14 @@ def queue_digests(session: Session, *, now: datetime) -> None:
     for hook in repository.daily_webhooks(session):
         if hook.digest_sent_at is not None and now - hook.digest_sent_at < DIGEST_EVERY:
             continue
-        since = hook.digest_sent_at or hook.created_at
-        alert_ids = repository.undelivered_since(session, hook.organisation_id, since)
+        # After the last alert a digest held, and only alerts a minute old: one whose transaction was
+        # still committing is in the next digest, not lost between two.
+        alert_ids = repository.alerts_after(
+            session, hook.organisation_id, after_id=hook.digest_through, before=now - COMMIT_GRACE
+        )
         hook.digest_sent_at = now
         if alert_ids:
+            hook.digest_through = alert_ids[-1]
             session.add(WebhookDelivery(organisation_id=hook.organisation_id, alert_ids=alert_ids))
 
 
@@ -142,7 +168,9 @@ def deliver_due(session_factory: sessionmaker[Session], client: httpx.Client, *,
             if hook is None or hook.disabled_at is not None:
                 item.status = "abandoned"
                 continue
-            item.next_attempt_at = now + timedelta(seconds=TIMEOUT_SECONDS * 3)  # claimed while posted
+            # Claimed while this pass posts (each post at most TIMEOUT_SECONDS per step), so that no other
+            # process posts it meanwhile.
+            item.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
             alerts = repository.alerts_by_id(session, item.alert_ids)
             claimed.append(
                 (
@@ -180,7 +208,7 @@ def _post(
             },
             timeout=TIMEOUT_SECONDS,
         )
-    except (httpx.HTTPError, UnsafeAddress) as failure:
+    except (httpx.HTTPError, httpx.InvalidURL, UnsafeAddress) as failure:
         return f"{type(failure).__name__}: {failure}"[:500]
     return None if 200 <= answer.status_code < 300 else f"answered {answer.status_code}"
 
@@ -197,7 +225,9 @@ def _record(session: Session, delivery_id: int, organisation_id: int, error: str
         return
     item.last_error = error
     hook.failures += 1
-    if hook.failures >= DISABLE_AFTER:
+    # Disabled when one post has failed every try (2 + 4 + ... seconds: over eight minutes), not when a
+    # short outage fails many posts at once.
+    if item.attempts >= DISABLE_AFTER:
         hook.disabled_at = now
         item.status = "abandoned"
         logger.warning(

@@ -31,6 +31,8 @@ from matchmaker.matching.engine import Engine
 from matchmaker.matching.schemas import OfferBrief
 from matchmaker.needs import repository as need_repository
 from matchmaker.needs import visibility as need_visibility
+from matchmaker.offers import repository as offer_repository
+from matchmaker.offers import visibility as offer_visibility
 from matchmaker.parties import service as party_service
 
 logger = logging.getLogger(__name__)
@@ -160,17 +162,21 @@ def _offers_fitting_needs(
             try:
                 fitting = matching.match_offer(
                     session=session, engine=engine, principal=SYSTEM, offer_id=offer_id,
-                    limit=rules.ALERTED_RANKS,
+                    limit=matching.MOST_LISTED,
                 )  # fmt: skip
             except NotFound:  # deleted since
                 continue
-            fits += [_Fit(m.need.id, fitting.offer, m.need.text, m.match_score) for m in fitting.matches]
+            fits += [
+                _Fit(m.need.id, fitting.offer, m.need.text, m.match_score)
+                for m in fitting.matches
+                if offer_id not in matching.dismissed_offer_ids(session=session, need_id=m.need.id)
+            ]
     else:
         wanted = set(offer_ids)
         for need_id in needs:
             listed = matching.match_need(
                 session=session, engine=engine, principal=SYSTEM, need_id=need_id,
-                refinement=matching.Refinement(), limit=rules.ALERTED_RANKS,
+                refinement=matching.Refinement(), limit=matching.MOST_LISTED,
             )  # fmt: skip
             text = listed.need.text if listed.need else ""
             fits += [
@@ -216,7 +222,7 @@ def _watched_offers_changed(session: Session, offer_ids: Sequence[int]) -> list[
         )  # fmt: skip
         if not (withdrawn or footprint_moved):
             continue
-        offer = session.get(Offer, offer_id)
+        offer = offer_repository.get(session, offer_id)
         details = {
             "offer_title": offer.title if offer else "",
             "old": {"pcf_value": old.pcf_value, "pcf_unit": old.pcf_unit, "pcf_verified": old.pcf_verified,
@@ -230,14 +236,25 @@ def _watched_offers_changed(session: Session, offer_ids: Sequence[int]) -> list[
             if new.recorded_at < watch.since or watch.organisation_id in told:
                 continue
             told.add(watch.organisation_id)
+            buyer = party_service.viewer_for(
+                session=session, organisation_id=watch.organisation_id, role="buyer"
+            )
+            kind: rules.AlertKind
+            said: dict[str, Any]
+            if offer is None or not offer_visibility.can_see(buyer, offer):
+                # Out of the buyer's sight now (a draft, alliance-only, its supplier suspended): it hears
+                # that the offer is gone, never what its supplier changed since.
+                kind, said = "offer_withdrawn", {"offer_title": details["offer_title"]}
+            else:
+                kind, said = ("offer_withdrawn" if withdrawn else "offer_changed"), details
             rows.append(
                 _alert(
                     organisation_id=watch.organisation_id,
-                    kind="offer_withdrawn" if withdrawn else "offer_changed",
+                    kind=kind,
                     key=rules.change_key(offer_id=offer_id, version=new.version),
                     need_id=watch.need_id,
                     offer_id=offer_id,
-                    details=details,
+                    details=said,
                 )  # fmt: skip
             )
     return rows
@@ -286,18 +303,27 @@ def _needs_fitting_offers(session: Session, engine: Engine, need_ids: Sequence[i
 
 
 def _need_closed(session: Session, need: Need) -> list[dict[str, Any]]:
-    return [
-        _alert(
-            organisation_id=supplier,
-            kind="need_closed",
-            key=rules.closed_key(need_id=need.id),
-            need_id=need.id,
-            offer_id=offer_id,
-            details={
-                "need_text": need.text[:200],
-                "buyer": need.owner.name,
-                "respond_by": need.respond_by.isoformat() if need.respond_by else None,
-            },
-        )  # fmt: skip
-        for supplier, offer_id in repository.suppliers_told_of(session, need.id).items()
-    ]
+    """Tell the suppliers told of a need (or asked about it) that it closed; only where they could see it
+    while it was open: a private need's text never reaches a supplier, whatever inquiry named it."""
+    if need.visibility != "vendors":
+        return []
+    told = repository.suppliers_told_of(session, need.id)
+    alerts = []
+    for supplier, offer_id in told.items():
+        if not party_service.viewer_for(session=session, organisation_id=supplier, role="vendor").admitted:
+            continue
+        alerts.append(
+            _alert(
+                organisation_id=supplier,
+                kind="need_closed",
+                key=rules.closed_key(need_id=need.id),
+                need_id=need.id,
+                offer_id=offer_id,
+                details={
+                    "need_text": need.text[:200],
+                    "buyer": need.owner.name,
+                    "respond_by": need.respond_by.isoformat() if need.respond_by else None,
+                },
+            )  # fmt: skip
+        )
+    return alerts

@@ -171,11 +171,15 @@ def due_deliveries(session: Session, *, now: datetime, limit: int) -> list[Webho
     )
 
 
-def undelivered_since(session: Session, organisation_id: int, since: datetime | None) -> list[int]:
-    statement = select(Alert.id).where(Alert.organisation_id == organisation_id)
-    if since is not None:
-        statement = statement.where(Alert.created_at > since)
-    return list(session.scalars(statement.order_by(Alert.id)))
+def alerts_after(session: Session, organisation_id: int, *, after_id: int, before: datetime) -> list[int]:
+    """The organisation's alerts after an id, made before a moment, in order."""
+    return list(
+        session.scalars(
+            select(Alert.id)
+            .where(Alert.organisation_id == organisation_id, Alert.id > after_id, Alert.created_at < before)
+            .order_by(Alert.id)
+        )
+    )
 
 
 def organisations_of_memberships(session: Session, membership_ids: Sequence[int]) -> set[int]:

@@ -18,6 +18,7 @@ from matchmaker.needs.deadlines import DeadlineKeeper
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
+STOP_WAIT_SECONDS = 30.0
 
 
 class _Every:
@@ -34,7 +35,9 @@ class _Every:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            # A post in flight ends within its timeouts; a receiver that trickles its answer is not waited
+            # for past this (the thread is a daemon; its claimed post is tried again later).
+            self._thread.join(timeout=STOP_WAIT_SECONDS)
 
     def _run(self) -> None:
         while not self._stop.wait(POLL_SECONDS):

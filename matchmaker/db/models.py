@@ -379,7 +379,7 @@ class Alert(Base):
 
 class Webhook(TimestampMixin, Base):
     """Where an organisation's alerts are also posted, signed with its secret (HMAC-SHA256); each alert
-    at once, or a daily digest. Disabled after `alerts.delivery.DISABLE_AFTER` failures in a row."""
+    at once, or a daily digest. Disabled when a post has failed `alerts.delivery.DISABLE_AFTER` tries."""
 
     __tablename__ = "webhooks"
 
@@ -394,6 +394,8 @@ class Webhook(TimestampMixin, Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last alert a digest held: the next one starts after it.
+    digest_through: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WebhookDelivery(Base):

@@ -39,11 +39,12 @@ def give(
     if entry is not None and entry.verdict == "not_relevant":
         session.delete(entry)
         session.flush()
-    with engine.matching_slots:
-        listed = matching.match_need(
-            session=session, engine=engine, principal=principal, need_id=need.id,
-            refinement=matching.Refinement(), limit=RANKS_LOOKED_AT,
-        )  # fmt: skip
+    # Not in a matching slot: this transaction holds its need's row (and SQLite's write lock), which must
+    # not wait for other requests' rankings.
+    listed = matching.match_need(
+        session=session, engine=engine, principal=principal, need_id=need.id,
+        refinement=matching.Refinement(), limit=RANKS_LOOKED_AT,
+    )  # fmt: skip
     rank = next((m.rank for m in listed.matches if m.offer.id == offer.id), None)
     created = entry is None
     entry = MatchFeedback(need_id=need.id, offer_id=offer.id, verdict=verdict, rank=rank)

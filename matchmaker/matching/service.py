@@ -433,6 +433,11 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
     )
 
 
+def dismissed_offer_ids(*, session: Session, need_id: int) -> set[int]:
+    """The offers the need's buyer marked not relevant."""
+    return repository.dismissed_offer_ids(session, need_id)
+
+
 def open_need_ids(*, session: Session) -> list[int]:
     """Every open need, by id (work done on nobody's behalf: the alerts)."""
     return [need.id for need in repository.open_needs(session, visible=need_visibility.seen_where(EVERYONE))]

@@ -35,19 +35,25 @@ def inquiry_counts(
 ) -> dict[int | None, dict[str, int]]:
     """Per need (None: all inquiries): how many were sent, quoted, won, lost and declined."""
     quoted = select(InquiryMessage.inquiry_id).where(InquiryMessage.kind == "quote").distinct().subquery()
-    statement = select(
-        Inquiry.need_id,
+    counts = (
         func.count(Inquiry.id),
         func.count(quoted.c.inquiry_id),
         func.count(Inquiry.id).filter(Inquiry.outcome == "won"),
         func.count(Inquiry.id).filter(Inquiry.outcome == "lost"),
         func.count(Inquiry.id).filter(Inquiry.status == "declined"),
-    ).outerjoin(quoted, quoted.c.inquiry_id == Inquiry.id)
+    )
     names = ("sent", "quoted", "won", "lost", "declined")
     if need_ids is None:
-        row = session.execute(statement).one()
-        return {None: dict(zip(names, row[1:], strict=True))}
-    rows = session.execute(statement.where(Inquiry.need_id.in_(need_ids)).group_by(Inquiry.need_id))
+        row = session.execute(
+            select(*counts).select_from(Inquiry).outerjoin(quoted, quoted.c.inquiry_id == Inquiry.id)
+        ).one()
+        return {None: dict(zip(names, row, strict=True))}
+    rows = session.execute(
+        select(Inquiry.need_id, *counts)
+        .outerjoin(quoted, quoted.c.inquiry_id == Inquiry.id)
+        .where(Inquiry.need_id.in_(need_ids))
+        .group_by(Inquiry.need_id)
+    )
     return {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
 
 

@@ -18,6 +18,7 @@ from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.metrics import repository
 from matchmaker.metrics.schemas import FeedbackMetrics, Funnel, Metrics, NeedMetrics
+from matchmaker.spreadsheets import cell_text
 
 NEEDS_COUNTED = 50
 TOP = 5
@@ -93,7 +94,7 @@ def to_csv(metrics: Metrics) -> bytes:
     )  # fmt: skip
     for row in metrics.needs:
         writer.writerow(
-            [row.need_id, row.buyer, local_time(row.created_at), row.status,
+            [row.need_id, cell_text(row.buyer), local_time(row.created_at), row.status,
              "" if row.matches is None else row.matches,
              "" if row.seconds_to_first_match is None else round(row.seconds_to_first_match, 1),
              row.inquiries, row.quotes, row.won, local_time(metrics.counted_at)]

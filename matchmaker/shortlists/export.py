@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from matchmaker.local_time import TIME_ZONE, local_time
 from matchmaker.shortlists.schemas import Shortlist, ShortlistItem
+from matchmaker.spreadsheets import cell_text
 
 ExportLanguage = Literal["zh", "en"]
 ExportFormat = Literal["csv", "xlsx"]
@@ -56,17 +57,10 @@ def _cell(value: Any, language: ExportLanguage) -> Any:
     return _yes_no(value, language) if isinstance(value, bool) else value
 
 
-def _safe_text(value: Any) -> Any:
-    # A cell a spreadsheet would run as a formula (=, +, -, @ first) is text a supplier wrote: kept as text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _rows(shortlist: Shortlist, language: ExportLanguage) -> tuple[list[str], list[list[Any]]]:
     columns = _columns(shortlist)
     header = [column.labels[language] for column in columns]
-    rows = [[_safe_text(_cell(c.value(item), language)) for c in columns] for item in shortlist.items]
+    rows = [[cell_text(_cell(c.value(item), language)) for c in columns] for item in shortlist.items]
     return header, rows
 
 
@@ -96,7 +90,7 @@ def to_xlsx(shortlist: Shortlist, *, language: ExportLanguage, now: datetime, ti
     sheet = workbook.active
     sheet.title = "候选清单" if language == "zh" else "Shortlist"
     zh = language == "zh"
-    sheet.append([("需求：" if zh else "Need: ") + _safe_text(title)])
+    sheet.append([("需求：" if zh else "Need: ") + cell_text(title)])
     sheet.append([("导出时间：" if zh else "Exported: ") + exported_at(now)])
     sheet.append([("碳足迹单位：" if zh else "Footprint unit: ") + (shortlist.unit or "–")])
     sheet.append([])

@@ -90,7 +90,10 @@ def shortlist(
 ) -> Shortlist:
     """The need's shortlist (only `offer_ids` of it, in that order, when given), each footprint in one
     unit against the ceiling and each offer's match score now."""
-    entries = list(repository.entries_of(session, need.id))
+    buyer = party_service.viewer_for(session=session, organisation_id=need.owner_id, role="buyer")
+    # An offer that went out of the buyer's sight (a draft again, alliance-only, its supplier suspended)
+    # stays on the list but is not shown, nor its footprint, until it is visible again.
+    entries = [e for e in repository.entries_of(session, need.id) if offer_visibility.can_see(buyer, e.offer)]
     if offer_ids:
         by_offer = {entry.offer_id: entry for entry in entries}
         entries = [by_offer[i] for i in dict.fromkeys(offer_ids) if i in by_offer]

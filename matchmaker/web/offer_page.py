@@ -5,7 +5,8 @@ open needs it fits, and may change it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -36,6 +37,8 @@ NO_MATCH_KEYS = {
 }
 # How far down a need's matches an offer opened from it is looked for (the most a match list shows).
 MATCHES_LOOKED_AT = 100
+# PACT's default: a footprint is valid for three years after the end of its reference period.
+VALID_YEARS_BY_DEFAULT = 3
 # Facts from an offer's attributes shown on its page; an import may carry any number of them.
 MAX_FACTS = 30
 
@@ -57,6 +60,7 @@ def offer_page(
             owner.id, []
         ),
         "facts": _facts(offer),
+        "declared": _declared(offer),
         "fitting": None,
         "editable": user.principal.is_operator or offer.owner_id == user.principal.organisation_id,
         "done": done if done in NOTICES else None,
@@ -98,6 +102,45 @@ def _from_need(
         "shortlisted": offer.id in shortlist_service.shortlisted_ids(session=session, need=need),
         "may_shortlist": _buyer_of(user, need),
     }
+
+
+def _declared(offer: Offer) -> dict[str, str | None]:
+    """How the footprint was declared, where its source said: the reference period, the end of its
+    validity and the system boundary (from a PACT footprint it was pulled from, or the exchange format's
+    attributes of the same names); None where the source did not say."""
+    attributes: dict[str, Any] = offer.attributes or {}
+    pulled = attributes.get("pact")
+    pact: dict[str, Any] = pulled if isinstance(pulled, dict) else {}
+
+    def stated(*names: str) -> str | None:
+        for source in (pact, attributes):
+            for name in names:
+                value = source.get(name)
+                if isinstance(value, str) and value.strip():
+                    return value.strip()
+        return None
+
+    start = stated("referencePeriodStart", "reference_period_start")
+    end = stated("referencePeriodEnd", "reference_period_end")
+    valid_until = (stated("validityPeriodEnd", "valid_until") or "")[:10] or None
+    if valid_until is None and end:
+        valid_until = _years_later(end[:10], VALID_YEARS_BY_DEFAULT)
+    return {
+        "reference_period": f"{start[:10]} – {end[:10]}" if start and end else None,
+        "valid_until": valid_until,
+        "system_boundary": stated("boundaryProcessesDescription", "system_boundary"),
+    }
+
+
+def _years_later(day: str, years: int) -> str | None:
+    try:
+        start = date.fromisoformat(day)
+    except ValueError:
+        return None
+    # 29 February has no twin in most years: the day before.
+    return start.replace(
+        year=start.year + years, day=min(start.day, 28 if start.month == 2 else 31)
+    ).isoformat()
 
 
 def _facts(offer: Offer) -> list[tuple[str, str]]:

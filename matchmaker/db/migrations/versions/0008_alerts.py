@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("disabled_at", matchmaker.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("digest_sent_at", matchmaker.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("digest_through", sa.Integer(), nullable=False),
         sa.Column("created_at", matchmaker.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", matchmaker.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
