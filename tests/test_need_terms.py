@@ -124,3 +124,19 @@ def test_a_private_need_closing_tells_no_supplier(
     assert all(
         a["need_id"] != need for a in client.get("/alerts", headers=market.eaf_steel.headers).json()["items"]
     )
+
+
+def test_the_matches_come_a_page_at_a_time(client: TestClient, market: Market) -> None:
+    need = client.post("/needs", json={**REBAR_NEED, "max_pcf": 5}, headers=market.buyer.headers).json()["id"]
+    every = client.get(f"/needs/{need}/matches", headers=market.buyer.headers).json()
+    listed = [m["offer"]["id"] for m in every["matches"]]
+    assert len(listed) >= 3
+    pages = [
+        client.get(
+            f"/needs/{need}/matches", params={"limit": 2, "page": n}, headers=market.buyer.headers
+        ).json()
+        for n in (1, 2)
+    ]
+    assert [m["offer"]["id"] for p in pages for m in p["matches"]] == listed[:4]
+    assert [m["rank"] for m in pages[1]["matches"]] == list(range(3, 3 + len(pages[1]["matches"])))
+    assert (pages[0]["more"], pages[1]["page"]) == (every["relevant"] - 2, 2)

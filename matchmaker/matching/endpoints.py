@@ -48,6 +48,9 @@ def need_matches(
         service.MatchOrder,
         Query(description="score (default), footprint (lowest first), headroom (most), abatement (most)"),
     ] = "score",
+    page: Annotated[
+        int, Query(ge=1, le=100, description="the page, `limit` matches to a page (the first 100 matches)")
+    ] = 1,
 ) -> OfferMatches:
     """Offers that fit the need, best first, each explained; never one that fails a hard filter.
 
@@ -72,6 +75,7 @@ def need_matches(
             refinement=refinement,
             limit=limit,
             order=sort,
+            page=page,
         )
 
 

@@ -170,6 +170,7 @@ class OfferMatches(BaseModel):
     no_match_reason: str | None
     near_misses: list[NearMiss]
     dismissed: int = Field(default=0, description="offers the need's buyer marked not relevant: left out")
+    page: int = Field(default=1, description="the page of the matches shown (`limit` to a page)")
 
 
 class NeedMatch(BaseModel):

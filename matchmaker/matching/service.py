@@ -309,6 +309,7 @@ def match_need(
     refinement: Refinement,
     limit: int,
     order: MatchOrder = "score",
+    page: int = 1,
 ) -> OfferMatches:
     """Offers for a need, ranked as the need's buyer sees them: for its buyer and the operator only (404
     for anyone else, who would otherwise see what the buyer may see)."""
@@ -318,8 +319,9 @@ def match_need(
     # The need's own buyer asking: it is the viewer the ranking needs, already read.
     own = caller.role == "buyer" and caller.organisation_id == need.owner_id
     dismissed = repository.dismissed_offer_ids(session, need.id)
-    # Listed in another order, every match (as far as a list goes) is ranked first, then sorted and cut.
-    ranked = limit if order == "score" else MOST_LISTED
+    # A page further down ranks the pages above it too; listed in another order, every match (as far as a
+    # list goes) is ranked first, then sorted and cut.
+    ranked = min(limit * page, MOST_LISTED) if order == "score" else MOST_LISTED
     shown = rank_for_need(
         session=session,
         engine=engine,
@@ -336,16 +338,22 @@ def match_need(
         region_preference=need.region_preference,
     )
     matches = _without(matches, dismissed, limit=ranked) if dismissed else matches
-    return sorted_matches(matches, order, limit=limit)
+    return page_of(matches, order, limit=limit, page=page)
 
 
-def sorted_matches(matches: OfferMatches, order: MatchOrder, *, limit: int) -> OfferMatches:
-    """The matches in another order than their score (a list ranked as far as it goes, then cut)."""
-    if order == "score":
-        return matches
-    ordered = sorted(matches.matches, key=_ORDERS[order])[:limit]
+def page_of(matches: OfferMatches, order: MatchOrder, *, limit: int, page: int) -> OfferMatches:
+    """One page of the matches, in their order (by score, their rank, or another), `limit` to a page;
+    `more` counts the relevant offers after it."""
+    ordered = matches.matches if order == "score" else sorted(matches.matches, key=_ORDERS[order])
+    start = (page - 1) * limit
+    shown = ordered[start : start + limit]
     return matches.model_copy(
-        update={"matches": ordered, "shown": len(ordered), "more": max(matches.relevant - len(ordered), 0)}
+        update={
+            "matches": shown,
+            "shown": len(shown),
+            "more": max(matches.relevant - start - len(shown), 0),
+            "page": page,
+        }
     )
 
 

@@ -56,6 +56,7 @@ class MatchFilters:
     certification: str | None = None
     limit: int = 10
     sort: matching.MatchOrder = "score"
+    page: int = 1
 
     @property
     def refinement(self) -> matching.Refinement:
@@ -85,6 +86,7 @@ def match_filters(
     certification: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,  # the API's limit: the page can show every match it may
     sort: Annotated[str | None, Query(max_length=16)] = None,
+    page: Annotated[int, Query(ge=1, le=100)] = 1,
 ) -> MatchFilters:
     """Empty form fields arrive as empty strings: they mean 'no refinement'."""
     return MatchFilters(
@@ -97,6 +99,7 @@ def match_filters(
         certification=certification.strip() or None if certification else None,
         limit=limit,
         sort=sort if sort in MATCH_ORDERS else "score",  # type: ignore[arg-type]  # one of them, checked
+        page=page,
     )
 
 
@@ -276,7 +279,7 @@ def need_matches(
     def call() -> OfferMatches:
         return matching.match_need(
             session=session, engine=engine, principal=user.principal, need_id=need.id,
-            refinement=filters.refinement, limit=filters.limit, order=filters.sort,
+            refinement=filters.refinement, limit=filters.limit, order=filters.sort, page=filters.page,
         )  # fmt: skip
 
     result, problem = _matches(request, engine, call)
