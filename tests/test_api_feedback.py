@@ -54,3 +54,18 @@ def test_feedback_is_the_buyers_alone(client: TestClient, market: Market) -> Non
             assert response.status_code == 404, (stranger.organisation.name, method)
     bad = client.put(f"/needs/{need}/feedback/{offer}", json={"verdict": "meh"}, headers=market.buyer.headers)
     assert bad.status_code == 422
+
+
+def test_a_dismissed_offer_no_longer_lists_the_need_on_its_side(client: TestClient, market: Market) -> None:
+    need = client.post("/needs", json=REBAR_NEED, headers=market.buyer.headers).json()["id"]
+    offer = market.offers["eaf-rebar"].id
+
+    def fitting() -> list[int]:
+        view = client.get(f"/offers/{offer}/matches", headers=market.eaf_steel.headers).json()
+        return [m["need"]["id"] for m in view["matches"]]
+
+    assert need in fitting()
+    client.put(
+        f"/needs/{need}/feedback/{offer}", json={"verdict": "not_relevant"}, headers=market.buyer.headers
+    )
+    assert need not in fitting()

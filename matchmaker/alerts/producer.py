@@ -166,11 +166,7 @@ def _offers_fitting_needs(
                 )  # fmt: skip
             except NotFound:  # deleted since
                 continue
-            fits += [
-                _Fit(m.need.id, fitting.offer, m.need.text, m.match_score)
-                for m in fitting.matches
-                if offer_id not in matching.dismissed_offer_ids(session=session, need_id=m.need.id)
-            ]
+            fits += [_Fit(m.need.id, fitting.offer, m.need.text, m.match_score) for m in fitting.matches]
     else:
         wanted = set(offer_ids)
         for need_id in needs:

@@ -92,3 +92,14 @@ def dismissed_offer_ids(session: Session, need_id: int) -> set[int]:
             )
         )
     )
+
+
+def needs_dismissing(session: Session, offer_id: int) -> set[int]:
+    """The needs whose buyers marked this offer not relevant."""
+    return set(
+        session.scalars(
+            select(MatchFeedback.need_id).where(
+                MatchFeedback.offer_id == offer_id, MatchFeedback.verdict == "not_relevant"
+            )
+        )
+    )

@@ -441,11 +441,6 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
     )
 
 
-def dismissed_offer_ids(*, session: Session, need_id: int) -> set[int]:
-    """The offers the need's buyer marked not relevant."""
-    return repository.dismissed_offer_ids(session, need_id)
-
-
 def open_need_ids(*, session: Session) -> list[int]:
     """Every open need, by id (work done on nobody's behalf: the alerts)."""
     return [need.id for need in repository.open_needs(session, visible=need_visibility.seen_where(EVERYONE))]
@@ -471,7 +466,9 @@ def match_offer(
     ):
         raise NotFound(f"offer {offer_id} not found")
     engine.sync(session)  # before the buyers' rankings are looked up (`Engine.kept_ranking`)
-    needs = visible_open_needs(session=session, principal=principal)
+    # A need whose buyer dismissed the offer no longer lists it: nor does the offer's side.
+    dismissing = repository.needs_dismissing(session, offer_id)
+    needs = [n for n in visible_open_needs(session=session, principal=principal) if n.id not in dismissing]
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id]).get(offer.owner_id, [])
     brief = offer_brief(offer, codes)
     matchable = repository.visible_offer_facts(session, viewer=EVERYONE, ids=[offer.id])
