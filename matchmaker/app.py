@@ -78,8 +78,9 @@ def create_app(
             follower = ChangeFollower(starting, app.state.session_factory, signal)
             follower.start()
             alerts = AlertWorkers(
-                starting, app.state.session_factory, allow_private=settings.webhook_allow_private
-            )
+                starting, app.state.session_factory, allow_private=settings.webhook_allow_private,
+                data_dir=settings.data_dir,
+            )  # fmt: skip
             await run_in_threadpool(alerts.start)
         try:
             yield

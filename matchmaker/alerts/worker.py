@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,7 @@ from matchmaker.alerts.delivery import deliver_due
 from matchmaker.alerts.producer import AlertProducer
 from matchmaker.matching.lifecycle import EngineStart
 from matchmaker.needs.deadlines import DeadlineKeeper
+from matchmaker.process_lead import ProcessLead
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -51,10 +53,14 @@ class AlertWorkers:
     """Makes the alerts (once the engine is ready) and posts them; started and stopped with the app."""
 
     def __init__(
-        self, starting: EngineStart, session_factory: sessionmaker[Session], *, allow_private: bool
-    ) -> None:
+        self, starting: EngineStart, session_factory: sessionmaker[Session], *, allow_private: bool,
+        data_dir: Path,
+    ) -> None:  # fmt: skip
         self._starting = starting
         self._session_factory = session_factory
+        # One worker process of a machine makes the alerts for all (another would find the same events:
+        # stored once all the same, but ranked twice).
+        self._lead = ProcessLead(data_dir / "alerts.lock")
         self._producer = AlertProducer()
         self._deadlines = DeadlineKeeper()
         self._client = httpx.Client(follow_redirects=False)
@@ -75,8 +81,11 @@ class AlertWorkers:
         for thread in self._threads:
             thread.stop()
         self._client.close()
+        self._lead.release()
 
     def _make(self) -> None:
+        if not self._lead.take():
+            return
         self._deadlines.run(self._session_factory)
         if self._starting.ready:
             self._producer.run(self._starting.engine, self._session_factory)

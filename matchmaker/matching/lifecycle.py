@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import logging
 import threading
 import time
-from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +16,7 @@ from matchmaker.db.session import transaction
 from matchmaker.matching.engine import Engine, StartAbandoned, engine_from_settings
 from matchmaker.matching.indexer import Kind
 from matchmaker.matching.stored_vectors import Stored, store_apart
+from matchmaker.process_lead import ProcessLead
 
 logger = logging.getLogger(__name__)
 # How often a served app's follower prunes the feed of changes older than `changes.KEEP_SECONDS`.
@@ -142,8 +141,8 @@ class IndexSaver:
     def __init__(self, engine: Engine, *, interval: float) -> None:
         self._engine = engine
         self._interval = interval
-        self._directory = engine.offers.directory
-        self._held: IO[str] | None = None
+        directory = engine.offers.directory
+        self._lead = ProcessLead(directory / "saver.lock") if directory is not None else None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="index-saver", daemon=True)
 
@@ -159,23 +158,12 @@ class IndexSaver:
             self._thread.join(timeout=10)
         if save and self._take_saving():
             self._engine.save()
-        if self._held is not None:
-            self._held.close()  # lets another process save
-            self._held = None
+        if self._lead is not None:
+            self._lead.release()  # lets another process save
 
     def _take_saving(self) -> bool:
-        """Whether this process saves for its data directory (taking the lock if nobody holds it)."""
-        if self._held is not None or self._directory is None:
-            return True
-        self._directory.mkdir(parents=True, exist_ok=True)
-        handle = (self._directory / "saver.lock").open("a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return False
-        self._held = handle
-        return True
+        """Whether this process saves for its data directory (taking the lead if nobody holds it)."""
+        return self._lead is None or self._lead.take()
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
