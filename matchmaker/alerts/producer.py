@@ -2,8 +2,8 @@
 that ranks what changed as the buyers and suppliers see it, stores each alert once, and queues the posts
 to webhooks.
 
-Every served process runs it after applying the feed to its matching index (so rankings see the change);
-alerts are keyed, so two processes that find the same event store one alert. Its place in the feed is kept
+One worker process per machine runs it (`alerts.worker`); rankings sync the matching index first, so they
+see the change. Alerts are keyed, so two replicas that find the same event store one alert. Its place in the feed is kept
 in the database (`FeedPosition`): a restarted process goes on from there, and the first start of all
 begins at the feed's end (`start_position`, called as the app starts).
 """
