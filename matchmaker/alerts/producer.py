@@ -3,9 +3,9 @@ that ranks what changed as the buyers and suppliers see it, stores each alert on
 to webhooks.
 
 One worker process per machine runs it (`alerts.worker`); rankings sync the matching index first, so they
-see the change. Alerts are keyed, so two replicas that find the same event store one alert. Its place in the feed is kept
-in the database (`FeedPosition`): a restarted process goes on from there, and the first start of all
-begins at the feed's end (`start_position`, called as the app starts).
+see the change. Alerts are keyed, so two replicas that find the same event store one alert. Its place in
+the feed is kept in the database (`FeedPosition`): a restarted process goes on from there, and the first
+start of all begins at the feed's end (`start_position`, called as the app starts).
 """
 
 from __future__ import annotations

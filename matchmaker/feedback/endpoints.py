@@ -25,7 +25,11 @@ def list_feedback(session: SessionDep, principal: PrincipalDep, need_id: PathId)
     return service.of_need(session=session, principal=principal, need_id=need_id)
 
 
-@router.put("/{offer_id}", response_model=FeedbackRead)
+@router.put(
+    "/{offer_id}",
+    response_model=FeedbackRead,
+    responses={201: {"model": FeedbackRead, "description": "the first verdict on this offer"}},
+)
 def give_feedback(
     session: SessionDep, engine: EngineDep, principal: PrincipalDep, need_id: PathId, offer_id: PathId,
     data: FeedbackWrite, response: Response,

@@ -54,7 +54,11 @@ def read_shortlist(
     )
 
 
-@router.put("/{offer_id}", response_model=ShortlistEntryRead)
+@router.put(
+    "/{offer_id}",
+    response_model=ShortlistEntryRead,
+    responses={201: {"model": ShortlistEntryRead, "description": "put on the shortlist"}},
+)
 def keep_offer(
     session: SessionDep,
     principal: PrincipalDep,
