@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,7 +94,9 @@ def create_app(
             if database is not None:
                 database.dispose()
 
-    app = FastAPI(title="Matchmaker", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # The API documentation (Swagger UI, ReDoc) from assets inside an installed package, not a CDN: it
+    # works offline and where the usual CDNs are out of reach (mainland China).
+    app = FastAPIOffline(title="Matchmaker", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     # The app's own routes too: every JSON body is checked for text that cannot be stored.
     app.router.route_class = CheckedRoute
     app.state.settings = settings

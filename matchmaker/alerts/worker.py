@@ -73,7 +73,10 @@ class AlertWorkers:
         ]
 
     def start(self) -> None:
-        self._producer.start(self._session_factory)  # changes from now on are news
+        try:
+            self._producer.start(self._session_factory)  # changes from now on are news
+        except Exception:  # the database does not answer yet: the first pass that reaches it starts
+            logger.warning("alerts start once the database answers", exc_info=True)
         for thread in self._threads:
             thread.start()
 

@@ -160,3 +160,16 @@ def test_the_operator_registers_a_supplier_and_issues_a_key_that_signs_in(
     sign_in(driver, Server(url=server.url, keys={"new": plaintext}), "new")
     assert "宁波绿钢科技有限公司" in driver.find_element(By.CSS_SELECTOR, "[data-testid=signed-in-as]").text
     assert driver.current_url.endswith("/ui/offers")
+
+
+def test_the_api_documentation_renders_without_leaving_the_host(server: Server, browser: Any) -> None:
+    driver = browser
+    driver.get(f"{server.url}/docs")
+    title = wait(driver, 30).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, ".swagger-ui .info .title"))
+    )
+    assert "Matchmaker" in title.text
+    wait(driver, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".opblock-tag")))
+    loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(name.startswith(server.url) for name in loaded), loaded
+    shot(driver, "api-docs-offline")
