@@ -208,6 +208,7 @@ def test_the_offer_page_says_how_its_footprint_was_declared(
     assert page.status_code == 200  # a buyer with no need of it may open it too
     assert "2025-01-01 – 2026-01-01" in page.text and "cradle-to-gate, scrap collection included" in page.text
     assert "2029-01-01" in page.text  # valid three years past the reference period, PACT's default
+    assert "UTC+8" in page.text and " UTC ·" not in page.text  # its last change in the users' zone
     assert 'data-testid="supplier"' in page.text and "Reporting year" in page.text
     hidden = market.offers["zh-rebar"]
     hidden.status = "draft"
