@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from matchmaker.web.i18n import Translator
 from tests.factories import make_need
 from tests.markets import Market
 from tests.web_support import post_form, sign_in
@@ -167,3 +169,24 @@ def test_a_long_match_list_offers_the_rest(market: Market, client: TestClient) -
     assert len(match_titles(second.text)) > 1
     assert match_titles(second.text)[0] == match_titles(first.text)[0]
     assert 'data-testid="more-matches"' not in second.text  # the rest, all of it
+
+
+def test_the_unit_field_keeps_its_suggestions_and_its_whole_message(
+    client: TestClient, market: Market
+) -> None:
+
+    class Inputs(HTMLParser):
+        found: dict[str, dict[str, str | None]] = {}
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            named = dict(attrs)
+            if tag == "input" and named.get("name") == "max_pcf_unit":
+                self.found = {"input": named}
+
+    sign_in(client, market.buyer.key)
+    post_form(client, "/ui/language", {"language": "zh", "next": "/ui/needs/new"}, page="/ui/needs/new")
+    parser = Inputs()
+    parser.feed(client.get("/ui/needs/new").text)
+    unit = parser.found["input"]
+    assert (unit["list"], unit["autocomplete"], unit["spellcheck"]) == ("footprint-units", "off", "false")
+    assert unit["data-unit-bad"] == Translator("zh")("form.unit_bad")  # whole, escaped once
