@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from fastapi_offline import FastAPIOffline
 from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker import __version__
 from matchmaker.alerts.endpoints import router as alerts_router
 from matchmaker.alerts.worker import AlertWorkers
 from matchmaker.alliances.endpoints import router as alliances_router
+from matchmaker.api_docs import install_api_docs
 from matchmaker.config import Settings, get_settings
 from matchmaker.db.changes import ChangeSignal
 from matchmaker.db.session import make_engine, make_session_factory
@@ -94,9 +94,10 @@ def create_app(
             if database is not None:
                 database.dispose()
 
-    # The API documentation (Swagger UI, ReDoc) from assets inside an installed package, not a CDN: it
-    # works offline and where the usual CDNs are out of reach (mainland China).
-    app = FastAPIOffline(title="Matchmaker", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Matchmaker", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by `install_api_docs`, without a CDN
+    )  # fmt: skip
     # The app's own routes too: every JSON body is checked for text that cannot be stored.
     app.router.route_class = CheckedRoute
     app.state.settings = settings
@@ -124,6 +125,7 @@ def create_app(
 
     install_pact(app)
     install_web(app)
+    install_api_docs(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
