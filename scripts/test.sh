@@ -31,17 +31,21 @@ MATCHMAKER_DATA_DIR="$scratch" alembic check
 
 # The suite, then the schema fuzz apart, each on two xdist workers (one per core; each worker migrates its
 # own database, or its own schema on PostgreSQL): the suite took 7-9 minutes a database on one.
+# The browser journeys (pages over a real server) run in the SQLite pass only: what they drive is the
+# pages, and every page's database work is tested on both databases by the rest of the suite.
 suite() {
-  pytest -q -n 2 -m "not fuzz" "$@"
+  local selection="$1"
+  shift
+  pytest -q -n 2 -m "$selection" "$@"
   pytest -q -n 2 -m fuzz tests/test_openapi_fuzz.py
 }
 
 echo "==> tests on SQLite"
-(unset MATCHMAKER_TEST_DATABASE_URL; suite "$@")
+(unset MATCHMAKER_TEST_DATABASE_URL; suite "not fuzz" "$@")
 
 if python -c "import psycopg, sys; psycopg.connect('${POSTGRES_URL}', connect_timeout=3).close()" 2>/dev/null; then
   echo "==> tests on PostgreSQL ($POSTGRES_URL)"
-  MATCHMAKER_TEST_DATABASE_URL="$POSTGRES_URL" suite "$@"
+  MATCHMAKER_TEST_DATABASE_URL="$POSTGRES_URL" suite "not fuzz and not browser" "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "error: PostgreSQL at $POSTGRES_URL is unreachable; CI must test on both databases" >&2
   exit 1

@@ -73,3 +73,11 @@ def browser(request: pytest.FixtureRequest) -> Iterator[object]:
     finally:
         driver.save_screenshot(str(SCREENSHOTS / f"{request.node.name}-last.png"))
         driver.quit()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every journey here is marked `browser` (scripts/test.sh runs them in one database's pass)."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).parent == here:
+            item.add_marker(pytest.mark.browser)
