@@ -23,7 +23,7 @@ def _alerts(session: Session, world: World, *keys: str) -> list[int]:
          "need_id": world.needs["shared"].id, "offer_id": world.offers["public"].id, "details": {}}
         for key in keys
     ]  # fmt: skip
-    return repository.add_new(session, rows)
+    return [alert_id for alert_id, _ in repository.add_new(session, rows)]
 
 
 def test_a_daily_digest_posts_a_days_alerts_once(session: Session, world: World) -> None:
@@ -34,7 +34,7 @@ def test_a_daily_digest_posts_a_days_alerts_once(session: Session, world: World)
     )  # fmt: skip
     session.flush()
     first = _alerts(session, world, "a", "b")
-    delivery.queue(session, first)  # a digest's alerts are not posted one by one
+    delivery.queue(session, [(i, world.buyer.organisation.id) for i in first])  # a digest's: not one by one
     assert session.scalars(select(WebhookDelivery)).all() == []
     sent_at = utcnow() + delivery.COMMIT_GRACE + timedelta(seconds=1)
     delivery.queue_digests(session, now=sent_at)
@@ -57,7 +57,7 @@ def test_a_failing_webhook_is_disabled_and_its_posts_given_up(
             Webhook(organisation_id=world.buyer.organisation.id, url="http://127.0.0.1:9/x", secret="s" * 20)
         )
         session.flush()
-        delivery.queue(session, _alerts(session, world, "x"))
+        delivery.queue(session, [(i, world.buyer.organisation.id) for i in _alerts(session, world, "x")])
     failing = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
     for _ in range(delivery.DISABLE_AFTER):
         assert delivery.deliver_due(session_factory, failing, allow_private=True) == 0

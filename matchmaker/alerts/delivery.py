@@ -99,14 +99,12 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return True
 
 
-def queue(session: Session, alert_ids: Sequence[int]) -> None:
-    """A delivery of each new alert to its organisation's webhook, where it wants each alert at once."""
-    if not alert_ids:
-        return
-    alerts = repository.alerts_by_id(session, alert_ids)
+def queue(session: Session, alerts: Sequence[tuple[int, int]]) -> None:
+    """A delivery of each new alert (id, organisation id) to its organisation's webhook, where it wants
+    each alert at once."""
     by_organisation: dict[int, list[int]] = {}
-    for alert in alerts:
-        by_organisation.setdefault(alert.organisation_id, []).append(alert.id)
+    for alert_id, organisation_id in alerts:
+        by_organisation.setdefault(organisation_id, []).append(alert_id)
     for hook in repository.enabled_webhooks(session, sorted(by_organisation)):
         if hook.delivery == "each":
             for alert_id in by_organisation[hook.organisation_id]:

@@ -52,8 +52,14 @@ class AlertProducer:
     def start(self, session_factory: sessionmaker[Session]) -> None:
         """Take the place to read from (`start_position`) before changes arrive."""
         with self._lock:
-            if self._cursor is None:
-                self._cursor = FeedCursor("alerts", position=start_position(session_factory))
+            self._begin(session_factory)
+
+    def _begin(self, session_factory: sessionmaker[Session]) -> bool:
+        """Take the place to read from, unless taken; whether it was taken just now."""
+        if self._cursor is not None:
+            return False
+        self._cursor = FeedCursor("alerts", position=start_position(session_factory))
+        return True
 
     def run(self, engine: Engine, session_factory: sessionmaker[Session]) -> int:
         """Read what changed since the last pass, store the alerts it makes and queue their posts; how many
@@ -66,8 +72,7 @@ class AlertProducer:
                 return 0
 
     def _run(self, engine: Engine, session_factory: sessionmaker[Session]) -> int:
-        if self._cursor is None:  # not started: begins here
-            self._cursor = FeedCursor("alerts", position=start_position(session_factory))
+        if self._begin(session_factory) or self._cursor is None:  # begins here (the start found no database)
             return 0
         with session_factory() as session:
             cursor = self._cursor.copy()

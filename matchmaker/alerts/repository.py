@@ -32,20 +32,23 @@ from matchmaker.pagination import PageRequest
 CONSUMER = "alerts"
 
 
-def add_new(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert the alerts whose (organisation, key) is not stored yet; the ids of those inserted."""
+def add_new(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
+    """Insert the alerts whose (organisation, key) is not stored yet; (id, organisation id) of each one
+    inserted."""
     if not rows:
         return []
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted: list[int] = []
+    inserted: list[tuple[int, int]] = []
     for start in range(0, len(rows), ID_CHUNK):
         statement = (
             dialect.insert(Alert)
             .values(list(rows[start : start + ID_CHUNK]))
             .on_conflict_do_nothing(index_elements=[Alert.organisation_id, Alert.key])
-            .returning(Alert.id)
+            .returning(Alert.id, Alert.organisation_id)
         )
-        inserted.extend(session.scalars(statement))
+        inserted.extend(
+            (alert_id, organisation_id) for alert_id, organisation_id in session.execute(statement)
+        )
     return inserted
 
 

@@ -450,7 +450,7 @@ class MatchFeedback(TimestampMixin, Base):
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True)
     # relevant | not_relevant | contracted
     verdict: Mapped[str] = mapped_column(String(16))
-    # The offer's rank in the need's matches when the verdict was given (null: not among them).
+    # The offer's rank in the need's matches when it was first judged (null: not among them).
     rank: Mapped[int | None] = mapped_column(Integer)
 
     offer: Mapped[Offer] = relationship()

@@ -21,7 +21,3 @@ def of_need(session: Session, need_id: int) -> Sequence[MatchFeedback]:
         .options(joinedload(MatchFeedback.offer))
         .order_by(MatchFeedback.updated_at.desc())
     ).all()
-
-
-def every(session: Session) -> Sequence[MatchFeedback]:
-    return session.scalars(select(MatchFeedback)).all()

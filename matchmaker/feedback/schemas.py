@@ -25,5 +25,7 @@ class FeedbackRead(BaseModel):
     offer_id: int
     offer_title: str
     verdict: Verdict
-    rank: int | None = Field(description="the offer's place in the need's matches when the verdict was given")
+    rank: int | None = Field(
+        description="the offer's place in the need's matches when it was first judged (null: not among them)"
+    )
     updated_at: datetime

@@ -4,12 +4,10 @@ and see the need's shortlist (`shortlists.service`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy.orm import Session
 
 from matchmaker.auth import Principal
-from matchmaker.db.models import MatchFeedback
+from matchmaker.db.models import MatchFeedback, Need
 from matchmaker.errors import NotFound
 from matchmaker.feedback import repository
 from matchmaker.feedback.schemas import FeedbackRead, Verdict
@@ -34,11 +32,10 @@ def give(
     if offer is None or not offer_visibility.can_see(buyer, offer):
         raise NotFound(f"offer {offer_id} not found")
     entry = repository.get(session, need_id=need.id, offer_id=offer.id)
-    # Its place in the list as the buyer saw it: without the mark being changed now (a dismissed offer is
-    # out of the list; taking its place again means removing that mark first).
-    if entry is not None and entry.verdict == "not_relevant":
-        session.delete(entry)
+    if entry is not None:  # a changed verdict keeps the place the offer had when it was first judged
+        entry.verdict = verdict
         session.flush()
+        return entry, False
     # Not in a matching slot: this transaction holds its need's row (and SQLite's write lock), which must
     # not wait for other requests' rankings.
     listed = matching.match_need(
@@ -46,11 +43,10 @@ def give(
         refinement=matching.Refinement(), limit=RANKS_LOOKED_AT,
     )  # fmt: skip
     rank = next((m.rank for m in listed.matches if m.offer.id == offer.id), None)
-    created = entry is None
     entry = MatchFeedback(need_id=need.id, offer_id=offer.id, verdict=verdict, rank=rank)
-    entry = session.merge(entry)
+    session.add(entry)
     session.flush()
-    return entry, created
+    return entry, True
 
 
 def take_back(*, session: Session, principal: Principal, need_id: int, offer_id: int) -> None:
@@ -64,7 +60,13 @@ def take_back(*, session: Session, principal: Principal, need_id: int, offer_id:
 
 
 def of_need(*, session: Session, principal: Principal, need_id: int) -> list[FeedbackRead]:
+    """The verdicts on a need's matches, for who may see them (404 for anyone else)."""
     need = shortlists.get_need(session=session, principal=principal, need_id=need_id)
+    return given_on(session=session, need=need)
+
+
+def given_on(*, session: Session, need: Need) -> list[FeedbackRead]:
+    """The verdicts on a need's matches, newest first (the caller has checked who may see them)."""
     return [to_read(entry) for entry in repository.of_need(session, need.id)]
 
 
@@ -77,7 +79,3 @@ def to_read(entry: MatchFeedback) -> FeedbackRead:
         rank=entry.rank,
         updated_at=entry.updated_at,
     )
-
-
-def every(*, session: Session) -> Sequence[MatchFeedback]:
-    return repository.every(session)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import EngineDep, PrincipalDep, SessionDep
+from matchmaker.downloads import attachment
 from matchmaker.errors import problem_responses
 from matchmaker.metrics import service
 from matchmaker.metrics.schemas import Metrics
@@ -25,9 +26,5 @@ def read_metrics(
     at 5 from buyers' feedback; `format=csv` gives one row per need."""
     metrics = service.compute(session=session, engine=engine, principal=principal)
     if format == "csv":
-        return Response(
-            service.to_csv(metrics),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="matchmaker-metrics.csv"'},
-        )
+        return attachment(service.csv_download(metrics))
     return metrics

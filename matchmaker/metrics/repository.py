@@ -57,5 +57,13 @@ def inquiry_counts(
     return {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
 
 
-def feedback(session: Session) -> Sequence[MatchFeedback]:
-    return session.scalars(select(MatchFeedback)).all()
+def verdict_counts(session: Session, *, top: int) -> dict[str, tuple[int, int]]:
+    """Per verdict: how many were given, and how many of those on offers ranked `top` or better."""
+    rows = session.execute(
+        select(
+            MatchFeedback.verdict,
+            func.count(),
+            func.count().filter(MatchFeedback.rank <= top),
+        ).group_by(MatchFeedback.verdict)
+    )
+    return {verdict: (given, in_top) for verdict, given, in_top in rows}

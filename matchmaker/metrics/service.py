@@ -4,8 +4,6 @@ an open need's matches ranks it: about 10 ms each at 5,000 offers)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from datetime import UTC, datetime
 
@@ -18,7 +16,7 @@ from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.metrics import repository
 from matchmaker.metrics.schemas import FeedbackMetrics, Funnel, Metrics, NeedMetrics
-from matchmaker.spreadsheets import cell_text
+from matchmaker.spreadsheets import CSV_MEDIA_TYPE, DownloadFile, csv_file
 
 NEEDS_COUNTED = 50
 TOP = 5
@@ -71,32 +69,32 @@ def compute(*, session: Session, engine: Engine, principal: Principal) -> Metric
 
 
 def _feedback(session: Session) -> FeedbackMetrics:
-    given = repository.feedback(session)
-    top = [entry for entry in given if entry.rank is not None and entry.rank <= TOP]
-    good = sum(1 for entry in top if entry.verdict in ("relevant", "contracted"))
+    counts = repository.verdict_counts(session, top=TOP)
+    given = {verdict: total for verdict, (total, _) in counts.items()}
+    in_top = {verdict: top for verdict, (_, top) in counts.items()}
+    judged = sum(in_top.values())
+    good = in_top.get("relevant", 0) + in_top.get("contracted", 0)
     return FeedbackMetrics(
-        given=len(given),
-        relevant=sum(1 for entry in given if entry.verdict == "relevant"),
-        not_relevant=sum(1 for entry in given if entry.verdict == "not_relevant"),
-        contracted=sum(1 for entry in given if entry.verdict == "contracted"),
-        precision_at_5=round(good / len(top), 3) if top else None,
-        judged_in_top_5=len(top),
+        given=sum(given.values()),
+        relevant=given.get("relevant", 0),
+        not_relevant=given.get("not_relevant", 0),
+        contracted=given.get("contracted", 0),
+        precision_at_5=round(good / judged, 3) if judged else None,
+        judged_in_top_5=judged,
     )
 
 
-def to_csv(metrics: Metrics) -> bytes:
+def csv_download(metrics: Metrics) -> DownloadFile:
     """One row per need counted, with the totals' date in the last column."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        ["need_id", "buyer", "created_at", "status", "matches", "seconds_to_first_match", "inquiries",
-         "quotes", "won", "counted_at"]
-    )  # fmt: skip
-    for row in metrics.needs:
-        writer.writerow(
-            [row.need_id, cell_text(row.buyer), local_time(row.created_at), row.status,
-             "" if row.matches is None else row.matches,
-             "" if row.seconds_to_first_match is None else round(row.seconds_to_first_match, 1),
-             row.inquiries, row.quotes, row.won, local_time(metrics.counted_at)]
-        )  # fmt: skip
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    header = [
+        "need_id", "buyer", "created_at", "status", "matches", "seconds_to_first_match", "inquiries",
+        "quotes", "won", "counted_at",
+    ]  # fmt: skip
+    rows = [
+        [row.need_id, row.buyer, local_time(row.created_at), row.status,
+         "" if row.matches is None else row.matches,
+         "" if row.seconds_to_first_match is None else round(row.seconds_to_first_match, 1),
+         row.inquiries, row.quotes, row.won, local_time(metrics.counted_at)]
+        for row in metrics.needs
+    ]  # fmt: skip
+    return DownloadFile(csv_file([header, *rows]), CSV_MEDIA_TYPE, "matchmaker-metrics.csv")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import EngineDep, PrincipalDep, SessionDep
+from matchmaker.downloads import attachment
 from matchmaker.errors import problem_responses
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
@@ -45,12 +46,15 @@ def read_shortlist(
     shortlist = service.shortlist(session=session, engine=engine, principal=principal, need=need)
     if format == "json":
         return shortlist
-    now = datetime.now(UTC)
-    body = export.export(shortlist, fmt=format, language=lang, now=now, title=need.text[:200])
-    return Response(
-        content=body,
-        media_type=export.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{export.filename(need.id, format, now)}"'},
+    return attachment(
+        export.shortlist_file(
+            shortlist,
+            need_id=need.id,
+            title=need.text[:200],
+            fmt=format,
+            language=lang,
+            now=datetime.now(UTC),
+        )
     )
 
 

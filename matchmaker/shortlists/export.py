@@ -3,7 +3,6 @@ column naming its unit, with the date of export (in the platform's time zone, `l
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,14 +11,11 @@ from typing import Any, Literal
 
 from matchmaker.local_time import TIME_ZONE, local_time
 from matchmaker.shortlists.schemas import Shortlist, ShortlistItem
-from matchmaker.spreadsheets import cell_text
+from matchmaker.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, DownloadFile, cell_text, csv_file
 
 ExportLanguage = Literal["zh", "en"]
 ExportFormat = Literal["csv", "xlsx"]
-MEDIA_TYPES: dict[ExportFormat, str] = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+MEDIA_TYPES: dict[ExportFormat, str] = {"csv": CSV_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +56,7 @@ def _cell(value: Any, language: ExportLanguage) -> Any:
 def _rows(shortlist: Shortlist, language: ExportLanguage) -> tuple[list[str], list[list[Any]]]:
     columns = _columns(shortlist)
     header = [column.labels[language] for column in columns]
-    rows = [[cell_text(_cell(c.value(item), language)) for c in columns] for item in shortlist.items]
+    rows = [[_cell(c.value(item), language) for c in columns] for item in shortlist.items]
     return header, rows
 
 
@@ -69,15 +65,12 @@ def exported_at(now: datetime) -> str:
 
 
 def to_csv(shortlist: Shortlist, *, language: ExportLanguage, now: datetime) -> bytes:
-    """A header row, then one row per offer; the last column gives the date of export on every row.
-    UTF-8 with a byte-order mark, so that spreadsheets open Chinese text as such."""
+    """A header row, then one row per offer; the last column gives the date of export on every row."""
     header, rows = _rows(shortlist, language)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([*header, "导出时间" if language == "zh" else "Exported"])
     stamp = exported_at(now)
-    writer.writerows([*row, stamp] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_file(
+        [[*header, "导出时间" if language == "zh" else "Exported"], *([*row, stamp] for row in rows)]
+    )
 
 
 def to_xlsx(shortlist: Shortlist, *, language: ExportLanguage, now: datetime, title: str) -> bytes:
@@ -98,7 +91,7 @@ def to_xlsx(shortlist: Shortlist, *, language: ExportLanguage, now: datetime, ti
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([cell_text(value) for value in row])
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=1)
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -109,13 +102,20 @@ def to_xlsx(shortlist: Shortlist, *, language: ExportLanguage, now: datetime, ti
 HEADER_ROW = 5
 
 
-def filename(need_id: int, fmt: ExportFormat, now: datetime) -> str:
-    return f"shortlist-need-{need_id}-{now.astimezone(TIME_ZONE):%Y%m%d}.{fmt}"
-
-
-def export(
-    shortlist: Shortlist, *, fmt: ExportFormat, language: ExportLanguage, now: datetime, title: str
-) -> bytes:
-    if fmt == "csv":
-        return to_csv(shortlist, language=language, now=now)
-    return to_xlsx(shortlist, language=language, now=now, title=title)
+def shortlist_file(
+    shortlist: Shortlist,
+    *,
+    need_id: int,
+    title: str,
+    fmt: ExportFormat,
+    language: ExportLanguage,
+    now: datetime,
+) -> DownloadFile:
+    """The shortlist as a CSV or XLSX file, named after the need and the day of export."""
+    body = (
+        to_csv(shortlist, language=language, now=now)
+        if fmt == "csv"
+        else (to_xlsx(shortlist, language=language, now=now, title=title))
+    )
+    name = f"shortlist-need-{need_id}-{now.astimezone(TIME_ZONE):%Y%m%d}.{fmt}"
+    return DownloadFile(body=body, media_type=MEDIA_TYPES[fmt], filename=name)

@@ -302,8 +302,9 @@ def need_matches(
 
 
 def _verdicts(session: Session, user: WebUser, need: Need) -> dict[str, Any]:
-    """The buyer's word on each match (by offer), and the offers it dismissed (for their undo)."""
-    given = feedback_service.of_need(session=session, principal=user.principal, need_id=need.id)
+    """The buyer's word on each match (by offer), and the offers it dismissed (for their undo); the need is
+    one whose matches the page already showed the caller."""
+    given = feedback_service.given_on(session=session, need=need)
     return {
         "verdicts": {entry.offer_id: entry.verdict for entry in given},
         "dismissed": [entry for entry in given if entry.verdict == "not_relevant"],

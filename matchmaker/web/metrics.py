@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from matchmaker.deps import EngineDep, SessionDep
+from matchmaker.downloads import attachment
 from matchmaker.metrics import service as metrics_service
 from matchmaker.routing import CheckedRoute
 from matchmaker.web.deps import OperatorUserDep
@@ -23,8 +24,4 @@ def metrics_page(request: Request, session: SessionDep, engine: EngineDep, user:
 @router.get("/metrics.csv")
 def metrics_csv(session: SessionDep, engine: EngineDep, user: OperatorUserDep) -> Response:
     metrics = metrics_service.compute(session=session, engine=engine, principal=user.principal)
-    return Response(
-        metrics_service.to_csv(metrics),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="matchmaker-metrics.csv"'},
-    )
+    return attachment(metrics_service.csv_download(metrics))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from matchmaker.deps import EngineDep, SessionDep
+from matchmaker.downloads import attachment
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import MAX_ID, PathId
 from matchmaker.shortlists import export
@@ -90,13 +91,16 @@ def export_shortlist(
     shortlist = shortlist_service.shortlist(
         session=session, engine=engine, principal=user.principal, need=need
     )
-    now = datetime.now(UTC)
     lang: export.ExportLanguage = "zh" if language(request) == "zh" else "en"
-    body = export.export(shortlist, fmt=format, language=lang, now=now, title=need.text[:200])
-    return Response(
-        content=body,
-        media_type=export.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{export.filename(need.id, format, now)}"'},
+    return attachment(
+        export.shortlist_file(
+            shortlist,
+            need_id=need.id,
+            title=need.text[:200],
+            fmt=format,
+            language=lang,
+            now=datetime.now(UTC),
+        )
     )
 
 
