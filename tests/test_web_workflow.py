@@ -197,11 +197,11 @@ def test_the_offer_page_says_how_its_footprint_was_declared(
     client: TestClient, market: Market, session: Session
 ) -> None:
     offer = market.offers["eaf-rebar"]
-    offer.attributes = {
-        "pact": {"referencePeriodStart": "2025-01-01T00:00:00Z", "referencePeriodEnd": "2026-01-01T00:00:00Z",
-                 "boundaryProcessesDescription": "cradle-to-gate, scrap collection included"},
-        "reporting_year": 2025,
+    pcf = {
+        "referencePeriodStart": "2025-01-01T00:00:00Z", "referencePeriodEnd": "2026-01-01T00:00:00Z",
+        "boundaryProcessesDescription": "cradle-to-gate, scrap collection included",
     }  # fmt: skip
+    offer.attributes = {"pact": {"footprint": {"pcf": pcf}}, "reporting_year": 2025}  # as a pull keeps it
     session.commit()
     sign_in(client, market.other_buyer.key)
     page = client.get(f"/ui/offers/{offer.id}")

@@ -39,6 +39,12 @@ def get_need(*, session: Session, principal: Principal, need_id: int) -> Need:
     return matching.need_of_matches(session=session, viewer=viewer, need_id=need_id)
 
 
+def is_its_buyer(principal: Principal, need: Need) -> bool:
+    """Whether the caller is the need's buyer, acting as one: the pages offer it the shortlist and feedback
+    buttons (the operator may use the API's)."""
+    return principal.role == "buyer" and need.owner_id == principal.organisation_id
+
+
 def need_to_change(*, session: Session, principal: Principal, need_id: int) -> Need:
     """The need whose shortlist (or feedback) the caller may change: its buyer's keys and the operator;
     its row held until the transaction ends, so two writers queue (PostgreSQL)."""

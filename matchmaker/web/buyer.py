@@ -294,7 +294,7 @@ def need_matches(
         "editable": user.principal.is_operator or need.owner_id == user.principal.organisation_id,
         "shortlisted": shortlist_service.shortlisted_ids(session=session, need=need),
         **_verdicts(session, user, need),
-        "may_shortlist": user.role == "buyer" and need.owner_id == user.principal.organisation_id,
+        "may_shortlist": shortlist_service.is_its_buyer(user.principal, need),
         # The text states a constraint the need does not apply: say so, and where to confirm it.
         "unapplied": need_service.detect(session=session, text=need.text, fields=_need_values(need))[0],
     }

@@ -5,7 +5,6 @@ open needs it fits, and may change it."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliance_repository
-from matchmaker.db.models import Need, Offer
+from matchmaker.db.models import Offer
 from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.errors import NotFound
 from matchmaker.matching import service as matching
@@ -21,6 +20,7 @@ from matchmaker.matching.engine import Engine
 from matchmaker.matching.schemas import NearMiss, OfferMatch
 from matchmaker.matching.visibility import can_see_matches
 from matchmaker.offers import service as offer_service
+from matchmaker.pact.filters import validity_window
 from matchmaker.parties import service as party_service
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import MAX_ID, PathId
@@ -37,8 +37,6 @@ NO_MATCH_KEYS = {
 }
 # How far down a need's matches an offer opened from it is looked for (the most a match list shows).
 MATCHES_LOOKED_AT = 100
-# PACT's default: a footprint is valid for three years after the end of its reference period.
-VALID_YEARS_BY_DEFAULT = 3
 # Facts from an offer's attributes shown on its page; an import may carry any number of them.
 MAX_FACTS = 30
 
@@ -100,47 +98,31 @@ def _from_need(
         "match": match,
         "miss": miss,
         "shortlisted": offer.id in shortlist_service.shortlisted_ids(session=session, need=need),
-        "may_shortlist": _buyer_of(user, need),
+        "may_shortlist": shortlist_service.is_its_buyer(user.principal, need),
     }
 
 
 def _declared(offer: Offer) -> dict[str, str | None]:
     """How the footprint was declared, where its source said: the reference period, the end of its
-    validity and the system boundary (from a PACT footprint it was pulled from, or the exchange format's
-    attributes of the same names); None where the source did not say."""
-    attributes: dict[str, Any] = offer.attributes or {}
-    pulled = attributes.get("pact")
-    pact: dict[str, Any] = pulled if isinstance(pulled, dict) else {}
-
-    def stated(*names: str) -> str | None:
-        for source in (pact, attributes):
-            for name in names:
-                value = source.get(name)
-                if isinstance(value, str) and value.strip():
-                    return value.strip()
-        return None
-
-    start = stated("referencePeriodStart", "reference_period_start")
-    end = stated("referencePeriodEnd", "reference_period_end")
-    valid_until = (stated("validityPeriodEnd", "valid_until") or "")[:10] or None
-    if valid_until is None and end:
-        valid_until = _years_later(end[:10], VALID_YEARS_BY_DEFAULT)
+    validity (PACT's rule: its own end, else three years after the reference period, `validity_window`)
+    and the system boundary, from the PACT footprint the offer was pulled from; None where it did not
+    say, or the offer came from elsewhere."""
+    pulled = (offer.attributes or {}).get("pact")
+    footprint = pulled.get("footprint") if isinstance(pulled, dict) else None
+    if not isinstance(footprint, dict):
+        return dict.fromkeys(("reference_period", "valid_until", "system_boundary"))
+    stated = footprint.get("pcf")
+    pcf: dict[str, Any] = stated if isinstance(stated, dict) else {}
+    start, end = pcf.get("referencePeriodStart"), pcf.get("referencePeriodEnd")
+    _, valid_until = validity_window(footprint)
+    boundary = pcf.get("boundaryProcessesDescription")
     return {
-        "reference_period": f"{start[:10]} – {end[:10]}" if start and end else None,
-        "valid_until": valid_until,
-        "system_boundary": stated("boundaryProcessesDescription", "system_boundary"),
+        "reference_period": f"{start[:10]} – {end[:10]}"
+        if isinstance(start, str) and isinstance(end, str)
+        else None,
+        "valid_until": valid_until.date().isoformat() if valid_until else None,
+        "system_boundary": boundary.strip() if isinstance(boundary, str) and boundary.strip() else None,
     }
-
-
-def _years_later(day: str, years: int) -> str | None:
-    try:
-        start = date.fromisoformat(day)
-    except ValueError:
-        return None
-    # 29 February has no twin in most years: the day before.
-    return start.replace(
-        year=start.year + years, day=min(start.day, 28 if start.month == 2 else 31)
-    ).isoformat()
 
 
 def _facts(offer: Offer) -> list[tuple[str, str]]:
@@ -151,7 +133,3 @@ def _facts(offer: Offer) -> list[tuple[str, str]]:
         for name, value in offer.attributes.items()
         if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value).strip()
     ][:MAX_FACTS]
-
-
-def _buyer_of(user: WebUser, need: Need) -> bool:
-    return user.role == "buyer" and need.owner_id == user.principal.organisation_id
