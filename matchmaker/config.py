@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matchmaker.vectors.index import DEFAULT_INDEX_KIND, INDEX_KINDS
+
 
 class Settings(BaseSettings):
     """Everything the service can be configured with; tests construct it directly."""
@@ -34,8 +36,10 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # The embedding model: "use" (multilingual USE v3, packaged), "minilm", or "st:<name or path>".
     model: str = "use"
-    # "faiss" (default) or "numpy" (exact search in numpy; the same results).
-    index_kind: str = "faiss"
+    # How the vectors are held, each with the same results: "mapped" (default: the saved vectors mapped
+    # into memory, one copy for every worker process of a machine, and the rows changed since in each
+    # process), "faiss" (a flat FAISS index in each process) or "numpy" (a matrix in each process).
+    index_kind: str = DEFAULT_INDEX_KIND
     # A bilingual glossary TSV; empty means the repository's models/glossary.tsv.
     glossary_path: str | None = None
     # The model of relevance (JSON, `train_relevance.py`); empty means the repository's models/relevance.json.
@@ -78,8 +82,8 @@ class Settings(BaseSettings):
     @field_validator("index_kind")
     @classmethod
     def _known_index_kind(cls, value: str) -> str:
-        if value not in {"faiss", "numpy"}:
-            raise ValueError("index_kind must be faiss or numpy")
+        if value not in INDEX_KINDS:
+            raise ValueError(f"index_kind must be one of {', '.join(INDEX_KINDS)}")
         return value
 
     @field_validator("public_url")

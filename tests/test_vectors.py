@@ -27,6 +27,7 @@ from matchmaker.vectors.index import (
     FaissIndex,
     Hits,
     IndexMismatch,
+    MappedIndex,
     NumpyIndex,
     load_index,
     new_index,
@@ -38,9 +39,10 @@ COUNT = 500
 QUERIES = 5
 TOLERANCE = 1e-5
 IDENTITY = ModelIdentity(name="test-model", version="1.0", dim=DIM)
-KINDS = ["numpy", "faiss"]
+KINDS = ["numpy", "faiss", "mapped"]
 
 Store = dict[int, npt.NDArray[np.float32]]
+Stage = tuple[NumpyIndex, FaissIndex, MappedIndex, Store]
 
 
 def random_unit(rng: np.random.Generator, rows: int, dim: int = DIM) -> npt.NDArray[np.float32]:
@@ -79,38 +81,44 @@ def assert_same_hits(got: Hits, want: Hits, truth: dict[int, float], allowed: np
 # --- the data, in three stages: fresh, after upserts (replacements and new ids), after removals ---------
 
 
-def _build(stage: str) -> tuple[NumpyIndex, FaissIndex, Store]:
+def _build(stage: str, directory: Path) -> Stage:
+    """The three indexes after the same changes. The mapped one holds the first rows in a saved file,
+    mapped when loaded, and the changes in memory beside it."""
     rng = np.random.default_rng(20240611)
     # Sparse, unordered database ids, so a position can never pass for an id.
     ids = rng.choice(np.arange(1, 1_000_000), size=COUNT, replace=False).astype(np.int64)
     vectors = random_unit(rng, COUNT)
-    exact, flat = NumpyIndex(DIM), FaissIndex(DIM)
+    exact, flat, first = NumpyIndex(DIM), FaissIndex(DIM), MappedIndex(DIM)
     store: Store = {}
-    for index in (exact, flat):
+    for index in (exact, flat, first):
         index.upsert(ids, vectors)
+    first.save(directory, identity=IDENTITY)
+    mapped = MappedIndex.load(directory, identity=IDENTITY)
     store.update(zip(ids.tolist(), vectors, strict=True))
     if stage in ("upserted", "removed"):
         replaced = rng.choice(ids, size=100, replace=False)
         fresh = np.arange(2_000_000, 2_000_050, dtype=np.int64)
         changed_ids = np.concatenate([replaced, fresh])
         changed = random_unit(rng, len(changed_ids))
-        for index in (exact, flat):
+        for index in (exact, flat, mapped):
             index.upsert(changed_ids, changed)
         store.update(zip(changed_ids.tolist(), changed, strict=True))
     if stage == "removed":
         doomed = np.concatenate(
             [rng.choice(np.array(sorted(store)), size=120, replace=False), [-5, 3_000_000]]
         )
-        for index in (exact, flat):
+        for index in (exact, flat, mapped):
             index.remove(doomed)
         for identifier in doomed.tolist():
             store.pop(identifier, None)
-    return exact, flat, store
+    return exact, flat, mapped, store
 
 
 @pytest.fixture(scope="module")
-def stages() -> dict[str, tuple[NumpyIndex, FaissIndex, Store]]:
-    return {stage: _build(stage) for stage in ("fresh", "upserted", "removed")}
+def stages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stage]:
+    return {
+        stage: _build(stage, tmp_path_factory.mktemp(stage)) for stage in ("fresh", "upserted", "removed")
+    }
 
 
 def allowed_ids(rng: np.random.Generator, store: Store, size: str) -> npt.NDArray[np.int64] | None:
@@ -130,9 +138,9 @@ def allowed_ids(rng: np.random.Generator, store: Store, size: str) -> npt.NDArra
 @pytest.mark.parametrize("k", [1, 10, 50])
 @pytest.mark.parametrize("allowed_size", ["none", "0", "1", "5", "100", "all", "with-foreign"])
 def test_faiss_numpy_and_brute_force_agree(
-    stages: dict[str, tuple[NumpyIndex, FaissIndex, Store]], stage: str, k: int, allowed_size: str
+    stages: dict[str, Stage], stage: str, k: int, allowed_size: str
 ) -> None:
-    exact, flat, store = stages[stage]
+    exact, flat, mapped, store = stages[stage]
     rng = np.random.default_rng([k, len(allowed_size), len(stage)])
     for _ in range(QUERIES):
         query = random_unit(rng, 1)[0]
@@ -141,37 +149,35 @@ def test_faiss_numpy_and_brute_force_agree(
         oracle = brute_force(store, query, k, allowed)
         exact_hits = exact.search(query, k, allowed=allowed)
         flat_hits = flat.search(query, k, allowed=allowed)
+        mapped_hits = mapped.search(query, k, allowed=allowed)
         assert_same_hits(exact_hits, oracle, truth, allowed)
         assert_same_hits(flat_hits, oracle, truth, allowed)
+        assert_same_hits(mapped_hits, oracle, truth, allowed)
         assert_same_hits(flat_hits, exact_hits, truth, allowed)
         expected = len(store) if allowed is None else len(set(store) & set(allowed.tolist()))
         assert len(exact_hits.ids) == min(k, expected)
 
 
 @pytest.mark.parametrize("stage", ["fresh", "upserted", "removed"])
-def test_indexes_hold_the_same_entries(
-    stages: dict[str, tuple[NumpyIndex, FaissIndex, Store]], stage: str
-) -> None:
-    exact, flat, store = stages[stage]
-    assert len(exact) == len(flat) == len(store)
-    assert sorted(exact.ids().tolist()) == sorted(flat.ids().tolist()) == sorted(store)
-    for identifier in sorted(store)[:: len(store) // 25]:
-        np.testing.assert_array_equal(exact.vector(identifier), store[identifier])
-        np.testing.assert_array_equal(flat.vector(identifier), store[identifier])
+def test_indexes_hold_the_same_entries(stages: dict[str, Stage], stage: str) -> None:
+    *indexes, store = stages[stage]
+    for index in indexes:
+        assert len(index) == len(store)
+        assert sorted(index.ids().tolist()) == sorted(store)
+        for identifier in sorted(store)[:: len(store) // 25]:
+            np.testing.assert_array_equal(index.vector(identifier), store[identifier])
 
 
 @pytest.mark.parametrize("stage", ["fresh", "upserted", "removed"])
-def test_similarities_agree_in_the_order_given(
-    stages: dict[str, tuple[NumpyIndex, FaissIndex, Store]], stage: str
-) -> None:
-    exact, flat, store = stages[stage]
+def test_similarities_agree_in_the_order_given(stages: dict[str, Stage], stage: str) -> None:
+    *indexes, store = stages[stage]
     rng = np.random.default_rng(7)
     query = random_unit(rng, 1)[0]
     asked = np.concatenate([rng.choice(np.array(sorted(store)), size=30, replace=False), [-3, 4_000_000]])
     asked = rng.permutation(asked)
     truth = exact_scores(store, query)
     expected = np.array([truth.get(int(i), np.nan) for i in asked])
-    for index in (exact, flat):
+    for index in indexes:
         got = index.similarities(query, asked)
         np.testing.assert_allclose(got, expected, atol=TOLERANCE)  # NaN where not indexed, in both
         assert np.isnan(got).sum() == 2
@@ -201,7 +207,7 @@ def test_repeated_allowed_ids_count_once_in_both_indexes() -> None:
         index = new_index(kind, 2)
         index.upsert([1, 2], vectors)
         results.append(index.search(vectors[0], 5, allowed=np.array([1, 1, 2])).ids.tolist())
-    assert results == [[1, 2], [1, 2]]
+    assert results == [[1, 2]] * len(KINDS)
 
 
 def test_top_k_breaks_ties_at_the_cut_by_the_smaller_id() -> None:
@@ -214,6 +220,22 @@ def test_both_indexes_break_ties_at_the_cut_by_the_smaller_id(kind: str) -> None
     index = new_index(kind, 2)
     index.upsert(list(range(20, 0, -1)), normalise([[1, 0]] * 20))
     assert index.search(normalise([[1, 0]])[0], 3).ids.tolist() == [1, 2, 3]
+
+
+def test_a_mapped_index_takes_back_an_id_removed_from_its_file_or_its_memory(tmp_path: Path) -> None:
+    first = MappedIndex(2)
+    first.upsert([1, 2], normalise([[1, 0], [0, 1]]))
+    first.save(tmp_path, identity=ModelIdentity(name="test-model", version="1.0", dim=2))
+    index = MappedIndex.load(tmp_path, identity=ModelIdentity(name="test-model", version="1.0", dim=2))
+    index.upsert([3], normalise([[1, 1]]))
+    index.remove([1, 3])  # one from the file, one from memory
+    assert sorted(index.ids().tolist()) == [2]
+    index.upsert([1, 3], normalise([[0, 1], [1, 0]]))  # both back, with other vectors
+    assert sorted(index.ids().tolist()) == [1, 2, 3] and len(index) == 3
+    np.testing.assert_allclose(
+        index.similarities(normalise([[1, 0]])[0], np.array([1, 3, 4])), [0, 1, np.nan]
+    )
+    assert index.search(normalise([[1, 0]])[0], 1).ids.tolist() == [3]
 
 
 def test_top_k_orders_ties_by_id_when_nothing_is_cut() -> None:
@@ -241,7 +263,7 @@ def saved(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str,
 def test_round_trip_gives_the_same_results(saved: tuple[str, Path, Store]) -> None:
     kind, directory, store = saved
     loaded = load_index(kind, directory, identity=IDENTITY)
-    assert isinstance(loaded, FaissIndex if kind == "faiss" else NumpyIndex)
+    assert isinstance(loaded, {"faiss": FaissIndex, "numpy": NumpyIndex, "mapped": MappedIndex}[kind])
     assert len(loaded) == len(store)
     assert sorted(loaded.ids().tolist()) == sorted(store)
     rng = np.random.default_rng(3)
@@ -377,15 +399,23 @@ def test_unloadable_models_are_refused_clearly(spec: str, message: str) -> None:
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize("kind", ["faiss", "mapped"])
 @pytest.mark.parametrize("base", [0, 10**12], ids=["table by id", "sorted ids"])
-def test_faiss_rows_stay_right_through_batches_of_new_changed_and_removed_ids(base: int) -> None:
+def test_rows_stay_right_through_batches_of_new_changed_and_removed_ids(
+    kind: str, base: int, tmp_path: Path
+) -> None:
     """Rows are looked up in a table by id (a database's ids) or through ids sorted once (ids far larger
     than their count), either merged with each batch added, not built again; a far larger id arriving
-    halfway turns the table into sorted ids."""
+    halfway turns the table into sorted ids. The mapped index is saved and mapped again every 15 steps, so
+    its changes land on a saved file as well as in memory."""
     rng = np.random.default_rng(13)
-    index, truth = FaissIndex(8), dict[int, np.ndarray]()
+    index, truth = new_index(kind, 8), dict[int, np.ndarray]()
+    identity = ModelIdentity(name="test-model", version="1.0", dim=8)
     fresh = base
     for step in range(60):
+        if kind == "mapped" and step % 15 == 14:
+            index.save(tmp_path, identity=identity)
+            index = load_index(kind, tmp_path, identity=identity)
         if step == 30:
             far = np.asarray([base + 5 * 10**11], dtype=np.int64)
             vector = normalise(rng.normal(size=(1, 8)))

@@ -35,6 +35,7 @@ from matchmaker.matching.relevance import (
 from matchmaker.matching.text import Analysis, Analyzer
 from matchmaker.matching.vector_writer import store_vectors_in_transactions
 from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
+from matchmaker.vectors.index import DEFAULT_INDEX_KIND
 from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
 logger = logging.getLogger(__name__)
@@ -320,8 +321,8 @@ def engine_from_settings(settings: Settings, *, offline: bool = False) -> Engine
 
 
 def build_engine(
-    *, model: str, data_dir: Path | None, glossary_path: str | None = None, index_kind: str = "faiss",
-    relevance_model_path: str | None = None,
+    *, model: str, data_dir: Path | None, glossary_path: str | None = None,
+    index_kind: str = DEFAULT_INDEX_KIND, relevance_model_path: str | None = None,
     embedding_processes: int = 1,
 ) -> Engine:  # fmt: skip
     """Load the model and glossary and make empty catalogues (persisted under data_dir/index), which embed

@@ -34,6 +34,7 @@ from matchmaker.matching.stored_vectors import Stored, embedding_digest, read_st
 from matchmaker.matching.text import CONCEPT_PREFIX, Analysis, Analyzer, TermStatistics
 from matchmaker.vectors.embedder import Embedder, Vectors
 from matchmaker.vectors.index import (
+    DEFAULT_INDEX_KIND,
     IndexMismatch,
     VectorIndex,
     _atomic_write_bytes,
@@ -239,7 +240,7 @@ class Catalogue:
         embedder: Embedder,
         analyzer: Analyzer,
         directory: Path | None,
-        index_kind: str = "faiss",
+        index_kind: str = DEFAULT_INDEX_KIND,
     ) -> None:
         """`kind` "needs" analyses its texts as queries (without their footprint quantities)."""
         self.kind = kind

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,8 @@ Ids = npt.NDArray[np.int64]
 MANIFEST_VERSION = 1
 # Ids below this are always looked up in a table by id (8 MB), whatever their count (`_RowLookup`).
 TABLE_IDS_AT_LEAST = 1 << 20
+# Rows written per chunk when a mapped index is saved (32 MB of 512-d vectors).
+COPY_ROWS = 16_384
 
 
 class IndexMismatch(RuntimeError):
@@ -414,7 +416,179 @@ class FaissIndex:
         return cls(identity.dim, index=faiss.read_index(str(directory / "index.faiss")))
 
 
-INDEX_KINDS: dict[str, type[NumpyIndex] | type[FaissIndex]] = {"faiss": FaissIndex, "numpy": NumpyIndex}
+def _live_only(rows: npt.NDArray[np.int64], live: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """The rows, with -1 for those marked dead."""
+    found = rows >= 0
+    rows[found] = np.where(live[rows[found]], rows[found], -1)
+    return rows
+
+
+class _AddedRows:
+    """Rows held in this process's memory, one per id, in a buffer grown by doubling (appending batch by
+    batch stays linear); a removed row is marked dead and reused if its id comes back."""
+
+    def __init__(self, dim: int) -> None:
+        self.vectors = np.zeros((0, dim), dtype=np.float32)
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.live = np.zeros(0, dtype=bool)
+        self.count = 0
+        self.lookup = _RowLookup()
+
+    def rows(self, wanted: Ids) -> npt.NDArray[np.int64]:
+        """The live row of each wanted id, -1 where it has none."""
+        return _live_only(self.lookup.rows(lambda: self.ids[: self.count], wanted), self.live)
+
+    def put(self, ids: Ids, vectors: Vectors) -> None:
+        held = self.lookup.rows(lambda: self.ids[: self.count], ids)
+        again = held >= 0  # held before (live or removed): written in place
+        self.vectors[held[again]] = vectors[again]
+        self.live[held[again]] = True
+        fresh_ids, fresh_vectors = ids[~again], vectors[~again]
+        needed = self.count + len(fresh_ids)
+        if needed > len(self.ids):
+            grown = max(needed, 2 * len(self.ids), 64) - len(self.ids)
+            more = np.zeros((grown, self.vectors.shape[1]), dtype=np.float32)
+            self.vectors = np.concatenate([self.vectors, more])
+            self.ids = np.concatenate([self.ids, np.zeros(grown, dtype=np.int64)])
+            self.live = np.concatenate([self.live, np.zeros(grown, dtype=bool)])
+        start = self.count
+        self.vectors[start:needed], self.ids[start:needed] = fresh_vectors, fresh_ids
+        self.live[start:needed] = True
+        self.count = needed
+        self.lookup.append(fresh_ids, start)
+
+    def remove(self, ids: Ids) -> None:
+        rows = self.rows(ids)
+        self.live[rows[rows >= 0]] = False
+
+    def live_rows(self) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(self.live[: self.count])
+
+
+class MappedIndex:
+    """Exact search over the saved vectors mapped into memory, read-only, plus the rows changed since in
+    this process's memory.
+
+    Every worker process of a server maps the same file, so the operating system keeps one copy of the
+    vectors for all of them: memory does not grow with the workers. A row put after the load is held in
+    this process (and its saved row no longer counts); a removed one is marked. A later save writes a new
+    file beside; a process keeps the file it mapped (its data stay while it is mapped) until it loads
+    again, so the processes never hold two copies of the saved vectors between them."""
+
+    def __init__(
+        self, dim: int, *, saved: npt.NDArray[np.float32] | None = None, saved_ids: Ids | None = None
+    ) -> None:
+        self._dim = dim
+        self._saved = saved if saved is not None else np.zeros((0, dim), dtype=np.float32)
+        self._saved_ids = saved_ids if saved_ids is not None else np.zeros(0, dtype=np.int64)
+        self._saved_live = np.ones(len(self._saved_ids), dtype=bool)
+        self._saved_lookup = _RowLookup()
+        self._added = _AddedRows(dim)
+        self._lock = threading.RLock()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(np.count_nonzero(self._saved_live)) + len(self._added.live_rows())
+
+    def ids(self) -> Ids:
+        with self._lock:
+            return np.concatenate(
+                [self._saved_ids[self._saved_live], self._added.ids[self._added.live_rows()]]
+            )
+
+    def _saved_rows(self, ids: Ids) -> npt.NDArray[np.int64]:
+        return _live_only(self._saved_lookup.rows(lambda: self._saved_ids, ids), self._saved_live)
+
+    def upsert(self, ids: Sequence[int] | Ids, vectors: Vectors) -> None:
+        ids = _as_ids(ids)
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), self._dim)
+        ids, last = np.unique(ids[::-1], return_index=True)  # an id given twice: its last vector
+        vectors = vectors[::-1][last]
+        with self._lock:
+            saved = self._saved_rows(ids)
+            self._saved_live[saved[saved >= 0]] = False
+            self._added.put(ids, vectors)
+
+    def remove(self, ids: Sequence[int] | Ids) -> None:
+        ids = _as_ids(ids)
+        with self._lock:
+            saved = self._saved_rows(ids)
+            self._saved_live[saved[saved >= 0]] = False
+            self._added.remove(ids)
+
+    def _where(self, ids: Ids) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Each id's saved row and added row, -1 where it has none. At most one of the two is a row: a put
+        marks the saved row of its id dead."""
+        return self._saved_rows(ids), self._added.rows(ids)
+
+    def similarities(self, query: Vectors, ids: Ids) -> npt.NDArray[np.float32]:
+        """Cosine of the query with each id, in the order given; NaN where an id is not indexed."""
+        with self._lock:
+            saved, added = self._where(_as_ids(ids))
+            scores = _scores_of_rows(self._saved, saved, query)
+            if np.any(added >= 0):
+                scores = np.where(added >= 0, _scores_of_rows(self._added.vectors, added, query), scores)
+            return scores
+
+    def vectors_of(self, ids: Ids) -> tuple[Vectors, npt.NDArray[np.bool_]]:
+        """The vectors of the ids, in the order given (zero where not indexed), and which are indexed."""
+        with self._lock:
+            saved, added = self._where(_as_ids(ids))
+            vectors, present = _rows_of(self._saved, saved)
+            from_added = added >= 0
+            vectors[from_added] = self._added.vectors[added[from_added]]
+            return vectors, present | from_added
+
+    def vector(self, identifier: int) -> Vectors:
+        vectors, present = self.vectors_of(np.asarray([identifier], dtype=np.int64))
+        if not present[0]:
+            raise KeyError(identifier)
+        vector: Vectors = vectors[0]
+        return vector
+
+    def search(self, query: Vectors, k: int, allowed: Ids | None = None) -> Hits:
+        ids = self.ids() if allowed is None else np.unique(_as_ids(allowed))
+        scores = self.similarities(query, ids)
+        held = ~np.isnan(scores)
+        return top_k(ids[held], scores[held], k)
+
+    def save(self, directory: Path, *, identity: ModelIdentity, extra: dict[str, Any] | None = None) -> None:
+        # What to write is fixed under the lock (the mapped rows never change; the added ones are copied);
+        # the writing, a pass over every vector, happens after it.
+        with self._lock:
+            saved, live = self._saved, np.flatnonzero(self._saved_live)
+            added = self._added.live_rows()
+            added_vectors, added_ids = self._added.vectors[added], self._added.ids[added]
+            ids = np.concatenate([self._saved_ids[live], added_ids])
+        chunks = (saved[live[start : start + COPY_ROWS]] for start in range(0, len(live), COPY_ROWS))
+        _atomic_write_npy(directory / "vectors.npy", (len(ids), self._dim), [*chunks, added_vectors])
+        _atomic_write_bytes(directory / "ids.npy", _npy_bytes(ids))
+        write_manifest(directory, kind="mapped", identity=identity, count=len(ids), extra=extra)
+
+    @classmethod
+    def load(cls, directory: Path, *, identity: ModelIdentity) -> MappedIndex:
+        read_manifest(directory, kind="mapped", identity=identity)
+        vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+        ids = np.load(directory / "ids.npy")
+        if vectors.dtype != np.float32 or vectors.shape != (len(ids), identity.dim):
+            raise IndexMismatch(
+                f"the index at {directory} has {vectors.shape} {vectors.dtype} vectors for {len(ids)} ids; "
+                "run `matchmaker index rebuild`"
+            )
+        return cls(identity.dim, saved=vectors, saved_ids=ids.astype(np.int64))
+
+
+# Served by default: one copy of the vectors for every worker process of a machine.
+DEFAULT_INDEX_KIND = "mapped"
+INDEX_KINDS: dict[str, type[NumpyIndex] | type[FaissIndex] | type[MappedIndex]] = {
+    "mapped": MappedIndex,
+    "faiss": FaissIndex,
+    "numpy": NumpyIndex,
+}
 
 
 def new_index(kind: str, dim: int) -> VectorIndex:
@@ -441,6 +615,25 @@ def _atomic_write_bytes(path: Path, data: bytes | memoryview) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temporary, "wb") as handle:
         handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _atomic_write_npy(path: Path, shape: tuple[int, int], chunks: Iterable[npt.NDArray[np.float32]]) -> None:
+    """Write a float32 .npy file of the given shape from its rows in chunks, through a temporary file and
+    rename: the whole array is never in memory at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    header = {
+        "descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+        "fortran_order": False,
+        "shape": shape,
+    }
+    with open(temporary, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, header)
+        for chunk in chunks:
+            handle.write(np.ascontiguousarray(chunk, dtype=np.float32).data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
