@@ -238,6 +238,30 @@ def test_a_mapped_index_takes_back_an_id_removed_from_its_file_or_its_memory(tmp
     assert index.search(normalise([[1, 0]])[0], 1).ids.tolist() == [3]
 
 
+def test_a_mapped_index_keeps_answering_from_its_file_while_another_worker_saves_over_it(
+    tmp_path: Path,
+) -> None:
+    """Two workers map one save; one of them changes rows and saves (a new file renamed over the old).
+    The other keeps the file it mapped, with its own changes; a worker started afterwards maps the new
+    save."""
+    identity = ModelIdentity(name="test-model", version="1.0", dim=2)
+    first = MappedIndex(2)
+    first.upsert([1, 2], normalise([[1, 0], [0, 1]]))
+    first.save(tmp_path, identity=identity)
+    saver = MappedIndex.load(tmp_path, identity=identity)
+    other = MappedIndex.load(tmp_path, identity=identity)
+    saver.upsert([1, 3], normalise([[0, 1], [1, 1]]))
+    saver.remove([2])
+    saver.save(tmp_path, identity=identity)
+    other.upsert([4], normalise([[1, 0]]))
+    query = normalise([[1, 0]])[0]
+    asked = np.array([1, 2, 3, 4])
+    np.testing.assert_allclose(other.similarities(query, asked), [1, 0, np.nan, 1], atol=1e-6)
+    later = MappedIndex.load(tmp_path, identity=identity)
+    np.testing.assert_allclose(later.similarities(query, asked), [0, np.nan, 2**-0.5, np.nan], atol=1e-6)
+    assert sorted(later.ids().tolist()) == [1, 3]
+
+
 def test_top_k_orders_ties_by_id_when_nothing_is_cut() -> None:
     ids = np.array([5, 3, 9, 1], dtype=np.int64)
     hits = top_k(ids, np.array([0.5, 0.9, 0.5, 0.5], dtype=np.float32), 4)
