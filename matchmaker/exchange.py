@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from matchmaker import regions
 from matchmaker.schema_types import Flag, FootprintNumber, NotText, RequestModel
 from matchmaker.units import DECLARED_UNITS, UnitError, canonical_declared_unit, parse_unit
 
@@ -113,7 +115,23 @@ def _known_declared_unit(value: str) -> str:
 DeclaredUnitText = Annotated[str, StringConstraints(max_length=32), AfterValidator(_known_declared_unit)]
 Quantity = Annotated[float, NotText, Field(allow_inf_nan=False, gt=0, le=1e12)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Region = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _known_region(value: str) -> str:
+    try:
+        return regions.region_code(value)
+    except regions.UnknownRegion as error:
+        closest = ", ".join(f"{region.english} ({region.chinese})" for region in error.suggestions)
+        code = "region.unknown" if closest else "region.unknown_far"
+        raise InvalidValue(str(error), code=code, region=value, suggestions=closest) from None
+
+
+# A region named in either language, by any of its names or its code; stored as its code (`regions`).
+Region = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_known_region)
+]
+# A stored region as the API and the exchange format write it: its English name.
+RegionName = Annotated[str, BeforeValidator(regions.english_name)]
 
 
 def check_footprint_pair(value: float | None, unit: str | None, *, value_field: str, unit_field: str) -> None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-from matchmaker.regions import REGION_NAMES
+from matchmaker.regions import find, written_names
 from matchmaker.units import MAX_FOOTPRINT_MAGNITUDE, UnknownUnitError, parse_unit
 
 # Texts are read up to this length: a need is at most 5,000 characters, and nothing is stated after a novel.
@@ -182,17 +183,14 @@ _DESTINATION = re.compile(
 )
 
 
+@cache
 def _region_pattern() -> re.Pattern[str]:
-    names = sorted(REGION_NAMES, key=len, reverse=True)
+    names = sorted(written_names(), key=len, reverse=True)
     alternatives = "|".join(
         re.escape(name) if not name.isascii() else rf"(?<![A-Za-z0-9\-]){re.escape(name)}(?![A-Za-z0-9\-])"
         for name in names
     )
     return re.compile(alternatives, re.IGNORECASE)
-
-
-_REGION = _region_pattern()
-_REGION_BY_NAME = {name.lower(): region for name, region in REGION_NAMES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,13 +332,14 @@ def _alliance(folded: str, codes: Iterable[str]) -> str | None:
 
 
 def _region(folded: str) -> str | None:
-    for match in _REGION.finditer(folded):
+    for match in _region_pattern().finditer(folded):
         clause = _clause_around(folded, match.start(), match.end())
         if _DESTINATION.search(clause) or not _PREFERENCE.search(clause):
             continue
         if _negated(folded, match.start(), match.end()):
             continue
-        return _REGION_BY_NAME[match.group(0).lower()]
+        region = find(match.group(0))
+        return region.code if region else None
     return None
 
 

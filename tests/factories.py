@@ -13,6 +13,7 @@ from matchmaker.db.models import Alliance, Membership, Need, Offer, Organisation
 from matchmaker.footprints import stored_footprint
 from matchmaker.matching.indexer import Catalogue, Document
 from matchmaker.parties.service import issue_key
+from matchmaker.regions import code_of
 
 
 @dataclass
@@ -45,7 +46,7 @@ class World:
 
 
 def make_party(session: Session, *, name: str, kind: str, role: Role, admission: str = "admitted") -> Party:
-    organisation = Organisation(name=name, kind=kind, admission_status=admission, region="Shanghai")
+    organisation = Organisation(name=name, kind=kind, admission_status=admission, region="CN-SH")
     session.add(organisation)
     session.flush()
     _, key = issue_key(session=session, organisation=organisation, role=role)
@@ -60,7 +61,7 @@ def make_offer(session: Session, *, owner: Organisation, external_id: str, **val
         "language": "en",
         "kind": "product",
         "category": "steel",
-        "region": "Jiangsu",
+        "region": "CN-JS",
         "status": "published",
         "visibility": "public",
         "pcf_verified": True,
@@ -68,6 +69,8 @@ def make_offer(session: Session, *, owner: Organisation, external_id: str, **val
         "certifications": [],
         "attributes": {},
     }
+    if "region" in values:  # stored by its code, as the services store it
+        values["region"] = code_of(values["region"])
     offer = Offer(
         owner_id=owner.id,
         external_id=external_id,
@@ -93,6 +96,8 @@ def make_need(session: Session, *, owner: Organisation, external_id: str, **valu
         "status": "open",
         "visibility": "vendors",
     }
+    if "region_preference" in values:
+        values["region_preference"] = code_of(values["region_preference"])
     need = Need(
         owner_id=owner.id,
         external_id=external_id,

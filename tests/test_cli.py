@@ -24,6 +24,7 @@ from sqlalchemy import func, make_url, select, text
 from matchmaker.app import create_app
 from matchmaker.db.models import Need, Offer, Organisation
 from matchmaker.parties.service import authenticate
+from matchmaker.regions import region_code
 from tests.cli_support import (
     CATALOGUE_CSV,
     EVAL_DEV,
@@ -215,7 +216,7 @@ def test_import_carbon_catalogue(cli_env: dict[str, str]) -> None:
         assert offer.pcf_unit == "kgCO2e/unit"
         assert offer.declared_unit == "unit"
         assert offer.pcf_verified is False
-        assert offer.region == row["Country (where company is incorporated)"]
+        assert offer.region == region_code(row["Country (where company is incorporated)"])  # stored by code
         assert offer.status == "published"
         assert offer.attributes["gics_industry_group"] == row["Company's GICS Industry Group"]
 

@@ -28,7 +28,7 @@ def demo_file(name: str) -> str:
 def load_demo(*, session: Session, progress_console: Console | None = None) -> dict[str, tuple[str, str]]:
     """Import the demo offers and needs (idempotent) and issue fresh operator, buyer and vendor keys."""
     operator, _ = party_service.ensure(
-        session=session, name=OPERATOR_NAME, kind="operator", region="Shanghai", admitted=True
+        session=session, name=OPERATOR_NAME, kind="operator", region="CN-SH", admitted=True
     )
     principal = Principal(organisation_id=operator.id, role="operator", key_id=0)
     offers_text, needs_text = demo_file("offers.jsonl"), demo_file("needs.jsonl")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from matchmaker.regions import english_name
 from matchmaker.written_constraints import WrittenConstraints, read_constraints
 
 # The alliances the labelled texts are read against, as the platform passes its known codes.
@@ -28,7 +29,7 @@ def as_fields(constraints: WrittenConstraints) -> dict[str, Any]:
         "max_pcf_unit": ceiling.unit if ceiling else None,
         "require_verified": constraints.require_verified,
         "alliance_only": constraints.alliance,
-        "region_preference": constraints.region,
+        "region_preference": english_name(constraints.region),
     }
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
+from matchmaker.regions import english_name, in_region
 from matchmaker.units import Footprint, FootprintUnit, parse_unit
 
 
@@ -195,13 +196,18 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
     if criteria.max_pcf is not None and criteria.max_pcf_unit:
         check, footprint = compare_footprint(offer, criteria.max_pcf, criteria.max_pcf_unit)
         checks.append(check)
-    for name, wanted, actual in (
-        ("category", criteria.categories, offer.category),
-        ("kind", criteria.kinds, offer.kind),
-        ("region", criteria.regions, offer.region),
+    for name, wanted, actual, ok in (
+        ("category", criteria.categories, offer.category, offer.category in criteria.categories),
+        ("kind", criteria.kinds, offer.kind, offer.kind in criteria.kinds),
+        # A region filter is met by the regions it covers (China by Jiangsu); shown by English names.
+        (
+            "region",
+            frozenset(english_name(code) or code for code in criteria.regions),
+            english_name(offer.region),
+            any(in_region(wanted, offer.region) for wanted in criteria.regions),
+        ),
     ):
         if wanted:
-            ok = actual in wanted
             checks.append(
                 _check(
                     name,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from matchmaker.deps import EngineDep, PrincipalDep, ReadsOnly, SessionDep
 from matchmaker.errors import problem_responses
-from matchmaker.exchange import Category, FootprintUnitText, OfferKind
+from matchmaker.exchange import Category, FootprintUnitText, OfferKind, Region
 from matchmaker.matching import needs_search, service
 from matchmaker.matching.schemas import (
     NeedMatches,
@@ -35,7 +35,10 @@ def need_matches(
     limit: LimitQuery = 10,
     category: Annotated[list[Category] | None, Query(description="only these categories (hard)")] = None,
     kind: Annotated[list[OfferKind] | None, Query(description="only these kinds (hard)")] = None,
-    region: Annotated[list[str] | None, Query(description="only these regions (hard)", max_length=50)] = None,
+    region: Annotated[
+        list[Region] | None,
+        Query(description="only these regions, or the regions they cover (hard)", max_length=50),
+    ] = None,
     certification: Annotated[
         str | None, Query(max_length=200, description="a certification to require")
     ] = None,

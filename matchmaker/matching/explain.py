@@ -15,6 +15,7 @@ from matchmaker.matching.schemas import (
     ScoreParts,
 )
 from matchmaker.matching.scoring import Points, judged_points, points
+from matchmaker.regions import english_name
 
 
 def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
@@ -134,7 +135,9 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
     if scored.secondary.verified:
         reasons.append(f"third-party verified{' to ' + offer.standard if offer.standard else ''}")
     if scored.secondary.region_preferred:
-        reasons.append(f"in the preferred region ({region_preference}): {offer.region}")
+        reasons.append(
+            f"in the preferred region ({english_name(region_preference)}): {english_name(offer.region)}"
+        )
     other_product = scored.judged is not None and not scored.judged.answer
     if other_product:
         reasons.append(

@@ -34,6 +34,7 @@ from matchmaker.db.query import ID_CHUNK
 from matchmaker.db.session import connection_first
 from matchmaker.matching.eligibility import Criteria, OfferFacts, judge
 from matchmaker.offers.visibility import MATCHED
+from matchmaker.regions import code_of, covered_by_any
 from matchmaker.units import Footprint, parse_unit
 from matchmaker.visibility import MaskField, Viewer, column_field, mask
 
@@ -247,7 +248,7 @@ class OfferTable:
             "owner": row.owner_id,
             "category": self.categories.code(row.category),
             "kind": self.kinds.code(row.kind),
-            "region": self.regions.code(row.region),
+            "region": self.regions.code(code_of(row.region)),
             "verified": bool(row.pcf_verified) and row.pcf_value is not None,
             "family": family,
             "canonical": canonical,
@@ -356,7 +357,7 @@ class OfferTable:
         for values, vocabulary, name in (
             (criteria.categories, self.categories, "category"),
             (criteria.kinds, self.kinds, "kind"),
-            (criteria.regions, self.regions, "region"),
+            (covered_by_any(criteria.regions), self.regions, "region"),
         ):
             if values:
                 mask &= np.isin(self.column(name), np.asarray(vocabulary.lookup(values), dtype=np.int32))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region
+from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region, RegionName
 from matchmaker.matching.eligibility import Reason
 from matchmaker.schema_types import Flag, FootprintNumber, NotText, RequestModel
 
@@ -80,7 +80,7 @@ class Explanation(BaseModel):
     verified: bool
     standard: str | None
     alliances: list[str]
-    region: str | None
+    region: RegionName | None
     region_preferred: bool | None = Field(description="null when no region preference was stated")
     filters: list[FilterResult] = Field(description="every hard filter applied, each passed")
     other_product: bool = Field(
@@ -99,7 +99,7 @@ class OfferBrief(BaseModel):
     supplier: str
     category: str
     kind: str
-    region: str | None
+    region: RegionName | None
     pcf_value: float | None
     pcf_unit: str | None
     pcf_verified: bool
@@ -117,7 +117,7 @@ class NeedBrief(BaseModel):
     max_pcf_unit: str | None
     require_verified: bool
     alliance_only: str | None
-    region_preference: str | None
+    region_preference: RegionName | None
 
 
 class OfferMatch(BaseModel):
@@ -150,9 +150,9 @@ class CriteriaRead(BaseModel):
     alliance_only: str | None
     category: list[str]
     kind: list[str]
-    region: list[str]
+    region: list[RegionName]
     certification: str | None
-    region_preference: str | None
+    region_preference: RegionName | None
 
 
 class OfferMatches(BaseModel):

@@ -18,6 +18,7 @@ from matchmaker.exchange import (
     NeedVisibility,
     Quantity,
     Region,
+    RegionName,
 )
 from matchmaker.offers.schemas import ExternalId
 from matchmaker.schema_types import BodyId, Flag, FootprintNumber, RequestModel
@@ -73,7 +74,7 @@ class NeedRead(BaseModel):
     max_pcf_family: str | None
     require_verified: bool
     alliance_only: str | None
-    region_preference: str | None
+    region_preference: RegionName | None
     quantity: float | None = Field(description="a year's quantity, in quantity_unit")
     quantity_unit: str | None
     baseline_pcf: float | None = Field(description="the footprint of what is bought today")
@@ -97,7 +98,7 @@ class DetectedConstraints(BaseModel):
     max_pcf_unit: str | None = None
     require_verified: bool | None = None
     alliance_only: str | None = None
-    region_preference: str | None = None
+    region_preference: RegionName | None = None
 
 
 class NeedWarning(BaseModel):

@@ -36,7 +36,7 @@ from matchmaker.needs.schemas import (
 from matchmaker.offers.service import Outcome
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
-from matchmaker.regions import regions_for
+from matchmaker.regions import code_of, english_name
 from matchmaker.units import Footprint, UnitError
 from matchmaker.written_constraints import WrittenConstraints, read_constraints
 
@@ -143,14 +143,14 @@ def unstated(
             )
         )
     region, preference = written.region, fields.get("region_preference")
-    if region and (not preference or regions_for(preference) != regions_for(region)):
+    if region and region != code_of(preference):
         detected["region_preference"] = region
         warnings.append(
             NeedWarning(
                 code="need.text_states_region",
                 field="region_preference",
-                message=f"the text prefers suppliers in {region} but region_preference "
-                f"is {preference or 'not set'}; it is not applied until you set it",
+                message=f"the text prefers suppliers in {english_name(region)} but region_preference "
+                f"is {english_name(preference) or 'not set'}; it is not applied until you set it",
             )
         )
     return (DetectedConstraints(**detected) if detected else None), warnings

@@ -17,6 +17,7 @@ from matchmaker.exchange import (
     OfferStatus,
     OfferVisibility,
     Region,
+    RegionName,
     Title,
 )
 from matchmaker.schema_types import BodyId, Flag, FootprintNumber, RequestModel
@@ -74,7 +75,7 @@ class OfferRead(BaseModel):
     language: str
     kind: str
     category: str
-    region: str | None
+    region: RegionName | None
     pcf_value: float | None
     pcf_unit: str | None
     pcf_family: str | None

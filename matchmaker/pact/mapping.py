@@ -40,10 +40,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from matchmaker import regions
 from matchmaker.db.models import Offer
 from matchmaker.exchange import CATEGORIES
 from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
-from matchmaker.regions import CHINA
 from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
 
 SPEC_VERSION = "3.0.0"
@@ -122,46 +122,6 @@ _OFFER_STANDARDS: dict[str, str] = {
     "PACT-3.0": "PACT 3.0",
 }
 
-# Regions written in offers -> ISO 3166-1 alpha-2. Chinese provinces and municipalities are all China.
-# The provinces and municipalities of mainland China as matching knows them (regions.CHINA, whose Hong
-# Kong, Macau and Taiwan have ISO codes of their own), with their other spellings and Chinese names.
-_CHINESE_PROVINCES = frozenset(
-    name.lower() for name in CHINA - {"China", "Hong Kong", "Macau", "Taiwan"}
-) | frozenset((
-    "nei mongol", "xizang",
-    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江",
-    "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆",
-    "四川", "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆",
-))  # fmt: skip
-_COUNTRIES: dict[str, str] = {
-    "china": "CN", "prc": "CN", "people's republic of china": "CN", "中国": "CN",
-    "hong kong": "HK", "香港": "HK", "macau": "MO", "macao": "MO", "澳门": "MO", "taiwan": "TW", "台湾": "TW",
-    "germany": "DE", "德国": "DE", "france": "FR", "法国": "FR", "norway": "NO", "挪威": "NO",
-    "singapore": "SG", "新加坡": "SG", "japan": "JP", "日本": "JP", "korea": "KR", "south korea": "KR",
-    "republic of korea": "KR", "韩国": "KR", "united states": "US", "united states of america": "US",
-    "usa": "US", "us": "US", "美国": "US", "united kingdom": "GB", "uk": "GB", "great britain": "GB",
-    "英国": "GB", "netherlands": "NL", "the netherlands": "NL", "荷兰": "NL", "sweden": "SE", "瑞典": "SE",
-    "finland": "FI", "芬兰": "FI", "denmark": "DK", "丹麦": "DK", "italy": "IT", "意大利": "IT",
-    "spain": "ES", "西班牙": "ES", "portugal": "PT", "belgium": "BE", "austria": "AT", "switzerland": "CH",
-    "poland": "PL", "ireland": "IE", "czechia": "CZ", "czech republic": "CZ", "iceland": "IS",
-    "india": "IN", "印度": "IN", "australia": "AU", "澳大利亚": "AU", "new zealand": "NZ", "canada": "CA",
-    "brazil": "BR", "chile": "CL", "mexico": "MX", "vietnam": "VN", "viet nam": "VN", "thailand": "TH",
-    "malaysia": "MY", "indonesia": "ID", "philippines": "PH", "saudi arabia": "SA",
-    "united arab emirates": "AE", "uae": "AE", "turkey": "TR", "türkiye": "TR", "south africa": "ZA",
-    "egypt": "EG", "morocco": "MA", "israel": "IL",
-}  # fmt: skip
-_ZH_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市")
-_EN_SUFFIXES = (" special administrative region", " autonomous region", " municipality", " province", " sar")
-# The UN M49 names PACT accepts in geographyRegionOrSubregion, by folded name.
-_PACT_REGIONS = {
-    name.lower(): name
-    for name in (
-        "Africa", "Americas", "Asia", "Europe", "Oceania", "Australia and New Zealand", "Central Asia",
-        "Eastern Asia", "Eastern Europe", "Latin America and the Caribbean", "Melanesia", "Micronesia",
-        "Northern Africa", "Northern America", "Northern Europe", "Polynesia", "South-eastern Asia",
-        "Southern Asia", "Southern Europe", "Sub-Saharan Africa", "Western Asia", "Western Europe",
-    )
-}  # fmt: skip
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -179,37 +139,22 @@ def timestamp_text(moment: datetime) -> str:
 
 
 def geography_of_region(region: str | None) -> dict[str, str]:
-    """The one PACT geography field for an offer's region, or none (PACT then reads it as global)."""
+    """The one PACT geography field for an offer's region (a code of `regions`), or none (PACT then reads it
+    as global): a country's code; China's for its provinces (PACT's country is what buyers filter on); a
+    UN M49 region's name. A group of our own (the Yangtze River Delta, the EU) has none."""
     if not region or not region.strip():
         return {}
-    text = region.strip()
-    country = _country_of(text)
-    if country:
-        return {"geographyCountry": country}
-    # Codes and region names, as a pulled footprint leaves them in `region`.
-    if re.fullmatch(r"[A-Z]{2}", text) and text != "EU":
-        return {"geographyCountry": text}
-    if re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", text):
-        return {"geographyCountrySubdivision": text}
-    if text.lower() in _PACT_REGIONS:
-        return {"geographyRegionOrSubregion": _PACT_REGIONS[text.lower()]}
-    # "Suzhou, Jiangsu, China": the widest part names the country.
-    for part in reversed(text.split(",")[1:]):
-        country = _country_of(part)
-        if country:
-            return {"geographyCountry": country}
+    found = regions.region_named(region.strip())
+    if found is None:  # stored before the list, as written: an ISO 3166-2 code is still a subdivision
+        text = region.strip()
+        return {"geographyCountrySubdivision": text} if re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", text) else {}
+    if found.code.startswith("CN-"):
+        return {"geographyCountry": "CN"}
+    if re.fullmatch(r"[A-Z]{2}", found.code) and found.code != "EU":
+        return {"geographyCountry": found.code}
+    if found.code.startswith("M49-") or found.code == "EUROPE":
+        return {"geographyRegionOrSubregion": found.english}
     return {}
-
-
-def _country_of(name: str) -> str | None:
-    folded = name.strip().lower()
-    for suffix in _ZH_SUFFIXES + _EN_SUFFIXES:
-        if folded.endswith(suffix) and len(folded) > len(suffix):
-            folded = folded.removesuffix(suffix).strip()
-            break
-    if folded in _CHINESE_PROVINCES:
-        return "CN"
-    return _COUNTRIES.get(folded)
 
 
 def cross_sectoral_standards(standard: str | None) -> list[str]:
@@ -477,6 +422,8 @@ def _pcf_value(pcf: Mapping[str, Any], major: int) -> Decimal:
 
 
 def _region(pcf: Mapping[str, Any]) -> str | None:
+    """The region of a footprint's geography, by its code in `regions`: a subdivision outside mainland China
+    (which the list does not hold) is its country; a geography no region has is none."""
     # Before 2.2.1, v2 nested the geography in `geographicScope`.
     scope = pcf.get("geographicScope")
     places = [pcf, scope] if isinstance(scope, dict) else [pcf]
@@ -484,7 +431,9 @@ def _region(pcf: Mapping[str, Any]) -> str | None:
         for place in places:
             value = place.get(name)
             if isinstance(value, str) and value.strip():
-                return value.strip()
+                found = regions.find(value.strip()) or regions.find(value.strip().split("-")[0])
+                if found is not None:
+                    return found.code
     return None
 
 

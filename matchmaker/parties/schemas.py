@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from matchmaker.auth import Role
-from matchmaker.exchange import Region
+from matchmaker.exchange import Region, RegionName
 from matchmaker.schema_types import RequestModel
 
 OrganisationKind = Literal["buyer", "vendor", "both", "operator"]
@@ -40,7 +40,7 @@ class OrganisationRead(BaseModel):
     id: int
     name: str
     kind: OrganisationKind
-    region: str | None
+    region: RegionName | None
     admission_status: AdmissionStatus
     created_at: datetime
     updated_at: datetime

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from matchmaker.local_time import TIME_ZONE, local_time
+from matchmaker.regions import display_name
 from matchmaker.shortlists.schemas import Shortlist, ShortlistItem
 from matchmaker.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, DownloadFile, cell_text, csv_file
 
@@ -34,7 +35,7 @@ def _columns(shortlist: Shortlist) -> list[Column]:
         Column({"en": "Offer id", "zh": "报价编号"}, lambda i: i.offer.id),
         Column({"en": "Offer", "zh": "产品"}, lambda i: i.offer.title),
         Column({"en": "Supplier", "zh": "供应商"}, lambda i: i.offer.supplier),
-        Column({"en": "Region", "zh": "地区"}, lambda i: i.offer.region or ""),
+        Column({"en": "Region", "zh": "地区"}, lambda i: _RegionCell(i.offer.region or "")),
         Column({"en": "Footprint as stated", "zh": "声明碳足迹"}, lambda i: i.footprint.stated_value),
         Column({"en": "Stated unit", "zh": "声明单位"}, lambda i: i.footprint.stated_unit or ""),
         Column({"en": f"Footprint ({unit})", "zh": f"碳足迹（{unit}）"}, lambda i: i.footprint.value),
@@ -49,7 +50,13 @@ def _columns(shortlist: Shortlist) -> list[Column]:
     ]
 
 
+class _RegionCell(str):
+    """A region, written in the export's language."""
+
+
 def _cell(value: Any, language: ExportLanguage) -> Any:
+    if isinstance(value, _RegionCell):
+        return display_name(value, language) if value else ""
     return _yes_no(value, language) if isinstance(value, bool) else value
 
 

@@ -18,7 +18,7 @@ from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Need
 from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.errors import MatchmakerError
-from matchmaker.exchange import CATEGORIES, OFFER_KINDS, FootprintUnitText
+from matchmaker.exchange import CATEGORIES, OFFER_KINDS, FootprintUnitText, Region
 from matchmaker.feedback import service as feedback_service
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
@@ -63,7 +63,7 @@ class MatchFilters:
         return matching.Refinement(
             categories=frozenset([self.category] if self.category else []),
             kinds=frozenset([self.kind] if self.kind else []),
-            regions=frozenset([self.region] if self.region else []),
+            regions=frozenset(filter(None, [_REGION.validate_python(self.region)])),
             certification=self.certification,
             max_pcf=_CEILING.validate_python(self.max_pcf, context={TEXT_INPUT: True}),
             max_pcf_unit=_UNIT.validate_python(self.max_pcf_unit),
@@ -74,6 +74,7 @@ class MatchFilters:
 # The API's own field types, so a refinement on the page accepts and refuses what the API's query does.
 _UNIT = TypeAdapter(FootprintUnitText | None)
 _CEILING = TypeAdapter(FootprintNumber | None)
+_REGION = TypeAdapter(Region | None)
 
 
 def match_filters(

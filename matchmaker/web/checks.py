@@ -7,10 +7,11 @@ reason they have no words for yet, so a new reason code never breaks a page.
 from __future__ import annotations
 
 from matchmaker.matching.schemas import FilterResult
+from matchmaker.regions import display_name
 from matchmaker.web.i18n import Translator, catalogue
 
 # Filters whose values are slugs with names of their own in the catalogue (`category.steel`, `kind.product`).
-_NAMED_FILTERS = frozenset({"category", "kind"})
+_NAMED_FILTERS = frozenset({"category", "kind", "region"})
 
 
 def describe_check(t: Translator, check: FilterResult) -> str:
@@ -49,7 +50,10 @@ def _phrased_values(t: Translator, check: FilterResult) -> dict[str, str]:
 
 
 def _named(t: Translator, prefix: str | None, slug: str) -> str:
-    """A slug's name in the catalogue (`category.steel` → 钢铁), else the slug itself (regions, new slugs)."""
+    """A slug's name in the catalogue (`category.steel` → 钢铁), a region's in the page's language (Jiangsu
+    → 江苏), else the slug itself (new slugs)."""
+    if prefix == "region":
+        return display_name(slug, t.language) or slug
     if prefix is None or f"{prefix}.{slug}" not in catalogue():
         return slug
     return t(f"{prefix}.{slug}")

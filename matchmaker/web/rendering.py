@@ -9,10 +9,12 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from matchmaker.auth import Principal
 from matchmaker.local_time import local_time
+from matchmaker.regions import display_name, every_region
 from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
 from matchmaker.web.checks import describe_check
@@ -50,8 +52,17 @@ def environment() -> Environment:
     env.globals["footprint_units"] = footprint_unit_choices()
     env.filters["number"] = format_number
     env.filters["local_time"] = local_time
+    env.filters["region"] = region_in_page_language
+    env.globals["every_region"] = every_region
+    env.globals["region_name"] = display_name
     env.globals["describe_check"] = describe_check
     return env
+
+
+@pass_context
+def region_in_page_language(context: Context, value: str | None) -> str | None:
+    """A region (stored code, or a name the API wrote) in the page's language: CN-JS, Jiangsu -> 江苏."""
+    return display_name(value, context["lang"])
 
 
 def footprint_unit_choices() -> list[str]:
