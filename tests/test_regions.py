@@ -18,6 +18,8 @@ from matchmaker.db import migrate
 from matchmaker.db.models import Offer
 from matchmaker.db.session import make_engine
 from tests.factories import World
+from tests.markets import Market
+from tests.web_support import post_form, sign_in
 
 JIANGSU_NAMES = ["江苏", "Jiangsu", "江苏省", "jiangsu province", "CN-JS", "Jiangsu Sheng", " JIANGSU "]
 
@@ -179,3 +181,36 @@ def test_the_migration_stores_regions_written_by_name_as_codes(tmp_path: Path) -
         assert stored == {"a": "CN-JS", "b": "CN-JS", "c": "Atlantis", "d": "CN-NM"}
     finally:
         engine.dispose()
+
+
+# --- on the pages ---------------------------------------------------------------------------------------
+
+
+def test_a_chinese_page_filters_by_江苏_and_names_every_region_in_chinese(
+    market: Market, client: TestClient
+) -> None:
+    sign_in(client, market.buyer.key)
+    post_form(client, "/ui/language", {"language": "zh", "next": "/ui/needs/new"}, page="/ui/needs/new")
+    form = client.get("/ui/needs/new").text
+    assert 'list="regions"' in form and '<option value="内蒙古">' in form and '<option value="长三角">' in form
+    created = post_form(
+        client,
+        "/ui/needs",
+        {"text": "电炉短流程低碳螺纹钢", "category": "steel", "region_preference": "长三角"},
+        page="/ui/needs/new",
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text
+    need = created.headers["location"]
+
+    page = client.get(need, params={"region": "江苏"}).text
+    assert "Scrap-based EAF rebar HRB400E" in page  # in Jiangsu
+    assert "Rebar HRB400 from the blast furnace route" not in page.split('data-testid="matches"')[-1].split(
+        "</ol>"
+    )[0]  # in Hebei: a near miss at most
+    shown = page.replace("Jiangsu Green Steel", "")  # a supplier's name, not a region
+    for english in ("Jiangsu", "Hebei", "Yangtze River Delta"):
+        assert english not in shown, english
+    assert "江苏" in page and "长三角" in page
+    unknown = client.get(need, params={"region": "Jiangsuu"}).text
+    assert "Jiangsu (江苏)" in unknown  # the closest name, in a message on the page
