@@ -119,6 +119,11 @@ def test_an_import_of_jiangsu_in_three_spellings_finds_one_region_and_names_a_ba
     assert set(stored) == {"CN-JS"}
     listed = client.get("/offers?category=hydrogen", headers=world.buyer.headers).json()["items"]
     assert {item["region"] for item in listed if item["external_id"] in "abd"} == {"Jiangsu"}
+    for name in ("江苏", "jiangsu", "中国", "长三角"):
+        found = client.get("/offers", params={"region": name}, headers=world.buyer.headers).json()["items"]
+        assert {"a", "b", "d"} <= {item["external_id"] for item in found}, name
+    elsewhere = client.get("/offers", params={"region": "德国"}, headers=world.buyer.headers).json()["items"]
+    assert not {"a", "b", "d"} & {item["external_id"] for item in elsewhere}
 
 
 def test_filtering_and_preferring_a_region_works_whichever_language_names_it(
@@ -171,7 +176,8 @@ def test_the_migration_stores_regions_written_by_name_as_codes(tmp_path: Path) -
             for name, region in (("a", "江苏"), ("b", "Jiangsu"), ("c", "Atlantis"), ("d", "内蒙古自治区")):
                 connection.execute(
                     text(
-                        "INSERT INTO organisations (name, kind, region, admission_status, created_at, updated_at) "
+                        "INSERT INTO organisations "
+                        "(name, kind, region, admission_status, created_at, updated_at) "
                         "VALUES (:n, 'vendor', :r, 'admitted', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
                     ),
                     {"n": name, "r": region},
@@ -192,7 +198,8 @@ def test_a_chinese_page_filters_by_江苏_and_names_every_region_in_chinese(
     sign_in(client, market.buyer.key)
     post_form(client, "/ui/language", {"language": "zh", "next": "/ui/needs/new"}, page="/ui/needs/new")
     form = client.get("/ui/needs/new").text
-    assert 'list="regions"' in form and '<option value="内蒙古">' in form and '<option value="长三角">' in form
+    assert 'list="regions"' in form
+    assert '<option value="内蒙古">' in form and '<option value="长三角">' in form
     created = post_form(
         client,
         "/ui/needs",
@@ -205,9 +212,10 @@ def test_a_chinese_page_filters_by_江苏_and_names_every_region_in_chinese(
 
     page = client.get(need, params={"region": "江苏"}).text
     assert "Scrap-based EAF rebar HRB400E" in page  # in Jiangsu
-    assert "Rebar HRB400 from the blast furnace route" not in page.split('data-testid="matches"')[-1].split(
-        "</ol>"
-    )[0]  # in Hebei: a near miss at most
+    assert (
+        "Rebar HRB400 from the blast furnace route"
+        not in page.split('data-testid="matches"')[-1].split("</ol>")[0]
+    )  # in Hebei: a near miss at most
     shown = page.replace("Jiangsu Green Steel", "")  # a supplier's name, not a region
     for english in ("Jiangsu", "Hebei", "Yangtze River Delta"):
         assert english not in shown, english

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import IfMatchDep, PageDep, PrincipalDep, SessionDep
 from matchmaker.errors import problem_responses
-from matchmaker.exchange import Category, NeedStatus
+from matchmaker.exchange import Category, NeedStatus, Region
 from matchmaker.needs import service
 from matchmaker.needs.repository import NeedFilters
 from matchmaker.needs.schemas import NeedCreate, NeedRead, NeedSaved, NeedUpdate
@@ -32,7 +32,7 @@ def list_needs(
     page: PageDep,
     category: Category | None = None,
     status: NeedStatus | None = None,
-    region: Annotated[str | None, Query(description="the need's region preference")] = None,
+    region: Annotated[Region | None, Query(description="the need's region preference")] = None,
     owner_id: QueryId = None,
     sort: Annotated[
         str, Query(description="created_at, updated_at or id; prefix - to reverse")

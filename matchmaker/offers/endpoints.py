@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import IfMatchDep, PageDep, PrincipalDep, SessionDep
 from matchmaker.errors import problem_responses
-from matchmaker.exchange import Category, OfferKind, OfferStatus
+from matchmaker.exchange import Category, OfferKind, OfferStatus, Region
 from matchmaker.offers import service
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
@@ -32,7 +32,7 @@ def list_offers(
     page: PageDep,
     category: Category | None = None,
     kind: OfferKind | None = None,
-    region: str | None = None,
+    region: Annotated[Region | None, Query(description="in this region or one it covers")] = None,
     alliance: Annotated[str | None, Query(description="only suppliers that are active members")] = None,
     verified: Annotated[
         bool | None, Query(description="third-party verified footprints only (or not)")

@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from matchmaker.db.models import Alliance, Membership, Offer
 from matchmaker.db.query import fetch_page, lock_versioned, order_by_sort
 from matchmaker.pagination import PageRequest
+from matchmaker.regions import covered_by
 
 OFFER_SORTS = {
     "created_at": Offer.created_at,
@@ -92,7 +93,7 @@ def list_page(
     if filters.kind:
         statement = statement.where(Offer.kind == filters.kind)
     if filters.region:
-        statement = statement.where(Offer.region == filters.region)
+        statement = statement.where(Offer.region.in_(covered_by(filters.region)))
     if filters.verified is not None:
         statement = statement.where(Offer.pcf_verified.is_(filters.verified))
     if filters.status:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from matchmaker.deps import OperatorDep, PageDep, PrincipalDep, SessionDep
 from matchmaker.errors import Forbidden, problem_responses
+from matchmaker.exchange import Region
 from matchmaker.pagination import Page
 from matchmaker.parties import service
 from matchmaker.parties.schemas import (
@@ -38,7 +39,7 @@ def list_organisations(
     page: PageDep,
     kind: OrganisationKind | None = None,
     admission_status: AdmissionStatus | None = None,
-    region: str | None = None,
+    region: Annotated[Region | None, Query(description="in this region or one it covers")] = None,
     sort: Annotated[
         str, Query(description="name, created_at, updated_at or id; prefix - to reverse")
     ] = "name",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 from matchmaker.db.models import ApiKey, Organisation
 from matchmaker.db.query import fetch_page, order_by_sort
 from matchmaker.pagination import PageRequest
+from matchmaker.regions import covered_by
 
 ORGANISATION_SORTS = {
     "name": Organisation.name,
@@ -51,7 +52,7 @@ def list_page(
     if admission_status:
         statement = statement.where(Organisation.admission_status == admission_status)
     if region:
-        statement = statement.where(Organisation.region == region)
+        statement = statement.where(Organisation.region.in_(covered_by(region)))
     statement = order_by_sort(statement, sort=sort, columns=ORGANISATION_SORTS, tiebreaker=Organisation.id)
     return fetch_page(session, statement, page)
 
