@@ -1,0 +1,96 @@
+"""Every page of each role, at a desktop's 1366 px and a phone's 390 px, in both languages: nothing is wider
+than the window, and every form control has a label. Screenshots of each land in test-artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
+from tests.browser.conftest import Server
+from tests.browser.test_journeys import shot, sign_in, wait
+
+WIDTHS = {"desktop": 1366, "phone": 390}
+# The pages of each role, by path; "first:<selector>" follows the first link the previous page matches.
+PAGES = {
+    "buyer": ["/ui/needs", "first:table.list td a[href^='/ui/needs/']", "/ui/needs/new", "/ui/search?q=绿氢",
+              "/ui/inquiries", "/ui/alerts"],
+    "vendor": ["/ui/offers", "first:table.list td a[href^='/ui/offers/']", "/ui/offers/new",
+               "/ui/offers/upload", "/ui/find-needs?q=hydrogen", "/ui/inquiries", "/ui/alerts"],
+    "operator": ["/ui/organisations", "first:table.list td a[href^='/ui/organisations/']", "/ui/alliances",
+                 "/ui/metrics", "/ui/inquiries"],
+}  # fmt: skip
+# Form controls without a label: their ids (or names), for the message.
+UNLABELLED = """
+return [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => !['hidden', 'submit', 'button'].includes(e.type) && e.offsetParent !== null)
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+               && !e.getAttribute('aria-labelledby') && !e.title)
+  .map(e => e.id || e.name || e.outerHTML.slice(0, 80));
+"""
+# Elements sticking out past the window's right edge: what a phone would have to scroll sideways for.
+TOO_WIDE = """
+const width = window.innerWidth;
+return [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > width + 1 && e.offsetParent !== null)
+  .filter(e => !e.closest('.table-scroll, table.list, .scroll-x'))
+  .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' '
+                        + Math.round(e.getBoundingClientRect().right) + 'px');
+"""
+
+
+def _at_width(driver: Any, width: int) -> None:
+    """The viewport of a phone (mobile, its viewport meta obeyed) or of a desktop window."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {
+            "width": width,
+            "height": 844 if width < 600 else 900,
+            "deviceScaleFactor": 1,
+            "mobile": width < 600,
+        },
+    )
+
+
+def _in_language(driver: Any, language: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f"[data-testid=language-{language}]").click()
+    wanted = "zh-CN" if language == "zh" else "en"
+    wait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == wanted)
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("role", PAGES)
+def test_no_page_is_wider_than_the_window_and_every_control_is_labelled(
+    server: Server, browser: Any, role: str, language: str, device: str
+) -> None:
+    driver = browser
+    _at_width(driver, WIDTHS[device])
+    sign_in(driver, server, role)
+    _in_language(driver, language)
+    problems: list[str] = []
+    for number, page in enumerate(PAGES[role]):
+        if page.startswith("first:"):
+            links = driver.find_elements(By.CSS_SELECTOR, page.removeprefix("first:"))
+            if not links:
+                problems.append(f"no link {page} on {driver.current_url}")
+                continue
+            driver.get(links[0].get_attribute("href"))
+        else:
+            driver.get(server.url + page)
+        wait(driver, 30).until(EC.presence_of_element_located((By.ID, "main")))
+        path = driver.current_url.removeprefix(server.url)
+        shot(driver, f"layout-{role}-{language}-{device}-{number}")
+        scroll_width, inner_width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if scroll_width > inner_width:
+            problems.append(
+                f"{path}: {scroll_width} px wide in {inner_width}: {driver.execute_script(TOO_WIDE)}"
+            )
+        unlabelled = driver.execute_script(UNLABELLED)
+        if unlabelled:
+            problems.append(f"{path}: controls without a label: {unlabelled}")
+    assert not problems, "\n".join(problems)
