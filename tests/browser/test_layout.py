@@ -1,5 +1,7 @@
 """Every page of each role, at a desktop's 1366 px and a phone's 390 px, in both languages: nothing is wider
-than the window, and every form control has a label. Screenshots of each land in test-artifacts."""
+than the window, no heading, badge, button or menu item breaks over lines (a Chinese word one character a
+line), every form control has a label and every id is used once. On a phone the results come before the
+filters, which are folded. Screenshots of each land in test-artifacts."""
 
 from __future__ import annotations
 
@@ -38,6 +40,19 @@ return [...document.querySelectorAll('body *')]
   .filter(e => !e.closest('.table-scroll, table.list, .scroll-x'))
   .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') + ' '
                         + Math.round(e.getBoundingClientRect().right) + 'px');
+"""
+
+# Headings, badges, buttons and menu items whose text runs over more than one line.
+WRAPPED = """
+return [...document.querySelectorAll('table.list th, .badge, button, .button, header nav a')]
+  .filter(e => e.offsetParent !== null && e.textContent.trim())
+  .filter(e => { const range = document.createRange(); range.selectNodeContents(e);
+                 return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1; })
+  .slice(0, 5).map(e => e.textContent.trim().slice(0, 30));
+"""
+DUPLICATE_IDS = """
+const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+return [...new Set(ids.filter((id, at) => ids.indexOf(id) !== at))];
 """
 
 
@@ -90,7 +105,17 @@ def test_no_page_is_wider_than_the_window_and_every_control_is_labelled(
             problems.append(
                 f"{path}: {scroll_width} px wide in {inner_width}: {driver.execute_script(TOO_WIDE)}"
             )
-        unlabelled = driver.execute_script(UNLABELLED)
-        if unlabelled:
-            problems.append(f"{path}: controls without a label: {unlabelled}")
+        for script, what in ((UNLABELLED, "controls without a label"), (WRAPPED, "text broken over lines"),
+                             (DUPLICATE_IDS, "ids used twice")):  # fmt: skip
+            found = driver.execute_script(script)
+            if found:
+                problems.append(f"{path}: {what}: {found}")
+        if device == "phone" and driver.find_elements(By.CSS_SELECTOR, "aside.filters"):
+            results_first = driver.execute_script(
+                "return document.querySelector('#results').getBoundingClientRect().top"
+                " < document.querySelector('aside.filters').getBoundingClientRect().top"
+                " && !document.querySelector('aside.filters details').open"
+            )
+            if not results_first:
+                problems.append(f"{path}: the filters come before the results, or are not folded")
     assert not problems, "\n".join(problems)

@@ -76,6 +76,12 @@
         form.setAttribute("aria-busy", "true");
       });
     });
+    // On a phone the filters follow the results (app.css), folded: the results are what was asked for.
+    if (window.matchMedia("(max-width: 760px)").matches) {
+      document.querySelectorAll("details[data-fold-on-phone]").forEach(function (details) {
+        details.open = false;
+      });
+    }
     document.querySelectorAll("[data-confirm]").forEach(function (element) {
       element.addEventListener("click", function (event) {
         if (!window.confirm(element.getAttribute("data-confirm"))) { event.preventDefault(); }
