@@ -20,6 +20,7 @@ from matchmaker.db.session import open_session
 from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized, Unavailable
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.lifecycle import EngineStart, apply_feed
+from matchmaker.matching.text import Analyzer
 from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.pact.announce import attach_announcer
 from matchmaker.pagination import PageRequest
@@ -212,6 +213,16 @@ async def get_engine(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def get_analyzer(request: Request) -> Analyzer:
+    """What reads a text's concepts and category: there from the start (the glossary, not the indexes), so a
+    page that only reads texts never waits for the indexes."""
+    starting: EngineStart = request.app.state.engine_start
+    return starting.engine.analyzer
+
+
+AnalyzerDep = Annotated[Analyzer, Depends(get_analyzer)]
 
 
 async def read_upload(request: Request) -> bytes:

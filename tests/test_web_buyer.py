@@ -190,3 +190,16 @@ def test_the_unit_field_keeps_its_suggestions_and_its_whole_message(
     unit = parser.found["input"]
     assert (unit["list"], unit["autocomplete"], unit["spellcheck"]) == ("footprint-units", "off", "false")
     assert unit["data-unit-bad"] == Translator("zh")("form.unit_bad")  # whole, escaped once
+
+
+def test_the_needs_list_names_the_category_read_from_a_needs_text(market: Market, client: TestClient) -> None:
+    sign_in(client, market.other_buyer.key)
+    post_form(client, "/ui/language", {"language": "zh", "next": "/ui/needs"}, page="/ui/needs")
+    post_need(client, text="采购可再生能源电解水制取的绿氢，年需求约2万吨")  # no category named
+    post_need(client, text="请尽快联系我们")  # nothing the glossary knows
+
+    rows = client.get("/ui/needs").text.split('data-testid="needs"', 1)[1].split("<tr>")
+    hydrogen = next(row for row in rows if "电解水" in row)
+    furniture = next(row for row in rows if "尽快联系" in row)
+    assert "氢能" in hydrogen and "（据描述识别）" in hydrogen
+    assert "描述中未识别出类别" in furniture

@@ -62,6 +62,10 @@ class Analyzer:
         (best, count), total = votes.most_common(1)[0], sum(votes.values())
         return best if count * 2 > total else None
 
+    def category_read(self, text: str) -> str | None:
+        """The category a need's or search's text points to (None if its concepts point nowhere clearly)."""
+        return self.infer_category(self.analyze_query(text))
+
     def analyze_query(self, text: str) -> Analysis:
         """Analyse a need or a search: its footprint ceiling is a filter, not a topic, so it is taken out."""
         return self.analyze(without_quantities(text) or text)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Need
-from matchmaker.deps import EngineDep, SessionDep
+from matchmaker.deps import AnalyzerDep, EngineDep, SessionDep
 from matchmaker.errors import MatchmakerError
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, FootprintUnitText, Region
 from matchmaker.feedback import service as feedback_service
@@ -114,6 +114,7 @@ FiltersDep = Annotated[MatchFilters, Depends(match_filters)]
 def list_needs(
     request: Request,
     session: SessionDep,
+    analyzer: AnalyzerDep,
     user: BuyerDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     status: Annotated[str | None, Query(pattern="^(open|closed)?$")] = None,
@@ -126,7 +127,9 @@ def list_needs(
         sort="-updated_at",
         page=PageRequest(page=page, per_page=PER_PAGE),
     )
-    context = {"needs": needs, "pager": Pager(page, PER_PAGE, total), "status": status or ""}
+    # A need without a category is matched in the one its text points to: the list says which.
+    read = {need.id: analyzer.category_read(need.text) for need in needs if not need.category}
+    context = {"needs": needs, "read": read, "pager": Pager(page, PER_PAGE, total), "status": status or ""}
     return render(request, "buyer/needs.html", context)
 
 
