@@ -203,3 +203,16 @@ def test_the_needs_list_names_the_category_read_from_a_needs_text(market: Market
     furniture = next(row for row in rows if "尽快联系" in row)
     assert "氢能" in hydrogen and "（据描述识别）" in hydrogen
     assert "描述中未识别出类别" in furniture
+
+
+def test_shared_concepts_are_named_in_the_pages_language_each_once(market: Market, client: TestClient) -> None:
+    sign_in(client, market.buyer.key)
+    need = post_need(client, **REBAR_NEED_ZH)
+    chinese = client.get(need, headers={"Accept-Language": "zh-CN"}).text
+    shared = re.findall(r"共同提及：([^<]+)</li>", chinese)
+    assert shared and all(re.search(r"[\u4e00-\u9fff]", terms) for terms in shared), shared
+    assert not any(re.search(r"electric arc furnace|rebar|\bsteel\b", terms) for terms in shared), shared
+    english = client.get(need, headers={"Accept-Language": "en"}).text
+    for terms in re.findall(r"both mention: ([^<]+)</li>", english):
+        listed = terms.split(", ")
+        assert len(listed) == len(set(listed)), listed

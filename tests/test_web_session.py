@@ -122,6 +122,8 @@ def test_the_unit_check_accepts_what_the_api_converts(client: TestClient) -> Non
     }  # fmt: skip
     refused = client.get("/ui/units/check", params={"unit": "kgCO2/furlong"}).json()
     assert refused["ok"] is False and "furlong" in refused["message"]
+    chinese = client.get("/ui/units/check", params={"unit": "tCO2e/t"}, headers={"Accept-Language": "zh-CN"})
+    assert chinese.json()["family"] == "质量"  # named in the page's language, not "mass"
 
 
 def test_a_malformed_query_under_ui_is_an_html_page(client: TestClient, world: World) -> None:

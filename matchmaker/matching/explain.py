@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from matchmaker.db.models import Need, Offer
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.ranking import Scored
@@ -77,6 +80,15 @@ def term_label(term: str) -> str:
     return term.split(":", 1)[1].replace("_", " ")
 
 
+def term_labels(terms: Sequence[str]) -> list[str]:
+    """The shared terms as a reader sees them: each once ("steel" the concept and "steel" the word are one),
+    without the words of a concept already named ("hot-rolled coil", not also "hot", "rolled")."""
+    labels = list(dict.fromkeys(term_label(term) for term in terms))
+    words = {label: re.split(r"[\s-]+", label) for label in labels}
+    named = {word for parts in words.values() if len(parts) > 1 for word in parts}
+    return [label for label in labels if len(words[label]) > 1 or label not in named]
+
+
 def scored_points(scored: Scored, *, bonuses: bool = True) -> Points:
     """The scored match's 0-100 score and its parts (without the bonuses: its relevance alone)."""
     secondary = scored.secondary if bonuses else None
@@ -125,7 +137,7 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
         )
     reasons = [points_reason(parts)]
     if scored.shared_terms:
-        reasons.append("both mention " + ", ".join(term_label(t) for t in scored.shared_terms[:8]))
+        reasons.append("both mention " + ", ".join(term_labels(scored.shared_terms)[:8]))
     if scored.signals.same_category:
         reasons.append(f"same category: {offer.category}")
     if footprint is not None:
@@ -149,7 +161,7 @@ def explain(scored: Scored, offer: Offer, *, region_preference: str | None) -> E
         dense_similarity=round(scored.signals.dense, 4),
         lexical_overlap=round(scored.signals.lexical, 4),
         same_category=scored.signals.same_category,
-        shared_terms=[term_label(t) for t in scored.shared_terms],
+        shared_terms=term_labels(scored.shared_terms),
         footprint=footprint,
         verified=scored.secondary.verified,
         standard=offer.standard,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from matchmaker.auth import Principal
 from matchmaker.db.models import Need
 from matchmaker.matching.engine import Engine
-from matchmaker.matching.explain import need_brief, score_parts, term_label
+from matchmaker.matching.explain import need_brief, score_parts, term_labels
 from matchmaker.matching.ranking import Query
 from matchmaker.matching.schemas import (
     NeedSearchExplanation,
@@ -95,7 +95,7 @@ def search_needs(
                 dense_similarity=round(item.signals.dense, 4),
                 lexical_overlap=round(item.signals.lexical, 4),
                 same_category=item.signals.same_category,
-                shared_terms=[term_label(term) for term in item.shared_terms],
+                shared_terms=term_labels(item.shared_terms),
             ),
         )
         for position, item in enumerate(found[: request.limit], start=1)

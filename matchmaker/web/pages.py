@@ -86,10 +86,12 @@ def choose_language(request: Request, form: FormDep) -> Response:
 
 
 @router.get("/units/check")
-def check_unit(unit: Annotated[str, Query(max_length=64)] = "") -> JSONResponse:
-    """Whether a footprint unit is one we can convert, and its family: the forms validate as you type."""
+def check_unit(request: Request, unit: Annotated[str, Query(max_length=64)] = "") -> JSONResponse:
+    """Whether a footprint unit is one we can convert, and its family named in the page's language (质量,
+    mass): the forms validate as you type."""
     try:
         parsed = parse_unit(unit)
     except UnknownUnitError as error:
         return JSONResponse({"ok": False, "message": str(error)})
-    return JSONResponse({"ok": True, "unit": str(parsed), "family": parsed.family.value})
+    family = page_translator(request)(f"check.family.{parsed.family.value}")
+    return JSONResponse({"ok": True, "unit": str(parsed), "family": family})

@@ -14,6 +14,7 @@ from jinja2.runtime import Context
 
 from matchmaker.auth import Principal
 from matchmaker.local_time import local_time
+from matchmaker.matching.glossary import load_glossary
 from matchmaker.regions import display_name, every_region
 from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
@@ -53,6 +54,7 @@ def environment() -> Environment:
     env.filters["number"] = format_number
     env.filters["local_time"] = local_time
     env.filters["region"] = region_in_page_language
+    env.filters["term"] = term_in_page_language
     env.globals["every_region"] = every_region
     env.globals["region_name"] = display_name
     env.globals["describe_check"] = describe_check
@@ -63,6 +65,18 @@ def environment() -> Environment:
 def region_in_page_language(context: Context, value: str | None) -> str | None:
     """A region (stored code, or a name the API wrote) in the page's language: CN-JS, Jiangsu -> 江苏."""
     return display_name(value, context["lang"])
+
+
+@pass_context
+def term_in_page_language(context: Context, label: str) -> str:
+    """A shared term in the page's language: a glossary concept by its first Chinese form on a Chinese page
+    ("green hydrogen" -> 绿氢); a code or word (HRB400E) as it is."""
+    if context["lang"] != "zh":
+        return label
+    starting = getattr(context["request"].app.state, "engine_start", None)
+    glossary = starting.engine.analyzer.glossary if starting is not None else load_glossary()
+    concept = glossary.concepts.get(label.replace(" ", "_"))
+    return concept.chinese[0] if concept is not None and concept.chinese else label
 
 
 def footprint_unit_choices() -> list[str]:
