@@ -205,7 +205,9 @@ def test_the_needs_list_names_the_category_read_from_a_needs_text(market: Market
     assert "描述中未识别出类别" in furniture
 
 
-def test_shared_concepts_are_named_in_the_pages_language_each_once(market: Market, client: TestClient) -> None:
+def test_shared_concepts_are_named_in_the_pages_language_each_once(
+    market: Market, client: TestClient
+) -> None:
     sign_in(client, market.buyer.key)
     need = post_need(client, **REBAR_NEED_ZH)
     chinese = client.get(need, headers={"Accept-Language": "zh-CN"}).text

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.config import Settings
 from tests.factories import World, make_need, make_offer
+from tests.markets import Market
 from tests.web_support import csrf_token, post_form, sign_in
 
 NEW_OFFER = {
@@ -324,3 +325,11 @@ def test_the_operator_lists_an_offer_for_a_supplier_it_picks(client: TestClient,
     sign_in(client, world.member_vendor.key)
     assert page.rsplit("/", 1)[1] in rows(client.get("/ui/offers").text)  # the supplier's own now
     assert 'id="f-owner_id"' not in client.get("/ui/offers/new").text  # a vendor lists its own
+
+
+def test_the_upload_example_writes_a_chinese_supplier_in_chinese(client: TestClient, market: Market) -> None:
+    sign_in(client, market.zh_steel.key)
+    page = client.get("/ui/offers/upload").text
+    example = page.split('<pre class="report"', 1)[1].split("</pre>", 1)[0]
+    assert '"supplier": "江苏短流程钢铁有限公司"' in example
+    assert "\\u" not in example

@@ -49,6 +49,9 @@ def environment() -> Environment:
         # No trim_blocks/lstrip_blocks: with them, attributes written on separate lines inside a tag
         # ("required{% endif %}" then "{% if ... %}aria-invalid") run together into one broken attribute.
     )
+    # JSON written into a page (examples, data for scripts) keeps Chinese as Chinese, not \u5185\u8499;
+    # Jinja still escapes <, >, & and ' for HTML.
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     env.globals["languages"] = LANGUAGES
     env.globals["footprint_units"] = footprint_unit_choices()
     env.filters["number"] = format_number
