@@ -248,3 +248,25 @@ def test_a_reason_the_pages_have_no_words_for_shows_the_english_detail(language:
         filter="max_pcf", passed=False, detail="a new kind of verdict", reason="footprint.new", values={}
     )
     assert describe_check(Translator(language), check) == "a new kind of verdict"
+
+
+@pytest.mark.parametrize(
+    ("count", "summary"),
+    [
+        (1, "Of the 1 offer you may see, 1 passes the filters, 1 relevant; showing 1"),
+        (2, "Of the 2 offers you may see, 2 pass the filters, 1 relevant; showing 1"),
+    ],
+)
+def test_english_counts_agree_with_their_number(count: int, summary: str) -> None:
+    english = Translator("en")
+    assert english("match.summary", candidates=count, eligible=count, relevant=1, shown=1) == summary
+    assert english("needs_search.more", count=count) == f"Show {count} {'need' if count == 1 else 'needs'}"
+
+
+def test_no_english_text_puts_a_number_before_a_plural_it_does_not_choose() -> None:
+    from matchmaker.web.i18n import catalogue
+
+    # "{code} members" is an alliance's members: the code is a name, not a number.
+    fixed = re.compile(r"\{(?!code\})\w+\} (?:open )?(?:offers|needs|matches|days|verdicts|members)\b")
+    wrong = [key for key, texts in catalogue().items() if fixed.search(texts.get("en", ""))]
+    assert not wrong, wrong

@@ -1,12 +1,14 @@
 """Simplified Chinese and English for the pages: one catalogue per area (locales/*.json), merged.
 
-Each entry is `"key": {"en": "...", "zh": "..."}`; placeholders use `{name}`. The language is the user's
+Each entry is `"key": {"en": "...", "zh": "..."}`; placeholders use `{name}`, and `{name|one|other}` is the
+word for that number in English ("1 offer", "2 offers"; Chinese needs none). The language is the user's
 choice (a cookie) or else the first of the browser's Accept-Language that we speak.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
@@ -69,4 +71,15 @@ class Translator:
         if texts is None:
             return key
         text = texts.get(self.language) or texts.get("en") or key
-        return text.format(**values) if values else text
+        if not values:
+            return text
+        return _PLURAL.sub(lambda found: _plural(found, values), text).format(**values)
+
+
+_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+
+
+def _plural(found: re.Match[str], values: dict[str, object]) -> str:
+    """`{count|offer|offers}`: the first form for exactly one, the second for any other number."""
+    name, one, other = found.groups()
+    return one if values.get(name) in (1, "1") else other
