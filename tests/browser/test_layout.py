@@ -55,6 +55,32 @@ const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
 return [...new Set(ids.filter((id, at) => ids.indexOf(id) !== at))];
 """
 
+# English words on a Chinese page, outside what users wrote (marked translate="no": names, titles, texts),
+# English content (lang="en") and codes. Units, standards and codes every Chinese user reads as they are are
+# allowed.
+ENGLISH_WORDS = """
+const allowed = new Set(arguments[0]);
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const found = new Set();
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const parent = node.parentElement;
+  if (!parent || parent.closest('[translate=no], [lang^=en], code, pre, kbd, script, style, datalist, option')
+      || parent.offsetParent === null) continue;
+  for (const word of node.textContent.match(/[A-Za-z][A-Za-z0-9_-]{2,}/g) || []) {
+    // Codes and acronyms (CN100, ISO, HRB400E, YRD-LCA) are names, not English.
+    if (!allowed.has(word) && !/^[A-Z0-9][A-Z0-9-]+$/.test(word)) found.add(word);
+  }
+}
+return [...found].slice(0, 12);
+"""
+ALLOWED_WORDS = [
+    # Units and product names every Chinese reader reads as they are.
+    "kgCO2e", "tCO2e", "gCO2e", "CO2e", "kWh", "MWh", "kWp", "unit", "Matchmaker", "English",
+    # Formats, fields and paths, as a file or an API spells them.
+    "JSON", "Lines", "csv", "UTF-8", "supplier", "certifications", "pcf_verified", "true", "false",
+    "footprints", "events", "https", "Webhook", "OAuth",
+]  # fmt: skip
+
 
 def _at_width(driver: Any, width: int) -> None:
     """The viewport of a phone (mobile, its viewport meta obeyed) or of a desktop window."""
@@ -110,6 +136,10 @@ def test_no_page_is_wider_than_the_window_and_every_control_is_labelled(
             found = driver.execute_script(script)
             if found:
                 problems.append(f"{path}: {what}: {found}")
+        if language == "zh":
+            english = driver.execute_script(ENGLISH_WORDS, ALLOWED_WORDS)
+            if english:
+                problems.append(f"{path}: English on a Chinese page: {english}")
         if device == "phone" and driver.find_elements(By.CSS_SELECTOR, "aside.filters"):
             results_first = driver.execute_script(
                 "return document.querySelector('#results').getBoundingClientRect().top"
