@@ -212,22 +212,22 @@ def _run_import(label: str, total: int, run: Callable[[Callable[[int], None]], o
 
 def _import_file(kind: str, path: Path) -> None:
     from matchmaker.imports import service
-    from matchmaker.imports.readers import count_records, detect_format, read_records
+    from matchmaker.imports.readers import count_uploaded, detect_format, read_upload
 
     settings = get_settings()
     with cli_errors():
-        text = _read_text(path)
+        if not path.is_file():
+            fail(f"no such file: {path}")
+        body = path.read_bytes()
         file_format = detect_format(path.name)
+        records = read_upload(body, file_format)
         importer = service.import_offers if kind == "offers" else service.import_needs
         with _importing(settings) as session:
             complete = _run_import(
                 kind,
-                count_records(text, file_format),
+                count_uploaded(body, file_format),
                 lambda advance: importer(
-                    session=session,
-                    principal=CLI_OPERATOR,
-                    records=read_records(text, file_format),
-                    progress=advance,
+                    session=session, principal=CLI_OPERATOR, records=records, progress=advance
                 ),
             )
     # Exit only after the commit: the good lines stay imported.
@@ -236,13 +236,13 @@ def _import_file(kind: str, path: Path) -> None:
 
 
 @import_app.command("offers")
-def import_offers(file: Annotated[Path, typer.Argument(help="a .jsonl or .csv file")]) -> None:
+def import_offers(file: Annotated[Path, typer.Argument(help="a .jsonl, .csv or .xlsx file")]) -> None:
     """Import offers (upsert by supplier and id; suppliers are created admitted)."""
     _import_file("offers", file)
 
 
 @import_app.command("needs")
-def import_needs(file: Annotated[Path, typer.Argument(help="a .jsonl or .csv file")]) -> None:
+def import_needs(file: Annotated[Path, typer.Argument(help="a .jsonl, .csv or .xlsx file")]) -> None:
     """Import needs (upsert by buyer and id; buyers are created admitted)."""
     _import_file("needs", file)
 

@@ -133,7 +133,7 @@ def test_creating_an_organisation_and_the_errors_it_can_meet(client: TestClient,
     )
     assert created.status_code == 303
     detail = client.get(created.headers["location"])
-    assert "<h1>Green Cement</h1>" in detail.text and "Buyer and vendor" in detail.text
+    assert '<h1 translate="no">Green Cement</h1>' in detail.text and "Buyer and vendor" in detail.text
     organisation_id = int(created.headers["location"].rsplit("/", 1)[1])
     api = client.get(f"/organisations/{organisation_id}", headers=world.operator.headers).json()
     assert (api["kind"], api["region"], api["admission_status"]) == ("both", "Hebei", "admitted")

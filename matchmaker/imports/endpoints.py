@@ -11,7 +11,7 @@ from matchmaker.errors import problem_responses
 from matchmaker.imports import service
 from matchmaker.imports.carbon_catalogue import read_catalogue
 from matchmaker.imports.decoding import decode_upload
-from matchmaker.imports.readers import FileFormat, detect_format, read_records
+from matchmaker.imports.readers import XLSX_MEDIA_TYPE, FileFormat, detect_format, read_upload
 from matchmaker.imports.schemas import ImportReport
 from matchmaker.routing import CheckedRoute
 
@@ -26,8 +26,14 @@ _TEXT_BODY = {"schema": {"type": "string"}}
 FILE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "JSON Lines (one exchange-format object per line) or CSV with the same columns",
-        "content": {"application/x-ndjson": _TEXT_BODY, "text/csv": _TEXT_BODY, "text/plain": _TEXT_BODY},
+        "description": "JSON Lines (one exchange-format object per line), or CSV or an Excel workbook "
+        "(.xlsx, its first sheet) with the same columns",
+        "content": {
+            "application/x-ndjson": _TEXT_BODY,
+            "text/csv": _TEXT_BODY,
+            "text/plain": _TEXT_BODY,
+            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
     }
 }
 CATALOGUE_BODY: dict[str, Any] = {
@@ -38,7 +44,10 @@ CATALOGUE_BODY: dict[str, Any] = {
     }
 }
 FormatQuery = Annotated[
-    FileFormat | None, Query(description="jsonl or csv; by default from the Content-Type (text/csv is CSV)")
+    FileFormat | None,
+    Query(
+        description="jsonl, csv or xlsx; by default from the Content-Type (text/csv is CSV, Excel's is xlsx)"
+    ),
 ]
 
 
@@ -55,7 +64,7 @@ def import_offers(
     content_type: Annotated[str | None, Header()] = None,
 ) -> ImportReport:
     """Import offers; each bad line is reported with its number while the good lines import."""
-    records = read_records(decode_upload(body), _format(format, content_type))
+    records = read_upload(body, _format(format, content_type))
     return service.import_offers(session=session, principal=principal, records=records)
 
 
@@ -68,7 +77,7 @@ def import_needs(
     content_type: Annotated[str | None, Header()] = None,
 ) -> ImportReport:
     """Import needs; each bad line is reported with its number while the good lines import."""
-    records = read_records(decode_upload(body), _format(format, content_type))
+    records = read_upload(body, _format(format, content_type))
     return service.import_needs(session=session, principal=principal, records=records)
 
 

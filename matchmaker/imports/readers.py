@@ -6,13 +6,20 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from matchmaker.clean_text import NotFiniteNumber, loads
+from matchmaker.errors import BadRequest
+from matchmaker.imports.decoding import decode_upload
 
-FileFormat = Literal["jsonl", "csv"]
+FileFormat = Literal["jsonl", "csv", "xlsx"]
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A workbook is a zip: one that would unpack to more than this is refused before it is opened (a zip bomb
+# of a few megabytes can unpack to gigabytes).
+XLSX_MOST_UNPACKED_BYTES = 256 * 1024 * 1024
 
 # CSV cells hold text; these exchange-format columns are lists, booleans or numbers.
 LIST_COLUMNS = {"alliance", "certifications"}
@@ -44,12 +51,22 @@ class CellError(ValueError):
 
 
 def detect_format(name: str | None, content_type: str | None = None) -> FileFormat:
-    """Pick the format from a file name or a media type; JSON Lines unless it says CSV."""
+    """Pick the format from a file name or a media type; JSON Lines unless it says CSV or Excel."""
+    if content_type and "spreadsheetml" in content_type or name and name.lower().endswith(".xlsx"):
+        return "xlsx"
     if content_type and "csv" in content_type:
         return "csv"
     if name and name.lower().endswith(".csv"):
         return "csv"
     return "jsonl"
+
+
+def read_upload(body: bytes, file_format: FileFormat) -> Iterator[RawRecord]:
+    """The numbered records of an uploaded file: a workbook as it is, text files decoded from UTF-8 first.
+    A file that cannot be read at all is refused here, before any record is imported."""
+    if file_format == "xlsx":
+        return read_xlsx(body)
+    return read_records(decode_upload(body), file_format)
 
 
 def read_jsonl(text: str) -> Iterator[RawRecord]:
@@ -170,6 +187,74 @@ def numbered_rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, 
         start = lines.line_num + 1
 
 
+def as_drafts(records: Iterable[RawRecord]) -> Iterator[RawRecord]:
+    """The records, each to be saved as a draft whatever status it states: published by hand later."""
+    for record in records:
+        yield replace(record, data={**record.data, "status": "draft"}) if record.data else record
+
+
+def read_xlsx(body: bytes) -> Iterator[RawRecord]:
+    """The first sheet of an Excel workbook, read as CSV is: a header row of the exchange format's columns,
+    then one offer or need a row, numbered by its row in the sheet (empty rows are skipped)."""
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > XLSX_MOST_UNPACKED_BYTES:
+            raise BadRequest(
+                f"the workbook unpacks to {unpacked} bytes, more than {XLSX_MOST_UNPACKED_BYTES}",
+                code="upload.xlsx_too_large",
+                values={"limit": XLSX_MOST_UNPACKED_BYTES},
+            )
+        workbook = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
+    except BadRequest:
+        raise
+    except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
+        raise BadRequest(
+            f"the file is not an Excel workbook (.xlsx): {type(error).__name__}", code="upload.not_xlsx"
+        ) from None
+    return _xlsx_records(workbook.worksheets[0].iter_rows(values_only=True))
+
+
+def _xlsx_records(rows: Iterator[tuple[Any, ...]]) -> Iterator[RawRecord]:
+    header: list[str] | None = None
+    for number, row in enumerate(rows, start=1):
+        cells = ["" if value is None else _xlsx_text(value) for value in row]
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [cell.strip() for cell in cells]
+            continue
+        if any(cell.strip() for cell in cells[len(header) :]):
+            yield RawRecord(
+                line=number, data={}, error="more cells than header columns", code="import.csv_extra_cells"
+            )
+            continue
+        yield _record_of_cells(number, dict(zip(header, cells, strict=False)))
+
+
+def _xlsx_text(value: Any) -> str:
+    """A cell as the text a CSV file would hold: true/false, numbers without a needless .0, dates in ISO."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _record_of_cells(line: int, row: dict[str, str]) -> RawRecord:
+    """A record from a row's cells by column (CSV or a sheet), or the reason a cell cannot be read."""
+    try:
+        data = {column: _csv_cell(column, cell or "") for column, cell in row.items() if column}
+    except ValueError as error:  # a CellError, which names its reason
+        code, named = getattr(error, "code", None), getattr(error, "values", {})
+        return RawRecord(line=line, data={}, error=str(error), code=code, values=named)
+    return RawRecord(line=line, data=data)
+
+
 def read_csv(text: str) -> Iterator[RawRecord]:
     for line, row, problem in numbered_rows(open_csv(text)):
         if row is None:
@@ -183,21 +268,22 @@ def read_csv(text: str) -> Iterator[RawRecord]:
                 line=line, data={}, error="more cells than header columns", code="import.csv_extra_cells"
             )
             continue
-        try:
-            data = {column: _csv_cell(column, cell or "") for column, cell in row.items() if column}
-        except ValueError as error:  # a CellError, which names its reason
-            code, named = getattr(error, "code", None), getattr(error, "values", {})
-            yield RawRecord(line=line, data={}, error=str(error), code=code, values=named)
-            continue
-        yield RawRecord(line=line, data=data)
+        yield _record_of_cells(line, row)
 
 
 def read_records(text: str, file_format: FileFormat) -> Iterator[RawRecord]:
-    """Yield the numbered records of an import file."""
+    """Yield the numbered records of a text import file (JSON Lines or CSV)."""
     return read_csv(text) if file_format == "csv" else read_jsonl(text)
 
 
 def count_records(text: str, file_format: FileFormat) -> int:
-    """A cheap upper bound of the records, for a progress bar."""
+    """A cheap upper bound of the records of a text file, for a progress bar."""
     lines = sum(1 for line in text.split("\n") if line.strip())
     return max(lines - 1, 0) if file_format == "csv" else lines
+
+
+def count_uploaded(body: bytes, file_format: FileFormat) -> int:
+    """An upper bound of the records of an uploaded file, for a progress bar (a workbook's rows are read)."""
+    if file_format == "xlsx":
+        return sum(1 for _ in read_xlsx(body))
+    return count_records(body.decode("utf-8-sig", errors="replace"), file_format)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -131,12 +133,23 @@ def _assign(offer: Offer, values: dict[str, Any]) -> None:
             setattr(offer, column, value)
 
 
+def _readable_id(session: Session, *, owner_id: int, title: str) -> str:
+    """An own id a person can read and type for an offer created without one: its title's Latin words, or
+    "offer" for a title in Chinese, and four hex digits ("low-carbon-rebar-hrb400e-3f2a")."""
+    latin = unicodedata.normalize("NFKD", title).lower()
+    words = re.sub(r"[^a-z0-9]+", "-", latin).strip("-")[:40].strip("-")
+    while True:
+        candidate = f"{words or 'offer'}-{uuid.uuid4().hex[:4]}"
+        if repository.get_by_external_id(session, owner_id=owner_id, external_id=candidate) is None:
+            return candidate
+
+
 def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offer:
     """Create an offer owned by the caller (or, for the operator, by the named supplier)."""
     owner = party_service.resolve_owner(
         session=session, principal=principal, owner_id=data.owner_id, role="vendor", noun="offers"
     )
-    external_id = data.external_id or uuid.uuid4().hex
+    external_id = data.external_id or _readable_id(session, owner_id=owner.id, title=data.title)
     if repository.get_by_external_id(session, owner_id=owner.id, external_id=external_id):
         raise Conflict(
             f"{owner.name} already has an offer with external_id {external_id!r}",

@@ -21,8 +21,7 @@ from matchmaker.deps import SessionDep
 from matchmaker.errors import LengthRequired, PayloadTooLarge
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
-from matchmaker.imports.decoding import decode_upload
-from matchmaker.imports.readers import detect_format, read_records
+from matchmaker.imports.readers import as_drafts, detect_format, read_upload
 from matchmaker.imports.schemas import ImportReport, LineError
 from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.offers import service as offer_service
@@ -207,11 +206,12 @@ def upload(request: Request, session: SessionDep, user: VendorDep, form: FormDep
     if len(body) > limit:
         return _upload_problem(request, "vendor.upload.too_large", status=413, limit=limit)
     try:
-        content = attempt(lambda: decode_upload(body))
+        records = attempt(lambda: read_upload(body, detect_format(upload.filename, upload.content_type)))
     except FormErrors as error:
         detail = error.shown(request)["summary"]
         return _upload_problem(request, "vendor.upload.unreadable", status=400, detail=detail)
-    records = read_records(content, detect_format(upload.filename, upload.content_type))
+    if form.get("as_drafts"):
+        records = as_drafts(records)
     report = import_service.import_offers(session=session, principal=user.principal, records=records)
     context = {
         "report": report,
