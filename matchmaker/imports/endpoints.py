@@ -11,9 +11,10 @@ from matchmaker.errors import problem_responses
 from matchmaker.imports import service
 from matchmaker.imports.carbon_catalogue import read_catalogue
 from matchmaker.imports.decoding import decode_upload
-from matchmaker.imports.readers import XLSX_MEDIA_TYPE, FileFormat, detect_format, read_upload
+from matchmaker.imports.readers import FileFormat, detect_format, read_upload
 from matchmaker.imports.schemas import ImportReport
 from matchmaker.routing import CheckedRoute
+from matchmaker.spreadsheets import XLSX_MEDIA_TYPE
 
 router = APIRouter(
     route_class=CheckedRoute,

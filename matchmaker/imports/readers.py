@@ -16,7 +16,6 @@ from matchmaker.errors import BadRequest
 from matchmaker.imports.decoding import decode_upload
 
 FileFormat = Literal["jsonl", "csv", "xlsx"]
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A workbook is a zip: one that would unpack to more than this is refused before it is opened (a zip bomb
 # of a few megabytes can unpack to gigabytes).
 XLSX_MOST_UNPACKED_BYTES = 256 * 1024 * 1024

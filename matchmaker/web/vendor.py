@@ -8,7 +8,7 @@ own request model, so a page accepts and refuses exactly what the API does, with
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,9 +18,11 @@ from starlette.datastructures import FormData, UploadFile
 from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Offer
 from matchmaker.deps import SessionDep
+from matchmaker.downloads import attachment
 from matchmaker.errors import LengthRequired, PayloadTooLarge
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
+from matchmaker.imports import template
 from matchmaker.imports.readers import as_drafts, detect_format, read_upload
 from matchmaker.imports.schemas import ImportReport, LineError
 from matchmaker.middleware import allow_body_up_to, declared_length
@@ -32,6 +34,7 @@ from matchmaker.parties import service as party_service
 from matchmaker.preconditions import require_version
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
+from matchmaker.units import DECLARED_UNITS
 from matchmaker.web.deps import FormDep, VendorDep
 from matchmaker.web.forms import (
     FormErrors,
@@ -191,7 +194,19 @@ async def _declared_size_ok(request: Request) -> None:
 
 @router.get("/offers/upload")
 def upload_form(request: Request, user: VendorDep) -> Response:
-    return render(request, "vendor/upload.html", {"report": None, "problem": None})
+    return render(request, "vendor/upload.html", {"report": None, "problem": None, **_accepted()})
+
+
+@router.get("/offers/upload/template.{extension}")
+def upload_template(user: VendorDep, extension: Literal["csv", "xlsx"]) -> Response:
+    """The upload's columns with an example row (the workbook also lists what each column accepts)."""
+    made = template.template_xlsx if extension == "xlsx" else template.template_csv
+    return attachment(made(user.organisation))
+
+
+def _accepted() -> dict[str, Any]:
+    """What the upload's columns accept, shown before a file is chosen."""
+    return {"categories": CATEGORIES, "declared_units": tuple(DECLARED_UNITS)}
 
 
 @router.post("/offers/upload", dependencies=[Depends(_declared_size_ok)])
@@ -219,6 +234,7 @@ def upload(request: Request, session: SessionDep, user: VendorDep, form: FormDep
         "warnings": _warnings(request, report),
         "problem": None,
         "filename": upload.filename,
+        **_accepted(),
     }
     return render(request, "vendor/upload.html", context)
 
@@ -247,7 +263,7 @@ def _rejected_lines(request: Request, errors: list[LineError]) -> list[dict[str,
 
 
 def _upload_problem(request: Request, key: str, *, status: int, **values: object) -> Response:
-    context = {"report": None, "problem": {"key": key, "values": values}}
+    context = {"report": None, "problem": {"key": key, "values": values}, **_accepted()}
     return render(request, "vendor/upload.html", context, status=status)
 
 
