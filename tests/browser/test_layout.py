@@ -78,7 +78,8 @@ ALLOWED_WORDS = [
     "kgCO2e", "tCO2e", "gCO2e", "CO2e", "kWh", "MWh", "kWp", "unit", "Matchmaker", "English",
     # Formats, fields and paths, as a file or an API spells them.
     "JSON", "Lines", "csv", "UTF-8", "supplier", "certifications", "pcf_verified", "true", "false",
-    "footprints", "events", "https", "Webhook", "OAuth",
+    "footprints", "events", "https", "Webhook", "OAuth", "Excel", "xlsx", "category", "declared_unit",
+    "pcf_unit",
 ]  # fmt: skip
 
 
