@@ -69,7 +69,7 @@ _SHOWN = {
 # Other names people write for a region.
 _ALIASES = {
     "CN": ("PRC", "Mainland China", "Chinese", "中国大陆", "国内", "内地", "中华人民共和国"),
-    "US": ("USA", "U.S.A.", "U.S.", "America", "美利坚合众国"),
+    "US": ("USA", "U.S.A.", "U.S.", "United States of America", "美利坚合众国"),
     "GB": ("UK", "U.K.", "Britain", "Great Britain", "England", "大不列颠"),
     "KR": ("Korea", "Republic of Korea", "南韩"), "HK": ("CN-HK", "Hong Kong SAR"),
     "MO": ("CN-MO", "Macao", "Macau SAR"), "TW": ("CN-TW",), "AE": ("UAE",), "NL": ("Holland",),
@@ -77,7 +77,10 @@ _ALIASES = {
     "YRD": ("Yangtze River Delta", "长江三角洲", "长三角地区"), "BTH": ("Jing-Jin-Ji", "Jingjinji"),
     "GBA": ("Greater Bay Area", "大湾区", "粤港澳"), "EU": ("European Union", "欧洲联盟"),
     "EUROPE": ("European",), "WORLD": ("Global", "Worldwide", "World", "RoW", "全世界", "世界", "全球各地"),
+    "M49-021": ("North America", "北美洲"), "M49-419": ("Latin America", "South America", "南美", "拉美"),
 }  # fmt: skip
+# Codes a spreadsheet writes for "none": never taken as Namibia's.
+_NOT_CODES = frozenset({"NA"})
 _EU = (
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
     "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
@@ -133,26 +136,30 @@ def _key(text: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Catalogue:
     regions: dict[Code, Region]
-    by_key: dict[str, Code]
+    by_key: dict[str, Code]  # names and aliases, folded
+    by_code: dict[str, Code]  # codes (CN-JS, DE, DEU, YRD), written in capitals: "no" is not Norway
 
 
 @cache
 def _catalogue() -> _Catalogue:
     regions: dict[Code, Region] = {}
     names: dict[Code, list[str]] = {}
+    codes: dict[str, Code] = {}
 
     def add(
         code: Code, english: str, chinese: str, others: Iterable[str], members: Iterable[Code] = ()
     ) -> None:
         regions[code] = Region(code, english, chinese, frozenset(members))
-        names[code] = [code, english, chinese, *others, *_ALIASES.get(code, ())]
+        names[code] = [english, chinese, *others, *_ALIASES.get(code, ())]
+        codes[code] = code
 
     chinese_countries = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
     for country in pycountry.countries:
         iso_names = [country.name, getattr(country, "official_name", ""), getattr(country, "common_name", "")]
         translated = chinese_countries.gettext(country.name)
         english, chinese = _SHOWN.get(country.alpha_2, (iso_names[2] or country.name, translated))
-        add(country.alpha_2, english, chinese, [country.alpha_3, translated, *filter(None, iso_names)])
+        add(country.alpha_2, english, chinese, [translated, *filter(None, iso_names)])
+        codes[country.alpha_3] = country.alpha_2
     chinese_subdivisions = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"])
     for code, english, chinese, others in _MAINLAND:
         subdivision = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
@@ -163,6 +170,7 @@ def _catalogue() -> _Catalogue:
     regions["CN"] = Region("CN", china.english, china.chinese, mainland | {"HK", "MO", "TW"})
     for code, english, chinese, members in _GROUPS:
         add(code, english, chinese, (), members)
+    regions["WORLD"] = Region("WORLD", "World", "全球", frozenset(regions) - {"WORLD"})  # everywhere
     # A group covers what its members cover (Europe's countries; the Greater Bay Area's Guangdong).
     for code, region in list(regions.items()):
         covered = set(region.covers)
@@ -173,8 +181,12 @@ def _catalogue() -> _Catalogue:
     claiming = [*mainland, *(code for code, *_ in _GROUPS), *(c.alpha_2 for c in pycountry.countries)]
     for code in claiming:  # the first to claim a name keeps it: China's provinces, then groups
         for name in names[code]:
-            by_key.setdefault(_key(name), code)
-    return _Catalogue(regions, by_key)
+            if re.fullmatch(r"[A-Z]{2}-[A-Z]{2}", name):  # CN-HK: a code for Hong Kong
+                codes[name] = code
+            else:
+                by_key.setdefault(_key(name), code)
+    by_code = {written: code for written, code in codes.items() if written not in _NOT_CODES}
+    return _Catalogue(regions, by_key, by_code)
 
 
 @cache
@@ -182,9 +194,10 @@ def written_names() -> frozenset[str]:
     """The names a text may call a region by (its names and aliases, not its codes): what a need's text
     may state as its preferred region ("we prefer suppliers in Jiangsu", "优先长三角供应商")."""
     regions = _catalogue().regions
-    named = [region for region in regions.values() if not region.code.startswith("M49-")]
+    # "Global" and 世界 in a text are about a supplier's reach ("世界500强"), not a region it prefers.
+    named = [region for region in regions.values() if region.code != "WORLD"]
     names = {name for region in named for name in (region.english, region.chinese)}
-    names |= {alias for code, aliases in _ALIASES.items() for alias in aliases if code in regions}
+    names |= {alias for code, aliases in _ALIASES.items() for alias in aliases if code != "WORLD"}
     names |= {alias for _, _, _, aliases in _MAINLAND for alias in aliases}
     return frozenset(name for name in names if not re.fullmatch(r"[A-Z]{2}-[A-Z]{2}", name))
 
@@ -198,17 +211,33 @@ def every_region() -> list[Region]:
 
 
 def find(text: str | None) -> Region | None:
-    """The region a name, alias or code names (None if none does). "Suzhou, Jiangsu, China" names the
-    first of its parts that is a region."""
+    """The region a name, alias or code names (None if none does). Of a list of places ("Suzhou, Jiangsu,
+    China"; "Georgia, USA") the most precise one within the widest: Jiangsu; the United States."""
     if text is None:
         return None
+    whole = _one(text)
+    if whole is not None:
+        return whole
+    parts = [found for found in map(_one, _PLACES.split(unicodedata.normalize("NFKC", text))) if found]
+    if not parts:
+        return None
+    widest = covered_by(parts[-1].code)
+    return next(part for part in parts if part.code in widest)
+
+
+_PLACES = re.compile(r"[,、;]")
+_CHINESE_FORMS = re.compile(r"CN-\w\w|HK|MO|TW")
+
+
+def _one(text: str) -> Region | None:
     catalogue = _catalogue()
-    for part in [text, *text.split(",")] if "," in text else [text]:
-        key = _key(part)
-        code = catalogue.by_key.get(key) or catalogue.by_key.get(_SUFFIXES.sub("", key))
-        if code:
-            return catalogue.regions[code]
-    return None
+    code = catalogue.by_code.get(text.strip())
+    key = _key(text)
+    code = code or catalogue.by_key.get(key)
+    if code is None:  # 上海市, Jiangsu Province: the suffixes of China's own divisions
+        stripped = catalogue.by_key.get(_SUFFIXES.sub("", key))
+        code = stripped if stripped and _CHINESE_FORMS.fullmatch(stripped) else None
+    return catalogue.regions[code] if code else None
 
 
 def region_code(text: str) -> Code:
@@ -224,7 +253,8 @@ def suggestions(text: str, limit: int = 3) -> list[Region]:
     catalogue = _catalogue()
     key = _key(text)
     close = difflib.get_close_matches(key, catalogue.by_key, n=limit * 3, cutoff=0.6)
-    close += [name for name in catalogue.by_key if len(name) > 1 and name in key]  # 江苏南京 names 江苏
+    # 江苏南京 names 江苏; a short Latin name ("na", "ge") inside a word names nothing.
+    close += [name for name in catalogue.by_key if name in key and (len(name) > 3 or not name.isascii())]
     found: list[Region] = []
     for name in close:
         region = catalogue.regions[catalogue.by_key[name]]

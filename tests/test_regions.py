@@ -222,3 +222,48 @@ def test_a_chinese_page_filters_by_江苏_and_names_every_region_in_chinese(
     assert "江苏" in page and "长三角" in page
     unknown = client.get(need, params={"region": "Jiangsuu"}).text
     assert "Jiangsu (江苏)" in unknown  # the closest name, in a message on the page
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Georgia, USA", "US"),  # the place within the widest one named, not the country Georgia
+        ("苏州，江苏", "CN-JS"),
+        ("NA", None),  # a spreadsheet's "none", not Namibia
+        ("no", None), ("in", None), ("deu", None), ("DEU", "DE"),  # codes are written in capitals
+        ("Jersey City", None),  # "city" is stripped from China's own divisions only
+        ("South America", "M49-419"),
+    ],
+)  # fmt: skip
+def test_codes_and_lists_of_places_resolve_as_a_person_means_them(written: str, code: str | None) -> None:
+    found = regions.find(written)
+    assert (found.code if found else None) == code
+
+
+def test_the_world_covers_every_region_and_a_text_about_reach_states_no_preference() -> None:
+    assert regions.in_region("WORLD", "CN-JS") and regions.in_region("WORLD", "DE")
+    written = regions.written_names()
+    assert not {"Global", "世界", "全球", "America"} & written
+    assert "撒哈拉以南非洲" in written  # so that 南非 inside it is not read as South Africa
+
+
+def test_a_vendor_searching_needs_for_jiangsu_finds_those_preferring_长三角_or_china(
+    client: TestClient, world: World
+) -> None:
+    for preference in ("长三角", "中国", "德国"):
+        created = client.post(
+            "/needs",
+            json={
+                "text": f"绿氢采购（{preference}）",
+                "category": "hydrogen",
+                "region_preference": preference,
+            },
+            headers=world.buyer.headers,
+        )
+        assert created.status_code == 201, created.text
+    found = client.post(
+        "/needs/search", json={"text": "绿氢", "region": ["江苏"]}, headers=world.member_vendor.headers
+    )
+    assert found.status_code == 200, found.text
+    preferred = {match["need"]["region_preference"] for match in found.json()["matches"]}
+    assert preferred == {"Yangtze River Delta", "China"}

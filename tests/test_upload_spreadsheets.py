@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -145,8 +146,8 @@ def test_the_page_says_what_the_columns_accept_and_that_an_upload_publishes_unle
 @pytest.mark.parametrize(
     ("title", "pattern"),
     [
-        ("Low-carbon rebar HRB400E", r"low-carbon-rebar-hrb400e-[0-9a-f]{4}"),
-        ("电炉短流程螺纹钢", r"offer-[0-9a-f]{4}"),
+        ("Low-carbon rebar HRB400E", r"low-carbon-rebar-hrb400e-[0-9a-f]{6}"),
+        ("电炉短流程螺纹钢", r"offer-[0-9a-f]{6}"),
     ],
 )
 def test_an_offer_created_without_an_own_id_gets_one_a_person_can_read(
@@ -165,3 +166,47 @@ def test_an_offer_created_without_an_own_id_gets_one_a_person_can_read(
     )
     assert created.status_code == 201, created.text
     assert re.fullmatch(pattern, created.json()["external_id"])
+
+
+def _with_sheet_xml(body: bytes, change: Callable[[str], str]) -> bytes:
+    """The workbook with its first sheet's XML changed, as another tool might have written it."""
+    source = zipfile.ZipFile(io.BytesIO(body))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = change(data.decode()).encode()
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_sheet_that_declares_a_wrong_size_is_read_by_its_cells(client: TestClient, world: World) -> None:
+    """A sheet may declare A1:XFD1048576 (read as that many empty cells, minutes of work) or a size too
+    small (rows dropped): the cells are read, whatever it declares."""
+    body = workbook_of([{**ROW, "id": f"s-{n}", "title": f"Sheet rebar {n}"} for n in range(3)])
+    for declared in ("A1:XFD1048576", "A1:B2"):
+        changed = _with_sheet_xml(
+            body,
+            lambda xml, size=declared: re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="{size}"', xml),
+        )
+        report = client.post(
+            "/imports/offers",
+            content=changed,
+            headers={**world.operator.headers, "Content-Type": XLSX_MEDIA_TYPE},
+        ).json()
+        assert report["total"] == 3, (declared, report)
+
+
+def test_a_sheet_damaged_part_way_is_reported_on_its_row_and_what_came_before_imports(
+    client: TestClient, world: World
+) -> None:
+    body = workbook_of([{**ROW, "id": f"d-{n}", "title": f"Damaged rebar {n}"} for n in range(3)])
+    broken = _with_sheet_xml(body, lambda xml: xml.replace('<row r="5"', '<row r="5"><broken', 1))
+    response = client.post(
+        "/imports/offers", content=broken, headers={**world.operator.headers, "Content-Type": XLSX_MEDIA_TYPE}
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["created"] >= 1 and report["failed"] == 1
+    assert "cannot be read from row" in report["errors"][0]["message"]

@@ -18,7 +18,7 @@ from matchmaker.imports.decoding import decode_upload
 FileFormat = Literal["jsonl", "csv", "xlsx"]
 # A workbook is a zip: one that would unpack to more than this is refused before it is opened (a zip bomb
 # of a few megabytes can unpack to gigabytes).
-XLSX_MOST_UNPACKED_BYTES = 256 * 1024 * 1024
+XLSX_MOST_UNPACKED_BYTES = 64 * 1024 * 1024
 
 # CSV cells hold text; these exchange-format columns are lists, booleans or numbers.
 LIST_COLUMNS = {"alliance", "certifications"}
@@ -206,19 +206,37 @@ def read_xlsx(body: bytes) -> Iterator[RawRecord]:
                 code="upload.xlsx_too_large",
                 values={"limit": XLSX_MOST_UNPACKED_BYTES},
             )
-        workbook = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
+        sheet = load_workbook(io.BytesIO(body), read_only=True, data_only=True).worksheets[0]
+        # The cells the sheet holds, not the size it declares: a declared A1:XFD1048576 would be read as
+        # that many empty cells, and a size declared too small would drop rows.
+        sheet.reset_dimensions()
     except BadRequest:
         raise
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
         raise BadRequest(
             f"the file is not an Excel workbook (.xlsx): {type(error).__name__}", code="upload.not_xlsx"
         ) from None
-    return _xlsx_records(workbook.worksheets[0].iter_rows(values_only=True))
+    return _xlsx_records(sheet.iter_rows(values_only=True))
 
 
 def _xlsx_records(rows: Iterator[tuple[Any, ...]]) -> Iterator[RawRecord]:
     header: list[str] | None = None
-    for number, row in enumerate(rows, start=1):
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as error:  # a sheet damaged past this row: reported on it, what came before stays
+            yield RawRecord(
+                line=number,
+                data={},
+                error=f"the sheet cannot be read from row {number} on: {type(error).__name__}",
+                code="import.xlsx_unreadable",
+                values={"row": number},
+            )
+            return
         cells = ["" if value is None else _xlsx_text(value) for value in row]
         if not any(cell.strip() for cell in cells):
             continue

@@ -5,9 +5,9 @@ what the importer takes (the same lists)."""
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, get_args
 
-from matchmaker.exchange import CATEGORIES, OFFER_KINDS
+from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, DownloadFile, cell_text, csv_file
 from matchmaker.units import DECLARED_UNITS
 
@@ -22,7 +22,7 @@ EXAMPLE: dict[str, Any] = {
     "category": "steel", "region": "江苏", "pcf_value": 0.62, "pcf_unit": "tCO2e/t", "declared_unit": "t",
     "pcf_verified": "true", "standard": "ISO 14067", "certifications": "EPD;ISO 14001", "status": "published",
 }  # fmt: skip
-STATUSES = ("published", "draft")
+STATUSES: tuple[str, ...] = get_args(OfferStatus)
 
 
 def _rows(supplier: str) -> list[list[Any]]:

@@ -28,6 +28,7 @@ from matchmaker.matching.schemas import (
 from matchmaker.matching.scoring import Signals, category_agreement, is_relevant, points, relevance
 from matchmaker.matching.service import need_query, text_query, visible_open_needs
 from matchmaker.matching.text import lexical_coverage
+from matchmaker.regions import in_region
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +42,17 @@ class FoundNeed:
 
 
 def passes_filters(need: Need, request: NeedSearchRequest) -> bool:
-    """The request's hard filters: the need's stated category and its region preference, when asked for."""
+    """The request's hard filters: the need's stated category and its region preference, when asked for. A
+    preference meets a region filter when either holds the other: a vendor in Jiangsu finds the needs that
+    prefer Jiangsu, 长三角 or China; one asking for China finds those preferring Jiangsu too."""
     return (not request.category or need.category in request.category) and (
-        not request.region or need.region_preference in request.region
+        not request.region or _prefers_one_of(need.region_preference, request.region)
+    )
+
+
+def _prefers_one_of(preference: str | None, regions: Sequence[str]) -> bool:
+    return preference is not None and any(
+        in_region(preference, region) or in_region(region, preference) for region in regions
     )
 
 

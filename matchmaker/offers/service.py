@@ -135,13 +135,14 @@ def _assign(offer: Offer, values: dict[str, Any]) -> None:
 
 def _readable_id(session: Session, *, owner_id: int, title: str) -> str:
     """An own id a person can read and type for an offer created without one: its title's Latin words, or
-    "offer" for a title in Chinese, and four hex digits ("low-carbon-rebar-hrb400e-3f2a")."""
+    "offer" for a title in Chinese, and six hex digits ("low-carbon-rebar-hrb400e-3f2a9c")."""
     latin = unicodedata.normalize("NFKD", title).lower()
     words = re.sub(r"[^a-z0-9]+", "-", latin).strip("-")[:40].strip("-")
-    while True:
-        candidate = f"{words or 'offer'}-{uuid.uuid4().hex[:4]}"
+    for _ in range(8):  # six hex digits: a clash is one in sixteen million, eight in a row never happens
+        candidate = f"{words or 'offer'}-{uuid.uuid4().hex[:6]}"
         if repository.get_by_external_id(session, owner_id=owner_id, external_id=candidate) is None:
             return candidate
+    return uuid.uuid4().hex
 
 
 def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offer:
