@@ -8,7 +8,7 @@ from contextlib import closing
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from matchmaker.db.models import Organisation
+from matchmaker.db.models import Membership, Organisation
 from tests.factories import Party, World
 from tests.web_support import post_form, sign_in
 
@@ -313,3 +313,30 @@ def test_the_organisation_page_title_is_its_name(client: TestClient, world: Worl
     sign_in(client, world.operator.key)
     page = client.get(f"/ui/organisations/{world.buyer.id}").text
     assert re.search(r"<title>([^<]*)</title>", page).group(1) == "Rail Buyer · Matchmaker"  # type: ignore[union-attr]
+
+
+def test_the_operator_finds_an_organisation_by_part_of_its_name(client: TestClient, world: World) -> None:
+    as_operator(client, world)
+    found = client.get("/ui/organisations", params={"q": world.other_vendor.organisation.name[3:9].lower()})
+    names = re.findall(r'<td><a href="/ui/organisations/\d+" translate="no">([^<]+)</a></td>', found.text)
+    assert names == [world.other_vendor.organisation.name]
+    wildcard = client.get("/ui/organisations", params={"q": "%"})  # a name with no % in it is not found
+    assert 'data-testid="organisations"' not in wildcard.text
+
+
+def test_the_membership_picker_offers_only_suppliers_not_yet_members(
+    client: TestClient, world: World, session: Session
+) -> None:
+    as_operator(client, world)
+    page = client.get(f"/ui/alliances/{world.alliance.code}").text
+    picker = page.split('id="f-organisation_id"', 1)[1].split("</select>", 1)[0]
+    offered = set(re.findall(r'<option value="(\d+)"', picker))
+    suppliers = {
+        str(o.id) for o in session.query(Organisation).filter(Organisation.kind.in_(["vendor", "both"]))
+    }
+    members = {
+        str(m.organisation_id)
+        for m in session.query(Membership).filter(Membership.alliance_id == world.alliance.id)
+    }
+    assert offered == suppliers - members
+    assert str(world.buyer.id) not in offered and str(world.member_vendor.id) not in offered

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from matchmaker.db.models import ApiKey, Organisation
+from matchmaker.db.models import ApiKey, Membership, Organisation
 from matchmaker.db.query import fetch_page, order_by_sort
 from matchmaker.pagination import PageRequest
 from matchmaker.regions import covered_by
@@ -43,8 +43,19 @@ def list_page(
     region: str | None,
     sort: str,
     page: PageRequest,
+    name_contains: str | None = None,
+    kinds: Collection[str] = (),
+    not_member_of: int | None = None,
 ) -> tuple[Sequence[Organisation], int]:
     statement: Select[Organisation] = select(Organisation)
+    if name_contains:  # Latin names in any case (Chinese has none); % and _ are matched as themselves
+        lowered = func.lower(Organisation.name)
+        statement = statement.where(lowered.contains(name_contains.lower(), autoescape=True))
+    if kinds:
+        statement = statement.where(Organisation.kind.in_(list(kinds)))
+    if not_member_of is not None:
+        members = select(Membership.organisation_id).where(Membership.alliance_id == not_member_of)
+        statement = statement.where(Organisation.id.not_in(members))
     if only_id is not None:
         statement = statement.where(Organisation.id == only_id)
     if kind:

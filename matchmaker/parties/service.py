@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -151,6 +151,9 @@ def list_visible(
     region: str | None,
     sort: str,
     page: PageRequest,
+    name_contains: str | None = None,
+    kinds: Collection[str] = (),
+    not_member_of: int | None = None,
 ) -> tuple[Sequence[Organisation], int]:
     return repository.list_page(
         session,
@@ -160,6 +163,9 @@ def list_visible(
         region=region,
         sort=sort,
         page=page,
+        name_contains=name_contains,
+        kinds=kinds,
+        not_member_of=not_member_of,
     )
 
 

@@ -89,8 +89,9 @@ def organisations(
     page: PageNumber = 1,
     admission: Annotated[str | None, Query(max_length=20)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    return organisations_page(request, session, user, number=page, admission=admission, kind=kind)
+    return organisations_page(request, session, user, number=page, admission=admission, kind=kind, q=q)
 
 
 def organisations_page(
@@ -101,6 +102,7 @@ def organisations_page(
     number: int = 1,
     admission: str | None = None,
     kind: str | None = None,
+    q: str = "",
     **form_state: Any,
 ) -> HTMLResponse:
     # An unknown filter value (an edited URL) shows everything rather than an error.
@@ -114,11 +116,12 @@ def organisations_page(
         region=None,
         sort="name",
         page=PageRequest(page=number, per_page=PER_PAGE),
+        name_contains=q.strip() or None,
     )
     context = {
         "organisations": items,
         "pager": Pager(number=number, per_page=PER_PAGE, total=total),
-        "filters": {"admission": admission, "kind": kind},
+        "filters": {"admission": admission, "kind": kind, "q": q},
         "kinds": KINDS,
         "new_kinds": NEW_KINDS,
         "admission_statuses": ADMISSION_STATUSES,
@@ -304,6 +307,7 @@ def alliance_page(
         sort="since",
         page=PageRequest(page=number, per_page=PER_PAGE),
     )
+    # Suppliers that are not members yet: buyers, the operator and the members are no choice.
     candidates, count = party_service.list_visible(
         session=session,
         principal=user.principal,
@@ -312,6 +316,8 @@ def alliance_page(
         region=None,
         sort="name",
         page=PageRequest(page=1, per_page=MAX_CHOICES),
+        kinds=party_service.SUPPLIER_KINDS,
+        not_member_of=alliance.id,
     )
     context = {
         "alliance": alliance,

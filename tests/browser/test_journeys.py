@@ -155,6 +155,9 @@ def test_the_operator_registers_a_supplier_and_issues_a_key_that_signs_in(
     )
     shot(driver, "operator-key-issued")
     assert plaintext.startswith("mm_")
+    assert driver.find_element(
+        By.CSS_SELECTOR, "[data-testid=copy-key]"
+    ).is_displayed()  # shown once: copy it
 
     driver.delete_all_cookies()
     sign_in(driver, Server(url=server.url, keys={"new": plaintext}), "new")

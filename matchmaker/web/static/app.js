@@ -82,6 +82,17 @@
         details.open = false;
       });
     }
+    // A copy button (shown only where the clipboard can be written): a new key is shown once.
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      if (!navigator.clipboard) { return; }
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var source = document.querySelector(button.getAttribute("data-copy"));
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+          button.textContent = button.getAttribute("data-copied");
+        });
+      });
+    });
     document.querySelectorAll("[data-confirm]").forEach(function (element) {
       element.addEventListener("click", function (event) {
         if (!window.confirm(element.getAttribute("data-confirm"))) { event.preventDefault(); }
