@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from matchmaker.vectors.index import DEFAULT_INDEX_KIND, INDEX_KINDS
+from matchmaker.vectors.kinds import DEFAULT_INDEX_KIND, INDEX_KIND_NAMES
 
 
 class Settings(BaseSettings):
@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     @field_validator("index_kind")
     @classmethod
     def _known_index_kind(cls, value: str) -> str:
-        if value not in INDEX_KINDS:
-            raise ValueError(f"index_kind must be one of {', '.join(INDEX_KINDS)}")
+        if value not in INDEX_KIND_NAMES:
+            raise ValueError(f"index_kind must be one of {', '.join(INDEX_KIND_NAMES)}")
         return value
 
     @field_validator("public_url")

@@ -35,7 +35,7 @@ from matchmaker.matching.relevance import (
 from matchmaker.matching.text import Analysis, Analyzer
 from matchmaker.matching.vector_writer import store_vectors_in_transactions
 from matchmaker.vectors.embedder import Embedder, Vectors, load_embedder
-from matchmaker.vectors.index import DEFAULT_INDEX_KIND
+from matchmaker.vectors.kinds import DEFAULT_INDEX_KIND
 from matchmaker.vectors.pooled import PooledEmbedder, every_core
 
 logger = logging.getLogger(__name__)

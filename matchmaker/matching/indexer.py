@@ -34,7 +34,6 @@ from matchmaker.matching.stored_vectors import Stored, embedding_digest, read_st
 from matchmaker.matching.text import CONCEPT_PREFIX, Analysis, Analyzer, TermStatistics
 from matchmaker.vectors.embedder import Embedder, Vectors
 from matchmaker.vectors.index import (
-    DEFAULT_INDEX_KIND,
     IndexMismatch,
     VectorIndex,
     _atomic_write_bytes,
@@ -42,6 +41,7 @@ from matchmaker.vectors.index import (
     new_index,
     read_manifest,
 )
+from matchmaker.vectors.kinds import DEFAULT_INDEX_KIND
 
 logger = logging.getLogger(__name__)
 Kind = Literal["offers", "needs"]

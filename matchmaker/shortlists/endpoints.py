@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -42,18 +41,12 @@ def read_shortlist(
 ) -> Shortlist | Response:
     """The need's shortlist: each offer's footprint in one unit against the ceiling, its match score now
     and the buyer's note. For its buyer and the operator (404 for anyone else)."""
-    need = service.get_need(session=session, principal=principal, need_id=need_id)
-    shortlist = service.shortlist(session=session, engine=engine, principal=principal, need=need)
     if format == "json":
-        return shortlist
+        need = service.get_need(session=session, principal=principal, need_id=need_id)
+        return service.shortlist(session=session, engine=engine, principal=principal, need=need)
     return attachment(
-        export.shortlist_file(
-            shortlist,
-            need_id=need.id,
-            title=need.text[:200],
-            fmt=format,
-            language=lang,
-            now=datetime.now(UTC),
+        service.shortlist_download(
+            session=session, engine=engine, principal=principal, need_id=need_id, fmt=format, language=lang
         )
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -23,8 +24,9 @@ from matchmaker.matching.explain import offer_brief
 from matchmaker.offers import repository as offer_repository
 from matchmaker.offers import visibility as offer_visibility
 from matchmaker.parties import service as party_service
-from matchmaker.shortlists import repository
+from matchmaker.shortlists import export, repository
 from matchmaker.shortlists.schemas import ComparedFootprint, Shortlist, ShortlistItem
+from matchmaker.spreadsheets import DownloadFile
 from matchmaker.units import Footprint, FootprintUnit, UnitError, parse_unit
 
 # A shortlist is for a purchasing committee to read: past this it is a second catalogue, not a shortlist.
@@ -120,6 +122,18 @@ def shortlist(
         for entry in entries
     ]
     return Shortlist(need_id=need.id, unit=scale.unit_text, ceiling=scale.ceiling_value, items=items)
+
+
+def shortlist_download(
+    *, session: Session, engine: Engine, principal: Principal, need_id: int, fmt: export.ExportFormat,
+    language: export.ExportLanguage,
+) -> DownloadFile:  # fmt: skip
+    """The need's shortlist as a file for its buyer or the operator (the API's and the page's download)."""
+    need = get_need(session=session, principal=principal, need_id=need_id)
+    items = shortlist(session=session, engine=engine, principal=principal, need=need)
+    return export.shortlist_file(
+        items, need_id=need.id, title=need.text[:200], fmt=fmt, language=language, now=datetime.now(UTC)
+    )
 
 
 def _match_scores(

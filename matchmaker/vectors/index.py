@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matchmaker.vectors.embedder import ModelIdentity, Vectors
+from matchmaker.vectors.kinds import INDEX_KIND_NAMES
 
 Ids = npt.NDArray[np.int64]
 MANIFEST_VERSION = 1
@@ -582,13 +583,9 @@ class MappedIndex:
         return cls(identity.dim, saved=vectors, saved_ids=ids.astype(np.int64))
 
 
-# Served by default: one copy of the vectors for every worker process of a machine.
-DEFAULT_INDEX_KIND = "mapped"
-INDEX_KINDS: dict[str, type[NumpyIndex] | type[FaissIndex] | type[MappedIndex]] = {
-    "mapped": MappedIndex,
-    "faiss": FaissIndex,
-    "numpy": NumpyIndex,
-}
+INDEX_KINDS: dict[str, type[NumpyIndex] | type[FaissIndex] | type[MappedIndex]] = dict(
+    zip(INDEX_KIND_NAMES, (MappedIndex, FaissIndex, NumpyIndex), strict=True)
+)
 
 
 def new_index(kind: str, dim: int) -> VectorIndex:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -87,19 +86,15 @@ def export_shortlist(
     format: Annotated[Literal["csv", "xlsx"], Query()] = "xlsx",
 ) -> Response:  # fmt: skip
     """The shortlist as a file, its headings in the page's language."""
-    need = shortlist_service.get_need(session=session, principal=user.principal, need_id=need_id)
-    shortlist = shortlist_service.shortlist(
-        session=session, engine=engine, principal=user.principal, need=need
-    )
     lang: export.ExportLanguage = "zh" if language(request) == "zh" else "en"
     return attachment(
-        export.shortlist_file(
-            shortlist,
-            need_id=need.id,
-            title=need.text[:200],
+        shortlist_service.shortlist_download(
+            session=session,
+            engine=engine,
+            principal=user.principal,
+            need_id=need_id,
             fmt=format,
             language=lang,
-            now=datetime.now(UTC),
         )
     )
 
