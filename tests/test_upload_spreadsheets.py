@@ -210,3 +210,20 @@ def test_a_sheet_damaged_part_way_is_reported_on_its_row_and_what_came_before_im
     report = response.json()
     assert report["created"] >= 1 and report["failed"] == 1
     assert "cannot be read from row" in report["errors"][0]["message"]
+
+
+def test_a_workbook_with_a_header_and_no_rows_is_refused_as_an_empty_file_is(
+    client: TestClient, world: World
+) -> None:
+    book = Workbook()
+    assert book.active is not None
+    book.active.append(list(COLUMNS))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    header_only = buffer.getvalue()
+    response = client.post(
+        "/imports/offers",
+        content=header_only,
+        headers={**world.operator.headers, "Content-Type": XLSX_MEDIA_TYPE},
+    )
+    assert response.status_code == 422 and "empty" in response.json()["detail"]

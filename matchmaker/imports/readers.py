@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 import zipfile
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from matchmaker.clean_text import NotFiniteNumber, loads
-from matchmaker.errors import BadRequest
+from matchmaker.errors import BadRequest, ValidationFailed
 from matchmaker.imports.decoding import decode_upload
 
 FileFormat = Literal["jsonl", "csv", "xlsx"]
@@ -216,7 +217,11 @@ def read_xlsx(body: bytes) -> Iterator[RawRecord]:
         raise BadRequest(
             f"the file is not an Excel workbook (.xlsx): {type(error).__name__}", code="upload.not_xlsx"
         ) from None
-    return _xlsx_records(sheet.iter_rows(values_only=True))
+    records = _xlsx_records(sheet.iter_rows(values_only=True))
+    first = next(records, None)
+    if first is None:  # as for a text file: an import of nothing is almost always the wrong file
+        raise ValidationFailed("the file is empty: it holds no records", code="upload.empty")
+    return itertools.chain([first], records)
 
 
 def _xlsx_records(rows: Iterator[tuple[Any, ...]]) -> Iterator[RawRecord]:
