@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     # Largest import body accepted over HTTP, in bytes.
     max_import_bytes: int = 50 * 1024 * 1024
+    # Largest uploaded document (a business licence, a verification report: PDF or image), in bytes.
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Largest other request body (JSON, forms), in bytes; counted while it is read, never buffered whole.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "info"

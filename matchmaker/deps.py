@@ -17,6 +17,7 @@ from matchmaker.auth import Principal
 from matchmaker.config import Settings
 from matchmaker.db.changes import committed_changes
 from matchmaker.db.session import open_session
+from matchmaker.documents.store import DocumentStore
 from matchmaker.errors import Forbidden, PayloadTooLarge, Unauthorized, Unavailable
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.lifecycle import EngineStart, apply_feed
@@ -225,9 +226,8 @@ def get_analyzer(request: Request) -> Analyzer:
 AnalyzerDep = Annotated[Analyzer, Depends(get_analyzer)]
 
 
-async def read_upload(request: Request) -> bytes:
-    """Read a raw request body (an import file), refusing one over the configured size."""
-    limit: int = request.app.state.settings.max_import_bytes
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read a raw request body, refusing one over `limit` bytes by its declared length or as it arrives."""
     declared = declared_length(request.headers)
     if declared is not None and declared > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
@@ -240,4 +240,21 @@ async def read_upload(request: Request) -> bytes:
     return bytes(body)
 
 
+async def read_upload(request: Request) -> bytes:
+    """An import file, up to `max_import_bytes`."""
+    return await read_body(request, request.app.state.settings.max_import_bytes)
+
+
+async def read_document(request: Request) -> bytes:
+    """An uploaded document, up to `max_document_bytes`."""
+    return await read_body(request, request.app.state.settings.max_document_bytes)
+
+
+async def get_document_store(request: Request) -> DocumentStore:
+    settings: Settings = request.app.state.settings
+    return DocumentStore(settings.data_dir / "documents")
+
+
 UploadDep = Annotated[bytes, Depends(read_upload)]
+DocumentBodyDep = Annotated[bytes, Depends(read_document)]
+DocumentStoreDep = Annotated[DocumentStore, Depends(get_document_store)]

@@ -39,12 +39,44 @@ class Organisation(TimestampMixin, Base):
     # buyer | vendor | both | operator
     kind: Mapped[str] = mapped_column(String(16))
     region: Mapped[str | None] = mapped_column(String(100))
-    # pending | admitted | suspended; only admitted suppliers' offers are ever shown to others.
+    # pending | admitted | rejected | suspended; only admitted suppliers' offers are ever shown to others.
     admission_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # Why the operator rejected (or suspended) it, in the operator's words; the applicant reads it.
+    admission_reason: Mapped[str | None] = mapped_column(Text)
+    # Registration: China's unified social credit code (统一社会信用代码, 18 characters, checksum checked),
+    # the business licence as a stored document, and whom to contact.
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # use_alter: documents point back at their owner, so one of the two keys is added after both tables.
+    licence_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL", use_alter=True)
+    )
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+
+    licence: Mapped[Document | None] = relationship(foreign_keys=[licence_document_id])
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organisation", foreign_keys="Membership.organisation_id"
     )
+
+
+class Document(Base):
+    """A file someone uploaded as evidence (a business licence, a verification report), kept under the data
+    directory by its SHA-256 (`documents.store`). Who may read it is decided by what refers to it."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # As sniffed from the content, never as the uploader declared it.
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiKey(Base):
@@ -148,6 +180,14 @@ class Alliance(TimestampMixin, Base):
     admin_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True
     )
+
+    @property
+    def title(self) -> str:
+        """How a page heads it: the name alone when it already says the code ("CN100 chain-leader
+        alliance"), else both ("RAIL · Rail suppliers")."""
+        if self.code.casefold() in self.name.casefold():
+            return self.name
+        return f"{self.code} · {self.name}"
 
 
 class Membership(Base):

@@ -47,9 +47,10 @@ class Announcer:
 
 
 def announcer_for(settings: Settings, cache: FootprintCache) -> Announcer | None:
-    """The app's announcer; None (said once, at info) when no public URL is configured."""
+    """The app's announcer; None when no public URL is configured. Said at debug level only: most installs
+    host no PACT partner, and a newcomer's first start-up should not read like a warning."""
     if settings.public_url is None:
-        logger.info(
+        logger.debug(
             "PACT footprints are not announced (no PublishedEvent is sent): MATCHMAKER_PUBLIC_URL is not set"
         )
         return None

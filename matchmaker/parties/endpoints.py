@@ -5,9 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse
 
-from matchmaker.deps import OperatorDep, PageDep, PrincipalDep, SessionDep
-from matchmaker.errors import Forbidden, problem_responses
+from matchmaker.deps import (
+    DocumentBodyDep,
+    DocumentStoreDep,
+    OperatorDep,
+    PageDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+)
+from matchmaker.documents import service as document_service
+from matchmaker.documents.delivery import DOCUMENT_BODY, document_response
+from matchmaker.documents.service import ACCEPTED_MEDIA_TYPES
+from matchmaker.errors import NotFound, problem_responses
 from matchmaker.exchange import Region
 from matchmaker.pagination import Page
 from matchmaker.parties import service
@@ -81,13 +93,61 @@ def read_organisation(
 def update_organisation(
     session: SessionDep, principal: PrincipalDep, organisation_id: PathId, data: OrganisationUpdate
 ) -> OrganisationRead:
-    """Change an organisation, e.g. admit or suspend it (operator)."""
+    """Change an organisation: admit, reject (with a reason) or suspend it, or anything else (operator);
+    correct its own registration (the organisation itself; a rejected one is pending again)."""
     organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
-    if not principal.is_operator:
-        raise Forbidden("only the platform operator may change organisations")
-    return OrganisationRead.model_validate(
-        service.update(session=session, organisation=organisation, data=data)
+    changed = service.update(
+        session=session, organisation=organisation, data=data, by_operator=principal.is_operator
     )
+    return OrganisationRead.model_validate(changed)
+
+
+@router.put(
+    "/{organisation_id}/licence",
+    response_model=OrganisationRead,
+    openapi_extra=DOCUMENT_BODY,
+    responses=problem_responses(413),
+)
+def upload_licence(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    store: DocumentStoreDep,
+    organisation_id: PathId,
+    body: DocumentBodyDep,
+    filename: Annotated[str | None, Query(max_length=255, description="the name to download it as")] = None,
+) -> OrganisationRead:
+    """Upload the business licence (营业执照), a PDF or an image, as the request body; it replaces the one
+    there was. The operator and the organisation itself may."""
+    organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
+    changed = service.attach_licence(
+        session=session,
+        store=store,
+        organisation=organisation,
+        content=body,
+        filename=filename,
+        limit=settings.max_document_bytes,
+        by_operator=principal.is_operator,
+    )
+    return OrganisationRead.model_validate(changed)
+
+
+@router.get(
+    "/{organisation_id}/licence",
+    response_class=FileResponse,
+    responses={200: {"content": {media: {} for media in ACCEPTED_MEDIA_TYPES}}},
+)
+def download_licence(
+    session: SessionDep, principal: PrincipalDep, store: DocumentStoreDep, organisation_id: PathId
+) -> FileResponse:
+    """The business licence as it was uploaded: to the operator and the organisation itself (others 404)."""
+    organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
+    if organisation.licence_document_id is None:
+        raise NotFound(f"organisation {organisation_id} has no licence on file")
+    document = document_service.get(
+        session=session, store=store, document_id=organisation.licence_document_id
+    )
+    return document_response(store, document)
 
 
 @router.post("/{organisation_id}/keys", response_model=KeyCreated, status_code=201)

@@ -28,6 +28,10 @@ def get_by_name(session: Session, name: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.name == name))
 
 
+def get_by_credit_code(session: Session, credit_code: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.credit_code == credit_code))
+
+
 def add(session: Session, organisation: Organisation) -> Organisation:
     session.add(organisation)
     session.flush()

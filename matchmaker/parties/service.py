@@ -10,10 +10,12 @@ from matchmaker.alliances import repository as alliances
 from matchmaker.auth import Principal, Role, generate_key, secret_matches, split_key
 from matchmaker.db.base import utcnow
 from matchmaker.db.models import ApiKey, Organisation
+from matchmaker.documents import service as document_service
+from matchmaker.documents.store import DocumentStore
 from matchmaker.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, field_error
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import repository
-from matchmaker.parties.schemas import OrganisationCreate, OrganisationUpdate
+from matchmaker.parties.schemas import REGISTRATION_FIELDS, OrganisationCreate, OrganisationUpdate
 from matchmaker.visibility import Viewer
 from matchmaker.web_sessions import service as web_session_service
 
@@ -170,19 +172,32 @@ def list_visible(
 
 
 def create(*, session: Session, data: OrganisationCreate) -> Organisation:
-    """Create an organisation; names are unique."""
+    """Create an organisation; names and unified social credit codes are unique."""
     if repository.get_by_name(session, data.name) is not None:
         raise Conflict(
             f"an organisation named {data.name!r} already exists",
             code="organisation.name_taken",
             values={"name": data.name},
         )
-    return repository.add(session, Organisation(**data.model_dump()))
+    fields = {name: value or None for name, value in data.model_dump().items()}
+    _check_admission(fields)
+    _check_credit_code_free(session, fields.get("credit_code"), organisation_id=None)
+    return repository.add(session, Organisation(**fields))
 
 
-def update(*, session: Session, organisation: Organisation, data: OrganisationUpdate) -> Organisation:
-    """Change an organisation's profile or admission status (the operator's decision)."""
-    changes = data.model_dump(exclude_unset=True)
+def update(
+    *, session: Session, organisation: Organisation, data: OrganisationUpdate, by_operator: bool
+) -> Organisation:
+    """Change an organisation: anything, by the operator; its registration only, by the organisation itself.
+
+    Rejecting needs a reason, which the applicant reads; admitting clears it. A rejected organisation that
+    corrects its registration is pending again, for the operator to look at once more.
+    """
+    # A blank text field clears it: forms send "" for a field left empty.
+    changes = {name: value or None for name, value in data.model_dump(exclude_unset=True).items()}
+    if not by_operator and not changes.keys() <= REGISTRATION_FIELDS:
+        refused = ", ".join(sorted(changes.keys() - REGISTRATION_FIELDS))
+        raise Forbidden(f"only the platform operator may change {refused}")
     new_name = changes.get("name")
     if new_name and new_name != organisation.name and repository.get_by_name(session, new_name) is not None:
         raise Conflict(
@@ -198,13 +213,77 @@ def update(*, session: Session, organisation: Organisation, data: OrganisationUp
                 code="field.null",
                 values={"field": field},
             )
+    if "admission_status" in changes:
+        changes.setdefault("admission_reason", None)
+        _check_admission(changes)
+    _check_credit_code_free(session, changes.get("credit_code"), organisation_id=organisation.id)
     for field, value in changes.items():
         setattr(organisation, field, value)
+    if not by_operator:
+        resubmit_if_rejected(organisation)
     if changes.get("admission_status") == "suspended":
         # Its pages stop at once, and stay signed out if it is admitted again.
         web_session_service.end_for_organisation(session=session, organisation_id=organisation.id)
     session.flush()
     return organisation
+
+
+def attach_licence(
+    *,
+    session: Session,
+    store: DocumentStore,
+    organisation: Organisation,
+    content: bytes,
+    filename: str | None,
+    limit: int,
+    by_operator: bool,
+) -> Organisation:
+    """Keep the organisation's business licence (a PDF or an image), replacing the one it had."""
+    document = document_service.accept(
+        session=session,
+        store=store,
+        owner_id=organisation.id,
+        content=content,
+        filename=filename,
+        limit=limit,
+    )
+    organisation.licence = document
+    if not by_operator:
+        resubmit_if_rejected(organisation)
+    session.flush()
+    return organisation
+
+
+def resubmit_if_rejected(organisation: Organisation) -> None:
+    """An applicant's correction after a rejection asks the operator to look again."""
+    if organisation.admission_status == "rejected":
+        organisation.admission_status = "pending"
+        organisation.admission_reason = None
+
+
+def _check_admission(fields: dict[str, object]) -> None:
+    """A rejection says why; an organisation admitted or waiting carries no reason from an earlier one."""
+    status = fields.get("admission_status")
+    if status == "rejected" and not fields.get("admission_reason"):
+        raise ValidationFailed(
+            "a rejection needs a reason the applicant can act on",
+            errors=[field_error("admission_reason", "required to reject", code="admission.reason_missing")],
+            code="admission.reason_missing",
+        )
+    if status in ("pending", "admitted"):
+        fields["admission_reason"] = None
+
+
+def _check_credit_code_free(session: Session, credit_code: object, *, organisation_id: int | None) -> None:
+    if not credit_code:
+        return
+    holder = repository.get_by_credit_code(session, str(credit_code))
+    if holder is not None and holder.id != organisation_id:
+        raise Conflict(
+            f"unified social credit code {credit_code} is already registered, to {holder.name!r}",
+            code="organisation.credit_code_taken",
+            values={"credit_code": str(credit_code), "name": holder.name},
+        )
 
 
 def ensure(

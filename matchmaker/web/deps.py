@@ -30,7 +30,12 @@ def user_from_cookie(request: Request, session: Session) -> WebUser | None:
     except MatchmakerError:  # revoked, deleted, or its organisation suspended: the session is over
         return None
     organisation = party_service.get_own(session=session, principal=principal)
-    return WebUser(principal=principal, organisation=organisation.name)
+    return WebUser(
+        principal=principal,
+        organisation=organisation.name,
+        admission=organisation.admission_status,
+        admission_reason=organisation.admission_reason,
+    )
 
 
 def get_web_user(request: Request) -> WebUser:

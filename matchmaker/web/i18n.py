@@ -13,6 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
+from markupsafe import Markup, escape
+
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 DEFAULT_LANGUAGE: Language = "en"
@@ -67,13 +69,22 @@ class Translator:
         self._catalogue = catalogue()
 
     def __call__(self, key: str, **values: object) -> str:
-        texts = self._catalogue.get(key)
-        if texts is None:
-            return key
-        text = texts.get(self.language) or texts.get("en") or key
+        text = self._text(key)
         if not values:
             return text
         return _PLURAL.sub(lambda found: _plural(found, values), text).format(**values)
+
+    def markup(self, key: str, **values: object) -> Markup:
+        """For a page, where a value is marked up itself (a word quoted in its own language): the text and
+        every value escaped, except values that are Markup already."""
+        text = _PLURAL.sub(lambda found: _plural(found, values), self._text(key))
+        return escape(text).format(**values)
+
+    def _text(self, key: str) -> str:
+        texts = self._catalogue.get(key)
+        if texts is None:
+            return key
+        return texts.get(self.language) or texts.get("en") or key
 
 
 _PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")

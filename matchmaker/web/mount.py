@@ -22,6 +22,7 @@ from matchmaker.web import (
     offer_page,
     operator,
     pages,
+    registration,
     shortlists,
     vendor,
 )
@@ -48,6 +49,7 @@ def install_web(app: FastAPI) -> None:
         metrics,
         needs_search,
         operator,
+        registration,
     ):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar, get_args
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from matchmaker.alliances import service as alliance_service
 from matchmaker.alliances.schemas import AllianceCreate, MembershipCreate, MembershipUpdate
 from matchmaker.db.models import Alliance, Organisation
-from matchmaker.deps import SessionDep
+from matchmaker.deps import DocumentStoreDep, SessionDep
 from matchmaker.errors import ValidationFailed
 from matchmaker.pact import service as pact_service
 from matchmaker.pact.schemas import PactClientCreate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 from matchmaker.parties.schemas import (
+    REGISTRATION_FIELDS,
     AdmissionStatus,
     KeyCreate,
     OrganisationCreate,
@@ -32,6 +33,7 @@ from matchmaker.parties.schemas import (
 )
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
+from matchmaker.web import registration
 from matchmaker.web.deps import FormDep, OperatorUserDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
 from matchmaker.web.pages import safe_next
@@ -133,7 +135,7 @@ def organisations_page(
 def create_organisation(
     request: Request, session: SessionDep, user: OperatorUserDep, form: FormDep
 ) -> Response:
-    entered = values(form, ["name", "kind", "region"])
+    entered = values(form, ["name", "kind", "region", *sorted(REGISTRATION_FIELDS)])
     admitted = checked(form, "admitted")
     try:
         data = build(
@@ -148,13 +150,74 @@ def create_organisation(
 
 @router.post("/organisations/{organisation_id}/admission")
 def change_admission(
-    session: SessionDep, user: OperatorUserDep, form: FormDep, organisation_id: PathId
+    request: Request, session: SessionDep, user: OperatorUserDep, form: FormDep, organisation_id: PathId
 ) -> Response:
+    """Admit, suspend, or reject with the reason the applicant will read (refused without one)."""
     organisation = visible_organisation(session, user, organisation_id)
-    data = from_button(OrganisationUpdate, {"admission_status": text(form, "admission_status")})
-    party_service.update(session=session, organisation=organisation, data=data)
+    status = text(form, "admission_status")
+    data = from_button(OrganisationUpdate, {"admission_status": status})
+    if status == "rejected":
+        entered = values(form, ["admission_reason"])
+        try:
+            data = build(OrganisationUpdate, {"admission_status": status, **entered})
+            attempt(
+                lambda: party_service.update(
+                    session=session, organisation=organisation, data=data, by_operator=True
+                ),
+                session=session,
+            )
+        except FormErrors as error:
+            shown = error.shown(request, labels="operator.field.")
+            return organisation_page(
+                request,
+                session,
+                organisation,
+                reject_form=entered,
+                refused="reject",
+                status=error.status,
+                **shown,
+            )
+        return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
+    party_service.update(session=session, organisation=organisation, data=data, by_operator=True)
     back = safe_next(text(form, "next"), f"/ui/organisations/{organisation_id}")
     return RedirectResponse(back, status_code=303)
+
+
+@router.post("/organisations/{organisation_id}/registration")
+def change_registration(
+    request: Request, session: SessionDep, user: OperatorUserDep, form: FormDep, organisation_id: PathId
+) -> Response:
+    found = visible_organisation(session, user, organisation_id)
+    refused = registration.save_registration(request, session, found, form, by_operator=True)
+    if refused is not None:
+        return organisation_page(request, session, found, **refused)
+    return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
+
+
+@router.post(
+    "/organisations/{organisation_id}/licence",
+    dependencies=[Depends(registration.declared_document_size_ok)],
+)
+def upload_licence(
+    request: Request,
+    session: SessionDep,
+    store: DocumentStoreDep,
+    user: OperatorUserDep,
+    form: FormDep,
+    organisation_id: PathId,
+) -> Response:
+    found = visible_organisation(session, user, organisation_id)
+    refused = registration.save_licence(request, session, store, found, form, by_operator=True)
+    if refused is not None:
+        return organisation_page(request, session, found, **refused)
+    return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
+
+
+@router.get("/organisations/{organisation_id}/licence")
+def licence(
+    session: SessionDep, store: DocumentStoreDep, user: OperatorUserDep, organisation_id: PathId
+) -> Response:
+    return registration.licence_response(session, store, visible_organisation(session, user, organisation_id))
 
 
 @router.get("/organisations/{organisation_id}")
@@ -176,6 +239,14 @@ def organisation_page(
         # The roles this kind of organisation may hold a key for, as the service decides.
         "roles": [role for role, kinds in party_service.KINDS_FOR_ROLE.items() if organisation.kind in kinds],
     }
+    # `refused` names the one form of the page that was refused, so its errors show there and nowhere else.
+    form_state = {
+        "registration_form": None,
+        "licence_error": None,
+        "reject_form": {},
+        "refused": None,
+        **form_state,
+    }
     return page_of(request, "operator/organisation.html", context, **form_state)
 
 
@@ -194,7 +265,9 @@ def issue_key(
             session=session,
         )
     except FormErrors as error:
-        return organisation_page(request, session, found, form=entered, **refused(request, error))
+        return organisation_page(
+            request, session, found, form=entered, refused="key", **refused(request, error)
+        )
     # Rendered here, not redirected to: the plaintext exists only in this response and is never stored.
     return organisation_page(
         request, session, found, status=201, new_key={"key": key, "plaintext": plaintext}
@@ -226,7 +299,9 @@ def issue_pact_client(
     try:
         data = build(PactClientCreate, entered)
     except FormErrors as error:
-        return organisation_page(request, session, found, pact_form=entered, **refused(request, error))
+        return organisation_page(
+            request, session, found, pact_form=entered, refused="pact", **refused(request, error)
+        )
     new = pact_service.create_client(
         session=session, organisation=found, label=data.label,
         callback_url=data.callback_url, callback_client_id=data.callback_client_id,

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from matchmaker.auth import Principal
 from matchmaker.local_time import local_time
@@ -35,6 +36,9 @@ class WebUser:
 
     principal: Principal
     organisation: str
+    # pending | admitted | rejected: a page tells an organisation not yet admitted where it stands.
+    admission: str = "admitted"
+    admission_reason: str | None = None
 
     @property
     def role(self) -> str:
@@ -71,15 +75,18 @@ def region_in_page_language(context: Context, value: str | None) -> str | None:
 
 
 @pass_context
-def term_in_page_language(context: Context, label: str) -> str:
+def term_in_page_language(context: Context, label: str) -> Markup:
     """A shared term in the page's language: a glossary concept by its first Chinese form on a Chinese page
-    ("green hydrogen" -> 绿氢); a code or word (HRB400E) as it is."""
+    ("green hydrogen" -> 绿氢); a code or a word the glossary does not know (steam) as the texts wrote it,
+    marked as their language, not the page's."""
     if context["lang"] != "zh":
-        return label
+        return escape(label)
     starting = getattr(context["request"].app.state, "engine_start", None)
     glossary = starting.engine.analyzer.glossary if starting is not None else load_glossary()
     concept = glossary.concepts.get(label.replace(" ", "_"))
-    return concept.chinese[0] if concept is not None and concept.chinese else label
+    if concept is not None and concept.chinese:
+        return escape(concept.chinese[0])
+    return Markup('<span lang="en" translate="no">{}</span>').format(label)
 
 
 def footprint_unit_choices() -> list[str]:

@@ -5,8 +5,10 @@ filters, which are folded. Screenshots of each land in test-artifacts."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -77,7 +79,7 @@ ALLOWED_WORDS = [
     # Units and product names every Chinese reader reads as they are.
     "kgCO2e", "tCO2e", "gCO2e", "CO2e", "kWh", "MWh", "kWp", "unit", "Matchmaker", "English",
     # Formats, fields and paths, as a file or an API spells them.
-    "JSON", "Lines", "csv", "UTF-8", "supplier", "certifications", "pcf_verified", "true", "false",
+    "JSON", "Lines", "csv", "WebP", "UTF-8", "supplier", "certifications", "pcf_verified", "true", "false",
     "footprints", "events", "https", "Webhook", "OAuth", "Excel", "xlsx", "category", "declared_unit",
     "pcf_unit",
 ]  # fmt: skip
@@ -149,4 +151,87 @@ def test_no_page_is_wider_than_the_window_and_every_control_is_labelled(
             )
             if not results_first:
                 problems.append(f"{path}: the filters come before the results, or are not folded")
+    assert not problems, "\n".join(problems)
+
+
+# Every page a role can reach, found by following the links of its pages; pages of one shape (an offer's
+# page, another offer's page) are visited once. Downloads and the sign-out are not pages.
+NOT_PAGES = ("/ui/static/", "/ui/sign-out", "/export", "template.", ".csv", "/licence", "/ui/language")
+MAX_PAGES = 45
+LINKS = "return [...document.querySelectorAll('a[href^=\"/ui\"]')].map(a => a.getAttribute('href'));"
+
+
+def _shape(href: str) -> str:
+    """/ui/offers/12?page=2 -> /ui/offers/N?page: one visit for every page built by one template."""
+    path, _, query = href.partition("#")[0].partition("?")
+    keys = sorted(part.split("=")[0] for part in query.split("&") if part)
+    return re.sub(r"/\d+", "/N", path) + ("?" + "&".join(keys) if keys else "")
+
+
+def _with_something_after_the_match(server: Server) -> dict[str, list[str]]:
+    """A shortlist, an inquiry with a reply and a pending applicant, so that their pages exist; the pages
+    of each role that no link leads to (a comparison is a form's answer; a page that is not there)."""
+    buyer = {"Authorization": f"Bearer {server.keys['buyer']}"}
+    vendor = {"Authorization": f"Bearer {server.keys['vendor']}"}
+    operator = {"Authorization": f"Bearer {server.keys['operator']}"}
+    with httpx.Client(base_url=server.url, timeout=60) as api:
+        need = api.get("/needs?per_page=1", headers=buyer).json()["items"][0]["id"]
+        own = api.get("/organisations/me", headers=vendor).json()["id"]
+        offer = api.get(f"/offers?per_page=1&status=published&owner_id={own}", headers=vendor).json()
+        offer = offer["items"][0]["id"]
+        api.put(f"/needs/{need}/shortlist/{offer}", json={}, headers=buyer).raise_for_status()
+        body = {"offer_id": offer, "need_id": need, "message": "请报500吨的价格与交货期"}
+        inquiry = api.post("/inquiries", json=body, headers=buyer).json()["id"]
+        reply = {"kind": "message", "body": "价格随量而定，请告知交货地点。"}
+        api.post(f"/inquiries/{inquiry}/messages", json=reply, headers=vendor).raise_for_status()
+        applicant = api.post(
+            "/organisations", json={"name": "待审核的申请方", "kind": "vendor"}, headers=operator
+        )
+    missing = "/ui/offers/999999"
+    return {
+        "buyer": [f"/ui/needs/{need}/compare?offer={offer}", f"/ui/inquiries/{inquiry}", missing],
+        "vendor": [f"/ui/inquiries/{inquiry}", missing],
+        "operator": [f"/ui/organisations/{applicant.json()['id']}", missing],
+    }
+
+
+def test_every_page_of_every_role_speaks_chinese_and_fits_a_phone(server: Server, browser: Any) -> None:
+    driver = browser
+    unlinked = _with_something_after_the_match(server)
+    _at_width(driver, WIDTHS["phone"])
+    problems: list[str] = []
+    visited: dict[str, list[str]] = {}
+    for role in PAGES:
+        sign_in(driver, server, role)
+        _in_language(driver, "zh")
+        queue = [page for page in PAGES[role] if not page.startswith("first:")] + unlinked[role]
+        queue.append("/ui/organisation")
+        seen: set[str] = set()
+        while queue and len(visited.setdefault(role, [])) < MAX_PAGES:
+            href = queue.pop(0)
+            if _shape(href) in seen or any(part in href for part in NOT_PAGES):
+                continue
+            seen.add(_shape(href))
+            driver.get(server.url + href)
+            wait(driver, 30).until(EC.presence_of_element_located((By.ID, "main")))
+            visited[role].append(href)
+            shot(driver, f"every-page-{role}-{len(visited[role]):02}")
+            english = driver.execute_script(ENGLISH_WORDS, ALLOWED_WORDS)
+            if english:
+                problems.append(f"{role} {href}: English on a Chinese page: {english}")
+            scroll_width, inner_width = driver.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            if scroll_width > inner_width:
+                problems.append(f"{role} {href}: {scroll_width} px wide: {driver.execute_script(TOO_WIDE)}")
+            for script, what in ((UNLABELLED, "controls without a label"), (DUPLICATE_IDS, "ids used twice")):
+                found = driver.execute_script(script)
+                if found:
+                    problems.append(f"{role} {href}: {what}: {found}")
+            queue += [link for link in driver.execute_script(LINKS) if _shape(link) not in seen]
+    # The pages after the match are among them, so the crawl did reach past the lists.
+    shapes = {_shape(href) for hrefs in visited.values() for href in hrefs}
+    for expected in ("/ui/needs/N/shortlist", "/ui/needs/N/compare?offer", "/ui/inquiries/N", "/ui/offers/N",
+                     "/ui/organisations/N", "/ui/organisation"):  # fmt: skip
+        assert expected in shapes, f"never reached {expected}: {sorted(shapes)}"
     assert not problems, "\n".join(problems)

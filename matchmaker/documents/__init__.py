@@ -1,0 +1,1 @@
+"""Documents people upload as evidence: business licences now, verification reports next."""
