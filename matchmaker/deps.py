@@ -251,6 +251,7 @@ async def read_document(request: Request) -> bytes:
 
 
 async def get_document_store(request: Request) -> DocumentStore:
+    """Where uploaded documents are kept: under the data directory (a light object; no I/O until used)."""
     settings: Settings = request.app.state.settings
     return DocumentStore(settings.data_dir / "documents")
 

@@ -198,7 +198,7 @@ def test_without_a_public_url_nothing_is_announced(
 ) -> None:  # fmt: skip
     receiver = receivers()
     callback_client(session, world.buyer, receiver)
-    with caplog.at_level(logging.INFO, logger="matchmaker.pact.announce"):
+    with caplog.at_level(logging.DEBUG, logger="matchmaker.pact.announce"):
         app = create_app(Settings(environment="test", data_dir=tmp_path), session_factory=session_factory)
     assert "MATCHMAKER_PUBLIC_URL is not set" in caplog.text
     with TestClient(app) as plain:

@@ -91,10 +91,13 @@ def test_the_applicant_corrects_its_registration_and_is_reviewed_again(
     assert client.patch(url, json={"name": "Renamed"}, headers=applicant).status_code == 403
     other = f"/organisations/{world.other_vendor.id}"
     assert client.patch(other, json={"contact_name": "x"}, headers=applicant).status_code == 404
+    # Saving nothing new is no correction: it stays rejected.
+    assert client.patch(url, json={}, headers=applicant).json()["admission_status"] == "rejected"
     corrected = client.patch(url, json={"credit_code": VALID_CODE}, headers=applicant)
     assert corrected.status_code == 200
     assert corrected.json()["admission_status"] == "pending"
-    assert corrected.json()["admission_reason"] is None
+    # The reason stays while it is reviewed again: both sides read what was asked.
+    assert corrected.json()["admission_reason"] == "no code"
     # Admitting clears any reason; clearing a contact with an empty value leaves none.
     client.patch(url, json={"contact_name": "李雷"}, headers=applicant)
     admitted = client.patch(url, json={"admission_status": "admitted"}, headers=world.operator.headers).json()
@@ -105,11 +108,11 @@ def test_the_applicant_corrects_its_registration_and_is_reviewed_again(
 def test_the_licence_is_kept_as_uploaded_and_shown_only_to_its_organisation_and_the_operator(
     client: TestClient, world: World, settings: Settings
 ) -> None:
-    url = f"/organisations/{world.member_vendor.id}/licence"
+    url = f"/organisations/{world.pending_vendor.id}/licence"
     uploaded = client.put(
         f"{url}?filename=营业执照.pdf",
         content=PDF,
-        headers={**world.member_vendor.headers, "Content-Type": "application/pdf"},
+        headers={**world.pending_vendor.headers, "Content-Type": "application/pdf"},
     )
     assert uploaded.status_code == 200, uploaded.text
     licence = uploaded.json()["licence"]
@@ -118,12 +121,13 @@ def test_the_licence_is_kept_as_uploaded_and_shown_only_to_its_organisation_and_
         "application/pdf",
         len(PDF),
     )
-    for reader in (world.member_vendor, world.operator):
+    for reader in (world.pending_vendor, world.operator):
         served = client.get(url, headers=reader.headers)
         assert served.status_code == 200
         assert served.content == PDF
         assert served.headers["content-type"] == "application/pdf"
-        assert served.headers["content-security-policy"] == "sandbox"
+        assert served.headers["content-disposition"].startswith("attachment;")  # a PDF may carry scripts
+        assert served.headers["x-content-type-options"] == "nosniff"
     for stranger in (world.other_vendor, world.buyer):
         assert client.get(url, headers=stranger.headers).status_code == 404
         assert client.put(url, content=PDF, headers=stranger.headers).status_code == 404
@@ -131,16 +135,20 @@ def test_the_licence_is_kept_as_uploaded_and_shown_only_to_its_organisation_and_
     stored = list((settings.data_dir / "documents").rglob(licence["sha256"]))
     assert len(stored) == 1 and stored[0].read_bytes() == PDF
     # A new licence replaces the old one.
-    replaced = client.put(url, content=PNG, headers=world.operator.headers).json()["licence"]
-    assert replaced["media_type"] == "image/png" and replaced["filename"] == "document.png"
-    assert client.get(url, headers=world.member_vendor.headers).content == PNG
+    replaced = client.put(f"{url}?filename=scan.html", content=PNG, headers=world.operator.headers).json()
+    assert replaced["licence"]["media_type"] == "image/png"
+    assert replaced["licence"]["filename"] == "scan.html.png"  # named by what it is
+    image = client.get(url, headers=world.pending_vendor.headers)
+    assert image.content == PNG
+    assert image.headers["content-disposition"].startswith("inline;")
+    assert image.headers["content-security-policy"] == "sandbox"
 
 
 def test_a_licence_that_is_not_a_pdf_or_an_image_or_too_large_is_refused(
     client: TestClient, world: World, settings: Settings
 ) -> None:
-    url = f"/organisations/{world.member_vendor.id}/licence"
-    headers = {**world.member_vendor.headers, "Content-Type": "application/pdf"}
+    url = f"/organisations/{world.pending_vendor.id}/licence"
+    headers = {**world.pending_vendor.headers, "Content-Type": "application/pdf"}
     script = client.put(
         f"{url}?filename=licence.pdf", content=b"<html><script>alert(1)</script>", headers=headers
     )
@@ -150,7 +158,7 @@ def test_a_licence_that_is_not_a_pdf_or_an_image_or_too_large_is_refused(
     too_large = client.put(url, content=PDF + b"0" * settings.max_document_bytes, headers=headers)
     assert too_large.status_code == 413
     assert too_large.headers["content-type"] == "application/problem+json"
-    assert client.get(url, headers=world.member_vendor.headers).status_code == 404
+    assert client.get(url, headers=world.pending_vendor.headers).status_code == 404
     assert not (settings.data_dir / "documents").exists() or not any(
         path.is_file() for path in (settings.data_dir / "documents").rglob("*")
     )
@@ -247,3 +255,48 @@ def test_an_alliance_is_titled_once(client: TestClient, world: World, session: S
     organisation = client.get(f"/ui/organisations/{world.member_vendor.id}").text
     words = re.sub(r"<[^>]+>", " ", organisation)  # what the reader sees, not the links' addresses
     assert words.count("CN100") == 1
+
+
+def test_admission_moves_only_where_it_may(client: TestClient, world: World) -> None:
+    operator = world.operator.headers
+    own = client.patch(
+        f"/organisations/{world.operator.id}", json={"admission_status": "suspended"}, headers=operator
+    )
+    assert own.status_code == 403  # the operator would lock itself out
+    admitted = f"/organisations/{world.member_vendor.id}"
+    # An admitted organisation is suspended, not rejected; a reason goes with a status that has one.
+    assert (
+        client.patch(
+            admitted, json={"admission_status": "rejected", "admission_reason": "x"}, headers=operator
+        ).status_code
+        == 409
+    )
+    assert client.patch(admitted, json={"admission_reason": "x"}, headers=operator).status_code == 422
+    suspended = client.patch(
+        admitted, json={"admission_status": "suspended", "admission_reason": "证照造假"}, headers=operator
+    ).json()
+    assert (suspended["admission_status"], suspended["admission_reason"]) == ("suspended", "证照造假")
+    back = client.patch(admitted, json={"admission_status": "admitted"}, headers=operator).json()
+    assert (back["admission_status"], back["admission_reason"]) == ("admitted", None)
+    # A rejected applicant may still be locked out.
+    pending = f"/organisations/{world.pending_vendor.id}"
+    client.patch(pending, json={"admission_status": "rejected", "admission_reason": "x"}, headers=operator)
+    assert client.patch(pending, json={"admission_status": "suspended"}, headers=operator).status_code == 200
+
+
+def test_an_admitted_organisation_changes_its_contact_but_not_what_it_was_admitted_on(
+    client: TestClient, world: World
+) -> None:
+    url = f"/organisations/{world.member_vendor.id}"
+    mine = world.member_vendor.headers
+    assert client.patch(url, json={"contact_phone": "021-6888 0000"}, headers=mine).status_code == 200
+    assert client.patch(url, json={"credit_code": VALID_CODE}, headers=mine).status_code == 403
+    assert client.put(f"{url}/licence", content=PDF, headers=mine).status_code == 403
+    # The operator may, and a code held by another is refused without naming who holds it.
+    assert (
+        client.patch(url, json={"credit_code": VALID_CODE}, headers=world.operator.headers).status_code == 200
+    )
+    pending = f"/organisations/{world.pending_vendor.id}"
+    taken = client.patch(pending, json={"credit_code": VALID_CODE}, headers=world.pending_vendor.headers)
+    assert taken.status_code == 409
+    assert world.member_vendor.organisation.name not in taken.text

@@ -181,14 +181,6 @@ class Alliance(TimestampMixin, Base):
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True
     )
 
-    @property
-    def title(self) -> str:
-        """How a page heads it: the name alone when it already says the code ("CN100 chain-leader
-        alliance"), else both ("RAIL · Rail suppliers")."""
-        if self.code.casefold() in self.name.casefold():
-            return self.name
-        return f"{self.code} · {self.name}"
-
 
 class Membership(Base):
     """An organisation's membership of an alliance, granted by the operator or the alliance's admin."""

@@ -15,6 +15,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 Loss = Literal["race", "busy"]
 _POSTGRES_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+# unique_violation: two writers inserted the same name at once; run again, the loser's own check sees the
+# winner's row and refuses with its reason (409), where the database's refusal would have been a 500.
+_POSTGRES_DUPLICATE = "23505"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
@@ -27,6 +30,8 @@ def lost_race(error: BaseException) -> Loss | None:
         original = cause.orig if isinstance(cause, DBAPIError) else cause
         if getattr(original, "sqlstate", None) in _POSTGRES_RETRYABLE:
             return "busy"
+        if getattr(original, "sqlstate", None) == _POSTGRES_DUPLICATE:
+            return "race"
         # The extended codes (SQLITE_BUSY_SNAPSHOT and the like) keep the primary code in the low byte.
         code = (
             getattr(original, "sqlite_errorcode", 0) if isinstance(original, sqlite3.OperationalError) else 0

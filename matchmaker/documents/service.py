@@ -17,6 +17,8 @@ from matchmaker.errors import NotFound, PayloadTooLarge, ValidationFailed
 # What a licence or a verification report is scanned or printed as.
 ACCEPTED_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/webp")
 MAX_FILENAME = 255
+# The endings a name of each sniffed type may keep.
+EXTENSIONS_OF = {"pdf": {"pdf"}, "png": {"png"}, "jpg": {"jpg", "jpeg"}, "webp": {"webp"}, "bin": set()}
 
 
 def accept(
@@ -49,10 +51,16 @@ def accept(
 
 def safe_filename(name: str | None, *, extension: str) -> str:
     """The name to offer when the document is downloaded: its last path part, without control characters,
-    at most 255 characters; "document.pdf" when nothing is left."""
+    ending in the extension of what it is (a PDF named page.html downloads as page.html.pdf); at most 255
+    characters; "document.pdf" when nothing is left."""
     base = PureWindowsPath(PurePosixPath(name or "").name).name
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip(" .")
-    return base[-MAX_FILENAME:] if base else f"document.{extension}"
+    if not base:
+        return f"document.{extension}"
+    stem, dot, given = base.rpartition(".")
+    if not (dot and given.lower() in EXTENSIONS_OF[extension]):
+        base = f"{base}.{extension}"
+    return base[-MAX_FILENAME:]
 
 
 def get(*, session: Session, store: DocumentStore, document_id: int) -> Document:

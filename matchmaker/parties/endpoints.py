@@ -16,10 +16,9 @@ from matchmaker.deps import (
     SessionDep,
     SettingsDep,
 )
-from matchmaker.documents import service as document_service
-from matchmaker.documents.delivery import DOCUMENT_BODY, document_response
 from matchmaker.documents.service import ACCEPTED_MEDIA_TYPES
-from matchmaker.errors import NotFound, problem_responses
+from matchmaker.downloads import DOCUMENT_BODY, document_response
+from matchmaker.errors import problem_responses
 from matchmaker.exchange import Region
 from matchmaker.pagination import Page
 from matchmaker.parties import service
@@ -142,12 +141,9 @@ def download_licence(
 ) -> FileResponse:
     """The business licence as it was uploaded: to the operator and the organisation itself (others 404)."""
     organisation = service.get_visible(session=session, principal=principal, organisation_id=organisation_id)
-    if organisation.licence_document_id is None:
-        raise NotFound(f"organisation {organisation_id} has no licence on file")
-    document = document_service.get(
-        session=session, store=store, document_id=organisation.licence_document_id
+    return document_response(
+        store, service.licence_of(session=session, store=store, organisation=organisation)
     )
-    return document_response(store, document)
 
 
 @router.post("/{organisation_id}/keys", response_model=KeyCreated, status_code=201)

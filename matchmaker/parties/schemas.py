@@ -22,7 +22,10 @@ AdmissionReason = Annotated[str, StringConstraints(strip_whitespace=True, max_le
 
 
 def _valid_credit_code(value: str) -> str:
-    """A unified social credit code (GB 32100-2015) as its 18 characters, its check character verified."""
+    """A unified social credit code (GB 32100-2015) as its 18 characters, its check character verified;
+    empty clears it, as it does the other registration fields."""
+    if not value:
+        return value
     try:
         return str(uscc.validate(value))
     except NumberInvalid as error:

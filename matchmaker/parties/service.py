@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliances
 from matchmaker.auth import Principal, Role, generate_key, secret_matches, split_key
 from matchmaker.db.base import utcnow
-from matchmaker.db.models import ApiKey, Organisation
+from matchmaker.db.models import ApiKey, Document, Organisation
 from matchmaker.documents import service as document_service
 from matchmaker.documents.store import DocumentStore
 from matchmaker.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, field_error
@@ -180,8 +181,8 @@ def create(*, session: Session, data: OrganisationCreate) -> Organisation:
             values={"name": data.name},
         )
     fields = {name: value or None for name, value in data.model_dump().items()}
-    _check_admission(fields)
-    _check_credit_code_free(session, fields.get("credit_code"), organisation_id=None)
+    _check_reason(data.admission_status, fields)
+    _check_credit_code_free(session, fields.get("credit_code"), organisation_id=None, by_operator=True)
     return repository.add(session, Organisation(**fields))
 
 
@@ -190,14 +191,13 @@ def update(
 ) -> Organisation:
     """Change an organisation: anything, by the operator; its registration only, by the organisation itself.
 
-    Rejecting needs a reason, which the applicant reads; admitting clears it. A rejected organisation that
+    Admission moves as `ADMISSION_MOVES` allows, and a rejection says why. A rejected organisation that
     corrects its registration is pending again, for the operator to look at once more.
     """
     # A blank text field clears it: forms send "" for a field left empty.
     changes = {name: value or None for name, value in data.model_dump(exclude_unset=True).items()}
-    if not by_operator and not changes.keys() <= REGISTRATION_FIELDS:
-        refused = ", ".join(sorted(changes.keys() - REGISTRATION_FIELDS))
-        raise Forbidden(f"only the platform operator may change {refused}")
+    if not by_operator:
+        _check_own_change(organisation, changes.keys())
     new_name = changes.get("name")
     if new_name and new_name != organisation.name and repository.get_by_name(session, new_name) is not None:
         raise Conflict(
@@ -213,13 +213,17 @@ def update(
                 code="field.null",
                 values={"field": field},
             )
-    if "admission_status" in changes:
-        changes.setdefault("admission_reason", None)
-        _check_admission(changes)
-    _check_credit_code_free(session, changes.get("credit_code"), organisation_id=organisation.id)
+    if "admission_status" in changes or "admission_reason" in changes:
+        status = str(changes.get("admission_status") or organisation.admission_status)
+        _check_admission_move(organisation, status)
+        _check_reason(status, changes)
+    _check_credit_code_free(
+        session, changes.get("credit_code"), organisation_id=organisation.id, by_operator=by_operator
+    )
+    corrected = any(getattr(organisation, field) != value for field, value in changes.items())
     for field, value in changes.items():
         setattr(organisation, field, value)
-    if not by_operator:
+    if not by_operator and corrected:
         resubmit_if_rejected(organisation)
     if changes.get("admission_status") == "suspended":
         # Its pages stop at once, and stay signed out if it is admitted again.
@@ -239,6 +243,8 @@ def attach_licence(
     by_operator: bool,
 ) -> Organisation:
     """Keep the organisation's business licence (a PDF or an image), replacing the one it had."""
+    if not by_operator:
+        _check_own_change(organisation, {"licence"})
     document = document_service.accept(
         session=session,
         store=store,
@@ -254,35 +260,95 @@ def attach_licence(
     return organisation
 
 
+def licence_of(*, session: Session, store: DocumentStore, organisation: Organisation) -> Document:
+    """The organisation's business licence on file (the caller may see the organisation)."""
+    if organisation.licence_document_id is None:
+        raise NotFound(f"organisation {organisation.id} has no licence on file")
+    return document_service.get(session=session, store=store, document_id=organisation.licence_document_id)
+
+
 def resubmit_if_rejected(organisation: Organisation) -> None:
-    """An applicant's correction after a rejection asks the operator to look again."""
+    """An applicant's correction after a rejection asks the operator to look again. The reason stays, for
+    both sides to read what was asked while it is reviewed again."""
     if organisation.admission_status == "rejected":
         organisation.admission_status = "pending"
-        organisation.admission_reason = None
 
 
-def _check_admission(fields: dict[str, object]) -> None:
-    """A rejection says why; an organisation admitted or waiting carries no reason from an earlier one."""
-    status = fields.get("admission_status")
-    if status == "rejected" and not fields.get("admission_reason"):
+# Where the operator may move an organisation's admission from where it stands: a rejection answers an
+# application; admitting and suspending are open from anywhere (a rejected applicant may be locked out).
+ADMISSION_MOVES: dict[str, frozenset[str]] = {
+    "pending": frozenset({"admitted", "rejected", "suspended"}),
+    "admitted": frozenset({"suspended"}),
+    "rejected": frozenset({"admitted", "rejected", "suspended", "pending"}),
+    "suspended": frozenset({"admitted"}),
+}
+# The admission statuses that carry the operator's reason.
+WITH_REASON = frozenset({"rejected", "suspended"})
+
+
+def _check_admission_move(organisation: Organisation, status: str) -> None:
+    """The operator's own organisation stays admitted; any other moves where `ADMISSION_MOVES` allows."""
+    current = organisation.admission_status
+    if status == current and status != "rejected":
+        return
+    if organisation.kind == "operator":
+        raise Forbidden("the platform operator's own organisation stays admitted")
+    if status not in ADMISSION_MOVES[current]:
+        values = {"current": current, "status": status}
+        raise Conflict(
+            f"an organisation that is {current} cannot be {status}", code="admission.move", values=values
+        )
+
+
+def _check_reason(status: str, fields: dict[str, Any]) -> None:
+    """A rejection says why; a reason goes only with a rejection or a suspension, and a new status
+    starts without the reason of the one before."""
+    reason = fields.get("admission_reason")
+    if status == "rejected" and not reason:
         raise ValidationFailed(
             "a rejection needs a reason the applicant can act on",
             errors=[field_error("admission_reason", "required to reject", code="admission.reason_missing")],
             code="admission.reason_missing",
         )
-    if status in ("pending", "admitted"):
-        fields["admission_reason"] = None
+    if reason and status not in WITH_REASON:
+        raise ValidationFailed(
+            "a reason goes with a rejection or a suspension",
+            errors=[
+                field_error(
+                    "admission_reason", "only with rejected or suspended", code="admission.reason_alone"
+                )
+            ],
+            code="admission.reason_alone",
+        )
+    fields.setdefault("admission_reason", None)
 
 
-def _check_credit_code_free(session: Session, credit_code: object, *, organisation_id: int | None) -> None:
+def _check_own_change(organisation: Organisation, fields: Collection[str]) -> None:
+    """What an organisation may change about itself: its registration; once admitted, its contact only
+    (its credit code and licence were what the operator admitted it on)."""
+    refused = sorted(set(fields) - REGISTRATION_FIELDS - {"licence"})
+    if refused:
+        raise Forbidden(f"only the platform operator may change {', '.join(refused)}")
+    locked = sorted(set(fields) & {"credit_code", "licence"})
+    if locked and organisation.admission_status not in ("pending", "rejected"):
+        raise Forbidden(
+            f"an admitted organisation's {' and '.join(locked)} are changed by the platform operator"
+        )
+
+
+def _check_credit_code_free(
+    session: Session, credit_code: object, *, organisation_id: int | None, by_operator: bool
+) -> None:
     if not credit_code:
         return
     holder = repository.get_by_credit_code(session, str(credit_code))
     if holder is not None and holder.id != organisation_id:
+        # Only the operator learns who holds it: anyone else could otherwise ask who is on the platform.
+        to_whom = f", to {holder.name!r}" if by_operator else ""
         raise Conflict(
-            f"unified social credit code {credit_code} is already registered, to {holder.name!r}",
+            f"unified social credit code {credit_code} is already registered{to_whom}",
             code="organisation.credit_code_taken",
-            values={"credit_code": str(credit_code), "name": holder.name},
+            values={"credit_code": str(credit_code)},
         )
 
 

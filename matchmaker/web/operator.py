@@ -188,7 +188,9 @@ def change_registration(
     request: Request, session: SessionDep, user: OperatorUserDep, form: FormDep, organisation_id: PathId
 ) -> Response:
     found = visible_organisation(session, user, organisation_id)
-    refused = registration.save_registration(request, session, found, form, by_operator=True)
+    refused = registration.save_registration(
+        request, session=session, organisation=found, form=form, by_operator=True
+    )
     if refused is not None:
         return organisation_page(request, session, found, **refused)
     return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
@@ -207,7 +209,9 @@ def upload_licence(
     organisation_id: PathId,
 ) -> Response:
     found = visible_organisation(session, user, organisation_id)
-    refused = registration.save_licence(request, session, store, found, form, by_operator=True)
+    refused = registration.save_licence(
+        request, session=session, store=store, organisation=found, form=form, by_operator=True
+    )
     if refused is not None:
         return organisation_page(request, session, found, **refused)
     return RedirectResponse(f"/ui/organisations/{organisation_id}", status_code=303)
@@ -217,7 +221,8 @@ def upload_licence(
 def licence(
     session: SessionDep, store: DocumentStoreDep, user: OperatorUserDep, organisation_id: PathId
 ) -> Response:
-    return registration.licence_response(session, store, visible_organisation(session, user, organisation_id))
+    found = visible_organisation(session, user, organisation_id)
+    return registration.licence_response(session=session, store=store, organisation=found)
 
 
 @router.get("/organisations/{organisation_id}")

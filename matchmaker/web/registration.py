@@ -17,10 +17,9 @@ from starlette.datastructures import FormData, UploadFile
 
 from matchmaker.db.models import Organisation
 from matchmaker.deps import DocumentStoreDep, SessionDep
-from matchmaker.documents import service as document_service
-from matchmaker.documents.delivery import document_response
 from matchmaker.documents.store import DocumentStore
-from matchmaker.errors import NotFound, PayloadTooLarge
+from matchmaker.downloads import document_response
+from matchmaker.errors import PayloadTooLarge
 from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.parties import service as party_service
 from matchmaker.parties.schemas import REGISTRATION_FIELDS, OrganisationUpdate
@@ -33,10 +32,12 @@ router = APIRouter(route_class=CheckedRoute)
 # The multipart wrapping around the document (boundaries, headers, the CSRF field).
 FORM_OVERHEAD = 64 * 1024
 FIELD_LABELS = "operator.field."
+# What `?done=` may announce after a save (any other value is ignored, not printed).
+SAVED_NOTICES = ("saved", "licence")
 
 
 def save_registration(
-    request: Request, session: Session, organisation: Organisation, form: FormData, *, by_operator: bool
+    request: Request, *, session: Session, organisation: Organisation, form: FormData, by_operator: bool
 ) -> dict[str, Any] | None:
     """Save the posted registration; None when saved, else the form state to show again with its errors."""
     entered = {name: text(form, name) for name in sorted(REGISTRATION_FIELDS)}
@@ -65,11 +66,11 @@ async def declared_document_size_ok(request: Request) -> None:
 
 def save_licence(
     request: Request,
+    *,
     session: Session,
     store: DocumentStore,
     organisation: Organisation,
     form: FormData,
-    *,
     by_operator: bool,
 ) -> dict[str, Any] | None:
     """Keep the posted licence; None when kept, else the form state with the reason it was refused."""
@@ -98,13 +99,9 @@ def save_licence(
     return None
 
 
-def licence_response(session: Session, store: DocumentStore, organisation: Organisation) -> FileResponse:
-    if organisation.licence_document_id is None:
-        raise NotFound("no licence on file")
-    document = document_service.get(
-        session=session, store=store, document_id=organisation.licence_document_id
-    )
-    return document_response(store, document)
+def licence_response(*, session: Session, store: DocumentStore, organisation: Organisation) -> FileResponse:
+    licence = party_service.licence_of(session=session, store=store, organisation=organisation)
+    return document_response(store, licence)
 
 
 # The organisation's own page
@@ -121,7 +118,7 @@ def own_page(request: Request, organisation: Organisation, **form_state: Any) ->
         "errors": {},
         "summary": None,
         "licence_error": None,
-        "saved": request.query_params.get("done"),
+        "saved": done if (done := request.query_params.get("done")) in SAVED_NOTICES else None,
         **form_state,
     }
     return render(request, "organisation.html", context, status=form_state.get("status", 200))
@@ -137,7 +134,9 @@ def update_own_registration(
     request: Request, session: SessionDep, user: WebUserDep, form: FormDep
 ) -> Response:
     organisation = _own(session, user)
-    refused = save_registration(request, session, organisation, form, by_operator=user.principal.is_operator)
+    refused = save_registration(
+        request, session=session, organisation=organisation, form=form, by_operator=user.principal.is_operator
+    )
     if refused is not None:
         return own_page(request, organisation, **refused)
     return RedirectResponse("/ui/organisation?done=saved", status_code=303)
@@ -149,7 +148,12 @@ def upload_own_licence(
 ) -> Response:
     organisation = _own(session, user)
     refused = save_licence(
-        request, session, store, organisation, form, by_operator=user.principal.is_operator
+        request,
+        session=session,
+        store=store,
+        organisation=organisation,
+        form=form,
+        by_operator=user.principal.is_operator,
     )
     if refused is not None:
         return own_page(request, organisation, **refused)
@@ -158,4 +162,4 @@ def upload_own_licence(
 
 @router.get("/organisation/licence")
 def own_licence(session: SessionDep, store: DocumentStoreDep, user: WebUserDep) -> FileResponse:
-    return licence_response(session, store, _own(session, user))
+    return licence_response(session=session, store=store, organisation=_own(session, user))

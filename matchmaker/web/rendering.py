@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -14,6 +15,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from matchmaker.auth import Principal
+from matchmaker.db.models import Alliance
 from matchmaker.local_time import local_time
 from matchmaker.matching.glossary import load_glossary
 from matchmaker.regions import display_name, every_region
@@ -62,6 +64,7 @@ def environment() -> Environment:
     env.filters["local_time"] = local_time
     env.filters["region"] = region_in_page_language
     env.filters["term"] = term_in_page_language
+    env.filters["alliance_title"] = alliance_title
     env.globals["every_region"] = every_region
     env.globals["region_name"] = display_name
     env.globals["describe_check"] = describe_check
@@ -87,6 +90,13 @@ def term_in_page_language(context: Context, label: str) -> Markup:
     if concept is not None and concept.chinese:
         return escape(concept.chinese[0])
     return Markup('<span lang="en" translate="no">{}</span>').format(label)
+
+
+def alliance_title(alliance: Alliance) -> str:
+    """How a page heads an alliance: its name alone when the name says its code as a word ("CN100
+    chain-leader alliance"), else both ("RAIL · Rail suppliers")."""
+    says_code = re.search(rf"(?<![0-9A-Za-z]){re.escape(alliance.code)}(?![0-9A-Za-z])", alliance.name, re.I)
+    return alliance.name if says_code else f"{alliance.code} · {alliance.name}"
 
 
 def footprint_unit_choices() -> list[str]:

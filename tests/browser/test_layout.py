@@ -158,6 +158,8 @@ def test_no_page_is_wider_than_the_window_and_every_control_is_labelled(
 # page, another offer's page) are visited once. Downloads and the sign-out are not pages.
 NOT_PAGES = ("/ui/static/", "/ui/sign-out", "/export", "template.", ".csv", "/licence", "/ui/language")
 MAX_PAGES = 45
+# A page that is not there, visited on purpose: its error page must speak Chinese too.
+MISSING = "/ui/offers/999999"
 LINKS = "return [...document.querySelectorAll('a[href^=\"/ui\"]')].map(a => a.getAttribute('href'));"
 
 
@@ -185,13 +187,19 @@ def _with_something_after_the_match(server: Server) -> dict[str, list[str]]:
         reply = {"kind": "message", "body": "价格随量而定，请告知交货地点。"}
         api.post(f"/inquiries/{inquiry}/messages", json=reply, headers=vendor).raise_for_status()
         applicant = api.post(
-            "/organisations", json={"name": "待审核的申请方", "kind": "vendor"}, headers=operator
+            "/organisations", json={"name": "被驳回的申请方", "kind": "vendor"}, headers=operator
         )
-    missing = "/ui/offers/999999"
+        applicant.raise_for_status()
+        applicant_id = applicant.json()["id"]
+        key = api.post(f"/organisations/{applicant_id}/keys", json={"role": "vendor"}, headers=operator)
+        reason = {"admission_status": "rejected", "admission_reason": "请上传营业执照。"}
+        api.patch(f"/organisations/{applicant_id}", json=reason, headers=operator).raise_for_status()
+    server.keys["applicant"] = key.json()["key"]
     return {
-        "buyer": [f"/ui/needs/{need}/compare?offer={offer}", f"/ui/inquiries/{inquiry}", missing],
-        "vendor": [f"/ui/inquiries/{inquiry}", missing],
-        "operator": [f"/ui/organisations/{applicant.json()['id']}", missing],
+        "buyer": [f"/ui/needs/{need}/compare?offer={offer}", f"/ui/inquiries/{inquiry}", MISSING],
+        "vendor": [f"/ui/inquiries/{inquiry}", MISSING],
+        "operator": [f"/ui/organisations/{applicant_id}", MISSING],
+        "applicant": [],
     }
 
 
@@ -201,10 +209,11 @@ def test_every_page_of_every_role_speaks_chinese_and_fits_a_phone(server: Server
     _at_width(driver, WIDTHS["phone"])
     problems: list[str] = []
     visited: dict[str, list[str]] = {}
-    for role in PAGES:
+    for role in (*PAGES, "applicant"):  # the applicant: a rejected vendor, told why on every page
         sign_in(driver, server, role)
         _in_language(driver, "zh")
-        queue = [page for page in PAGES[role] if not page.startswith("first:")] + unlinked[role]
+        queue = [page for page in PAGES.get(role, PAGES["vendor"]) if not page.startswith("first:")]
+        queue += unlinked[role]
         queue.append("/ui/organisation")
         seen: set[str] = set()
         while queue and len(visited.setdefault(role, [])) < MAX_PAGES:
@@ -215,6 +224,13 @@ def test_every_page_of_every_role_speaks_chinese_and_fits_a_phone(server: Server
             driver.get(server.url + href)
             wait(driver, 30).until(EC.presence_of_element_located((By.ID, "main")))
             visited[role].append(href)
+            if href != MISSING and driver.find_elements(By.CSS_SELECTOR, "[data-testid=error-detail]"):
+                problems.append(
+                    f"{role} {href}: an error page: {driver.find_element(By.TAG_NAME, 'h1').text}"
+                )
+            told = driver.find_elements(By.CSS_SELECTOR, "[data-testid=admission-notice]")
+            if role == "applicant" and not told:
+                problems.append(f"{role} {href}: no word of the rejection")
             shot(driver, f"every-page-{role}-{len(visited[role]):02}")
             english = driver.execute_script(ENGLISH_WORDS, ALLOWED_WORDS)
             if english:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from matchmaker.config import get_settings
 from matchmaker.db import models  # noqa: F401  (registers the tables on Base.metadata)
 from matchmaker.db.base import Base
+from matchmaker.db.migrate import check_references, foreign_keys_off_on_sqlite
 from matchmaker.db.session import make_engine
 
 config = context.config
@@ -24,6 +25,7 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        check_references(connection)
 
 
 def run_migrations_online() -> None:
@@ -34,7 +36,7 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, foreign_keys_off_on_sqlite(connection):
             _run(connection)
     finally:
         engine.dispose()
