@@ -20,6 +20,7 @@ from matchmaker.config import Settings, get_settings
 from matchmaker.db.changes import ChangeSignal
 from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.errors import install_problem_handlers, register_problem_schema
+from matchmaker.evidence.endpoints import router as evidence_router
 from matchmaker.feedback.endpoints import router as feedback_router
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
@@ -112,6 +113,7 @@ def create_app(
         parties_router,
         alliances_router,
         offers_router,
+        evidence_router,
         needs_router,
         imports_router,
         matching_router,

@@ -165,6 +165,8 @@ class OfferFields(RequestModel):
     pcf_unit: FootprintUnitText | None = None
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
     pcf_verified: Flag = False
+    # The last day the verification holds (in Shanghai); counted only from the operator (`verification`).
+    pcf_valid_until: date | None = None
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=list, max_length=50

@@ -36,6 +36,14 @@ NEW_OFFER = {
 }
 
 
+EVIDENCE = {
+    "verifier": "中国船级社质量认证有限公司",
+    "report_number": "CCSC-PCF-2026-0417",
+    "verified_on": "2026-11-01",
+    "valid_until": "2029-10-31",
+}
+
+
 class Receiver:
     """A webhook receiver on loopback: answers 500 to the first post, 200 after, and keeps every post."""
 
@@ -86,7 +94,9 @@ def test_a_published_offer_alerts_its_buyer_within_seconds_and_its_webhook(tmp_p
         env["MATCHMAKER_WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on loopback
         ok("db", "upgrade", env=env)
         keys = dict(re.findall(r"^(\w+)\s+key \(.*\): (\S+)$", ok("demo", env=env).stdout, flags=re.M))
-        buyer, vendor = ({"Authorization": f"Bearer {keys[role]}"} for role in ("buyer", "vendor"))
+        buyer, vendor, operator = (
+            {"Authorization": f"Bearer {keys[role]}"} for role in ("buyer", "vendor", "operator")
+        )
         with (
             Receiver().running() as receiver,
             serving(env) as url,
@@ -97,7 +107,15 @@ def test_a_published_offer_alerts_its_buyer_within_seconds_and_its_webhook(tmp_p
             assert hook.status_code == 200, hook.text
             created = http.post("/offers", json=NEW_OFFER, headers=vendor)
             assert created.status_code == 201, created.text
-            committed, offer = time.monotonic(), created.json()["id"]
+            offer = created.json()["id"]
+            # The buyer's need asks for a verified footprint: the vendor's tick is not enough; the
+            # operator's acceptance of its evidence is what makes the offer fit.
+            evidence = http.post(f"/offers/{offer}/evidence", json=EVIDENCE, headers=vendor).json()["id"]
+            accepted = http.post(
+                f"/evidence/{evidence}/review", json={"decision": "accepted"}, headers=operator
+            )
+            assert accepted.status_code == 200, accepted.text
+            committed = time.monotonic()
 
             def alerted() -> list[dict[str, Any]]:
                 items = http.get("/alerts", headers=buyer).json()["items"]

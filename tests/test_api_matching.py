@@ -187,6 +187,17 @@ def test_offer_changes_through_the_api_show_in_the_next_request(market: Market, 
     )
     assert created.status_code == 201, created.text
     offer_id = created.json()["id"]
+    # The vendor's tick alone leaves it self-declared, out of a need that asks for verification ...
+    assert created.json()["verification_status"] == "self_declared"
+    assert "green-power-rebar" not in ids_of(matches_of(client, need_id, market.buyer.headers))
+    # ... until the operator accepts its evidence.
+    evidence = client.post(f"/offers/{offer_id}/evidence", json=EVIDENCE, headers=vendor.headers)
+    assert evidence.status_code == 201, evidence.text
+    review = {"decision": "accepted"}
+    accepted = client.post(
+        f"/evidence/{evidence.json()['id']}/review", json=review, headers=market.operator.headers
+    )
+    assert accepted.status_code == 200, accepted.text
 
     listed = matches_of(client, need_id, market.buyer.headers)
     assert "green-power-rebar" in ids_of(listed)
@@ -210,6 +221,14 @@ def test_offer_changes_through_the_api_show_in_the_next_request(market: Market, 
     assert ids_of(after_delete)[0] == "eaf-rebar"
 
 
+EVIDENCE = {
+    "verifier": "China Quality Certification Centre",
+    "report_number": "CQC-2026-PCF-0042",
+    "verified_on": "2026-10-01",
+    "valid_until": "2029-09-30",
+}
+
+
 def test_an_edited_footprint_is_applied_at_once(market: Market, client: TestClient) -> None:
     need_id = post_need(client, market.buyer, **CHINESE_REBAR_NEED)
     offer_id = market.offers["eaf-rebar"].id
@@ -219,8 +238,10 @@ def test_an_edited_footprint_is_applied_at_once(market: Market, client: TestClie
     body = matches_of(client, need_id, market.buyer.headers)
 
     assert "eaf-rebar" not in ids_of(body)
+    # Above the ceiling now, and no longer verified: its verification spoke for the old value.
     assert {n["offer"]["external_id"]: n["failed_filters"] for n in body["near_misses"]}["eaf-rebar"] == [
-        "max_pcf"
+        "require_verified",
+        "max_pcf",
     ]
 
 

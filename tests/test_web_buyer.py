@@ -55,7 +55,9 @@ def test_a_chinese_need_posted_on_the_form_shows_the_english_offer_converted_und
     # 0.62 tCO2e/t is shown in the need's unit, against its ceiling, with the bar and the badges.
     assert "0.62 kgCO2e/kg" in card and "0.8" in card and "22.5% below" in card
     assert 'class="bar"' in card and "width: 77.5" in card
-    assert "third-party verified" in card and "ISO 14067" in card and "CN100" in card
+    assert (
+        "verified (vouched for by the platform operator)" in card and "ISO 14067" in card and "CN100" in card
+    )
     # The unverified Chinese mill and the non-member fail the need's filters: never matches.
     assert "电炉短流程螺纹钢 HRB400E" not in match_titles(page.text)
     assert "Low-carbon EAF rebar B500B" not in match_titles(page.text)

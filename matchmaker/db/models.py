@@ -232,7 +232,14 @@ class Offer(TimestampMixin, Base):
     pcf_family: Mapped[str | None] = mapped_column(String(32))
     pcf_canonical: Mapped[float | None] = mapped_column(Float)
     declared_unit: Mapped[str | None] = mapped_column(String(32))
+    # Whether the footprint counts as third-party verified: vouched for by the operator (its import, a PACT
+    # pull) or by verification evidence the operator accepted; never by the vendor's word alone. It holds
+    # while now < verified_until (when set); `offers.verification` says so in one place.
     pcf_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # operator | evidence (null: not verified); and the verifier an accepted evidence names.
+    verification_source: Mapped[str | None] = mapped_column(String(16))
+    verified_by: Mapped[str | None] = mapped_column(String(200))
     standard: Mapped[str | None] = mapped_column(String(100))
     certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Extra facts kept from the source (GICS industry, reporting year, product weight ...).
@@ -366,6 +373,35 @@ class InquiryMessage(Base):
 
     inquiry: Mapped[Inquiry] = relationship(back_populates="messages")
     author: Mapped[Organisation] = relationship()
+
+
+class VerificationEvidence(Base):
+    """A vendor's evidence that an offer's footprint was verified: who verified it, the report, when, until
+    when, and the document. The operator accepts it (the offer is then verified) or rejects it with a
+    reason. It speaks for the footprint it was submitted with: accepted, it verifies that value only."""
+
+    __tablename__ = "verification_evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), index=True)
+    verifier: Mapped[str] = mapped_column(String(200))
+    accreditation: Mapped[str | None] = mapped_column(String(200))
+    report_number: Mapped[str] = mapped_column(String(100))
+    standard: Mapped[str | None] = mapped_column(String(100))
+    verified_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    # The footprint it speaks for, as the offer stated it when the evidence was submitted.
+    pcf_value: Mapped[float | None] = mapped_column(Float)
+    pcf_unit: Mapped[str | None] = mapped_column(String(32))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    # submitted | accepted | rejected
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    offer: Mapped[Offer] = relationship()
+    document: Mapped[Document | None] = relationship()
 
 
 class FootprintVersion(Base):

@@ -257,7 +257,7 @@ class _OfferWriter:
                 session=self.session,
                 owner=owner,
                 record=record,
-                create_alliances=self.principal.is_operator,
+                by_operator=self.principal.is_operator,
                 known=known,
             )[1]
             for owner, record in zip(owners, records, strict=True)

@@ -7,12 +7,15 @@ and the explanations, so they cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
+from matchmaker import verification
 from matchmaker.regions import english_name, in_region
 from matchmaker.units import Footprint, FootprintUnit, parse_unit
+from matchmaker.verification import last_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class OfferFacts:
     pcf_verified: bool
     supplier_alliances: frozenset[str]
     certifications: tuple[str, ...] = ()
+    verified_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,12 @@ class Criteria:
     kinds: frozenset[str] = field(default_factory=frozenset)
     regions: frozenset[str] = field(default_factory=frozenset)
     certification: str | None = None
+    # The instant a verification must still hold at (`verification.holds`); None: when it is judged. One
+    # request sets it once, so that every step of it draws the line at the same instant.
+    now: datetime | None = None
+
+    def instant(self) -> datetime:
+        return self.now or datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,7 @@ Reason = Literal[
     "footprint.unconvertible",
     "verified.yes",
     "verified.no",
+    "verified.expired",
     "alliance.member",
     "alliance.not_member",
     "listed.in",
@@ -184,15 +195,25 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
             )
         )
     if criteria.require_verified:
-        verified = offer.pcf_verified and offer.pcf_value is not None
-        checks.append(
-            _check(
-                "require_verified",
-                verified,
-                "footprint third-party verified" if verified else "footprint not third-party verified",
-                "verified.yes" if verified else "verified.no",
+        stated = offer.pcf_verified and offer.pcf_value is not None
+        verified = verification.holds(verified=stated, until=offer.verified_until, now=criteria.instant())
+        if verified:
+            checks.append(_check("require_verified", True, "footprint third-party verified", "verified.yes"))
+        elif stated and offer.verified_until is not None:
+            ended = last_day(offer.verified_until)
+            checks.append(
+                _check(
+                    "require_verified",
+                    False,
+                    f"footprint verification expired after {ended}",
+                    "verified.expired",
+                    date=str(ended),
+                )
             )
-        )
+        else:
+            checks.append(
+                _check("require_verified", False, "footprint not third-party verified", "verified.no")
+            )
     if criteria.max_pcf is not None and criteria.max_pcf_unit:
         check, footprint = compare_footprint(offer, criteria.max_pcf, criteria.max_pcf_unit)
         checks.append(check)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from matchmaker import verification
+from matchmaker.db.base import utcnow
 from matchmaker.db.models import Need, Offer
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.ranking import Scored
@@ -22,6 +24,9 @@ from matchmaker.regions import english_name
 
 
 def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
+    verified = verification.of(
+        verified=offer.pcf_verified, until=offer.verified_until, verified_by=offer.verified_by, now=utcnow()
+    )
     return OfferBrief(
         id=offer.id,
         external_id=offer.external_id,
@@ -32,7 +37,10 @@ def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
         region=offer.region,
         pcf_value=offer.pcf_value,
         pcf_unit=offer.pcf_unit,
-        pcf_verified=offer.pcf_verified,
+        pcf_verified=verified.status == "verified",
+        verification_status=verified.status,
+        verified_by=offer.verified_by,
+        verified_until=offer.verified_until,
         standard=offer.standard,
         alliances=alliances,
     )

@@ -20,6 +20,7 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ _COLUMNS = (
     Offer.pcf_value,
     Offer.pcf_unit,
     Offer.pcf_verified,
+    Offer.verified_until,
     Offer.certifications,
     Offer.visibility,
     Offer.visibility_alliance_id,
@@ -109,7 +111,7 @@ class OfferTable:
         self._grow(1024)
         # Python-side facts, for the offers that are scored (OfferFacts) and the certification filter:
         # the footprint as stated (value, unit, verified flag).
-        self._pcf: list[tuple[float | None, str | None, bool]] = []
+        self._pcf: list[tuple[float | None, str | None, bool, datetime | None]] = []
         self._certifications: list[tuple[str, ...]] = []
         self._owners = _Owners(frozenset(), {}, {})
         self.cursor: FeedCursor | None = None  # where in the feed of changes this table is
@@ -125,6 +127,7 @@ class OfferTable:
         "kind": np.int32,
         "region": np.int32,
         "verified": np.bool_,  # third-party verified and a footprint stated
+        "verified_until": np.float64,  # when that ends, in seconds since the epoch; inf: no end
         "family": np.int32,  # unit family code, -1 without a footprint
         "canonical": np.float64,  # kgCO2e per the family's base unit, NaN without a footprint
         "visibility": np.int64,  # PUBLIC, NOBODY or the alliance id it is restricted to
@@ -231,7 +234,7 @@ class OfferTable:
             position = self._size
             self._size += 1
             self._row_of[row.id] = position
-            self._pcf.append((None, None, False))
+            self._pcf.append((None, None, False, None))
             self._certifications.append(())
         family, canonical = -1, math.nan
         if row.pcf_value is not None and row.pcf_unit is not None:
@@ -250,13 +253,14 @@ class OfferTable:
             "kind": self.kinds.code(row.kind),
             "region": self.regions.code(code_of(row.region)),
             "verified": bool(row.pcf_verified) and row.pcf_value is not None,
+            "verified_until": row.verified_until.timestamp() if row.verified_until else np.inf,
             "family": family,
             "canonical": canonical,
             "visibility": visibility,
         }
         for name, value in values.items():
             self._columns[name][position] = value
-        self._pcf[position] = (row.pcf_value, row.pcf_unit, bool(row.pcf_verified))
+        self._pcf[position] = (row.pcf_value, row.pcf_unit, bool(row.pcf_verified), row.verified_until)
         self._certifications[position] = tuple(row.certifications or ())
 
     def _read_owners(self, session: Session) -> None:
@@ -279,7 +283,7 @@ class OfferTable:
     # --- reading ------------------------------------------------------------------------------------
     def facts(self, row: int) -> OfferFacts:
         """The offer's facts, as `repository.visible_offer_facts` reads them from the database."""
-        value, unit, verified = self._pcf[row]
+        value, unit, verified, until = self._pcf[row]
         columns = self._columns
         category, kind = (
             self.categories.name(int(columns["category"][row])),
@@ -296,6 +300,7 @@ class OfferTable:
             pcf_verified=verified,
             supplier_alliances=self._owners.codes.get(int(columns["owner"][row]), frozenset()),
             certifications=self._certifications[row],
+            verified_until=until,
         )
 
     def category_agreement(self, rows: Rows, category: str | None) -> npt.NDArray[np.float64]:
@@ -362,7 +367,8 @@ class OfferTable:
             if values:
                 mask &= np.isin(self.column(name), np.asarray(vocabulary.lookup(values), dtype=np.int32))
         if criteria.require_verified:
-            mask &= self.column("verified")
+            # As `verification.holds`: verified, and now before its end.
+            mask &= self.column("verified") & (self.column("verified_until") > criteria.instant().timestamp())
         if criteria.alliance_only:
             code = criteria.alliance_only
             members = frozenset(owner for owner, codes in self._owners.codes.items() if code in codes)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from matchmaker import verification
 from matchmaker.matching.dense_snapshot import DenseSnapshot
 from matchmaker.matching.eligibility import Criteria, OfferFacts, Verdict, judge
 from matchmaker.matching.indexer import Catalogue
@@ -136,7 +138,11 @@ def score_offers(
         )
         topical = relevance(signals, weights)
         secondary = Secondary(
-            verified=offer.pcf_verified and offer.pcf_value is not None,
+            verified=verification.holds(
+                verified=offer.pcf_verified and offer.pcf_value is not None,
+                until=offer.verified_until,
+                now=datetime.now(UTC),  # a bonus, not a filter: the filter drew its line already
+            ),
             headroom_ratio=verdict.footprint.headroom_ratio if verdict.footprint else None,
             region_preferred=None
             if query.region_preference is None

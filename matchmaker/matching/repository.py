@@ -32,6 +32,7 @@ def visible_offer_facts(
         Offer.pcf_value,
         Offer.pcf_unit,
         Offer.pcf_verified,
+        Offer.verified_until,
         Offer.certifications,
     ).where(offer_visibility.matched_where(viewer))
     if ids is not None:
@@ -50,6 +51,7 @@ def visible_offer_facts(
             pcf_verified=row.pcf_verified,
             supplier_alliances=memberships.get(row.owner_id, frozenset()),
             certifications=tuple(row.certifications or ()),
+            verified_until=row.verified_until,
         )
         for row in rows
     ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -102,7 +103,10 @@ class OfferBrief(BaseModel):
     region: RegionName | None
     pcf_value: float | None
     pcf_unit: str | None
-    pcf_verified: bool
+    pcf_verified: bool = Field(description="verified now (`verification_status` says how)")
+    verification_status: Literal["verified", "expired", "self_declared"]
+    verified_by: str | None
+    verified_until: datetime | None
     standard: str | None
     alliances: list[str]
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.alliances import repository as alliances
 from matchmaker.auth import Principal
+from matchmaker.db.base import utcnow
 from matchmaker.db.models import Need, Offer
 from matchmaker.errors import NotFound, ValidationFailed, field_error
 from matchmaker.exchange import InvalidValue, check_footprint_pair
@@ -86,6 +87,7 @@ def need_criteria(need: Need, refinement: Refinement = Refinement()) -> Criteria
         kinds=refinement.kinds,
         regions=refinement.regions,
         certification=refinement.certification,
+        now=utcnow(),
     )
 
 
@@ -426,6 +428,7 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
         kinds=frozenset(request.kind),
         regions=frozenset(request.region),
         certification=request.certification,
+        now=utcnow(),
     )
     viewer = party_service.viewer_of(session=session, principal=principal)
     query = text_query(engine, request.text, category=None, region_preference=request.region_preference)

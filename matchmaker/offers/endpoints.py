@@ -93,7 +93,7 @@ def update_offer(
     With `If-Match`, only if the offer is still at that version (else 412 with the current `ETag`)."""
     offer = service.get_editable(session=session, principal=principal, offer_id=offer_id)
     if_match.require(offer)
-    offer = service.update(session=session, offer=offer, data=data)
+    offer = service.update(session=session, offer=offer, data=data, vouched=principal.is_operator)
     send_tag(response, offer)
     return service.to_read(session=session, offers=[offer])[0]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
+from matchmaker.db.base import utcnow
 from matchmaker.db.models import Alliance, Membership, Offer
 from matchmaker.db.query import fetch_page, lock_versioned, order_by_sort
 from matchmaker.pagination import PageRequest
@@ -75,6 +76,13 @@ def delete(session: Session, offer: Offer) -> None:
     session.flush()
 
 
+def verified_now() -> ColumnElement[bool]:
+    """`verification.holds` in SQL: verified, and not past its end."""
+    return and_(
+        Offer.pcf_verified.is_(True), or_(Offer.verified_until.is_(None), Offer.verified_until > utcnow())
+    )
+
+
 def list_page(
     session: Session,
     *,
@@ -95,7 +103,7 @@ def list_page(
     if filters.region:
         statement = statement.where(Offer.region.in_(covered_by(filters.region)))
     if filters.verified is not None:
-        statement = statement.where(Offer.pcf_verified.is_(filters.verified))
+        statement = statement.where(verified_now() if filters.verified else ~verified_now())
     if filters.status:
         statement = statement.where(Offer.status == filters.status)
     if filters.owner_id is not None:

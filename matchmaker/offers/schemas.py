@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -53,6 +53,7 @@ class OfferUpdate(RequestModel):
     pcf_unit: FootprintUnitText | None = None
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
     pcf_verified: Flag | None = None
+    pcf_valid_until: date | None = None
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
         default=None, max_length=50
@@ -61,6 +62,9 @@ class OfferUpdate(RequestModel):
     visibility: OfferVisibility | None = None
     visibility_alliance: AllianceCode | None = None
     attributes: dict[str, Any] | None = None
+
+
+VerificationStatus = Literal["verified", "expired", "self_declared"]
 
 
 class OfferRead(BaseModel):
@@ -80,7 +84,13 @@ class OfferRead(BaseModel):
     pcf_unit: str | None
     pcf_family: str | None
     declared_unit: str | None
-    pcf_verified: bool
+    pcf_verified: bool = Field(
+        description="verified now: vouched for by the operator or by accepted evidence, and not expired"
+    )
+    verification_status: VerificationStatus = Field(description="verified, expired or self_declared")
+    verification_source: str | None = Field(description="operator or evidence, when verified")
+    verified_by: str | None = Field(description="the verifier, when accepted evidence names one")
+    verified_until: datetime | None = Field(description="when the verification ends")
     standard: str | None
     certifications: list[str]
     attributes: dict[str, Any]

@@ -6,14 +6,17 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from matchmaker import verification
 from matchmaker.alliances import repository as alliances
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
+from matchmaker.db.base import utcnow
 from matchmaker.db.models import Offer, Organisation
 from matchmaker.errors import (
     Conflict,
@@ -30,6 +33,7 @@ from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
+from matchmaker.verification import end_of_day, last_day
 
 Outcome = Literal["created", "updated", "unchanged"]
 # The columns an offer takes from its validated fields (the footprint is handled apart).
@@ -83,9 +87,20 @@ def list_visible(
     )
 
 
+def verification_of(offer: Offer, *, now: datetime | None = None) -> verification.Verification:
+    """What the offer's verification is at `now` (default: this instant)."""
+    return verification.of(
+        verified=offer.pcf_verified,
+        until=offer.verified_until,
+        verified_by=offer.verified_by,
+        now=now or utcnow(),
+    )
+
+
 def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
-    """Render offers with their suppliers' current alliance memberships."""
+    """Render offers with their suppliers' current alliance memberships and their verification now."""
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id for offer in offers])
+    now = utcnow()
     return [
         OfferRead.model_validate(
             {
@@ -94,6 +109,8 @@ def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
                     for column in OfferRead.model_fields
                     if hasattr(offer, column)
                 },
+                "pcf_verified": verification_of(offer, now=now).status == "verified",
+                "verification_status": verification_of(offer, now=now).status,
                 "supplier": offer.owner.name,
                 "alliances": codes.get(offer.owner_id, []),
                 "visibility_alliance": offer.visibility_alliance.code if offer.visibility_alliance else None,
@@ -116,8 +133,11 @@ def _visibility_alliance_id(session: Session, visibility: str, code: str | None)
     return alliance_service.existing_id(session=session, code=code, field="visibility_alliance")
 
 
-def _assign(offer: Offer, values: dict[str, Any]) -> None:
-    """Set an offer's columns from validated values; unchanged values leave the row clean."""
+def _assign(offer: Offer, values: dict[str, Any], *, vouched: bool) -> None:
+    """Set an offer's columns from validated values; unchanged values leave the row clean.
+
+    `vouched`: the operator writes it (its API calls, its imports, its PACT pulls), whose word that the
+    footprint is verified counts; a vendor's does not (`_verification_columns`)."""
     footprint = stored_footprint(values.get("pcf_value"), values.get("pcf_unit"))
     columns: dict[str, Any] = {field: values.get(field) for field in _PLAIN_FIELDS}
     columns.update(
@@ -128,9 +148,44 @@ def _assign(offer: Offer, values: dict[str, Any]) -> None:
         description=values.get("description") or "",
         certifications=list(values.get("certifications") or []),
     )
+    columns.update(_verification_columns(offer, values, (footprint.value, footprint.unit), vouched=vouched))
     for column, value in columns.items():
         if getattr(offer, column) != value:
             setattr(offer, column, value)
+
+
+NOT_VERIFIED: dict[str, Any] = {
+    "pcf_verified": False, "verification_source": None, "verified_by": None, "verified_until": None,
+}  # fmt: skip
+
+
+def _verification_columns(
+    offer: Offer, values: dict[str, Any], footprint: tuple[float | None, str | None], *, vouched: bool
+) -> dict[str, Any]:
+    """Whether the footprint is verified after this write (`matchmaker.verification`).
+
+    The operator's word counts: verified, until the end of `pcf_valid_until` when given. A vendor may keep
+    a verification it has (accepted evidence) or give it up, but not claim one: ticking "verified" alone
+    leaves the footprint self-declared, and changing the footprint ends its verification (the evidence
+    spoke for the old value)."""
+    claimed = bool(values.get("pcf_verified")) and footprint[0] is not None
+    unchanged = (offer.pcf_value, offer.pcf_unit) == footprint
+    if vouched:
+        if not claimed:
+            return NOT_VERIFIED
+        valid_until = values.get("pcf_valid_until")
+        until = end_of_day(valid_until) if valid_until else None
+        if offer.pcf_verified and unchanged and offer.verified_until == until:
+            return {}  # as it was (an archive, a title): who verified it stays said
+        return {
+            "pcf_verified": True,
+            "verification_source": "operator",
+            "verified_by": None,
+            "verified_until": until,
+        }
+    if offer.pcf_verified and claimed and unchanged:
+        return {}
+    return NOT_VERIFIED
 
 
 def _readable_id(session: Session, *, owner_id: int, title: str) -> str:
@@ -165,15 +220,16 @@ def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offe
         visibility_alliance_id=_visibility_alliance_id(session, data.visibility, data.visibility_alliance),
         attributes=data.attributes,
     )
-    _assign(offer, data.model_dump())
+    _assign(offer, data.model_dump(), vouched=principal.is_operator)
     repository.add(session, offer)
     return offer
 
 
-def update(*, session: Session, offer: Offer, data: OfferUpdate) -> Offer:
-    """Apply a partial change, validating the merged offer as a whole."""
+def update(*, session: Session, offer: Offer, data: OfferUpdate, vouched: bool) -> Offer:
+    """Apply a partial change, validating the merged offer as a whole; `vouched` as for `_assign`."""
     changes = data.model_dump(exclude_unset=True)
     current = {field: getattr(offer, field) for field in (*_PLAIN_FIELDS, "pcf_value", "pcf_unit")}
+    current["pcf_valid_until"] = last_day(offer.verified_until)
     if "pcf_unit" in changes and "declared_unit" not in changes:
         current["declared_unit"] = None  # derive it again from the new unit
     merged = {**current, **{k: v for k, v in changes.items() if k in OfferFields.model_fields}}
@@ -192,7 +248,7 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate) -> Offer:
                 code="field.null",
                 values={"field": required},
             )
-    _assign(offer, fields.model_dump())
+    _assign(offer, fields.model_dump(), vouched=vouched)
     if "status" in changes:
         offer.status = changes["status"]
     if "visibility" in changes or "visibility_alliance" in changes:
@@ -213,12 +269,13 @@ def delete(*, session: Session, offer: Offer) -> None:
 
 
 def upsert_record(
-    *, session: Session, owner: Organisation, record: OfferRecord, create_alliances: bool,
+    *, session: Session, owner: Organisation, record: OfferRecord, by_operator: bool,
     known: dict[tuple[int, str], Offer] | None = None,
 ) -> tuple[Offer, Outcome]:  # fmt: skip
     """Create or update the owner's offer with the record's id; an identical record changes nothing.
 
-    Only the operator's import may create an alliance that the record names; anyone else's must exist.
+    Only the operator's import may create an alliance that the record names (anyone else's must exist), and
+    only its `pcf_verified: true` counts (the operator vouches for the file; `_verification_columns`).
 
     `known`: the offers of a batch of records, by (owner id, external id), looked up together beforehand
     (`repository.by_external_ids`): the offer is taken from it (and a new one added to it), and the row is
@@ -226,7 +283,7 @@ def upsert_record(
     """
     visibility_alliance_id = None
     if record.visibility == "alliance" and record.visibility_alliance:
-        if create_alliances:
+        if by_operator:
             visibility_alliance_id = alliance_service.ensure(
                 session=session, code=record.visibility_alliance
             ).id
@@ -246,7 +303,7 @@ def upsert_record(
         offer = Offer(owner_id=owner.id, external_id=record.id)
         if known is not None:
             known[key] = offer
-    _assign(offer, record.model_dump())
+    _assign(offer, record.model_dump(), vouched=by_operator)
     for column, value in (
         ("status", record.status),
         ("visibility", record.visibility),

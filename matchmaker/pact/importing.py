@@ -98,5 +98,5 @@ def _archive(session: Session, supplier: str, footprint_ids: list[str]) -> int:
         )
     ).all()
     for offer in older:
-        offer_service.update(session=session, offer=offer, data=OfferUpdate(status="archived"))
+        offer_service.update(session=session, offer=offer, data=OfferUpdate(status="archived"), vouched=True)
     return len(older)

@@ -40,11 +40,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from matchmaker import regions
+from matchmaker import regions, verification
 from matchmaker.db.models import Offer
 from matchmaker.exchange import CATEGORIES
 from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
 from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
+from matchmaker.verification import last_day
 
 SPEC_VERSION = "3.0.0"
 # Larger than any real footprint or amount; bounds the arithmetic done on pulled values.
@@ -235,11 +236,13 @@ def _synthesised(offer: Offer, *, issuer: str, stated: Footprint, base_unit: str
         "crossSectoralStandards": cross_sectoral_standards(offer.standard),
         "exemptedEmissionsPercent": "0",
     }
-    if offer.pcf_verified:
-        verification = {"coverage": "product level"}
+    if verification.holds(verified=offer.pcf_verified, until=offer.verified_until, now=datetime.now(UTC)):
+        verified = {"coverage": "product level"}
+        if offer.verified_by:
+            verified["providerName"] = offer.verified_by
         if offer.standard:
-            verification["standardName"] = offer.standard
-        pcf["verification"] = verification
+            verified["standardName"] = offer.standard
+        pcf["verification"] = verified
     footprint_id = str(
         uuid.uuid5(uuid.NAMESPACE_URL, f"urn:pact:{issuer}:offer:{offer.owner_id}:{offer.external_id}")
     )
@@ -356,6 +359,7 @@ def offer_record_of_footprint(
         "pcf_unit": f"kgCO2e/{offer_unit}",
         "declared_unit": offer_unit,
         "pcf_verified": _verified(pcf),
+        "pcf_valid_until": _validity_end(footprint),
         "standard": _standard(pcf),
         "status": "archived" if _status(footprint) == "Deprecated" else "published",
         "attributes": {"pact": _pact_facts(footprint, pcf)},
@@ -365,6 +369,18 @@ def offer_record_of_footprint(
         [item for item in preceding if isinstance(item, str)] if isinstance(preceding, list) else []
     )
     return PulledFootprint(footprint_id=footprint_id, record=record, preceding_ids=preceding_ids)
+
+
+def _validity_end(footprint: Mapping[str, Any]) -> str | None:
+    """The last whole day (in Shanghai) before PACT's validityPeriodEnd: its verification counts until
+    then, never past the instant the footprint says it ends."""
+    end = footprint.get("validityPeriodEnd")
+    if not isinstance(end, str):
+        return None
+    try:
+        return str(last_day(parse_datetime(end)))
+    except ValueError:
+        return None
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:

@@ -329,10 +329,12 @@ def _check_own_change(organisation: Organisation, fields: Collection[str]) -> No
     refused = sorted(set(fields) - REGISTRATION_FIELDS - {"licence"})
     if refused:
         raise Forbidden(f"only the platform operator may change {', '.join(refused)}")
-    locked = sorted(set(fields) & {"credit_code", "licence"})
-    if locked and organisation.admission_status not in ("pending", "rejected"):
+    if {"credit_code", "licence"} & set(fields) and organisation.admission_status not in (
+        "pending",
+        "rejected",
+    ):
         raise Forbidden(
-            f"an admitted organisation's {' and '.join(locked)} are changed by the platform operator"
+            "once admitted, an organisation's credit code and licence are changed by the platform operator"
         )
 
 

@@ -18,9 +18,11 @@ from matchmaker.auth import Principal
 from matchmaker.db.models import Alliance
 from matchmaker.local_time import local_time
 from matchmaker.matching.glossary import load_glossary
+from matchmaker.offers.service import verification_of
 from matchmaker.regions import display_name, every_region
 from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
+from matchmaker.verification import last_day
 from matchmaker.web.checks import describe_check
 from matchmaker.web.i18n import LANGUAGES, Translator, choose_language
 from matchmaker.web.sessions import (
@@ -65,6 +67,9 @@ def environment() -> Environment:
     env.filters["region"] = region_in_page_language
     env.filters["term"] = term_in_page_language
     env.filters["alliance_title"] = alliance_title
+    env.filters["last_day"] = last_day
+    env.filters["user_text"] = user_text
+    env.globals["verification_of"] = verification_of
     env.globals["every_region"] = every_region
     env.globals["region_name"] = display_name
     env.globals["describe_check"] = describe_check
@@ -90,6 +95,11 @@ def term_in_page_language(context: Context, label: str) -> Markup:
     if concept is not None and concept.chinese:
         return escape(concept.chinese[0])
     return Markup('<span lang="en" translate="no">{}</span>').format(label)
+
+
+def user_text(text: str) -> Markup:
+    """What a user wrote, set into a translated sentence: kept as written (translate="no")."""
+    return Markup('<span translate="no">{}</span>').format(text)
 
 
 def alliance_title(alliance: Alliance) -> str:

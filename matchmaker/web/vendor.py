@@ -291,7 +291,11 @@ def update_offer(
         # A form opened on an older version would silently undo the changes made since: refuse it.
         version = text(form, "version")
         attempt(lambda: require_version(version, offer))
-        attempt(lambda: offer_service.update(session=session, offer=offer, data=data), session=session)
+        vouched = user.principal.is_operator
+        attempt(
+            lambda: offer_service.update(session=session, offer=offer, data=data, vouched=vouched),
+            session=session,
+        )
     except FormErrors as errors:
         return _offer_form(request, session, user, offer=offer, form=posted, errors=errors)
     return RedirectResponse(f"/ui/offers/{offer.id}?done=saved", status_code=303)
@@ -301,7 +305,9 @@ def _set_status(
     session: Session, user: WebUser, form: FormData, offer_id: int, status: OfferStatus
 ) -> Response:
     offer = offer_service.get_editable(session=session, principal=user.principal, offer_id=offer_id)
-    offer_service.update(session=session, offer=offer, data=OfferUpdate(status=status))
+    offer_service.update(
+        session=session, offer=offer, data=OfferUpdate(status=status), vouched=user.principal.is_operator
+    )
     # Back to the page the button was on (the list or the detail), saying what happened.
     target = safe_next(text(form, "next"), default=f"/ui/offers/{offer.id}")
     separator = "&" if "?" in target else "?"

@@ -1,0 +1,53 @@
+"""When a footprint counts as third-party verified: the one rule, for the filters, the lists and the pages.
+
+A footprint is verified when someone the platform trusts vouched for it: the operator (its own import, a
+PACT pull) or the operator's acceptance of verification evidence the vendor submitted. A vendor's own tick
+never counts. Verification holds until its end: "valid until 2027-03-31" holds through that day in
+Shanghai, and ends at the first instant of the next (`end_of_day`); at that instant, exactly, it no longer
+counts, whatever a background sweep has yet to write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from matchmaker.local_time import TIME_ZONE
+
+Status = Literal["verified", "expired", "self_declared"]
+# How long an operator-vouched footprint without a stated end holds: PACT's default validity period
+# (three years after its reference period ends), counted here from when it was vouched for.
+DEFAULT_VALIDITY = timedelta(days=3 * 365)
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a validity that runs "until `day`" ends: midnight after it, in Shanghai."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=TIME_ZONE)
+
+
+def last_day(until: datetime | None) -> date | None:
+    """The day a validity runs until, from the instant it ends (`end_of_day`'s inverse)."""
+    return None if until is None else until.astimezone(TIME_ZONE).date() - timedelta(days=1)
+
+
+def holds(*, verified: bool, until: datetime | None, now: datetime) -> bool:
+    """Whether a verification counts at `now`: vouched for, and not past its end."""
+    return verified and (until is None or now < until)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What a badge says of a footprint's verification."""
+
+    status: Status
+    verified_by: str | None = None
+    until: datetime | None = None
+
+
+def of(*, verified: bool, until: datetime | None, verified_by: str | None, now: datetime) -> Verification:
+    if holds(verified=verified, until=until, now=now):
+        return Verification("verified", verified_by, until)
+    if verified:
+        return Verification("expired", verified_by, until)
+    return Verification("self_declared")
