@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.auth import Principal
 from matchmaker.config import Settings
+from matchmaker.db import footprint_history
 from matchmaker.db.changes import committed_changes
 from matchmaker.db.session import open_session
 from matchmaker.documents.store import DocumentStore
@@ -60,6 +61,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     SQLite's write lock as its transaction begins, so concurrent writers queue instead of failing."""
     factory = request.app.state.session_factory
     session = open_session(factory, writes=_writes(request))
+    # Who the footprint history names for what this request changes (`db.footprint_history`).
+    session.info[footprint_history.ACTOR] = functools.partial(acting_organisation, request)
     announcer = getattr(request.app.state, "pact_announcer", None)
     if announcer is not None:
         # Footprints of the offers it changes are announced to PACT clients after it commits.
@@ -134,9 +137,22 @@ def get_principal(
 ) -> Principal:
     """Authenticate the caller by API key (Bearer or X-API-Key), unless the route already did."""
     known = request.scope.get(_PRINCIPAL_KEY)
-    if isinstance(known, Principal):
-        return known
-    return authenticate_key(session=session, plaintext=_presented_key(bearer, api_key))
+    principal = (
+        known
+        if isinstance(known, Principal)
+        else authenticate_key(session=session, plaintext=_presented_key(bearer, api_key))
+    )
+    request.state.principal = principal
+    return principal
+
+
+def acting_organisation(request: Request) -> int | None:
+    """The organisation a request acts for: its API key's, or its signed-in page user's."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        web_user = getattr(request.state, "web_user", None)
+        principal = web_user.principal if web_user is not None else None
+    return principal.organisation_id if principal is not None else None
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

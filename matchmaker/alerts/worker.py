@@ -16,6 +16,7 @@ from matchmaker.alerts.delivery import deliver_due
 from matchmaker.alerts.producer import AlertProducer
 from matchmaker.matching.lifecycle import EngineStart
 from matchmaker.needs.deadlines import DeadlineKeeper
+from matchmaker.offers.expiry import ExpiryWatch
 from matchmaker.process_lead import ProcessLead
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class AlertWorkers:
         self._lead = ProcessLead(data_dir / "alerts.lock")
         self._producer = AlertProducer()
         self._deadlines = DeadlineKeeper()
+        self._expiry = ExpiryWatch()
         self._client = httpx.Client(follow_redirects=False)
         self._threads = [
             _Every("alerts", self._make),
@@ -90,5 +92,6 @@ class AlertWorkers:
         if not self._lead.take():
             return
         self._deadlines.run(self._session_factory)
+        self._expiry.run(self._session_factory)
         if self._starting.ready:
             self._producer.run(self._starting.engine, self._session_factory)

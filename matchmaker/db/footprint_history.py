@@ -17,7 +17,10 @@ from matchmaker.db.base import utcnow
 from matchmaker.db.models import FootprintVersion, Offer
 
 # What a buyer relies on in a footprint; a change of anything else (a title) leaves no new version here.
-TRACKED = ("pcf_value", "pcf_unit", "pcf_verified", "status")
+TRACKED = ("pcf_value", "pcf_unit", "pcf_verified", "verified_until", "verification_source", "status")
+# Where a session's owner says who it acts for: a callable giving the organisation's id, or None (set by the
+# request's session, `deps.get_session`).
+ACTOR = "actor"
 
 
 def _footprint_changed(offer: Offer) -> bool:
@@ -32,6 +35,8 @@ def _keep_versions(session: Session, context: Any) -> None:
     if not written:
         return
     now = utcnow()
+    who = session.info.get(ACTOR)
+    actor = who() if callable(who) else None
     session.connection().execute(
         insert(FootprintVersion),
         [
@@ -41,8 +46,12 @@ def _keep_versions(session: Session, context: Any) -> None:
                 "pcf_value": offer.pcf_value,
                 "pcf_unit": offer.pcf_unit,
                 "pcf_verified": bool(offer.pcf_verified),
+                "verified_until": offer.verified_until,
+                "verification_source": offer.verification_source,
+                "verified_by": offer.verified_by,
                 "status": offer.status,
                 "recorded_at": now,
+                "changed_by_id": actor,
             }
             for offer in written
         ],

@@ -418,8 +418,15 @@ class FootprintVersion(Base):
     pcf_value: Mapped[float | None] = mapped_column(Float)
     pcf_unit: Mapped[str | None] = mapped_column(String(32))
     pcf_verified: Mapped[bool] = mapped_column(Boolean)
+    verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verification_source: Mapped[str | None] = mapped_column(String(16))
+    verified_by: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The organisation whose key or page made the change (None: the platform itself, a CLI import).
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+
+    changed_by: Mapped[Organisation | None] = relationship()
 
 
 class Alert(Base):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from matchmaker.db.base import utcnow
-from matchmaker.db.models import Alliance, Membership, Offer
+from matchmaker.db.models import Alliance, FootprintVersion, Membership, Offer
 from matchmaker.db.query import fetch_page, lock_versioned, order_by_sort
 from matchmaker.pagination import PageRequest
 from matchmaker.regions import covered_by
@@ -81,6 +82,29 @@ def verified_now() -> ColumnElement[bool]:
     return and_(
         Offer.pcf_verified.is_(True), or_(Offer.verified_until.is_(None), Offer.verified_until > utcnow())
     )
+
+
+def footprint_versions(session: Session, offer_id: int, *, limit: int) -> Sequence[FootprintVersion]:
+    """The offer's footprint as it stood from each change on, newest first, with who changed it."""
+    statement = (
+        select(FootprintVersion)
+        .where(FootprintVersion.offer_id == offer_id)
+        .options(joinedload(FootprintVersion.changed_by))
+        .order_by(FootprintVersion.version.desc())
+        .limit(limit)
+    )
+    return session.scalars(statement).all()
+
+
+def verification_ending_between(session: Session, *, start: datetime, end: datetime) -> Sequence[Offer]:
+    """Published offers whose verification holds at `start` and ends by `end`."""
+    statement = select(Offer).where(
+        Offer.status == "published",
+        Offer.pcf_verified.is_(True),
+        Offer.verified_until > start,
+        Offer.verified_until <= end,
+    )
+    return session.scalars(statement.order_by(Offer.id)).all()
 
 
 def list_page(

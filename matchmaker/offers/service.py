@@ -17,7 +17,7 @@ from matchmaker.alliances import repository as alliances
 from matchmaker.alliances import service as alliance_service
 from matchmaker.auth import Principal
 from matchmaker.db.base import utcnow
-from matchmaker.db.models import Offer, Organisation
+from matchmaker.db.models import FootprintVersion, Offer, Organisation
 from matchmaker.errors import (
     Conflict,
     Forbidden,
@@ -95,6 +95,16 @@ def verification_of(offer: Offer, *, now: datetime | None = None) -> verificatio
         verified_by=offer.verified_by,
         now=now or utcnow(),
     )
+
+
+# The most changes an offer's history shows.
+HISTORY_SHOWN = 50
+
+
+def history(*, session: Session, offer: Offer) -> Sequence[FootprintVersion]:
+    """Every change of the offer's footprint, unit, verification or status: who, when, and what it became
+    (each row is the state from then on; the row below it is what it was before)."""
+    return repository.footprint_versions(session, offer.id, limit=HISTORY_SHOWN)
 
 
 def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:

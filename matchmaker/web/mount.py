@@ -15,6 +15,7 @@ from matchmaker.errors import MatchmakerError, answer_errors_under, field_errors
 from matchmaker.web import (
     alerts,
     buyer,
+    evidence,
     feedback,
     inquiries,
     metrics,
@@ -50,6 +51,7 @@ def install_web(app: FastAPI) -> None:
         needs_search,
         operator,
         registration,
+        evidence,
     ):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
 

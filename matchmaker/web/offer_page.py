@@ -15,6 +15,7 @@ from matchmaker.alliances import repository as alliance_repository
 from matchmaker.db.models import Offer
 from matchmaker.deps import EngineDep, SessionDep
 from matchmaker.errors import NotFound
+from matchmaker.evidence import service as evidence_service
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
 from matchmaker.matching.schemas import NearMiss, OfferMatch
@@ -58,6 +59,8 @@ def offer_page(
             owner.id, []
         ),
         "facts": _facts(offer),
+        "evidence": evidence_service.readable(session=session, principal=user.principal, offer=offer),
+        "history": offer_service.history(session=session, offer=offer),
         "declared": _declared(offer),
         "fitting": None,
         "editable": user.principal.is_operator or offer.owner_id == user.principal.organisation_id,

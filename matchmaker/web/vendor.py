@@ -62,7 +62,7 @@ LIST_SEPARATORS = re.compile(r"[,，、;；]")
 # The multipart wrapping around the file (boundaries, headers, the CSRF field) is small; allow for it
 # when refusing a body by its declared length, and check the file itself exactly once it is read.
 FORM_OVERHEAD = 64 * 1024
-NOTICES = ("created", "saved", "published", "archived")
+NOTICES = ("created", "saved", "published", "archived", "evidence")
 
 
 def _owner_filter(user: WebUser) -> int | None:

@@ -65,9 +65,29 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("verification_source", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("verified_by", sa.String(length=200), nullable=True))
     op.execute("UPDATE offers SET verification_source = 'operator' WHERE pcf_verified")
+    with op.batch_alter_table("footprint_versions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("verified_until", matchmaker.db.base.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(sa.Column("verification_source", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("verified_by", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("changed_by_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_footprint_versions_changed_by_id_organisations"),
+            "organisations",
+            ["changed_by_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("footprint_versions", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_footprint_versions_changed_by_id_organisations"), type_="foreignkey"
+        )
+        for column in ("changed_by_id", "verified_by", "verification_source", "verified_until"):
+            batch_op.drop_column(column)
     with op.batch_alter_table("offers", schema=None) as batch_op:
         batch_op.drop_column("verified_by")
         batch_op.drop_column("verification_source")
