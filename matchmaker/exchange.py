@@ -115,6 +115,8 @@ def _known_declared_unit(value: str) -> str:
 DeclaredUnitText = Annotated[str, StringConstraints(max_length=32), AfterValidator(_known_declared_unit)]
 Quantity = Annotated[float, NotText, Field(allow_inf_nan=False, gt=0, le=1e12)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# A day a verification was made or holds until: within reason (a calendar's last day cannot end).
+VerificationDay = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2199, 12, 31))]
 
 
 def _known_region(value: str) -> str:
@@ -166,7 +168,7 @@ class OfferFields(RequestModel):
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
     pcf_verified: Flag = False
     # The last day the verification holds (in Shanghai); counted only from the operator (`verification`).
-    pcf_valid_until: date | None = None
+    pcf_valid_until: VerificationDay | None = None
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=list, max_length=50

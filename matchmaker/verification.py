@@ -22,7 +22,10 @@ DEFAULT_VALIDITY = timedelta(days=3 * 365)
 
 
 def end_of_day(day: date) -> datetime:
-    """The instant a validity that runs "until `day`" ends: midnight after it, in Shanghai."""
+    """The instant a validity that runs "until `day`" ends: midnight after it, in Shanghai (the calendar's
+    last day never ends)."""
+    if day >= date.max:
+        return datetime.max.replace(tzinfo=TIME_ZONE)
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=TIME_ZONE)
 
 

@@ -268,3 +268,20 @@ def test_the_pact_listing_carries_a_verification_only_while_it_holds(
     assert ("verification" in footprint["pcf"]) is (status == "verified")
     if status == "verified":
         assert footprint["pcf"]["verification"]["providerName"] == "中国质量认证中心"
+
+
+def test_a_validity_past_any_calendar_is_refused_not_a_500(client: TestClient, market: Market) -> None:
+    offer_id = _create(client, market)
+    for bad in ("9999-12-31", "1900-01-01"):
+        refused = client.post(
+            f"/offers/{offer_id}/evidence",
+            json={**EVIDENCE, "valid_until": bad},
+            headers=market.eaf_steel.headers,
+        )
+        assert refused.status_code == 422, bad
+        line = (
+            '{"id": "x", "supplier": "Jiangsu Green Steel", "title": "x", "kind": "product",'
+            f' "category": "steel", "pcf_value": 1, "pcf_unit": "tCO2e/t", "pcf_verified": true, "pcf_valid_until": "{bad}"}}'
+        )
+        report = client.post("/imports/offers", content=line, headers=market.operator.headers).json()
+        assert report["errors"][0]["line"] == 1, bad

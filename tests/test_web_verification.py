@@ -15,17 +15,10 @@ from matchmaker.db.base import utcnow
 from matchmaker.db.models import Alert
 from matchmaker.offers.expiry import warn_of_expiry
 from tests.markets import Market
+from tests.test_verification import EVIDENCE, PDF
 from tests.web_support import csrf_token, post_form, sign_in
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-FIELDS = {
-    "verifier": "中国质量认证中心",
-    "accreditation": "CNAS C001-P",
-    "report_number": "CQC-PCF-2026-0042",
-    "standard": "ISO 14067",
-    "verified_on": "2026-10-01",
-    "valid_until": "2029-09-30",
-}
+FIELDS = EVIDENCE  # the page's form has the API's fields
 
 
 def _unverify(client: TestClient, market: Market, offer_id: int) -> None:

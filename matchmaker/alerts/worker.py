@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.alerts.delivery import deliver_due
 from matchmaker.alerts.producer import AlertProducer
 from matchmaker.matching.lifecycle import EngineStart
-from matchmaker.needs.deadlines import DeadlineKeeper
-from matchmaker.offers.expiry import ExpiryWatch
+from matchmaker.needs.deadlines import deadline_keeper
+from matchmaker.offers.expiry import expiry_watch
 from matchmaker.process_lead import ProcessLead
 
 logger = logging.getLogger(__name__)
@@ -63,8 +63,8 @@ class AlertWorkers:
         # stored once all the same, but ranked twice).
         self._lead = ProcessLead(data_dir / "alerts.lock")
         self._producer = AlertProducer()
-        self._deadlines = DeadlineKeeper()
-        self._expiry = ExpiryWatch()
+        self._deadlines = deadline_keeper()
+        self._expiry = expiry_watch()
         self._client = httpx.Client(follow_redirects=False)
         self._threads = [
             _Every("alerts", self._make),

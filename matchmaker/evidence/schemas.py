@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from matchmaker.documents.schemas import DocumentRead
-from matchmaker.exchange import InvalidValue
+from matchmaker.exchange import InvalidValue, VerificationDay
 from matchmaker.schema_types import RequestModel
 
 EvidenceStatus = Literal["submitted", "accepted", "rejected"]
@@ -24,8 +24,8 @@ class EvidenceCreate(RequestModel):
     accreditation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     report_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     standard: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    verified_on: date
-    valid_until: date
+    verified_on: VerificationDay
+    valid_until: VerificationDay
 
     @model_validator(mode="after")
     def _in_order(self) -> Self:

@@ -3,20 +3,16 @@ once per offer and end, so that they can file new evidence in time (run by the a
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from matchmaker.alerts import repository as alerts
 from matchmaker.db.base import utcnow
-from matchmaker.db.session import transaction
 from matchmaker.offers import repository
+from matchmaker.periodic import Chore
 from matchmaker.verification import last_day
 
-logger = logging.getLogger(__name__)
-EVERY_SECONDS = 60.0
 WARN_BEFORE = timedelta(days=30)
 
 
@@ -36,21 +32,9 @@ def warn_of_expiry(*, session: Session, now: datetime) -> int:
     return len(alerts.add_new(session, rows))
 
 
-class ExpiryWatch:
-    """Runs `warn_of_expiry` at most once every `EVERY_SECONDS`."""
-
-    def __init__(self) -> None:
-        self._last = float("-inf")
-
-    def run(self, session_factory: sessionmaker[Session]) -> None:
-        if time.monotonic() - self._last < EVERY_SECONDS:
-            return
-        self._last = time.monotonic()
-        try:
-            with transaction(session_factory) as session:
-                warned = warn_of_expiry(session=session, now=utcnow())
-        except Exception:  # tried again at the next run
-            logger.exception("could not warn of ending verifications")
-            return
-        if warned:
-            logger.info("warned of %d verifications ending within 30 days", warned)
+def expiry_watch() -> Chore:
+    """Runs `warn_of_expiry` at most once a minute (run by the alerts' thread)."""
+    return Chore(
+        lambda session: warn_of_expiry(session=session, now=utcnow()),
+        done="warned of %d verifications ending within 30 days",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -19,6 +19,7 @@ from matchmaker.exchange import (
     Region,
     RegionName,
     Title,
+    VerificationDay,
 )
 from matchmaker.schema_types import BodyId, Flag, FootprintNumber, RequestModel
 
@@ -53,7 +54,7 @@ class OfferUpdate(RequestModel):
     pcf_unit: FootprintUnitText | None = None
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
     pcf_verified: Flag | None = None
-    pcf_valid_until: date | None = None
+    pcf_valid_until: VerificationDay | None = None
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
         default=None, max_length=50
