@@ -281,7 +281,8 @@ def test_a_validity_past_any_calendar_is_refused_not_a_500(client: TestClient, m
         assert refused.status_code == 422, bad
         line = (
             '{"id": "x", "supplier": "Jiangsu Green Steel", "title": "x", "kind": "product",'
-            f' "category": "steel", "pcf_value": 1, "pcf_unit": "tCO2e/t", "pcf_verified": true, "pcf_valid_until": "{bad}"}}'
+            ' "category": "steel", "pcf_value": 1, "pcf_unit": "tCO2e/t", "pcf_verified": true,'
+            f' "pcf_valid_until": "{bad}"}}'
         )
         report = client.post("/imports/offers", content=line, headers=market.operator.headers).json()
         assert report["errors"][0]["line"] == 1, bad
