@@ -116,7 +116,8 @@ DeclaredUnitText = Annotated[str, StringConstraints(max_length=32), AfterValidat
 Quantity = Annotated[float, NotText, Field(allow_inf_nan=False, gt=0, le=1e12)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 # A day a verification was made or holds until: within reason (a calendar's last day cannot end).
-VerificationDay = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2199, 12, 31))]
+VERIFICATION_DAYS = (date(1990, 1, 1), date(2199, 12, 31))
+VerificationDay = Annotated[date, Field(ge=VERIFICATION_DAYS[0], le=VERIFICATION_DAYS[1])]
 
 
 def _known_region(value: str) -> str:

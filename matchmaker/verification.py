@@ -17,8 +17,13 @@ from matchmaker.local_time import TIME_ZONE
 
 Status = Literal["verified", "expired", "self_declared"]
 # How long an operator-vouched footprint without a stated end holds: PACT's default validity period
-# (three years after its reference period ends), counted here from when it was vouched for.
+# (three years after its reference period ends), counted here from the day it was vouched for.
 DEFAULT_VALIDITY = timedelta(days=3 * 365)
+
+
+def local_today() -> date:
+    """Today in Shanghai, the calendar validity days are counted in."""
+    return datetime.now(TIME_ZONE).date()
 
 
 def end_of_day(day: date) -> datetime:

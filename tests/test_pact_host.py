@@ -211,7 +211,9 @@ def test_offers_missing_from_the_cache_load_in_chunks_and_one_gone_meanwhile_is_
     def with_a_draft(*args: Any, **kwargs: Any) -> list[Any]:
         # As if the draft had been published when its state was read and withdrawn before its loading.
         draft = world.offers["draft"]
-        gone = (draft.id, draft.version, draft.updated_at, draft.created_at, draft.owner_id, "Member Steel")
+        gone = (
+            draft.id, draft.version, draft.updated_at, draft.created_at, draft.owner_id, "Member Steel", None
+        )  # fmt: skip
         return sorted([*states(*args, **kwargs), gone])
 
     monkeypatch.setattr(repository, "published_offer_states", with_a_draft)

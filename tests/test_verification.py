@@ -144,6 +144,8 @@ def test_evidence_speaks_for_the_footprint_it_was_submitted_with(client: TestCli
         f"/offers/{offer_id}", json={"pcf_value": 0.2}, headers=market.eaf_steel.headers
     ).json()
     assert lowered["verification_status"] == "self_declared"
+    # Its accepted evidence spoke for the old value: buyers no longer see it.
+    assert client.get(f"/offers/{offer_id}/evidence", headers=market.buyer.headers).json() == []
     # A title changes nothing of it.
     _review(client, market, _submit(client, market, offer_id), decision="accepted")
     retitled = client.patch(
@@ -220,6 +222,8 @@ def test_the_evidence_document_follows_the_offer_and_its_acceptance(
     uploaded = client.put(f"{url}?filename=report.pdf", content=PDF, headers=market.eaf_steel.headers)
     assert uploaded.status_code == 200, uploaded.text
     assert uploaded.json()["document"]["media_type"] == "application/pdf"
+    # The report the operator will open is the one filed: never swapped under it.
+    assert client.put(url, content=PDF + b" ", headers=market.eaf_steel.headers).status_code == 409
     assert client.get(url, headers=market.eaf_steel.headers).content == PDF
     assert client.get(url, headers=market.operator.headers).content == PDF
     assert client.get(url, headers=market.buyer.headers).status_code == 404  # not accepted yet
@@ -245,6 +249,17 @@ def test_the_operator_vouches_with_its_import_and_a_validity_end(client: TestCli
     offer = next(o for o in listed if o["external_id"] == "op-rebar")
     assert (offer["verification_status"], offer["verification_source"]) == ("verified", "operator")
     assert datetime.fromisoformat(offer["verified_until"]) == end_of_day(date(2028, 6, 30))
+    # Without a stated end, PACT's default: three years.
+    plain = line.replace("op-rebar", "op-rebar-2").replace(', "pcf_valid_until": "2028-06-30"', "")
+    assert client.post("/imports/offers", content=plain, headers=market.operator.headers).status_code == 200
+    listed = client.get("/offers?per_page=100", headers=market.buyer.headers).json()["items"]
+    until = datetime.fromisoformat(
+        next(o for o in listed if o["external_id"] == "op-rebar-2")["verified_until"]
+    )
+    assert timedelta(days=3 * 365 - 2) < until - datetime.now(UTC) < timedelta(days=3 * 365 + 2)
+    # Imported again as it is, it keeps its end (the import changes nothing).
+    again = client.post("/imports/offers", content=plain, headers=market.operator.headers).json()
+    assert again["unchanged"] == 1, again
     # The same line from the vendor's own import is the vendor's word only.
     own = line.replace("op-rebar", "own-rebar")
     vendor_import = client.post("/imports/offers", content=own, headers=market.eaf_steel.headers)

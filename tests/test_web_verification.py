@@ -75,7 +75,7 @@ def test_evidence_filed_on_the_page_reviewed_in_the_queue_and_shown_to_buyers(
 
 
 def test_a_vendor_is_warned_once_of_a_verification_ending_within_30_days(
-    session: Session, market: Market
+    session: Session, market: Market, client: TestClient
 ) -> None:
     offer = market.offers["eaf-rebar"]
     offer.verified_until = utcnow() + timedelta(days=10)
@@ -87,3 +87,9 @@ def test_a_vendor_is_warned_once_of_a_verification_ending_within_30_days(
     session.commit()
     alerts = session.scalars(select(Alert).where(Alert.kind == "verification_expiring")).all()
     assert [(a.organisation_id, a.offer_id) for a in alerts] == [(market.eaf_steel.id, offer.id)]
+    # In the vendor's inbox, through the API and on its page.
+    inbox = client.get("/alerts", headers=market.eaf_steel.headers)
+    assert inbox.status_code == 200 and inbox.json()["items"][0]["kind"] == "verification_expiring"
+    client.cookies.set("mm_lang", "zh")
+    sign_in(client, market.eaf_steel.key)
+    assert "核查即将到期" in client.get("/ui/alerts").text

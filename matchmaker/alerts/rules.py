@@ -19,7 +19,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-AlertKind = Literal["offer_fits_need", "offer_changed", "offer_withdrawn", "need_fits_offer", "need_closed"]
+AlertKind = Literal[
+    "offer_fits_need", "offer_changed", "offer_withdrawn", "need_fits_offer", "need_closed",
+    "verification_expiring",
+]  # fmt: skip
 # How far down a new need's matches its suppliers are told of it: the first page its buyer reads.
 ALERTED_RANKS = 10
 

@@ -50,9 +50,10 @@ def attach_document(
     limit: int,
 ) -> VerificationEvidence:
     """The report or certificate itself (a PDF or an image), while the evidence awaits review."""
-    if evidence.status != "submitted":
+    if evidence.status != "submitted" or evidence.document_id is not None:
+        # Once attached, the report the operator reviews is the one it opens: never swapped under it.
         raise Conflict(
-            f"evidence {evidence.id} was {evidence.status} already; submit new evidence instead",
+            f"evidence {evidence.id} has its report already or was reviewed; submit new evidence instead",
             code="evidence.reviewed",
             values={"status": evidence.status},
         )
@@ -70,10 +71,10 @@ def attach_document(
 
 def readable(*, session: Session, principal: Principal, offer: Offer) -> Sequence[VerificationEvidence]:
     """The offer's evidence the caller may read (it may see the offer): all of it for the vendor and the
-    operator, the accepted for anyone else."""
-    return repository.of_offer(
-        session, offer.id, statuses=None if _is_party(principal, offer) else ["accepted"]
-    )
+    operator; for anyone else, the accepted evidence that speaks for the footprint as it stands."""
+    if _is_party(principal, offer):
+        return repository.of_offer(session, offer.id, statuses=None)
+    return [e for e in repository.of_offer(session, offer.id, statuses=["accepted"]) if _current(e, offer)]
 
 
 def get_readable(
@@ -82,7 +83,7 @@ def get_readable(
     evidence = repository.get(session, evidence_id)
     if evidence is None or evidence.offer_id != offer.id:
         raise NotFound(f"evidence {evidence_id} not found")
-    if evidence.status != "accepted" and not _is_party(principal, offer):
+    if not _is_party(principal, offer) and not (evidence.status == "accepted" and _current(evidence, offer)):
         raise NotFound(f"evidence {evidence_id} not found")
     return evidence
 
@@ -129,7 +130,8 @@ def review(*, session: Session, evidence: VerificationEvidence, data: EvidenceRe
         offer.verified_by = evidence.verifier
         offer.verified_until = end_of_day(evidence.valid_until)
     evidence.status = data.decision
-    evidence.review_reason = data.reason or None
+    # A reason is the vendor's to act on; an acceptance needs none (anyone who may see the offer reads it).
+    evidence.review_reason = (data.reason or None) if data.decision == "rejected" else None
     evidence.reviewed_at = now
     session.flush()
     return evidence
@@ -149,6 +151,11 @@ def _check_acceptable(evidence: VerificationEvidence, *, now: datetime) -> None:
             code="evidence.expired",
             values={"date": str(evidence.valid_until)},
         )
+
+
+def _current(evidence: VerificationEvidence, offer: Offer) -> bool:
+    """Whether the evidence still speaks for the offer: its footprint, as the offer states it now."""
+    return (evidence.pcf_value, evidence.pcf_unit) == (offer.pcf_value, offer.pcf_unit)
 
 
 def _is_party(principal: Principal, offer: Offer) -> bool:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from matchmaker import verification
-from matchmaker.db.base import utcnow
 from matchmaker.db.models import Need, Offer
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.ranking import Scored
@@ -20,13 +18,12 @@ from matchmaker.matching.schemas import (
     ScoreParts,
 )
 from matchmaker.matching.scoring import Points, judged_points, points
+from matchmaker.offers.service import verification_of
 from matchmaker.regions import english_name
 
 
 def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
-    verified = verification.of(
-        verified=offer.pcf_verified, until=offer.verified_until, verified_by=offer.verified_by, now=utcnow()
-    )
+    verified = verification_of(offer)
     return OfferBrief(
         id=offer.id,
         external_id=offer.external_id,

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from matchmaker.alerts import delivery
 from matchmaker.alerts import repository as alerts
 from matchmaker.db.base import utcnow
 from matchmaker.offers import repository
@@ -29,7 +30,9 @@ def warn_of_expiry(*, session: Session, now: datetime) -> int:
         }
         for offer in repository.verification_ending_between(session, start=now, end=now + WARN_BEFORE)
     ]
-    return len(alerts.add_new(session, rows))
+    new = alerts.add_new(session, rows)
+    delivery.queue(session, new)  # to the vendor's webhook too
+    return len(new)
 
 
 def expiry_watch() -> Chore:

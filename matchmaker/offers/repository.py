@@ -80,7 +80,9 @@ def delete(session: Session, offer: Offer) -> None:
 def verified_now() -> ColumnElement[bool]:
     """`verification.holds` in SQL: verified, and not past its end."""
     return and_(
-        Offer.pcf_verified.is_(True), or_(Offer.verified_until.is_(None), Offer.verified_until > utcnow())
+        Offer.pcf_verified.is_(True),
+        Offer.pcf_value.is_not(None),
+        or_(Offer.verified_until.is_(None), Offer.verified_until > utcnow()),
     )
 
 

@@ -33,7 +33,7 @@ from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
-from matchmaker.verification import end_of_day, last_day
+from matchmaker.verification import DEFAULT_VALIDITY, end_of_day, last_day, local_today
 
 Outcome = Literal["created", "updated", "unchanged"]
 # The columns an offer takes from its validated fields (the footprint is handled apart).
@@ -90,7 +90,7 @@ def list_visible(
 def verification_of(offer: Offer, *, now: datetime | None = None) -> verification.Verification:
     """What the offer's verification is at `now` (default: this instant)."""
     return verification.of(
-        verified=offer.pcf_verified,
+        verified=offer.pcf_verified and offer.pcf_value is not None,
         until=offer.verified_until,
         verified_by=offer.verified_by,
         now=now or utcnow(),
@@ -184,9 +184,12 @@ def _verification_columns(
         if not claimed:
             return NOT_VERIFIED
         valid_until = values.get("pcf_valid_until")
-        until = end_of_day(valid_until) if valid_until else None
+        if valid_until is None and offer.pcf_verified and unchanged:
+            return {}  # as it was (an archive, a title, the same line imported again): its end stays
+        # Without a stated end, PACT's default validity: three years.
+        until = end_of_day(valid_until or local_today() + DEFAULT_VALIDITY)
         if offer.pcf_verified and unchanged and offer.verified_until == until:
-            return {}  # as it was (an archive, a title): who verified it stays said
+            return {}
         return {
             "pcf_verified": True,
             "verification_source": "operator",

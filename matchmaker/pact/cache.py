@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from matchmaker.db.models import Offer
@@ -33,19 +33,24 @@ from matchmaker.pact.repository import OfferState
 # About 2.5 KB each (scripts/bench_pact.py): at most some 120 MB, reached only with 50,000 offers served.
 MAX_FOOTPRINTS = 50_000
 
-# The issuer, then the offer's state as `repository.published_offer_states` reads it (id first).
-FootprintKey = tuple[str, int, int, datetime, datetime, int, str]
+# The issuer, the offer's state as `repository.published_offer_states` reads it (id first, its verification's
+# end last), and whether that verification still holds: a footprint mapped while it held is not served after.
+FootprintKey = tuple[str, int, int, datetime, datetime, int, str, datetime | None, bool]
 
 
 def footprint_key(offer: Offer, *, issuer: str) -> FootprintKey:
     """Everything `footprint_of_offer(offer, issuer=issuer)` depends on, by identity or by value."""
-    state = (offer.id, offer.version, offer.updated_at, offer.created_at, offer.owner_id, offer.owner.name)
+    state = (
+        offer.id, offer.version, offer.updated_at, offer.created_at, offer.owner_id, offer.owner.name,
+        offer.verified_until,
+    )  # fmt: skip
     return state_key(state, issuer=issuer)
 
 
 def state_key(state: OfferState, *, issuer: str) -> FootprintKey:
     """The key of an offer in this state, read without loading the offer."""
-    return (issuer, *state)
+    until = state[-1]
+    return (issuer, *state, until is None or datetime.now(UTC) < until)
 
 
 class FootprintCache:

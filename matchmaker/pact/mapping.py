@@ -42,7 +42,7 @@ from pydantic import ValidationError
 
 from matchmaker import regions, verification
 from matchmaker.db.models import Offer
-from matchmaker.exchange import CATEGORIES
+from matchmaker.exchange import CATEGORIES, VERIFICATION_DAYS
 from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
 from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
 from matchmaker.verification import last_day
@@ -208,8 +208,11 @@ def _served_original(offer: Offer, stated: Footprint) -> dict[str, Any] | None:
     version = served.get("specVersion")
     if isinstance(version, str) and re.fullmatch(r"3\.[0-9]+", version):
         served["specVersion"] = f"{version}.0"
-    # The offer's own status wins: an offer archived here is deprecated whatever its source said.
+    # The offer's own status wins: an offer archived here is deprecated whatever its source said; so does
+    # its verification (withdrawn or expired here, it is not served as verified).
     served["status"] = _footprint_status(offer)
+    if isinstance(served.get("pcf"), dict) and not _verified_now(offer):
+        served["pcf"].pop("verification", None)
     try:
         validate_footprint(served)
     except ValidationError:
@@ -236,7 +239,7 @@ def _synthesised(offer: Offer, *, issuer: str, stated: Footprint, base_unit: str
         "crossSectoralStandards": cross_sectoral_standards(offer.standard),
         "exemptedEmissionsPercent": "0",
     }
-    if verification.holds(verified=offer.pcf_verified, until=offer.verified_until, now=datetime.now(UTC)):
+    if _verified_now(offer):
         verified = {"coverage": "product level"}
         if offer.verified_by:
             verified["providerName"] = offer.verified_by
@@ -266,6 +269,10 @@ def _synthesised(offer: Offer, *, issuer: str, stated: Footprint, base_unit: str
         # A pulled offer whose footprint changed here: this footprint succeeds the one it came from.
         footprint["precedingPfIds"] = [pulled_id]
     return footprint
+
+
+def _verified_now(offer: Offer) -> bool:
+    return verification.holds(verified=offer.pcf_verified, until=offer.verified_until, now=datetime.now(UTC))
 
 
 def _footprint_status(offer: Offer) -> str:
@@ -378,9 +385,11 @@ def _validity_end(footprint: Mapping[str, Any]) -> str | None:
     if not isinstance(end, str):
         return None
     try:
-        return str(last_day(parse_datetime(end)))
-    except ValueError:
+        day = last_day(parse_datetime(end))
+    except (ValueError, OverflowError):  # unreadable, or a calendar's edge ("9999-12-31T23:59:59Z")
         return None
+    # Beyond what a verification day may be: no stated end (the default validity applies).
+    return str(day) if day is not None and VERIFICATION_DAYS[0] <= day <= VERIFICATION_DAYS[1] else None
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:

@@ -14,7 +14,8 @@ from matchmaker.db.query import ID_CHUNK
 from matchmaker.offers import visibility as offer_visibility
 from matchmaker.visibility import Viewer
 
-OfferState = tuple[int, int, datetime, datetime, int, str]
+# (id, version, updated_at, created_at, owner id, owner name, verified_until)
+OfferState = tuple[int, int, datetime, datetime, int, str, datetime | None]
 _Statement = Select[*tuple[Any, ...]]  # any columns
 
 
@@ -42,16 +43,18 @@ def _published_with_footprint(statement: _Statement, *, viewer: Viewer) -> _Stat
 
 def published_offer_states(session: Session, *, viewer: Viewer) -> list[OfferState]:
     """Published offers that state a footprint, that matching may rank for the viewer, oldest first, as
-    (id, version, updated_at, created_at, owner_id, owner name): what a cached footprint is keyed by,
+    (id, version, updated_at, created_at, owner_id, owner name, verified_until): what a cached footprint
+    is keyed by,
     read without loading (and decoding) the offers themselves."""
     # Aliased: the visibility rule filters on a subquery of organisations, which must not correlate with
     # this join.
     owner = aliased(Organisation)
     statement = select(
-        Offer.id, Offer.version, Offer.updated_at, Offer.created_at, Offer.owner_id, owner.name
-    ).join(owner, owner.id == Offer.owner_id)
+        Offer.id, Offer.version, Offer.updated_at, Offer.created_at, Offer.owner_id, owner.name,
+        Offer.verified_until,
+    ).join(owner, owner.id == Offer.owner_id)  # fmt: skip
     rows = session.execute(_published_with_footprint(statement, viewer=viewer))
-    return [(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
+    return [(row[0], row[1], row[2], row[3], row[4], row[5], row[6]) for row in rows]
 
 
 def published_offers_by_id(session: Session, ids: Iterable[int], *, viewer: Viewer) -> dict[int, Offer]:

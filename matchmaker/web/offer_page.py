@@ -63,7 +63,8 @@ def offer_page(
         "history": offer_service.history(session=session, offer=offer),
         "declared": _declared(offer),
         "fitting": None,
-        "editable": user.principal.is_operator or offer.owner_id == user.principal.organisation_id,
+        "editable": user.principal.is_operator
+        or (user.role == "vendor" and offer.owner_id == user.principal.organisation_id),
         "done": done if done in NOTICES else None,
         **_from_need(session, engine, user, offer, need),
     }

@@ -161,6 +161,18 @@ MAX_PAGES = 45
 # A page that is not there, visited on purpose: its error page must speak Chinese too.
 MISSING = "/ui/offers/999999"
 LINKS = "return [...document.querySelectorAll('a[href^=\"/ui\"]')].map(a => a.getAttribute('href'));"
+# Bullets drawn beside cards or beside a near miss's ✗ lines (they had both); and space above the filter
+# panel's heading beyond its padding (it had a heading's margin).
+BULLETED_CARDS = """
+return [...document.querySelectorAll('.cards > li, .card.miss li')]
+  .filter(e => getComputedStyle(e).display === 'list-item' && getComputedStyle(e).listStyleType !== 'none')
+  .length;
+"""
+FILTER_PANEL_GAP = """
+const panel = document.querySelector('aside.filters');
+if (!panel) return 0;
+return panel.querySelector('h2').getBoundingClientRect().top - panel.getBoundingClientRect().top;
+"""
 
 
 def _shape(href: str) -> str:
@@ -196,7 +208,13 @@ def _with_something_after_the_match(server: Server) -> dict[str, list[str]]:
         api.patch(f"/organisations/{applicant_id}", json=reason, headers=operator).raise_for_status()
     server.keys["applicant"] = key.json()["key"]
     return {
-        "buyer": [f"/ui/needs/{need}/compare?offer={offer}", f"/ui/inquiries/{inquiry}", MISSING],
+        # A ceiling nothing meets: the page of near misses.
+        "buyer": [
+            f"/ui/needs/{need}/compare?offer={offer}",
+            f"/ui/inquiries/{inquiry}",
+            MISSING,
+            "/ui/search?q=绿氢&max_pcf=0.001&max_pcf_unit=kgCO2e/kg",
+        ],
         "vendor": [f"/ui/inquiries/{inquiry}", MISSING],
         "operator": [f"/ui/organisations/{applicant_id}", MISSING],
         "applicant": [],
@@ -209,6 +227,7 @@ def test_every_page_of_every_role_speaks_chinese_and_fits_a_phone(server: Server
     _at_width(driver, WIDTHS["phone"])
     problems: list[str] = []
     visited: dict[str, list[str]] = {}
+    near_misses = 0
     for role in (*PAGES, "applicant"):  # the applicant: a rejected vendor, told why on every page
         sign_in(driver, server, role)
         _in_language(driver, "zh")
@@ -228,6 +247,11 @@ def test_every_page_of_every_role_speaks_chinese_and_fits_a_phone(server: Server
                 problems.append(
                     f"{role} {href}: an error page: {driver.find_element(By.TAG_NAME, 'h1').text}"
                 )
+            near_misses += len(driver.find_elements(By.CSS_SELECTOR, ".card.miss"))
+            if driver.execute_script(BULLETED_CARDS):
+                problems.append(f"{role} {href}: cards with bullets beside them")
+            if driver.execute_script(FILTER_PANEL_GAP) > 20:
+                problems.append(f"{role} {href}: empty space at the top of the filter panel")
             told = driver.find_elements(By.CSS_SELECTOR, "[data-testid=admission-notice]")
             if role == "applicant" and not told:
                 problems.append(f"{role} {href}: no word of the rejection")
@@ -250,4 +274,5 @@ def test_every_page_of_every_role_speaks_chinese_and_fits_a_phone(server: Server
     for expected in ("/ui/needs/N/shortlist", "/ui/needs/N/compare?offer", "/ui/inquiries/N", "/ui/offers/N",
                      "/ui/organisations/N", "/ui/organisation"):  # fmt: skip
         assert expected in shapes, f"never reached {expected}: {sorted(shapes)}"
+    assert near_misses, "no page of near misses was reached"
     assert not problems, "\n".join(problems)

@@ -1,6 +1,7 @@
 """Verification evidence: offers gain how long their verification holds and who vouched for it; the
-evidence vendors submit gets a table. Offers verified before evidence existed were vouched for by the
-operator's platform (its imports), and are marked so.
+evidence vendors submit gets a table; footprint versions say who changed them. Offers ticked "verified"
+before evidence existed are self-declared from now on (a vendor's tick and the operator's import cannot be
+told apart).
 
 Revision ID: 0013
 Revises: 0012
@@ -64,7 +65,9 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("verification_source", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("verified_by", sa.String(length=200), nullable=True))
-    op.execute("UPDATE offers SET verification_source = 'operator' WHERE pcf_verified")
+    # Before evidence, a vendor's own tick set pcf_verified; nothing tells it from the operator's word, so
+    # none counts: the operator's next import of its files vouches again, vendors file evidence.
+    op.execute("UPDATE offers SET pcf_verified = false WHERE pcf_verified")
     with op.batch_alter_table("footprint_versions", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("verified_until", matchmaker.db.base.UTCDateTime(timezone=True), nullable=True)
