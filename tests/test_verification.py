@@ -146,12 +146,17 @@ def test_evidence_speaks_for_the_footprint_it_was_submitted_with(client: TestCli
     assert lowered["verification_status"] == "self_declared"
     # Its accepted evidence spoke for the old value: buyers no longer see it.
     assert client.get(f"/offers/{offer_id}/evidence", headers=market.buyer.headers).json() == []
-    # A title changes nothing of it.
-    _review(client, market, _submit(client, market, offer_id), decision="accepted")
+    # A title changes nothing of it; the standard it was verified to is the evidence's, and a vendor's new
+    # one ends it.
+    _review(client, market, _submit(client, market, offer_id, standard="ISO 14064-3"), decision="accepted")
     retitled = client.patch(
         f"/offers/{offer_id}", json={"title": "Wind EAF rebar"}, headers=market.eaf_steel.headers
-    )
-    assert retitled.json()["verification_status"] == "verified"
+    ).json()
+    assert (retitled["verification_status"], retitled["standard"]) == ("verified", "ISO 14064-3")
+    restandard = client.patch(
+        f"/offers/{offer_id}", json={"standard": "PAS 2050"}, headers=market.eaf_steel.headers
+    ).json()
+    assert restandard["verification_status"] == "self_declared"
 
 
 def test_evidence_that_has_expired_is_not_accepted_and_dates_must_be_in_order(

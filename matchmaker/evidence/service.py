@@ -129,6 +129,8 @@ def review(*, session: Session, evidence: VerificationEvidence, data: EvidenceRe
         offer.verification_source = "evidence"
         offer.verified_by = evidence.verifier
         offer.verified_until = end_of_day(evidence.valid_until)
+        if evidence.standard:  # the standard the footprint was verified to, not the one the vendor typed
+            offer.standard = evidence.standard
     evidence.status = data.decision
     # A reason is the vendor's to act on; an acceptance needs none (anyone who may see the offer reads it).
     evidence.review_reason = (data.reason or None) if data.decision == "rejected" else None

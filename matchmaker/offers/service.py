@@ -176,8 +176,8 @@ def _verification_columns(
 
     The operator's word counts: verified, until the end of `pcf_valid_until` when given. A vendor may keep
     a verification it has (accepted evidence) or give it up, but not claim one: ticking "verified" alone
-    leaves the footprint self-declared, and changing the footprint ends its verification (the evidence
-    spoke for the old value)."""
+    leaves the footprint self-declared, and changing the footprint or its standard ends its verification
+    (the evidence spoke for the old ones)."""
     claimed = bool(values.get("pcf_verified")) and footprint[0] is not None
     unchanged = (offer.pcf_value, offer.pcf_unit) == footprint
     if vouched:
@@ -196,7 +196,8 @@ def _verification_columns(
             "verified_by": None,
             "verified_until": until,
         }
-    if offer.pcf_verified and claimed and unchanged:
+    # The standard is part of what was verified: a vendor's new one ends the verification too.
+    if offer.pcf_verified and claimed and unchanged and values.get("standard") == offer.standard:
         return {}
     return NOT_VERIFIED
 
