@@ -10,8 +10,8 @@ counts, whatever a background sweep has yet to write.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Literal
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal, Protocol
 
 from matchmaker.local_time import TIME_ZONE
 
@@ -59,3 +59,22 @@ def of(*, verified: bool, until: datetime | None, verified_by: str | None, now: 
     if verified:
         return Verification("expired", verified_by, until)
     return Verification("self_declared")
+
+
+class Verifiable(Protocol):
+    """What the rule reads of an offer (a row of the table, or anything shaped like one)."""
+
+    pcf_verified: bool
+    pcf_value: float | None
+    verified_until: datetime | None
+    verified_by: str | None
+
+
+def of_offer(offer: Verifiable, *, now: datetime | None = None) -> Verification:
+    """The offer's verification at `now` (default: this instant); a footprint it does not state is none."""
+    return of(
+        verified=offer.pcf_verified and offer.pcf_value is not None,
+        until=offer.verified_until,
+        verified_by=offer.verified_by,
+        now=now or datetime.now(UTC),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from matchmaker import verification
 from matchmaker.db.models import Need, Offer
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.ranking import Scored
@@ -18,12 +19,11 @@ from matchmaker.matching.schemas import (
     ScoreParts,
 )
 from matchmaker.matching.scoring import Points, judged_points, points
-from matchmaker.offers.service import verification_of
 from matchmaker.regions import english_name
 
 
 def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
-    verified = verification_of(offer)
+    verified = verification.of_offer(offer)
     return OfferBrief(
         id=offer.id,
         external_id=offer.external_id,

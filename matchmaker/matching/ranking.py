@@ -129,6 +129,7 @@ def score_offers(
 ) -> list[Scored]:  # fmt: skip
     idf = {term: catalogue.statistics.weight(term) for term in query.analysis.lexical_terms}
     scored = []
+    now = datetime.now(UTC)  # the verified bonus is a bonus, not a filter: the filter drew its line already
     for offer, verdict, similarity in zip(facts, verdicts, dense.tolist(), strict=True):
         terms = catalogue.analyses.lexical_terms_of(offer.id)
         signals = Signals(
@@ -141,7 +142,7 @@ def score_offers(
             verified=verification.holds(
                 verified=offer.pcf_verified and offer.pcf_value is not None,
                 until=offer.verified_until,
-                now=datetime.now(UTC),  # a bonus, not a filter: the filter drew its line already
+                now=now,
             ),
             headroom_ratio=verdict.footprint.headroom_ratio if verdict.footprint else None,
             region_preferred=None

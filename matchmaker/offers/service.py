@@ -6,7 +6,6 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -87,16 +86,6 @@ def list_visible(
     )
 
 
-def verification_of(offer: Offer, *, now: datetime | None = None) -> verification.Verification:
-    """What the offer's verification is at `now` (default: this instant)."""
-    return verification.of(
-        verified=offer.pcf_verified and offer.pcf_value is not None,
-        until=offer.verified_until,
-        verified_by=offer.verified_by,
-        now=now or utcnow(),
-    )
-
-
 # The most changes an offer's history shows.
 HISTORY_SHOWN = 50
 
@@ -111,6 +100,7 @@ def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
     """Render offers with their suppliers' current alliance memberships and their verification now."""
     codes = alliances.active_codes_by_organisation(session, [offer.owner_id for offer in offers])
     now = utcnow()
+    statuses = [verification.of_offer(offer, now=now).status for offer in offers]
     return [
         OfferRead.model_validate(
             {
@@ -119,14 +109,14 @@ def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
                     for column in OfferRead.model_fields
                     if hasattr(offer, column)
                 },
-                "pcf_verified": verification_of(offer, now=now).status == "verified",
-                "verification_status": verification_of(offer, now=now).status,
+                "pcf_verified": status == "verified",
+                "verification_status": status,
                 "supplier": offer.owner.name,
                 "alliances": codes.get(offer.owner_id, []),
                 "visibility_alliance": offer.visibility_alliance.code if offer.visibility_alliance else None,
             }
         )
-        for offer in offers
+        for offer, status in zip(offers, statuses, strict=True)
     ]
 
 

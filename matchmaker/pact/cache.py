@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from matchmaker import verification
 from matchmaker.db.models import Offer
 from matchmaker.pact.mapping import footprint_of_offer
 from matchmaker.pact.repository import OfferState
@@ -49,8 +50,7 @@ def footprint_key(offer: Offer, *, issuer: str) -> FootprintKey:
 
 def state_key(state: OfferState, *, issuer: str) -> FootprintKey:
     """The key of an offer in this state, read without loading the offer."""
-    until = state[-1]
-    return (issuer, *state, until is None or datetime.now(UTC) < until)
+    return (issuer, *state, verification.holds(verified=True, until=state[-1], now=datetime.now(UTC)))
 
 
 class FootprintCache:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from matchmaker.config import Settings
 from matchmaker.db.session import transaction
-from matchmaker.errors import BadRequest, Forbidden, MatchmakerError
+from matchmaker.errors import BadRequest, Forbidden, LengthRequired, MatchmakerError, PayloadTooLarge
+from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.parties import service as party_service
 from matchmaker.web.rendering import WebUser, expected_csrf_token, session_id
 from matchmaker.web.sessions import same_token
@@ -79,3 +82,30 @@ async def checked_form(request: Request) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(checked_form)]
+
+
+# The multipart wrapping around a posted file (boundaries, headers, the CSRF field) is small; allowed for
+# when a form is refused by its declared length; the file itself is checked exactly once it is read.
+FORM_OVERHEAD = 64 * 1024
+
+
+def file_form_within(limit_of: Callable[[Settings], int]) -> Callable[[Request], Coroutine[Any, Any, None]]:
+    """A dependency refusing a form with a file whose declared length is past `limit_of(settings)`,
+    before the form is parsed (and spooled to disk)."""
+
+    async def check(request: Request) -> None:
+        limit = limit_of(request.app.state.settings)
+        declared = declared_length(request.headers)
+        # Browsers always declare the length of a form they post; a body without one (chunked) could be any
+        # size, and the form parser would spool it all to disk before anything else is checked.
+        if declared is None:
+            raise LengthRequired("send the file with a Content-Length (as a browser's form does)")
+        if declared > limit + FORM_OVERHEAD:
+            raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+        allow_body_up_to(request, limit + FORM_OVERHEAD)
+
+    return check
+
+
+ImportFormDep = Depends(file_form_within(lambda settings: settings.max_import_bytes))
+DocumentFormDep = Depends(file_form_within(lambda settings: settings.max_document_bytes))

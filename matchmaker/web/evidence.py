@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
 
 from matchmaker.deps import DocumentStoreDep, SessionDep
 from matchmaker.downloads import document_response
@@ -17,9 +16,8 @@ from matchmaker.evidence.schemas import EvidenceCreate, EvidenceReview
 from matchmaker.offers import service as offer_service
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
-from matchmaker.web.deps import FormDep, OperatorUserDep, WebUserDep
-from matchmaker.web.forms import FormErrors, attempt, build, values
-from matchmaker.web.registration import declared_document_size_ok
+from matchmaker.web.deps import DocumentFormDep, FormDep, OperatorUserDep, WebUserDep
+from matchmaker.web.forms import FormErrors, attempt, build, posted_file, values
 from matchmaker.web.rendering import render
 
 router = APIRouter(route_class=CheckedRoute)
@@ -27,7 +25,7 @@ EVIDENCE_FIELDS = ["verifier", "accreditation", "report_number", "standard", "ve
 FIELD_LABELS = "evidence.field."
 
 
-@router.post("/offers/{offer_id}/evidence", dependencies=[Depends(declared_document_size_ok)])
+@router.post("/offers/{offer_id}/evidence", dependencies=[DocumentFormDep])
 def submit(
     request: Request,
     session: SessionDep,
@@ -40,18 +38,16 @@ def submit(
     offer = offer_service.get_editable(session=session, principal=user.principal, offer_id=offer_id)
     entered = values(form, EVIDENCE_FIELDS)
     limit: int = request.app.state.settings.max_document_bytes
-    upload = form.get("document")
+    posted = posted_file(form, "document", limit=limit)
     try:
         data = build(EvidenceCreate, entered)
 
         def file_it() -> None:
             evidence = evidence_service.submit(session=session, offer=offer, data=data)
-            if isinstance(upload, UploadFile) and upload.filename:
-                with upload.file as file:
-                    content = file.read(limit + 1)
+            if posted is not None:
                 evidence_service.attach_document(
-                    session=session, store=store, evidence=evidence, content=content,
-                    filename=upload.filename, limit=limit,
+                    session=session, store=store, evidence=evidence, content=posted[0],
+                    filename=posted[1], limit=limit,
                 )  # fmt: skip
 
         attempt(file_it, session=session)

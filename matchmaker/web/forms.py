@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from matchmaker.errors import MatchmakerError, field_errors_from_pydantic
 from matchmaker.schema_types import TEXT_INPUT
@@ -172,6 +172,16 @@ def text(form: FormData, name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def posted_file(form: FormData, name: str, *, limit: int) -> tuple[bytes, str] | None:
+    """The file posted as `name` and its name, read up to one byte past `limit` (so that the caller can
+    tell a file that is too large); None when none was chosen."""
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    with upload.file as file:  # spooled to a temporary file: give it back now, not at garbage collection
+        return file.read(limit + 1), upload.filename
 
 
 def checked(form: FormData, name: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar, get_args
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ from matchmaker.parties.schemas import (
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 from matchmaker.web import registration
-from matchmaker.web.deps import FormDep, OperatorUserDep
+from matchmaker.web.deps import DocumentFormDep, FormDep, OperatorUserDep
 from matchmaker.web.forms import FormErrors, attempt, build, checked, text, values
 from matchmaker.web.pages import safe_next
 from matchmaker.web.rendering import Pager, WebUser, render
@@ -198,7 +198,7 @@ def change_registration(
 
 @router.post(
     "/organisations/{organisation_id}/licence",
-    dependencies=[Depends(registration.declared_document_size_ok)],
+    dependencies=[DocumentFormDep],
 )
 def upload_licence(
     request: Request,

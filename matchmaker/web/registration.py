@@ -10,27 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from matchmaker.db.models import Organisation
 from matchmaker.deps import DocumentStoreDep, SessionDep
 from matchmaker.documents.store import DocumentStore
 from matchmaker.downloads import document_response
-from matchmaker.errors import PayloadTooLarge
-from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.parties import service as party_service
 from matchmaker.parties.schemas import REGISTRATION_FIELDS, OrganisationUpdate
 from matchmaker.routing import CheckedRoute
-from matchmaker.web.deps import FormDep, WebUserDep
-from matchmaker.web.forms import FormErrors, attempt, build, text
+from matchmaker.web.deps import DocumentFormDep, FormDep, WebUserDep
+from matchmaker.web.forms import FormErrors, attempt, build, posted_file, text
 from matchmaker.web.rendering import WebUser, render
 
 router = APIRouter(route_class=CheckedRoute)
-# The multipart wrapping around the document (boundaries, headers, the CSRF field).
-FORM_OVERHEAD = 64 * 1024
 FIELD_LABELS = "operator.field."
 # What `?done=` may announce after a save (any other value is ignored, not printed).
 SAVED_NOTICES = ("saved", "licence")
@@ -55,15 +51,6 @@ def save_registration(
     return None
 
 
-async def declared_document_size_ok(request: Request) -> None:
-    """Refuse a document by its declared length before the form around it is parsed (and spooled)."""
-    limit: int = request.app.state.settings.max_document_bytes
-    declared = declared_length(request.headers)
-    if declared is not None and declared > limit + FORM_OVERHEAD:
-        raise PayloadTooLarge(f"the document is larger than {limit} bytes")
-    allow_body_up_to(request, limit + FORM_OVERHEAD)
-
-
 def save_licence(
     request: Request,
     *,
@@ -75,11 +62,7 @@ def save_licence(
 ) -> dict[str, Any] | None:
     """Keep the posted licence; None when kept, else the form state with the reason it was refused."""
     limit: int = request.app.state.settings.max_document_bytes
-    upload = form.get("licence")
-    content, filename = b"", None
-    if isinstance(upload, UploadFile) and upload.filename:
-        with upload.file as file:
-            content, filename = file.read(limit + 1), upload.filename
+    content, filename = posted_file(form, "licence", limit=limit) or (b"", None)
     try:
         attempt(
             lambda: party_service.attach_licence(
@@ -142,7 +125,7 @@ def update_own_registration(
     return RedirectResponse("/ui/organisation?done=saved", status_code=303)
 
 
-@router.post("/organisation/licence", dependencies=[Depends(declared_document_size_ok)])
+@router.post("/organisation/licence", dependencies=[DocumentFormDep])
 def upload_own_licence(
     request: Request, session: SessionDep, store: DocumentStoreDep, user: WebUserDep, form: FormDep
 ) -> Response:

@@ -14,11 +14,11 @@ from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from matchmaker import verification
 from matchmaker.auth import Principal
 from matchmaker.db.models import Alliance
 from matchmaker.local_time import local_time
 from matchmaker.matching.glossary import load_glossary
-from matchmaker.offers.service import verification_of
 from matchmaker.regions import display_name, every_region
 from matchmaker.signing import app_secret
 from matchmaker.units import DECLARED_UNITS
@@ -69,7 +69,7 @@ def environment() -> Environment:
     env.filters["alliance_title"] = alliance_title
     env.filters["last_day"] = last_day
     env.filters["user_text"] = user_text
-    env.globals["verification_of"] = verification_of
+    env.globals["verification_of"] = verification.of_offer
     env.globals["every_region"] = every_region
     env.globals["region_name"] = display_name
     env.globals["describe_check"] = describe_check

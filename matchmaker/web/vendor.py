@@ -10,22 +10,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
 from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Offer
 from matchmaker.deps import SessionDep
 from matchmaker.downloads import attachment
-from matchmaker.errors import LengthRequired, PayloadTooLarge
 from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
 from matchmaker.imports import template
 from matchmaker.imports.readers import as_drafts, detect_format, read_upload
 from matchmaker.imports.schemas import ImportReport, LineError
-from matchmaker.middleware import allow_body_up_to, declared_length
 from matchmaker.offers import service as offer_service
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferUpdate
@@ -35,7 +33,7 @@ from matchmaker.preconditions import require_version
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
 from matchmaker.units import DECLARED_UNITS
-from matchmaker.web.deps import FormDep, VendorDep
+from matchmaker.web.deps import FormDep, ImportFormDep, VendorDep
 from matchmaker.web.forms import (
     FormErrors,
     attempt,
@@ -44,6 +42,7 @@ from matchmaker.web.forms import (
     no_errors,
     page_translator,
     phrase,
+    posted_file,
     text,
     values,
 )
@@ -59,9 +58,6 @@ TEXT_FIELDS = [
 ]  # fmt: skip
 # Both the ASCII comma and the Chinese ones people type in a Chinese input method.
 LIST_SEPARATORS = re.compile(r"[,，、;；]")
-# The multipart wrapping around the file (boundaries, headers, the CSRF field) is small; allow for it
-# when refusing a body by its declared length, and check the file itself exactly once it is read.
-FORM_OVERHEAD = 64 * 1024
 NOTICES = ("created", "saved", "published", "archived", "evidence")
 
 
@@ -179,19 +175,6 @@ def create_offer(request: Request, session: SessionDep, user: VendorDep, form: F
     return RedirectResponse(f"/ui/offers/{offer.id}?done=created", status_code=303)
 
 
-async def _declared_size_ok(request: Request) -> None:
-    """Refuse an upload whose declared length is too large before its body is parsed (and spooled)."""
-    limit: int = request.app.state.settings.max_import_bytes
-    declared = declared_length(request.headers)
-    # Browsers always declare the length of a form they post; a body without one (chunked) could be any
-    # size, and the form parser would spool it all to disk before anything else is checked.
-    if declared is None:
-        raise LengthRequired("send the file with a Content-Length (as a browser's form does)")
-    if declared > limit + FORM_OVERHEAD:
-        raise PayloadTooLarge(f"the file is larger than {limit} bytes")
-    allow_body_up_to(request, limit + FORM_OVERHEAD)
-
-
 @router.get("/offers/upload")
 def upload_form(request: Request, user: VendorDep) -> Response:
     return render(request, "vendor/upload.html", {"report": None, "problem": None, **_accepted()})
@@ -209,19 +192,19 @@ def _accepted() -> dict[str, Any]:
     return {"categories": CATEGORIES, "declared_units": tuple(DECLARED_UNITS)}
 
 
-@router.post("/offers/upload", dependencies=[Depends(_declared_size_ok)])
+@router.post("/offers/upload", dependencies=[ImportFormDep])
 def upload(request: Request, session: SessionDep, user: VendorDep, form: FormDep) -> Response:
     """Import the file exactly as POST /imports/offers does: good lines land, bad ones are reported."""
     limit: int = request.app.state.settings.max_import_bytes
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    posted = posted_file(form, "file", limit=limit)
+    if posted is None:
         return _upload_problem(request, "vendor.upload.no_file", status=422)
-    with upload.file as file:  # spooled to a temporary file: give it back now, not at garbage collection
-        body = file.read(limit + 1)
+    body, filename = posted
+    content_type = getattr(form.get("file"), "content_type", None)
     if len(body) > limit:
         return _upload_problem(request, "vendor.upload.too_large", status=413, limit=limit)
     try:
-        records = attempt(lambda: read_upload(body, detect_format(upload.filename, upload.content_type)))
+        records = attempt(lambda: read_upload(body, detect_format(filename, content_type)))
     except FormErrors as error:
         detail = error.shown(request)["summary"]
         return _upload_problem(request, "vendor.upload.unreadable", status=400, detail=detail)
@@ -233,7 +216,7 @@ def upload(request: Request, session: SessionDep, user: VendorDep, form: FormDep
         "rejected": _rejected_lines(request, report.errors),
         "warnings": _warnings(request, report),
         "problem": None,
-        "filename": upload.filename,
+        "filename": filename,
         **_accepted(),
     }
     return render(request, "vendor/upload.html", context)
