@@ -33,6 +33,7 @@ from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
 from matchmaker.pact.endpoints import install_pact
 from matchmaker.parties.endpoints import router as parties_router
+from matchmaker.plausibility.endpoints import router as plausibility_router
 from matchmaker.retries import RetryLostRaces
 from matchmaker.routing import CheckedRoute
 from matchmaker.shortlists.endpoints import router as shortlists_router
@@ -114,6 +115,7 @@ def create_app(
         alliances_router,
         offers_router,
         evidence_router,
+        plausibility_router,
         needs_router,
         imports_router,
         matching_router,

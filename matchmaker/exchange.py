@@ -51,6 +51,12 @@ OfferStatus = Literal["draft", "published", "archived"]
 OfferVisibility = Literal["public", "alliance"]
 NeedStatus = Literal["open", "closed"]
 NeedVisibility = Literal["private", "vendors"]
+# Who verified a footprint: the vendor itself, a related party (a customer, its parent), an independent body.
+VerificationParty = Literal["first", "second", "third"]
+# Whether a footprint was measured over a past period or is expected of future production (Catena-X).
+PcfBasis = Literal["retrospective", "prospective"]
+# What a need does with offers whose verification expired.
+ExpiredFootprints = Literal["rank_down", "exclude"]
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -115,6 +121,17 @@ def _known_declared_unit(value: str) -> str:
 DeclaredUnitText = Annotated[str, StringConstraints(max_length=32), AfterValidator(_known_declared_unit)]
 Quantity = Annotated[float, NotText, Field(allow_inf_nan=False, gt=0, le=1e12)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# The footprint's data quality, as an offer states it (`Offer`'s columns of the same names).
+DATA_QUALITY_FIELDS = (
+    "primary_data_share",
+    "dqr_technological",
+    "dqr_temporal",
+    "dqr_geographical",
+    "pcf_basis",
+)
+# A share of primary data, in percent; a data quality rating as PACT's DQR, from 1 (good) to 3 (fair).
+PrimaryShare = Annotated[float, NotText, Field(allow_inf_nan=False, ge=0, le=100)]
+QualityRating = Annotated[float, NotText, Field(allow_inf_nan=False, ge=1, le=3)]
 # A day a verification was made or holds until: within reason (a calendar's last day cannot end).
 VERIFICATION_DAYS = (date(1990, 1, 1), date(2199, 12, 31))
 VerificationDay = Annotated[date, Field(ge=VERIFICATION_DAYS[0], le=VERIFICATION_DAYS[1])]
@@ -170,10 +187,17 @@ class OfferFields(RequestModel):
     pcf_verified: Flag = False
     # The last day the verification holds (in Shanghai); counted only from the operator (`verification`).
     pcf_valid_until: VerificationDay | None = None
+    # Who verified it; counted only from the operator, with the verification (`verification.third_party`).
+    verification_party: VerificationParty | None = None
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
         default_factory=list, max_length=50
     )
+    primary_data_share: PrimaryShare | None = None
+    dqr_technological: QualityRating | None = None
+    dqr_temporal: QualityRating | None = None
+    dqr_geographical: QualityRating | None = None
+    pcf_basis: PcfBasis | None = None
 
     @field_validator("description", mode="before")
     @classmethod
@@ -238,6 +262,9 @@ class NeedFields(RequestModel):
     max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
     require_verified: Flag = False
+    require_third_party: Flag = False
+    min_primary_share: PrimaryShare | None = None
+    expired_footprints: ExpiredFootprints = "rank_down"
     alliance_only: AllianceCode | None = None
     region_preference: Region | None = None
     # A year's quantity, and the footprint of what is bought today: each match's abatement from them.

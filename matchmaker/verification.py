@@ -44,6 +44,12 @@ def holds(*, verified: bool, until: datetime | None, now: datetime) -> bool:
     return verified and (until is None or now < until)
 
 
+def by_third_party(*, verified: bool, until: datetime | None, party: str | None, now: datetime) -> bool:
+    """Whether a footprint counts as verified by an independent body at `now`: a verification that holds,
+    made by a third party (not the vendor itself, nor a party related to it)."""
+    return holds(verified=verified, until=until, now=now) and party == "third"
+
+
 @dataclass(frozen=True, slots=True)
 class Verification:
     """What a badge says of a footprint's verification."""
@@ -68,6 +74,7 @@ class Verifiable(Protocol):
     pcf_value: float | None
     verified_until: datetime | None
     verified_by: str | None
+    verification_party: str | None
 
 
 def of_offer(offer: Verifiable, *, now: datetime | None = None) -> Verification:

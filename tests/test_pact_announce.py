@@ -72,7 +72,8 @@ def create_offer(client: TestClient, party: Party, external_id: str, **values: A
 
 
 def footprint_id(client: TestClient, credentials: Credentials, title: str) -> str:
-    listed = footprints(client, token_for(client, credentials))
+    """The id of the offer's current footprint (the listing also holds those it replaced)."""
+    listed = footprints(client, token_for(client, credentials), status="Active")
     (found,) = [fp for fp in listed if fp["productNameCompany"] == title]
     return str(found["id"])
 
@@ -95,20 +96,24 @@ def test_publishing_an_offer_announces_the_listed_footprint_to_a_members_callbac
     assert receiver.authorizations == ["Bearer receiver-token"] and receiver.tokens_issued == 1
 
 
-def test_an_edit_while_published_is_announced_again_under_the_same_id(
+def test_an_edit_while_published_is_announced_again_under_a_new_id_only_for_a_new_pcf(
     client: TestClient, session: Session, world: World, receivers: MakeReceiver
 ) -> None:
     receiver = receivers()
     member = callback_client(session, world.buyer, receiver)
     offer = create_offer(client, world.member_vendor, "ann-2", status="published")
-    receiver.wait_for(1)
+    (created,) = receiver.wait_for(1)
     headers = world.member_vendor.headers
-    assert (
-        client.patch(f"/offers/{offer['id']}", json={"pcf_value": 0.55}, headers=headers).status_code == 200
-    )
-    first, second = receiver.wait_for(2)
-    assert first["id"] != second["id"]
-    assert first["data"] == second["data"] == {"pfIds": [footprint_id(client, member, "Offer ann-2")]}
+    renamed = client.patch(f"/offers/{offer['id']}", json={"title": "Offer ann-2b"}, headers=headers)
+    assert renamed.status_code == 200
+    first, titled = receiver.wait_for(2)
+    assert first == created and titled["id"] != created["id"]
+    assert created["data"] == titled["data"] == {"pfIds": [footprint_id(client, member, "Offer ann-2b")]}
+    changed = client.patch(f"/offers/{offer['id']}", json={"pcf_value": 0.55}, headers=headers)
+    assert changed.status_code == 200
+    *_, new_pcf = receiver.wait_for(3)
+    current = footprint_id(client, member, "Offer ann-2b")
+    assert new_pcf["data"] == {"pfIds": [current]} and current not in created["data"]["pfIds"]
 
 
 def test_an_alliance_only_offer_is_announced_to_members_only(

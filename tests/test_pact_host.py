@@ -170,7 +170,15 @@ def test_an_edited_offer_and_a_renamed_supplier_are_served_fresh(
         headers=world.member_vendor.headers,
     )
     assert edited.status_code == 200, edited.text
-    after = footprint_of(client, headers, before["id"])
+    # A new PCF is a new footprint; the one it replaced keeps its value, and says it is deprecated.
+    old = footprint_of(client, headers, before["id"])
+    assert (old["status"], old["productNameCompany"]) == ("Deprecated", "Greener rebar")
+    assert old["pcf"]["pcfExcludingBiogenicUptake"] == before["pcf"]["pcfExcludingBiogenicUptake"] == "0.5"
+    (after,) = [
+        fp for fp in footprints(client, headers, status="Active") if fp["productIds"] == before["productIds"]
+    ]
+    assert after["precedingPfIds"] == [before["id"]]
+    assert footprint_of(client, headers, after["id"]) == after
     assert after["productNameCompany"] == "Greener rebar"
     assert after["pcf"]["pcfExcludingBiogenicUptake"] == "0.4"
     assert after["companyName"] == "Member Steel"
@@ -181,10 +189,11 @@ def test_an_edited_offer_and_a_renamed_supplier_are_served_fresh(
         headers=world.operator.headers,
     )
     assert renamed.status_code == 200, renamed.text
-    assert footprint_of(client, headers, before["id"])["companyName"] == "Renamed Steel"
-    assert {fp["companyName"] for fp in footprints(client, headers) if fp["id"] == before["id"]} == {
-        "Renamed Steel"
-    }
+    for footprint_id in (before["id"], after["id"]):
+        assert footprint_of(client, headers, footprint_id)["companyName"] == "Renamed Steel"
+    assert {
+        fp["companyName"] for fp in footprints(client, headers) if fp["id"] in (before["id"], after["id"])
+    } == {"Renamed Steel"}
 
 
 def test_the_footprint_cache_is_bounded_and_keyed_by_issuer(session: Session, world: World) -> None:

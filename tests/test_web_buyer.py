@@ -158,7 +158,7 @@ def test_the_match_page_speaks_chinese_to_a_chinese_browser(market: Market, clie
     sign_in(client, market.buyer.key)
     need = post_need(client, **REBAR_NEED_ZH)
     page = client.get(need, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-    assert "需求匹配结果" in page.text and "第三方核查" in page.text and "低于上限 22.5%" in page.text
+    assert "需求匹配结果" in page.text and "已核查" in page.text and "低于上限 22.5%" in page.text
 
 
 def test_a_long_match_list_offers_the_rest(market: Market, client: TestClient) -> None:

@@ -33,7 +33,7 @@ REBAR_NEED = {
 # The English sentences of `detail`, which a Chinese page must not show.
 ENGLISH_DETAILS = (
     "not an active member",
-    "not third-party verified",
+    "footprint not verified",
     "&gt; 0.8",
     "&lt;= 0.8",
     "is not one of",
@@ -111,7 +111,7 @@ def test_the_api_gives_a_reason_and_its_values_for_each_passed_and_failed_filter
     assert near["bof-rebar"]["max_pcf"]["values"]["value"] == "2.1"
     assert near["bof-rebar"]["max_pcf"]["detail"] == "2.1 tCO2e/t = 2.1 kgCO2e/kg > 0.8"
     assert near["zh-rebar"]["require_verified"]["reason"] == "verified.no"
-    assert near["zh-rebar"]["require_verified"]["detail"] == "footprint not third-party verified"
+    assert near["zh-rebar"]["require_verified"]["detail"] == "footprint not verified"
     assert near["outsider-rebar"]["alliance_only"]["reason"] == "alliance.not_member"
     assert near["outsider-rebar"]["alliance_only"]["values"] == {"alliance": "CN100"}
 
@@ -199,7 +199,7 @@ def test_a_chinese_page_explains_the_near_misses_in_chinese(market: Market, clie
         "2.1 tCO2e/t = 2.1 kgCO2e/kg，高于上限 0.8 kgCO2e/kg"
         in cards["Rebar HRB400 from the blast furnace route"]
     )
-    assert "碳足迹未经第三方核查" in cards["电炉短流程螺纹钢 HRB400E"]
+    assert "碳足迹未经核查" in cards["电炉短流程螺纹钢 HRB400E"]
     assert "供应商不是 CN100 的有效成员" in cards["Low-carbon EAF rebar B500B"]
     # The match that passed says so in Chinese too.
     passed = first_match_card(page.text)
@@ -239,7 +239,7 @@ def test_the_english_page_reads_naturally(market: Market, client: TestClient) ->
     assert "2.1 tCO2e/t = 2.1 kgCO2e/kg, above the ceiling of 0.8 kgCO2e/kg" in bof
     without = near_miss_cards(client.get(need).text)
     assert "the supplier is not an active member of CN100" in without["Low-carbon EAF rebar B500B"]
-    assert "footprint not verified by a third party" in without["电炉短流程螺纹钢 HRB400E"]
+    assert "footprint not verified" in without["电炉短流程螺纹钢 HRB400E"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -170,6 +170,26 @@ def test_the_alerts_page_says_what_changed_and_keeps_a_webhook_safe(
     assert "card unread" not in read.text
 
 
+def test_an_offer_withdrawn_from_a_buyers_sight_is_said_so_on_its_alerts_page(
+    client: TestClient, market: Market, session_factory: sessionmaker[Session]
+) -> None:
+    need_page, links = _need_with_matches(client, market)
+    offer_id = links[0][1]
+    post_form(client, f"{need_page}/shortlist/{offer_id}", {"action": "keep"}, page=need_page)
+    producer = AlertProducer()
+    producer.start(session_factory)
+    owner_id = client.get(f"/offers/{offer_id}", headers=market.buyer.headers).json()["owner_id"]
+    suppliers = (market.eaf_steel, market.bof_steel, market.zh_steel, market.outsider_steel)
+    owner = next(p for p in suppliers if p.organisation.id == owner_id)
+    drafted = client.patch(f"/offers/{offer_id}", json={"status": "draft"}, headers=owner.headers)
+    assert drafted.status_code == 200
+    producer.run(client.app.state.engine, session_factory)  # type: ignore[attr-defined]
+    page = client.get("/ui/alerts", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200
+    change = page.text.split('data-kind="offer_withdrawn"')[1].split("</p>")[0]
+    assert 'data-testid="change"' in change and "→" not in change
+
+
 def test_a_match_marked_not_relevant_leaves_the_page_and_comes_back(
     client: TestClient, market: Market
 ) -> None:

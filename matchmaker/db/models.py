@@ -240,12 +240,30 @@ class Offer(TimestampMixin, Base):
     # operator | evidence (null: not verified); and the verifier an accepted evidence names.
     verification_source: Mapped[str | None] = mapped_column(String(16))
     verified_by: Mapped[str | None] = mapped_column(String(200))
+    # first | second | third: who verified it (the vendor itself, a related party, an independent body);
+    # stated with the verification (`offers.data_quality`), null when it is not verified.
+    verification_party: Mapped[str | None] = mapped_column(String(8))
     standard: Mapped[str | None] = mapped_column(String(100))
     certifications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The footprint's data quality, as PACT and Catena-X state it (`offers.data_quality`): the share of
+    # primary data (percent), data quality ratings 1 (good) to 3 (fair), and whether it is measured
+    # (retrospective) or expected (prospective).
+    primary_data_share: Mapped[float | None] = mapped_column(Float)
+    dqr_technological: Mapped[float | None] = mapped_column(Float)
+    dqr_temporal: Mapped[float | None] = mapped_column(Float)
+    dqr_geographical: Mapped[float | None] = mapped_column(Float)
+    pcf_basis: Mapped[str | None] = mapped_column(String(16))
     # Extra facts kept from the source (GICS industry, reporting year, product weight ...).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # draft | published | archived
+    # draft | published | archived | held (published by its vendor, waiting for the operator's plausibility
+    # review: seen by its owner and the operator only, `offers.plausibility`)
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    # Why it is held: the footprint, what it was compared with and the peers' values, for the reviewer.
+    plausibility_hold: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The footprint the operator found plausible ("0.1 kgCO2e/kg"): not held again while it stays.
+    plausible_footprint: Mapped[str | None] = mapped_column(String(80))
+    # The operator's reason for sending a held offer back to draft, for its vendor.
+    plausibility_reason: Mapped[str | None] = mapped_column(Text)
     # public | alliance (only members of visibility_alliance see it)
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     visibility_alliance_id: Mapped[int | None] = mapped_column(
@@ -295,6 +313,11 @@ class Need(TimestampMixin, Base):
     respond_by: Mapped[date | None] = mapped_column(Date, index=True)
     # open | closed
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # Data-quality filters: at least this share of primary data (percent); verified by a third party only.
+    min_primary_share: Mapped[float | None] = mapped_column(Float)
+    require_third_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What becomes of offers whose verification expired: "rank_down" (kept, below the others) | "exclude".
+    expired_footprints: Mapped[str] = mapped_column(String(16), default="rank_down")
     # private (owner only) | vendors (admitted vendors may see it)
     visibility: Mapped[str] = mapped_column(String(16), default="vendors")
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -388,6 +411,8 @@ class VerificationEvidence(Base):
     accreditation: Mapped[str | None] = mapped_column(String(200))
     report_number: Mapped[str] = mapped_column(String(100))
     standard: Mapped[str | None] = mapped_column(String(100))
+    # first | second | third: who the verifier is to the vendor (`Offer.verification_party`).
+    party: Mapped[str] = mapped_column(String(8), default="third")
     verified_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     # The footprint it speaks for, as the offer stated it when the evidence was submitted.

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from matchmaker.documents.schemas import DocumentRead
-from matchmaker.exchange import InvalidValue, VerificationDay
+from matchmaker.exchange import InvalidValue, VerificationDay, VerificationParty
 from matchmaker.schema_types import RequestModel
 
 EvidenceStatus = Literal["submitted", "accepted", "rejected"]
@@ -24,6 +24,8 @@ class EvidenceCreate(RequestModel):
     accreditation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     report_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     standard: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    # Who the verifier is to the vendor: an independent body unless said otherwise.
+    party: VerificationParty = "third"
     verified_on: VerificationDay
     valid_until: VerificationDay
 
@@ -56,6 +58,7 @@ class EvidenceRead(BaseModel):
     accreditation: str | None
     report_number: str
     standard: str | None
+    party: str
     verified_on: date
     valid_until: date
     pcf_value: float | None

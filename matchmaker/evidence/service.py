@@ -129,6 +129,7 @@ def review(*, session: Session, evidence: VerificationEvidence, data: EvidenceRe
         offer.verification_source = "evidence"
         offer.verified_by = evidence.verifier
         offer.verified_until = end_of_day(evidence.valid_until)
+        offer.verification_party = evidence.party
         if evidence.standard:  # the standard the footprint was verified to, not the one the vendor typed
             offer.standard = evidence.standard
     evidence.status = data.decision

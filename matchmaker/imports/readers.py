@@ -23,8 +23,11 @@ XLSX_MOST_UNPACKED_BYTES = 64 * 1024 * 1024
 
 # CSV cells hold text; these exchange-format columns are lists, booleans or numbers.
 LIST_COLUMNS = {"alliance", "certifications"}
-BOOL_COLUMNS = {"pcf_verified", "require_verified"}
-NUMBER_COLUMNS = {"pcf_value", "max_pcf"}
+BOOL_COLUMNS = {"pcf_verified", "require_verified", "require_third_party"}
+NUMBER_COLUMNS = {
+    "pcf_value", "max_pcf", "primary_data_share", "dqr_technological", "dqr_temporal", "dqr_geographical",
+    "min_primary_share",
+}  # fmt: skip
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 

@@ -32,6 +32,8 @@ class OfferFacts:
     supplier_alliances: frozenset[str]
     certifications: tuple[str, ...] = ()
     verified_until: datetime | None = None
+    verification_party: str | None = None
+    primary_data_share: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,11 @@ class Criteria:
     kinds: frozenset[str] = field(default_factory=frozenset)
     regions: frozenset[str] = field(default_factory=frozenset)
     certification: str | None = None
+    # Data quality: verified by an independent body (and still so); at least this share of primary data.
+    require_third_party: bool = False
+    min_primary_share: float | None = None
+    # Leave out footprints whose verification expired (otherwise they are kept, without the verified bonus).
+    exclude_expired: bool = False
     # The instant a verification must still hold at (`verification.holds`); None: when it is judged. One
     # request sets it once, so that every step of it draws the line at the same instant.
     now: datetime | None = None
@@ -78,6 +85,13 @@ Reason = Literal[
     "verified.yes",
     "verified.no",
     "verified.expired",
+    "third_party.yes",
+    "third_party.no",
+    "primary_share.enough",
+    "primary_share.short",
+    "primary_share.missing",
+    "expiry.current",
+    "expiry.expired",
     "alliance.member",
     "alliance.not_member",
     "listed.in",
@@ -198,7 +212,7 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
         stated = offer.pcf_verified and offer.pcf_value is not None
         verified = verification.holds(verified=stated, until=offer.verified_until, now=criteria.instant())
         if verified:
-            checks.append(_check("require_verified", True, "footprint third-party verified", "verified.yes"))
+            checks.append(_check("require_verified", True, "footprint verified", "verified.yes"))
         elif stated and offer.verified_until is not None:
             ended = last_day(offer.verified_until)
             checks.append(
@@ -211,9 +225,13 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
                 )
             )
         else:
-            checks.append(
-                _check("require_verified", False, "footprint not third-party verified", "verified.no")
-            )
+            checks.append(_check("require_verified", False, "footprint not verified", "verified.no"))
+    if criteria.require_third_party:
+        checks.append(_third_party_check(offer, criteria))
+    if criteria.exclude_expired:
+        checks.append(_expiry_check(offer, criteria))
+    if criteria.min_primary_share is not None:
+        checks.append(_primary_share_check(offer, criteria.min_primary_share))
     if criteria.max_pcf is not None and criteria.max_pcf_unit:
         check, footprint = compare_footprint(offer, criteria.max_pcf, criteria.max_pcf_unit)
         checks.append(check)
@@ -253,3 +271,50 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
             )
         )
     return Verdict(checks=tuple(checks), footprint=footprint)
+
+
+def _third_party_check(offer: OfferFacts, criteria: Criteria) -> Check:
+    independent = verification.by_third_party(
+        verified=offer.pcf_verified and offer.pcf_value is not None,
+        until=offer.verified_until,
+        party=offer.verification_party,
+        now=criteria.instant(),
+    )
+    if independent:
+        return _check("require_third_party", True, "verified by a third party", "third_party.yes")
+    return _check(
+        "require_third_party", False, "not verified by a third party (or no longer)", "third_party.no"
+    )
+
+
+def _expiry_check(offer: OfferFacts, criteria: Criteria) -> Check:
+    """Only a verification that ended fails: a footprint never verified has none to expire."""
+    stated = offer.pcf_verified and offer.pcf_value is not None
+    if stated and not verification.holds(verified=True, until=offer.verified_until, now=criteria.instant()):
+        ended = str(last_day(offer.verified_until))
+        return _check(
+            "exclude_expired",
+            False,
+            f"footprint verification expired after {ended}",
+            "expiry.expired",
+            date=ended,
+        )
+    return _check("exclude_expired", True, "footprint verification not expired", "expiry.current")
+
+
+def _primary_share_check(offer: OfferFacts, least: float) -> Check:
+    wanted = _format(Decimal(str(least)))
+    if offer.primary_data_share is None:
+        return _check(
+            "min_primary_share", False, "no primary data share stated", "primary_share.missing", least=wanted
+        )
+    share = _format(Decimal(str(offer.primary_data_share)))
+    enough = offer.primary_data_share >= least
+    return _check(
+        "min_primary_share",
+        enough,
+        f"primary data share {share}% {'>=' if enough else '<'} {wanted}%",
+        "primary_share.enough" if enough else "primary_share.short",
+        share=share,
+        least=wanted,
+    )

@@ -47,6 +47,13 @@ def need_matches(
         FootprintUnitText | None, Query(description="with max_pcf: try another ceiling")
     ] = None,
     require_verified: Annotated[bool | None, Query(description="true: verified footprints only")] = None,
+    require_third_party: Annotated[
+        bool | None, Query(description="true: footprints verified by a third party only")
+    ] = None,
+    min_primary_share: Annotated[
+        float | None,
+        Query(ge=0, le=100, allow_inf_nan=False, description="at least this primary data share (%)"),
+    ] = None,
     sort: Annotated[
         service.MatchOrder,
         Query(description="score (default), footprint (lowest first), headroom (most), abatement (most)"),
@@ -68,6 +75,8 @@ def need_matches(
         max_pcf=max_pcf,
         max_pcf_unit=max_pcf_unit,
         require_verified=require_verified,
+        require_third_party=require_third_party,
+        min_primary_share=min_primary_share,
     )
     with engine.matching_slots:
         return service.match_need(

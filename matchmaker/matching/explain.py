@@ -38,7 +38,13 @@ def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
         verification_status=verified.status,
         verified_by=offer.verified_by,
         verified_until=offer.verified_until,
+        verification_party=offer.verification_party if verified.status != "self_declared" else None,
         standard=offer.standard,
+        primary_data_share=offer.primary_data_share,
+        dqr_technological=offer.dqr_technological,
+        dqr_temporal=offer.dqr_temporal,
+        dqr_geographical=offer.dqr_geographical,
+        pcf_basis=offer.pcf_basis,
         alliances=alliances,
     )
 
@@ -53,6 +59,9 @@ def need_brief(need: Need) -> NeedBrief:
         max_pcf=need.max_pcf,
         max_pcf_unit=need.max_pcf_unit,
         require_verified=need.require_verified,
+        require_third_party=need.require_third_party,
+        min_primary_share=need.min_primary_share,
+        expired_footprints=need.expired_footprints,
         alliance_only=need.alliance_only.code if need.alliance_only else None,
         region_preference=need.region_preference,
     )
@@ -63,6 +72,9 @@ def criteria_read(criteria: Criteria, region_preference: str | None) -> Criteria
         max_pcf=criteria.max_pcf,
         max_pcf_unit=criteria.max_pcf_unit,
         require_verified=criteria.require_verified,
+        require_third_party=criteria.require_third_party,
+        min_primary_share=criteria.min_primary_share,
+        exclude_expired=criteria.exclude_expired,
         alliance_only=criteria.alliance_only,
         category=sorted(criteria.categories),
         kind=sorted(criteria.kinds),

@@ -59,6 +59,8 @@ _COLUMNS = (
     Offer.pcf_unit,
     Offer.pcf_verified,
     Offer.verified_until,
+    Offer.verification_party,
+    Offer.primary_data_share,
     Offer.certifications,
     Offer.visibility,
     Offer.visibility_alliance_id,
@@ -111,7 +113,7 @@ class OfferTable:
         self._grow(1024)
         # Python-side facts, for the offers that are scored (OfferFacts) and the certification filter:
         # the footprint as stated (value, unit, verified flag).
-        self._pcf: list[tuple[float | None, str | None, bool, datetime | None]] = []
+        self._pcf: list[tuple[float | None, str | None, bool, datetime | None, str | None]] = []
         self._certifications: list[tuple[str, ...]] = []
         self._owners = _Owners(frozenset(), {}, {})
         self.cursor: FeedCursor | None = None  # where in the feed of changes this table is
@@ -128,6 +130,8 @@ class OfferTable:
         "region": np.int32,
         "verified": np.bool_,  # third-party verified and a footprint stated
         "verified_until": np.float64,  # when that ends, in seconds since the epoch; inf: no end
+        "third_party": np.bool_,  # verified by an independent body (while the verification holds)
+        "primary_share": np.float64,  # share of primary data in percent, NaN when not stated
         "family": np.int32,  # unit family code, -1 without a footprint
         "canonical": np.float64,  # kgCO2e per the family's base unit, NaN without a footprint
         "visibility": np.int64,  # PUBLIC, NOBODY or the alliance id it is restricted to
@@ -234,7 +238,7 @@ class OfferTable:
             position = self._size
             self._size += 1
             self._row_of[row.id] = position
-            self._pcf.append((None, None, False, None))
+            self._pcf.append((None, None, False, None, None))
             self._certifications.append(())
         family, canonical = -1, math.nan
         if row.pcf_value is not None and row.pcf_unit is not None:
@@ -254,13 +258,17 @@ class OfferTable:
             "region": self.regions.code(code_of(row.region)),
             "verified": bool(row.pcf_verified) and row.pcf_value is not None,
             "verified_until": row.verified_until.timestamp() if row.verified_until else np.inf,
+            "third_party": row.verification_party == "third",
+            "primary_share": np.nan if row.primary_data_share is None else row.primary_data_share,
             "family": family,
             "canonical": canonical,
             "visibility": visibility,
         }
         for name, value in values.items():
             self._columns[name][position] = value
-        self._pcf[position] = (row.pcf_value, row.pcf_unit, bool(row.pcf_verified), row.verified_until)
+        self._pcf[position] = (
+            row.pcf_value, row.pcf_unit, bool(row.pcf_verified), row.verified_until, row.verification_party
+        )  # fmt: skip
         self._certifications[position] = tuple(row.certifications or ())
 
     def _read_owners(self, session: Session) -> None:
@@ -283,8 +291,9 @@ class OfferTable:
     # --- reading ------------------------------------------------------------------------------------
     def facts(self, row: int) -> OfferFacts:
         """The offer's facts, as `repository.visible_offer_facts` reads them from the database."""
-        value, unit, verified, until = self._pcf[row]
+        value, unit, verified, until, party = self._pcf[row]
         columns = self._columns
+        share = float(columns["primary_share"][row])
         category, kind = (
             self.categories.name(int(columns["category"][row])),
             self.kinds.name(int(columns["kind"][row])),
@@ -301,6 +310,8 @@ class OfferTable:
             supplier_alliances=self._owners.codes.get(int(columns["owner"][row]), frozenset()),
             certifications=self._certifications[row],
             verified_until=until,
+            verification_party=party,
+            primary_data_share=None if math.isnan(share) else share,
         )
 
     def category_agreement(self, rows: Rows, category: str | None) -> npt.NDArray[np.float64]:
@@ -366,9 +377,17 @@ class OfferTable:
         ):
             if values:
                 mask &= np.isin(self.column(name), np.asarray(vocabulary.lookup(values), dtype=np.int32))
+        # As `verification.holds`: verified, and now before its end.
+        holding = self.column("verified") & (self.column("verified_until") > criteria.instant().timestamp())
         if criteria.require_verified:
-            # As `verification.holds`: verified, and now before its end.
-            mask &= self.column("verified") & (self.column("verified_until") > criteria.instant().timestamp())
+            mask &= holding
+        if criteria.require_third_party:
+            mask &= holding & self.column("third_party")
+        if criteria.exclude_expired:
+            mask &= ~self.column("verified") | holding
+        if criteria.min_primary_share is not None:
+            with np.errstate(invalid="ignore"):
+                mask &= self.column("primary_share") >= criteria.min_primary_share
         if criteria.alliance_only:
             code = criteria.alliance_only
             members = frozenset(owner for owner, codes in self._owners.codes.items() if code in codes)

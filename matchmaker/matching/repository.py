@@ -33,6 +33,8 @@ def visible_offer_facts(
         Offer.pcf_unit,
         Offer.pcf_verified,
         Offer.verified_until,
+        Offer.verification_party,
+        Offer.primary_data_share,
         Offer.certifications,
     ).where(offer_visibility.matched_where(viewer))
     if ids is not None:
@@ -52,6 +54,8 @@ def visible_offer_facts(
             supplier_alliances=memberships.get(row.owner_id, frozenset()),
             certifications=tuple(row.certifications or ()),
             verified_until=row.verified_until,
+            verification_party=row.verification_party,
+            primary_data_share=row.primary_data_share,
         )
         for row in rows
     ]

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from matchmaker.exchange import AllianceCode, Category, FootprintUnitText, OfferKind, Region, RegionName
+from matchmaker.exchange import (
+    AllianceCode,
+    Category,
+    FootprintUnitText,
+    OfferKind,
+    PrimaryShare,
+    Region,
+    RegionName,
+)
 from matchmaker.matching.eligibility import Reason
 from matchmaker.schema_types import Flag, FootprintNumber, NotText, RequestModel
 
@@ -107,7 +115,13 @@ class OfferBrief(BaseModel):
     verification_status: Literal["verified", "expired", "self_declared"]
     verified_by: str | None
     verified_until: datetime | None
+    verification_party: str | None = Field(description="first, second or third party, when verified")
     standard: str | None
+    primary_data_share: float | None = Field(description="the share of primary data, in percent")
+    dqr_technological: float | None = Field(description="data quality ratings, 1 (good) to 3 (fair)")
+    dqr_temporal: float | None
+    dqr_geographical: float | None
+    pcf_basis: str | None = Field(description="retrospective (measured) or prospective (expected)")
     alliances: list[str]
 
 
@@ -120,6 +134,9 @@ class NeedBrief(BaseModel):
     max_pcf: float | None
     max_pcf_unit: str | None
     require_verified: bool
+    require_third_party: bool
+    min_primary_share: float | None
+    expired_footprints: str
     alliance_only: str | None
     region_preference: RegionName | None
 
@@ -151,6 +168,9 @@ class CriteriaRead(BaseModel):
     max_pcf: float | None
     max_pcf_unit: str | None
     require_verified: bool
+    require_third_party: bool
+    min_primary_share: float | None
+    exclude_expired: bool
     alliance_only: str | None
     category: list[str]
     kind: list[str]
@@ -211,6 +231,9 @@ class SearchRequest(RequestModel):
     max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
     require_verified: Flag = False
+    require_third_party: Flag = False
+    min_primary_share: PrimaryShare | None = None
+    exclude_expired: Flag = False
     alliance_only: AllianceCode | None = None
     category: list[Category] = Field(default_factory=list, max_length=17)
     kind: list[OfferKind] = Field(default_factory=list, max_length=3)

@@ -73,6 +73,8 @@ class Refinement:
     max_pcf: float | None = None
     max_pcf_unit: str | None = None
     require_verified: bool | None = None
+    require_third_party: bool | None = None
+    min_primary_share: float | None = None
 
 
 def need_criteria(need: Need, refinement: Refinement = Refinement()) -> Criteria:
@@ -82,6 +84,13 @@ def need_criteria(need: Need, refinement: Refinement = Refinement()) -> Criteria
         max_pcf=refinement.max_pcf if refinement.max_pcf is not None else need.max_pcf,
         max_pcf_unit=refinement.max_pcf_unit if refinement.max_pcf is not None else need.max_pcf_unit,
         require_verified=need.require_verified or bool(refinement.require_verified),
+        require_third_party=need.require_third_party or bool(refinement.require_third_party),
+        # A refinement may ask for more primary data than the need, not less.
+        min_primary_share=max(
+            (share for share in (need.min_primary_share, refinement.min_primary_share) if share is not None),
+            default=None,
+        ),
+        exclude_expired=need.expired_footprints == "exclude",
         alliance_only=need.alliance_only.code if need.alliance_only else None,
         categories=refinement.categories,
         kinds=refinement.kinds,
@@ -423,6 +432,9 @@ def search(*, session: Session, engine: Engine, principal: Principal, request: S
         max_pcf=max_pcf,
         max_pcf_unit=max_pcf_unit,
         require_verified=request.require_verified,
+        require_third_party=request.require_third_party,
+        min_primary_share=request.min_primary_share,
+        exclude_expired=request.exclude_expired,
         alliance_only=request.alliance_only,
         categories=frozenset(request.category),
         kinds=frozenset(request.kind),

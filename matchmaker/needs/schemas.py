@@ -11,11 +11,13 @@ from matchmaker.exchange import (
     AllianceCode,
     Category,
     DeclaredUnitText,
+    ExpiredFootprints,
     FootprintUnitText,
     Language,
     NeedFields,
     NeedStatus,
     NeedVisibility,
+    PrimaryShare,
     Quantity,
     Region,
     RegionName,
@@ -48,6 +50,9 @@ class NeedUpdate(RequestModel):
     max_pcf: FootprintNumber | None = None
     max_pcf_unit: FootprintUnitText | None = None
     require_verified: Flag | None = None
+    require_third_party: Flag | None = None
+    min_primary_share: PrimaryShare | None = None
+    expired_footprints: ExpiredFootprints | None = None
     alliance_only: AllianceCode | None = None
     region_preference: Region | None = None
     quantity: Quantity | None = None
@@ -73,6 +78,9 @@ class NeedRead(BaseModel):
     max_pcf_unit: str | None
     max_pcf_family: str | None
     require_verified: bool
+    require_third_party: bool = Field(description="footprints verified by a third party only")
+    min_primary_share: float | None = Field(description="at least this share of primary data, in percent")
+    expired_footprints: str = Field(description="rank_down (kept, without the verified bonus) or exclude")
     alliance_only: str | None
     region_preference: RegionName | None
     quantity: float | None = Field(description="a year's quantity, in quantity_unit")

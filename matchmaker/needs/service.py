@@ -42,7 +42,8 @@ from matchmaker.written_constraints import WrittenConstraints, read_constraints
 
 _PLAIN_FIELDS = (
     "text", "language", "category", "require_verified", "region_preference", "quantity", "quantity_unit",
-    "delivery_from", "delivery_until", "respond_by",
+    "delivery_from", "delivery_until", "respond_by", "require_third_party", "min_primary_share",
+    "expired_footprints",
 )  # fmt: skip
 
 
@@ -234,7 +235,7 @@ def update(*, session: Session, need: Need, data: NeedUpdate) -> Need:
             errors=field_errors_from_pydantic(error.errors()),
             code="need.invalid",
         ) from None
-    for required in ("status", "visibility", "require_verified"):
+    for required in ("status", "visibility", "require_verified", "require_third_party", "expired_footprints"):
         if required in changes and changes[required] is None:
             raise ValidationFailed(
                 f"{required} cannot be null",

@@ -16,10 +16,14 @@ from matchmaker.exchange import (
     OfferKind,
     OfferStatus,
     OfferVisibility,
+    PcfBasis,
+    PrimaryShare,
+    QualityRating,
     Region,
     RegionName,
     Title,
     VerificationDay,
+    VerificationParty,
 )
 from matchmaker.schema_types import BodyId, Flag, FootprintNumber, RequestModel
 
@@ -55,10 +59,16 @@ class OfferUpdate(RequestModel):
     declared_unit: Annotated[str, StringConstraints(max_length=32)] | None = None
     pcf_verified: Flag | None = None
     pcf_valid_until: VerificationDay | None = None
+    verification_party: VerificationParty | None = None
     standard: Annotated[str, StringConstraints(max_length=100)] | None = None
     certifications: list[Annotated[str, StringConstraints(max_length=200)]] | None = Field(
         default=None, max_length=50
     )
+    primary_data_share: PrimaryShare | None = None
+    dqr_technological: QualityRating | None = None
+    dqr_temporal: QualityRating | None = None
+    dqr_geographical: QualityRating | None = None
+    pcf_basis: PcfBasis | None = None
     status: OfferStatus | None = None
     visibility: OfferVisibility | None = None
     visibility_alliance: AllianceCode | None = None
@@ -92,11 +102,24 @@ class OfferRead(BaseModel):
     verification_source: str | None = Field(description="operator or evidence, when verified")
     verified_by: str | None = Field(description="the verifier, when accepted evidence names one")
     verified_until: datetime | None = Field(description="when the verification ends")
+    verification_party: str | None = Field(
+        description="who verified it: first (the vendor), second (a related party) or third (independent)"
+    )
     standard: str | None
     certifications: list[str]
+    primary_data_share: float | None = Field(description="the share of primary data, in percent")
+    dqr_technological: float | None = Field(description="data quality rating, 1 (good) to 3 (fair)")
+    dqr_temporal: float | None
+    dqr_geographical: float | None
+    pcf_basis: str | None = Field(description="retrospective (measured) or prospective (expected)")
     attributes: dict[str, Any]
     alliances: list[str] = Field(description="alliances the supplier is an active member of")
-    status: str
+    status: str = Field(
+        description="draft, published, archived, or held for the operator's plausibility review"
+    )
+    plausibility_reason: str | None = Field(
+        description="why the operator sent the offer back to draft after its plausibility review"
+    )
     visibility: str
     visibility_alliance: str | None
     version: int

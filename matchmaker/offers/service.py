@@ -25,13 +25,14 @@ from matchmaker.errors import (
     field_error,
     field_errors_from_pydantic,
 )
-from matchmaker.exchange import OfferFields, OfferRecord
+from matchmaker.exchange import DATA_QUALITY_FIELDS, OfferFields, OfferRecord
 from matchmaker.footprints import stored_footprint
 from matchmaker.offers import repository, visibility
 from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
+from matchmaker.plausibility import service as plausibility
 from matchmaker.verification import DEFAULT_VALIDITY, end_of_day, last_day, local_today
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -47,6 +48,7 @@ _PLAIN_FIELDS = (
     "pcf_verified",
     "standard",
     "certifications",
+    *DATA_QUALITY_FIELDS,
 )
 
 
@@ -156,6 +158,7 @@ def _assign(offer: Offer, values: dict[str, Any], *, vouched: bool) -> None:
 
 NOT_VERIFIED: dict[str, Any] = {
     "pcf_verified": False, "verification_source": None, "verified_by": None, "verified_until": None,
+    "verification_party": None,
 }  # fmt: skip
 
 
@@ -174,17 +177,25 @@ def _verification_columns(
         if not claimed:
             return NOT_VERIFIED
         valid_until = values.get("pcf_valid_until")
-        if valid_until is None and offer.pcf_verified and unchanged:
+        # The exchange format's `pcf_verified` has always meant third-party verified.
+        party = values.get("verification_party") or "third"
+        if valid_until is None and offer.pcf_verified and unchanged and offer.verification_party == party:
             return {}  # as it was (an archive, a title, the same line imported again): its end stays
         # Without a stated end, PACT's default validity: three years.
         until = end_of_day(valid_until or local_today() + DEFAULT_VALIDITY)
-        if offer.pcf_verified and unchanged and offer.verified_until == until:
+        if (
+            offer.pcf_verified
+            and unchanged
+            and offer.verified_until == until
+            and offer.verification_party == party
+        ):
             return {}
         return {
             "pcf_verified": True,
             "verification_source": "operator",
             "verified_by": None,
             "verified_until": until,
+            "verification_party": party,
         }
     # The standard is part of what was verified: a vendor's new one ends the verification too.
     if offer.pcf_verified and claimed and unchanged and values.get("standard") == offer.standard:
@@ -225,6 +236,8 @@ def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offe
         attributes=data.attributes,
     )
     _assign(offer, data.model_dump(), vouched=principal.is_operator)
+    if not principal.is_operator:
+        plausibility.check_publication(session, offer)
     repository.add(session, offer)
     return offer
 
@@ -234,6 +247,7 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate, vouched: bool) 
     changes = data.model_dump(exclude_unset=True)
     current = {field: getattr(offer, field) for field in (*_PLAIN_FIELDS, "pcf_value", "pcf_unit")}
     current["pcf_valid_until"] = last_day(offer.verified_until)
+    current["verification_party"] = offer.verification_party
     if "pcf_unit" in changes and "declared_unit" not in changes:
         current["declared_unit"] = None  # derive it again from the new unit
     merged = {**current, **{k: v for k, v in changes.items() if k in OfferFields.model_fields}}
@@ -264,6 +278,8 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate, vouched: bool) 
         offer.visibility_alliance_id = _visibility_alliance_id(session, visibility, code)
     if "attributes" in changes and changes["attributes"] is not None:
         offer.attributes = changes["attributes"]
+    if not vouched:
+        plausibility.check_publication(session, offer)
     session.flush()
     return offer
 
@@ -316,6 +332,8 @@ def upsert_record(
     ):
         if getattr(offer, column) != value:
             setattr(offer, column, value)
+    if not by_operator:
+        plausibility.check_publication(session, offer)
     if is_new:
         session.add(offer)
     changed = session.is_modified(offer)  # asked before a flush, which makes every row clean

@@ -1,37 +1,47 @@
-"""A bounded, thread-safe cache of the footprint each offer maps to, one per app.
+"""A bounded, thread-safe cache of the footprints each offer maps to, one per app.
 
-`mapping.footprint_of_offer` is a pure function of the offer row, its owner's name and the issuer, so the
-key is exactly those inputs' identity:
+`mapping.footprints_of_offer` is a pure function of the offer row, its owner's name, the issuer and the
+offer's footprint history, so the key is exactly those inputs' identity:
 
 - the offer's `id` (never reused: SQLite autoincrement, PostgreSQL sequences) and its `version`, which
   SQLAlchemy bumps on every ORM update of the row (`version_id_col`), whatever column changed;
+- through them, the history: the mapping reads only the versions up to the offer's own, and each is
+  written in the same flush as the update that brought the offer to it (`db.footprint_history`, on the
+  same connection, committed or rolled back with it) and never changed afterwards. A history is read after
+  the offer it belongs to, so it holds every version up to the offer's;
 - its `updated_at`, which every SQLAlchemy UPDATE not setting it itself sets to now (a Core
-  `update(Offer)` does not bump `version`); `created_at` and `owner_id` too, though neither changes
-  without the above;
+  `update(Offer)` does not bump `version`, nor write a version); `created_at` and `owner_id` too, though
+  neither changes without the above;
 - the owner's `name` itself (it is the footprint's `companyName`), as a rename touches only the
   organisation's row;
 - the issuer (the `pact_issuer` setting: URNs and footprint ids).
 
 Only a write that bypasses SQLAlchemy (raw SQL) could change an offer unseen, as it could for the vector
 index, which keys its entries by id and version as well. The key can be read without loading the offer
-(`repository.published_offer_states`), so a request loads and maps only the offers the cache lacks.
-Cached footprints are shared between requests: callers must not modify them.
+(`repository.published_offer_states`), so a request loads and maps only the offers the cache lacks, and
+reads the histories of those alone. Cached footprints are shared between requests: callers must not modify
+them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from matchmaker import verification
 from matchmaker.db.models import Offer
-from matchmaker.pact.mapping import footprint_of_offer
+from matchmaker.pact import repository
+from matchmaker.pact.lineage import PcfVersion
+from matchmaker.pact.mapping import OfferFootprints, footprints_of_offer
 from matchmaker.pact.repository import OfferState
 
-# About 2.5 KB each (scripts/bench_pact.py): at most some 120 MB, reached only with 50,000 offers served.
+# Entries, one per offer. About 2.5 KB per footprint (scripts/bench_pact.py): some 120 MB with 50,000 offers
+# served, more for offers that also serve the footprints they replaced.
 MAX_FOOTPRINTS = 50_000
 
 # The issuer, the offer's state as `repository.published_offer_states` reads it (id first, its verification's
@@ -40,7 +50,8 @@ FootprintKey = tuple[str, int, int, datetime, datetime, int, str, datetime | Non
 
 
 def footprint_key(offer: Offer, *, issuer: str) -> FootprintKey:
-    """Everything `footprint_of_offer(offer, issuer=issuer)` depends on, by identity or by value."""
+    """Everything `footprints_of_offer(offer, issuer=issuer, history=...)` depends on, by identity or by
+    value (the history by the offer's id and version)."""
     state = (
         offer.id, offer.version, offer.updated_at, offer.created_at, offer.owner_id, offer.owner.name,
         offer.verified_until,
@@ -54,13 +65,13 @@ def state_key(state: OfferState, *, issuer: str) -> FootprintKey:
 
 
 class FootprintCache:
-    """Least recently used footprints of offers (None for an offer PACT cannot express)."""
+    """Least recently used footprints of offers (an offer PACT cannot express has none)."""
 
     def __init__(self, max_entries: int = MAX_FOOTPRINTS) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self.max_entries = max_entries
-        self._entries: OrderedDict[FootprintKey, dict[str, Any] | None] = OrderedDict()
+        self._entries: OrderedDict[FootprintKey, OfferFootprints] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -72,9 +83,9 @@ class FootprintCache:
         with self._lock:
             self._entries.clear()
 
-    def lookup(self, keys: Iterable[FootprintKey]) -> dict[FootprintKey, dict[str, Any] | None]:
+    def lookup(self, keys: Iterable[FootprintKey]) -> dict[FootprintKey, OfferFootprints]:
         """The cached footprints among these keys (shared: do not modify them)."""
-        found: dict[FootprintKey, dict[str, Any] | None] = {}
+        found: dict[FootprintKey, OfferFootprints] = {}
         with self._lock:
             for key in keys:
                 if key in self._entries:
@@ -85,20 +96,36 @@ class FootprintCache:
                     self.misses += 1
         return found
 
-    def footprint_of(self, offer: Offer, *, issuer: str) -> dict[str, Any] | None:
-        """The offer's footprint, mapped once per state of the offer (shared: do not modify it)."""
+    def footprints_of(
+        self, offer: Offer, *, issuer: str, history: Sequence[PcfVersion] | None = None
+    ) -> OfferFootprints:
+        """The offer's footprints, mapped once per state of the offer (shared: do not modify them). Its
+        history is read from the offer's session when not given, and only when the cache lacks it."""
         key = footprint_key(offer, issuer=issuer)
         found = self.lookup([key])
-        return found[key] if key in found else self.map_and_keep(offer, issuer=issuer)
+        if key in found:
+            return found[key]
+        if history is None:
+            session = object_session(offer)
+            if session is None:
+                raise ValueError("a detached offer: its footprint history cannot be read")
+            history = repository.footprint_histories(session, [offer.id]).get(offer.id, [])
+        return self.map_and_keep(offer, issuer=issuer, history=history)
 
-    def map_and_keep(self, offer: Offer, *, issuer: str) -> dict[str, Any] | None:
-        """Map an offer the cache lacks (see `lookup`) and keep its footprint."""
+    def footprint_of(
+        self, offer: Offer, *, issuer: str, history: Sequence[PcfVersion] | None = None
+    ) -> dict[str, Any] | None:
+        """The offer's footprint as it stands (see `footprints_of`), or None."""
+        return self.footprints_of(offer, issuer=issuer, history=history).current
+
+    def map_and_keep(self, offer: Offer, *, issuer: str, history: Sequence[PcfVersion]) -> OfferFootprints:
+        """Map an offer the cache lacks (see `lookup`), with its whole footprint history, and keep it."""
         key = footprint_key(offer, issuer=issuer)
         # Mapped outside the lock: two threads may map the same offer at once, to the same result.
-        footprint = footprint_of_offer(offer, issuer=issuer)
+        footprints = footprints_of_offer(offer, issuer=issuer, history=history)
         with self._lock:
-            self._entries[key] = footprint
+            self._entries[key] = footprints
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-        return footprint
+        return footprints

@@ -2,8 +2,15 @@
 
 **Offer -> v3 footprint** (`footprint_of_offer`, what our host serves). An offer pulled from a PACT host
 is served as the footprint it came from, as long as its footprint is unchanged, so a pull-then-serve round
-trip gives the same footprints. Any other offer is described by a synthesised footprint. An offer states
-one number in one unit, but PACT requires more; what we put in the required fields we cannot know:
+trip gives the same footprints. Any other offer is described by a synthesised footprint.
+
+A footprint never changes its PCF: each PCF the offer has stated is a footprint of its own, with its own id,
+whose `precedingPfIds` name those before it; the ones it replaced stay retrievable as `Deprecated`
+(`footprints_of_offer`, reading the offer's footprint history through `lineage`). What the history does not
+keep (title, description, region, standard, supplier name) is the offer's as it is now in all of them.
+
+An offer states one number in one unit, but PACT requires more; what we put in the required fields we
+cannot know:
 
 - `declaredUnitAmount` "1" of the PACT unit of the offer's unit family (kg, kWh, MJ, tkm, m2, m3 or
   liter, piece); the value is converted exactly to kgCO2e per that unit. PV peak power (kWp) has no PACT
@@ -11,7 +18,8 @@ one number in one unit, but PACT requires more; what we put in the required fiel
 - `productMassPerDeclaredUnit`: "1" per kilogram, otherwise "0", the spec's value for "not relevant"; we
   do not know the mass of a litre or a piece.
 - `referencePeriodStart/End`: the period of a pulled footprint when the offer kept it, otherwise the year
-  before the offer's last update. The validity period is the spec's default, three years from its end.
+  before the footprint's last recorded change (of value, unit, verification or status; the offer's last
+  update when no history is given). The validity period is the spec's default, three years from its end.
 - `pcfIncludingBiogenicUptake` equals `pcfExcludingBiogenicUptake`: an offer states a single value.
 - `fossilGhgEmissions` is the whole value (0 when it is negative), i.e. we assume the emissions are fossil.
 - `fossilCarbonContent` "0" and `exemptedEmissionsPercent` "0": unknown, stated as none.
@@ -32,7 +40,7 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, DecimalException, InvalidOperation
@@ -43,8 +51,9 @@ from pydantic import ValidationError
 from matchmaker import regions, verification
 from matchmaker.db.models import Offer
 from matchmaker.exchange import CATEGORIES, VERIFICATION_DAYS
+from matchmaker.pact.lineage import PcfVersion, pcf_runs
 from matchmaker.pact.model import add_years, parse_datetime, validate_footprint
-from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError, parse_unit, to_decimal
+from matchmaker.units import Footprint, FootprintUnit, UnitFamily, UnknownUnitError
 from matchmaker.verification import last_day
 
 SPEC_VERSION = "3.0.0"
@@ -168,12 +177,141 @@ def cross_sectoral_standards(standard: str | None) -> list[str]:
     return found or ["ISO14067"]
 
 
-def footprint_of_offer(offer: Offer, *, issuer: str) -> dict[str, Any] | None:
-    """The v3 ProductFootprint (JSON-ready) describing an offer, or None when PACT cannot express it."""
-    if offer.pcf_value is None or offer.pcf_unit is None:
+@dataclass(frozen=True, slots=True)
+class OfferFootprints:
+    """What an offer serves: its footprint as it stands (None when PACT cannot express it) and the footprints
+    it replaced, the latest first, each `Deprecated`. Shared when cached: do not modify them."""
+
+    current: dict[str, Any] | None
+    replaced: tuple[dict[str, Any], ...] = ()
+
+    def all(self) -> list[dict[str, Any]]:
+        """The current footprint first, then those it replaced."""
+        return [self.current, *self.replaced] if self.current is not None else list(self.replaced)
+
+
+# A PCF as a synthesised footprint states it: our base unit of its family, and kgCO2e per that unit.
+Quantity = tuple[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class _Original:
+    """The v3 footprint an offer was pulled from, ready to serve as it came, and the PCF it states."""
+
+    footprint: dict[str, Any]
+    quantity: Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class _Described:
+    """One PCF of an offer as a synthesised footprint describes it."""
+
+    footprint_id: str
+    quantity: Quantity
+    created: datetime
+    status: str
+    verified: bool
+    verified_by: str | None
+    updated: datetime  # its last recorded change: the reference period ends here (unless pulled with one)
+    preceding_ids: list[str]
+
+
+def footprint_of_offer(
+    offer: Offer, *, issuer: str, history: Sequence[PcfVersion] | None = None
+) -> dict[str, Any] | None:
+    """The v3 ProductFootprint (JSON-ready) describing an offer as it stands, or None when PACT cannot
+    express it; `history` as for `footprints_of_offer`."""
+    return footprints_of_offer(offer, issuer=issuer, history=history).current
+
+
+def footprints_of_offer(
+    offer: Offer, *, issuer: str, history: Sequence[PcfVersion] | None = None
+) -> OfferFootprints:
+    """The offer's footprint as it stands and the ones it replaced, from its footprint history (oldest
+    version first; without one, the offer is taken to state its first PCF). See `lineage`.
+
+    The first PCF described here keeps the id footprints had before they had a history (the offer's URN);
+    a later one adds the offer's row and the version that first stated it, so the same history always gives
+    the same ids. A PCF the offer was pulled with is the pulled footprint itself, under its own id. A
+    described footprint's `precedingPfIds` are the PCFs before it, the latest first, then the footprint the
+    offer was pulled from (a v2 one too, which is never served as it came)."""
+    runs = pcf_runs(history or (), _version_of(offer), quantity=_quantity_of_version)
+    original = _served_original(offer)
+    pulled_id = _pact_attributes(offer).get("id")
+    urn = f"urn:pact:{issuer}:offer:{offer.owner_id}:{offer.external_id}"
+    ids: list[str] = []
+    built: list[dict[str, Any]] = []
+    first_described = True
+    for run in runs:
+        if run.replaced_at is None:
+            status, verified = _footprint_status(offer), _verified_now(offer)
+            verified_by = offer.verified_by
+        else:
+            # Served as it stood when it was replaced: Deprecated, verified if it was then.
+            last = run.last
+            status = "Deprecated"
+            verified = verification.holds(
+                verified=last.pcf_verified, until=last.verified_until, now=run.replaced_at
+            )
+            verified_by = last.verified_by
+        if original is not None and run.quantity == original.quantity:
+            ids.append(str(original.footprint["id"]))
+            built.append(_as_original(original, status=status, verified=verified))
+            continue
+        # A later one names the offer's row too: an offer deleted and made again restarts its versions.
+        later = f"{urn}:pcf:{offer.id}:{run.first.version}"
+        footprint_id = _footprint_id(urn if first_described else later)
+        preceding = list(dict.fromkeys(reversed(ids)))
+        if isinstance(pulled_id, str) and _UUID.fullmatch(pulled_id) and pulled_id not in preceding:
+            # A pulled offer whose footprint changed here: this footprint succeeds the one it came from.
+            preceding.append(pulled_id)
+        ids.append(footprint_id)
+        described = _Described(
+            footprint_id=footprint_id,
+            quantity=run.quantity,
+            created=offer.created_at if first_described else run.first.recorded_at,
+            status=status,
+            verified=verified,
+            verified_by=verified_by,
+            # The footprint's own last change (not a later title's), so that it stays as it was served.
+            updated=run.last.recorded_at,
+            preceding_ids=[pcf_id for pcf_id in preceding if pcf_id != footprint_id],
+        )
+        built.append(_synthesised(offer, issuer=issuer, pcf=described))
+        first_described = False
+    current = built.pop() if runs and runs[-1].replaced_at is None else None
+    replaced: dict[str, dict[str, Any]] = {}
+    for footprint in reversed(built):
+        # A PCF stated again (pulled, changed, changed back) is one footprint, served as it last stood.
+        if current is None or footprint["id"] != current["id"]:
+            replaced.setdefault(str(footprint["id"]), footprint)
+    return OfferFootprints(current=current, replaced=tuple(replaced.values()))
+
+
+def _footprint_id(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+def _version_of(offer: Offer) -> PcfVersion:
+    """The offer's footprint as it stands, as a version of its history."""
+    return PcfVersion(
+        version=offer.version or 0,  # an offer not yet written has no history either
+        pcf_value=offer.pcf_value,
+        pcf_unit=offer.pcf_unit,
+        pcf_verified=bool(offer.pcf_verified),
+        verified_until=offer.verified_until,
+        verified_by=offer.verified_by,
+        status=offer.status,
+        recorded_at=offer.updated_at or offer.created_at,
+    )
+
+
+def _quantity(value: float | str | None, unit: str | None) -> Quantity | None:
+    """The PCF as we would serve it, or None when PACT cannot express it."""
+    if value is None or unit is None:
         return None
     try:
-        stated = Footprint.parse(offer.pcf_value, offer.pcf_unit)
+        stated = Footprint.parse(value, unit)
     except (UnknownUnitError, InvalidOperation):
         return None
     if not stated.value.is_finite():
@@ -181,14 +319,16 @@ def footprint_of_offer(offer: Offer, *, issuer: str) -> dict[str, Any] | None:
     base_unit = "L" if stated.unit.declared_unit == "L" else _BASE_UNIT_OF_FAMILY.get(stated.family)
     if base_unit is None:
         return None
-    original = _served_original(offer, stated)
-    if original is not None:
-        return original
-    return _synthesised(offer, issuer=issuer, stated=stated, base_unit=base_unit)
+    return base_unit, stated.convert(FootprintUnit(emission_mass="kg", declared_unit=base_unit))
 
 
-def _served_original(offer: Offer, stated: Footprint) -> dict[str, Any] | None:
-    """The v3 footprint the offer was pulled from, if its footprint is unchanged and it is valid to serve."""
+def _quantity_of_version(version: PcfVersion) -> Quantity | None:
+    return _quantity(version.pcf_value, version.pcf_unit)
+
+
+def _served_original(offer: Offer) -> _Original | None:
+    """The v3 footprint the offer was pulled from, if it is valid to serve (with its status and
+    verification as `_as_original` sets them)."""
     original = _pact_attributes(offer).get("footprint")
     if not isinstance(original, dict) or spec_major(original) != 3:
         # A v2 footprint cannot be served as it is: it is described afresh.
@@ -197,8 +337,8 @@ def _served_original(offer: Offer, stated: Footprint) -> dict[str, Any] | None:
         pulled = offer_record_of_footprint(original, supplier=offer.owner.name)
     except FootprintError:
         return None
-    record = pulled.record
-    if to_decimal(record["pcf_value"]) != stated.value or parse_unit(record["pcf_unit"]) != stated.unit:
+    quantity = _quantity(pulled.record["pcf_value"], pulled.record["pcf_unit"])
+    if quantity is None:
         return None
     served = {key: value for key, value in copy.deepcopy(original).items() if value is not None}
     for key in _REMOVED_IN_V3:
@@ -208,23 +348,43 @@ def _served_original(offer: Offer, stated: Footprint) -> dict[str, Any] | None:
     version = served.get("specVersion")
     if isinstance(version, str) and re.fullmatch(r"3\.[0-9]+", version):
         served["specVersion"] = f"{version}.0"
-    # The offer's own status wins: an offer archived here is deprecated whatever its source said; so does
-    # its verification (withdrawn or expired here, it is not served as verified).
-    served["status"] = _footprint_status(offer)
-    if isinstance(served.get("pcf"), dict) and not _verified_now(offer):
-        served["pcf"].pop("verification", None)
+    served["status"] = "Active"  # the offer's own, in `_as_original`
+    pcf = served.get("pcf")
+    unverified = (
+        {**served, "pcf": {key: value for key, value in pcf.items() if key != "verification"}}
+        if isinstance(pcf, dict) and "verification" in pcf
+        else served
+    )
     try:
         validate_footprint(served)
     except ValidationError:
-        return None
+        if unverified is served:
+            return None
+        try:
+            validate_footprint(unverified)
+        except ValidationError:
+            return None
+        served = unverified  # a verification we cannot repeat is not served
+    return _Original(footprint=served, quantity=quantity)
+
+
+def _as_original(original: _Original, *, status: str, verified: bool) -> dict[str, Any]:
+    """The pulled footprint with the offer's own status, and its verification only while it holds here (an
+    offer archived here is deprecated whatever its source said; withdrawn or expired here, it is not served
+    as verified)."""
+    # Shallow: what is shared with the offer's other footprints is never modified (nor by their readers).
+    served = {**original.footprint, "status": status}
+    pcf = served.get("pcf")
+    if not verified and isinstance(pcf, dict) and "verification" in pcf:
+        served["pcf"] = {key: value for key, value in pcf.items() if key != "verification"}
     return served
 
 
-def _synthesised(offer: Offer, *, issuer: str, stated: Footprint, base_unit: str) -> dict[str, Any]:
+def _synthesised(offer: Offer, *, issuer: str, pcf: _Described) -> dict[str, Any]:
+    base_unit, value = pcf.quantity
     unit = _PACT_UNIT_OF_OFFER_UNIT[base_unit]
-    value = stated.convert(FootprintUnit(emission_mass="kg", declared_unit=base_unit))
-    reference_start, reference_end = _reference_period(offer)
-    pcf: dict[str, Any] = {
+    reference_start, reference_end = _reference_period(offer, updated=pcf.updated)
+    stated: dict[str, Any] = {
         "declaredUnitOfMeasurement": unit,
         "declaredUnitAmount": "1",
         "productMassPerDeclaredUnit": "1" if unit == "kilogram" else "0",
@@ -238,22 +398,20 @@ def _synthesised(offer: Offer, *, issuer: str, stated: Footprint, base_unit: str
         "ipccCharacterizationFactors": ["AR6"],
         "crossSectoralStandards": cross_sectoral_standards(offer.standard),
         "exemptedEmissionsPercent": "0",
+        **_stated_quality(offer),
     }
-    if _verified_now(offer):
+    if pcf.verified:
         verified = {"coverage": "product level"}
-        if offer.verified_by:
-            verified["providerName"] = offer.verified_by
+        if pcf.verified_by:
+            verified["providerName"] = pcf.verified_by
         if offer.standard:
             verified["standardName"] = offer.standard
-        pcf["verification"] = verified
-    footprint_id = str(
-        uuid.uuid5(uuid.NAMESPACE_URL, f"urn:pact:{issuer}:offer:{offer.owner_id}:{offer.external_id}")
-    )
+        stated["verification"] = verified
     footprint: dict[str, Any] = {
-        "id": footprint_id,
+        "id": pcf.footprint_id,
         "specVersion": SPEC_VERSION,
-        "created": timestamp_text(offer.created_at),
-        "status": _footprint_status(offer),
+        "created": timestamp_text(pcf.created),
+        "status": pcf.status,
         "validityPeriodStart": timestamp_text(reference_end),
         "validityPeriodEnd": timestamp_text(add_years(reference_end, 3)),
         "companyName": offer.owner.name,
@@ -262,12 +420,10 @@ def _synthesised(offer: Offer, *, issuer: str, stated: Footprint, base_unit: str
         "productIds": [f"urn:pact:{issuer}:product:{offer.id}"],
         "productClassifications": [f"urn:pact:{issuer}:category:{offer.category}"],
         "productNameCompany": offer.title,
-        "pcf": pcf,
+        "pcf": stated,
     }
-    pulled_id = _pact_attributes(offer).get("id")
-    if isinstance(pulled_id, str) and _UUID.fullmatch(pulled_id) and pulled_id != footprint_id:
-        # A pulled offer whose footprint changed here: this footprint succeeds the one it came from.
-        footprint["precedingPfIds"] = [pulled_id]
+    if pcf.preceding_ids:
+        footprint["precedingPfIds"] = pcf.preceding_ids
     return footprint
 
 
@@ -284,8 +440,8 @@ def _pact_attributes(offer: Offer) -> Mapping[str, Any]:
     return pact if isinstance(pact, dict) else {}
 
 
-def _reference_period(offer: Offer) -> tuple[datetime, datetime]:
-    """The reference period a pulled footprint stated, else the year before the offer's last update."""
+def _reference_period(offer: Offer, *, updated: datetime) -> tuple[datetime, datetime]:
+    """The reference period a pulled footprint stated, else the year before `updated`."""
     pact = _pact_attributes(offer)
     start, end = pact.get("referencePeriodStart"), pact.get("referencePeriodEnd")
     if isinstance(start, str) and isinstance(end, str):
@@ -298,7 +454,7 @@ def _reference_period(offer: Offer) -> tuple[datetime, datetime]:
                 # In UTC, as written: the validity end (+3 years) is then computed as a reader checks it.
                 return stated_start.astimezone(UTC), stated_end.astimezone(UTC)
     # Whole seconds, as the timestamps are written, so validity start and reference end stay equal.
-    updated = (offer.updated_at or offer.created_at).replace(microsecond=0)
+    updated = updated.replace(microsecond=0)
     if updated.tzinfo is None:
         updated = updated.replace(tzinfo=UTC)
     return add_years(updated, -1), updated
@@ -369,6 +525,7 @@ def offer_record_of_footprint(
         "pcf_valid_until": _validity_end(footprint),
         "standard": _standard(pcf),
         "status": "archived" if _status(footprint) == "Deprecated" else "published",
+        **_data_quality(pcf),
         "attributes": {"pact": _pact_facts(footprint, pcf)},
     }
     preceding = footprint.get("precedingPfIds")
@@ -526,3 +683,49 @@ def _pact_facts(footprint: Mapping[str, Any], pcf: Mapping[str, Any]) -> dict[st
         facts["precedingPfIds"] = copy.deepcopy(footprint["precedingPfIds"])
     facts["footprint"] = copy.deepcopy(dict(footprint))
     return facts
+
+
+def _stated_quality(offer: Offer) -> dict[str, Any]:
+    """The offer's primary data share and quality ratings as PACT writes them (the ratings only all three
+    together: `dqi` requires each)."""
+    stated: dict[str, Any] = {}
+    if offer.primary_data_share is not None:
+        stated["primaryDataShare"] = decimal_text(Decimal(repr(offer.primary_data_share)))
+    ratings = (offer.dqr_technological, offer.dqr_temporal, offer.dqr_geographical)
+    if all(rating is not None for rating in ratings):
+        stated["dqi"] = {
+            name: decimal_text(Decimal(repr(rating)))
+            for name, rating in zip(
+                ("technologicalDQR", "temporalDQR", "geographicalDQR"), ratings, strict=True
+            )
+        }
+    return stated
+
+
+def _data_quality(pcf: Mapping[str, Any]) -> dict[str, float]:
+    """The footprint's primary data share and quality ratings, where stated and within their ranges (v2 and
+    v3 name them alike; v3 writes decimals as strings). Anything else is left unstated, not refused: the
+    footprint is still worth having."""
+    stated: dict[str, float] = {}
+    quality = pcf.get("dqi")
+    ratings = quality if isinstance(quality, dict) else {}
+    for name, value, low, high in (
+        ("primary_data_share", pcf.get("primaryDataShare"), 0, 100),
+        ("dqr_technological", ratings.get("technologicalDQR"), 1, 3),
+        ("dqr_temporal", ratings.get("temporalDQR"), 1, 3),
+        ("dqr_geographical", ratings.get("geographicalDQR"), 1, 3),
+    ):
+        number = _decimal_or_none(value)
+        if number is not None and low <= number <= high:
+            stated[name] = float(number)
+    return stated
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None

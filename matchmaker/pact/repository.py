@@ -1,4 +1,5 @@
-"""SQL of the PACT host: OAuth clients, and the offers a client's organisation may pull."""
+"""SQL of the PACT host: OAuth clients, the offers a client's organisation may pull, and their footprints'
+histories."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from matchmaker.db.models import Offer, Organisation, PactClient
+from matchmaker.db.models import FootprintVersion, Offer, Organisation, PactClient
 from matchmaker.db.query import ID_CHUNK
 from matchmaker.offers import visibility as offer_visibility
+from matchmaker.pact.lineage import PcfVersion
 from matchmaker.visibility import Viewer
 
 # (id, version, updated_at, created_at, owner id, owner name, verified_until)
@@ -80,6 +82,37 @@ def published_offer_ids(session: Session, ids: Iterable[int], *, viewer: Viewer)
         statement = select(Offer.id).where(Offer.id.in_(wanted[start : start + ID_CHUNK]))
         statement = _published_with_footprint(statement, viewer=viewer)
         found.update(session.scalars(statement))
+    return found
+
+
+def footprint_histories(session: Session, offer_ids: Iterable[int]) -> dict[int, list[PcfVersion]]:
+    """Every recorded version of these offers' footprints, oldest first, by offer id (one query per
+    `ID_CHUNK` offers; an offer without any is left out)."""
+    wanted = list(offer_ids)
+    found: dict[int, list[PcfVersion]] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        statement = (
+            select(
+                FootprintVersion.offer_id, FootprintVersion.version, FootprintVersion.pcf_value,
+                FootprintVersion.pcf_unit, FootprintVersion.pcf_verified, FootprintVersion.verified_until,
+                FootprintVersion.verified_by, FootprintVersion.status, FootprintVersion.recorded_at,
+            )
+            .where(FootprintVersion.offer_id.in_(wanted[start : start + ID_CHUNK]))
+            .order_by(FootprintVersion.offer_id, FootprintVersion.version)
+        )  # fmt: skip
+        for row in session.execute(statement):
+            found.setdefault(row[0], []).append(
+                PcfVersion(
+                    version=row[1],
+                    pcf_value=row[2],
+                    pcf_unit=row[3],
+                    pcf_verified=row[4],
+                    verified_until=row[5],
+                    verified_by=row[6],
+                    status=row[7],
+                    recorded_at=row[8],
+                )
+            )
     return found
 
 

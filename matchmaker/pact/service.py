@@ -2,8 +2,9 @@
 
 A client acts for its organisation and sees exactly the offers that organisation may see through the API
 (alliance-only offers only to members), restricted to published offers that state a footprint PACT can
-express. Footprints are built from offers (`mapping.footprint_of_offer`), through the app's
-`FootprintCache` when one is given: once per state of an offer rather than on every request.
+express. Footprints are built from offers and their footprint histories (`mapping.footprints_of_offer`:
+the current one and those it replaced), through the app's `FootprintCache` when one is given: once per
+state of an offer rather than on every request.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from matchmaker.db.base import utcnow
 from matchmaker.db.models import Offer, Organisation, PactClient
 from matchmaker.db.query import ID_CHUNK
 from matchmaker.pact import repository
-from matchmaker.pact.cache import FootprintCache, state_key
+from matchmaker.pact.cache import FootprintCache, footprint_key, state_key
 from matchmaker.pact.filters import FootprintQuery
+from matchmaker.pact.lineage import PcfVersion
+from matchmaker.pact.mapping import OfferFootprints
 from matchmaker.pact.tokens import AccessTokens, TokenExpired, TokenInvalid
 from matchmaker.parties import service as party_service
 from matchmaker.visibility import EVERYONE, Viewer
@@ -104,23 +107,27 @@ def principal_of(client: PactClient) -> Principal:
 def _published_footprints(
     session: Session, *, viewer: Viewer, issuer: str,
     cache: FootprintCache | None,
-) -> Iterator[tuple[int, dict[str, Any]]]:  # fmt: skip
-    """(offer id, footprint) of the published offers the viewer may see, oldest first.
+) -> Iterator[tuple[int, OfferFootprints]]:  # fmt: skip
+    """(offer id, its footprints) of the published offers the viewer may see, oldest first.
 
-    The offers' states (ids, versions, owner names) are read first; only those the cache lacks are loaded
-    and mapped, a chunk at a time as the caller reads on. An offer that changed in between is served as it
-    is now, and one no longer visible is left out: its loading re-applies the visibility rules."""
+    The offers' states (ids, versions, owner names) are read first; only those the cache lacks are loaded,
+    with their footprint histories (one query for each chunk of them), and mapped, a chunk at a time as the
+    caller reads on. An offer that changed in between is served as it is now, and one no longer visible is
+    left out: its loading re-applies the visibility rules."""
     cache = cache if cache is not None else FootprintCache()
     keys = [
         state_key(state, issuer=issuer) for state in repository.published_offer_states(session, viewer=viewer)
     ]
     cached = cache.lookup(keys)
     missing = [key[1] for key in keys if key not in cached]
-    next_missing, requested, loaded = 0, set[int](), dict[int, Offer]()
+    next_missing, requested = 0, set[int]()
+    loaded: dict[int, Offer] = {}
+    histories: dict[int, list[PcfVersion]] = {}
     for key in keys:
         offer_id = key[1]
+        footprints: OfferFootprints | None
         if key in cached:
-            footprint = cached[key]
+            footprints = cached[key]
         else:
             if offer_id not in requested:
                 # Misses come in order, so this one starts the next chunk of them.
@@ -128,10 +135,16 @@ def _published_footprints(
                 next_missing += len(chunk)
                 requested = set(chunk)
                 loaded = repository.published_offers_by_id(session, chunk, viewer=viewer)
+                # Read after the offers, so each history holds every version up to its offer's.
+                histories = repository.footprint_histories(session, loaded)
             offer = loaded.get(offer_id)
-            footprint = cache.map_and_keep(offer, issuer=issuer) if offer is not None else None
-        if footprint is not None:
-            yield offer_id, footprint
+            footprints = (
+                cache.map_and_keep(offer, issuer=issuer, history=histories.get(offer_id, []))
+                if offer is not None
+                else None
+            )
+        if footprints is not None:
+            yield offer_id, footprints
 
 
 def _viewer(session: Session, client: PactClient) -> Viewer:
@@ -144,23 +157,36 @@ def _viewer(session: Session, client: PactClient) -> Viewer:
 def visible_footprints(
     *, session: Session, client: PactClient, issuer: str, cache: FootprintCache | None = None
 ) -> list[dict[str, Any]]:
-    """The footprints of the offers this client's organisation may see (shared when cached: read only)."""
+    """The footprints of the offers this client's organisation may see, each offer's current one first and
+    then those it replaced (`Deprecated`: PACT's ListFootprints SHOULD include them); shared when cached,
+    read only."""
     found = _published_footprints(session, viewer=_viewer(session, client), issuer=issuer, cache=cache)
-    return [footprint for _, footprint in found]
+    return [footprint for _, footprints in found for footprint in footprints.all()]
 
 
 def announcements(
     *, session: Session, offer_ids: Iterable[int], issuer: str, cache: FootprintCache | None = None
 ) -> list[tuple[PactClient, list[str]]]:
-    """For each usable client with a callback URL, the footprint ids of these offers it may list through
-    ListFootprints (none: left out), in the listing's order."""
+    """For each usable client with a callback URL, the ids of these offers' current footprints it may list
+    through ListFootprints (none: left out), in the listing's order. A footprint an offer replaced is not
+    announced again: the new one names it in `precedingPfIds`."""
     offers = repository.published_offers_by_id(session, offer_ids, viewer=EVERYONE)
     cache = cache if cache is not None else FootprintCache()
+    keys = {offer_id: footprint_key(offer, issuer=issuer) for offer_id, offer in offers.items()}
+    cached = cache.lookup(keys.values())
+    histories = repository.footprint_histories(
+        session, [offer_id for offer_id, key in keys.items() if key not in cached]
+    )
     ids: dict[int, str] = {}
     for offer_id, offer in offers.items():
-        footprint = cache.footprint_of(offer, issuer=issuer)
-        if footprint is not None:
-            ids[offer_id] = str(footprint["id"])
+        key = keys[offer_id]
+        footprints = (
+            cached[key]
+            if key in cached
+            else cache.map_and_keep(offer, issuer=issuer, history=histories.get(offer_id, []))
+        )
+        if footprints.current is not None:
+            ids[offer_id] = str(footprints.current["id"])
     if not ids:
         return []
     found: list[tuple[PactClient, list[str]]] = []
@@ -192,16 +218,20 @@ def get_footprint(
     *, session: Session, client: PactClient, footprint_id: str, issuer: str,
     cache: FootprintCache | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One footprint: 404 when no published offer has it, 403 when this client may not see it (as PACT
-    v3 requires: `AccessDenied`; the rest of the API answers 404 for what a caller may not see)."""
+    """One footprint, current or replaced (`Deprecated`, as PACT's GetFootprint SHOULD return it): 404 when
+    no published offer has it, 403 when this client may not see the offer (as PACT v3 requires:
+    `AccessDenied`; the rest of the API answers 404 for what a caller may not see)."""
     wanted = footprint_id.lower()
     # Footprints are built from offers, so finding one builds them until it turns up (once, not per view).
     found = _published_footprints(session, viewer=EVERYONE, issuer=issuer, cache=cache)
-    for offer_id, footprint in found:
-        if str(footprint["id"]).lower() == wanted:
-            if not repository.is_visible(session, offer_id, viewer=_viewer(session, client)):
-                raise PactProblem(403, "AccessDenied", "this footprint is not shared with your organisation")
-            return footprint
+    for offer_id, footprints in found:
+        for footprint in footprints.all():
+            if str(footprint["id"]).lower() == wanted:
+                if not repository.is_visible(session, offer_id, viewer=_viewer(session, client)):
+                    raise PactProblem(
+                        403, "AccessDenied", "this footprint is not shared with your organisation"
+                    )
+                return footprint
     raise PactProblem(404, "NotFound", f"no footprint {footprint_id}")
 
 

@@ -18,7 +18,7 @@ from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Need
 from matchmaker.deps import AnalyzerDep, EngineDep, SessionDep
 from matchmaker.errors import MatchmakerError
-from matchmaker.exchange import CATEGORIES, OFFER_KINDS, FootprintUnitText, Region
+from matchmaker.exchange import CATEGORIES, OFFER_KINDS, FootprintUnitText, PrimaryShare, Region
 from matchmaker.feedback import service as feedback_service
 from matchmaker.matching import service as matching
 from matchmaker.matching.engine import Engine
@@ -40,7 +40,9 @@ PER_PAGE = 20
 NEED_TEXT_FIELDS = [
     "text", "category", "max_pcf", "max_pcf_unit", "alliance_only", "region_preference", "quantity",
     "quantity_unit", "baseline_pcf", "baseline_pcf_unit", "delivery_from", "delivery_until", "respond_by",
+    "min_primary_share", "expired_footprints",
 ]  # fmt: skip
+NEED_CHECKBOXES = ["require_verified", "require_third_party"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,8 @@ class MatchFilters:
     max_pcf: str | None = None
     max_pcf_unit: str | None = None
     require_verified: bool = False
+    require_third_party: bool = False
+    min_primary_share: str | None = None
     category: str | None = None
     kind: str | None = None
     region: str | None = None
@@ -68,6 +72,8 @@ class MatchFilters:
             max_pcf=_CEILING.validate_python(self.max_pcf, context={TEXT_INPUT: True}),
             max_pcf_unit=_UNIT.validate_python(self.max_pcf_unit),
             require_verified=self.require_verified or None,
+            require_third_party=self.require_third_party or None,
+            min_primary_share=_SHARE.validate_python(self.min_primary_share, context={TEXT_INPUT: True}),
         )
 
 
@@ -75,12 +81,15 @@ class MatchFilters:
 _UNIT = TypeAdapter(FootprintUnitText | None)
 _CEILING = TypeAdapter(FootprintNumber | None)
 _REGION = TypeAdapter(Region | None)
+_SHARE = TypeAdapter(PrimaryShare | None)
 
 
 def match_filters(
     max_pcf: Annotated[str | None, Query(max_length=40)] = None,
     max_pcf_unit: Annotated[str | None, Query(max_length=40)] = None,
     require_verified: Annotated[str | None, Query(max_length=8)] = None,
+    require_third_party: Annotated[str | None, Query(max_length=8)] = None,
+    min_primary_share: Annotated[str | None, Query(max_length=40)] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(max_length=16)] = None,
     region: Annotated[str | None, Query(max_length=100)] = None,
@@ -94,6 +103,8 @@ def match_filters(
         max_pcf=max_pcf.strip() or None if max_pcf else None,
         max_pcf_unit=max_pcf_unit.strip() or None if max_pcf_unit else None,
         require_verified=require_verified in {"on", "true", "1"},
+        require_third_party=require_third_party in {"on", "true", "1"},
+        min_primary_share=min_primary_share.strip() or None if min_primary_share else None,
         category=category or None,
         kind=kind or None,
         region=region.strip() or None if region else None,
@@ -163,13 +174,21 @@ def _need_values(need: Need) -> dict[str, Any]:
         "max_pcf": need.max_pcf,
         "max_pcf_unit": need.max_pcf_unit,
         "require_verified": need.require_verified,
+        "require_third_party": need.require_third_party,
+        "expired_footprints": need.expired_footprints,
         "alliance_only": need.alliance_only.code if need.alliance_only else None,
         "region_preference": need.region_preference,
         "visibility": need.visibility,
         "status": need.status,
         **{
             name: getattr(need, name)
-            for name in ("quantity", "quantity_unit", "baseline_pcf", "baseline_pcf_unit")
+            for name in (
+                "quantity",
+                "quantity_unit",
+                "baseline_pcf",
+                "baseline_pcf_unit",
+                "min_primary_share",
+            )
             if getattr(need, name) is not None
         },
         **{
@@ -200,7 +219,8 @@ def _unconfirmed(
 
 def _posted_need(form: FormDep) -> dict[str, Any]:
     posted = values(form, NEED_TEXT_FIELDS)
-    posted["require_verified"] = checked(form, "require_verified")
+    posted.update({name: checked(form, name) for name in NEED_CHECKBOXES})
+    posted["expired_footprints"] = posted.get("expired_footprints") or "rank_down"
     posted["visibility"] = text(form, "visibility") or "vendors"
     posted["status"] = text(form, "status") or "open"
     return posted
@@ -244,7 +264,7 @@ def update_need(
     posted = _posted_need(form)
     # Every field of the form is sent: an emptied field clears it.
     changes = {
-        field: posted.get(field) for field in (*NEED_TEXT_FIELDS, "require_verified", "visibility", "status")
+        field: posted.get(field) for field in (*NEED_TEXT_FIELDS, *NEED_CHECKBOXES, "visibility", "status")
     }
     try:
         data = build(NeedUpdate, changes)
@@ -330,6 +350,8 @@ def search(
                 max_pcf=ceiling.max_pcf,
                 max_pcf_unit=ceiling.max_pcf_unit,
                 require_verified=filters.require_verified,
+                require_third_party=filters.require_third_party,
+                min_primary_share=ceiling.min_primary_share,
                 category=sorted(ceiling.categories),
                 kind=sorted(ceiling.kinds),
                 region=sorted(ceiling.regions),

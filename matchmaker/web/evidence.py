@@ -21,7 +21,9 @@ from matchmaker.web.forms import FormErrors, attempt, build, posted_file, values
 from matchmaker.web.rendering import render
 
 router = APIRouter(route_class=CheckedRoute)
-EVIDENCE_FIELDS = ["verifier", "accreditation", "report_number", "standard", "verified_on", "valid_until"]
+EVIDENCE_FIELDS = [
+    "verifier", "accreditation", "party", "report_number", "standard", "verified_on", "valid_until"
+]  # fmt: skip
 FIELD_LABELS = "evidence.field."
 
 

@@ -23,6 +23,7 @@ from matchmaker.web import (
     offer_page,
     operator,
     pages,
+    plausibility,
     registration,
     shortlists,
     vendor,
@@ -52,6 +53,7 @@ def install_web(app: FastAPI) -> None:
         operator,
         registration,
         evidence,
+        plausibility,
     ):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
 

@@ -19,7 +19,7 @@ from matchmaker.alliances import service as alliance_service
 from matchmaker.db.models import Offer
 from matchmaker.deps import SessionDep
 from matchmaker.downloads import attachment
-from matchmaker.exchange import CATEGORIES, OFFER_KINDS, OfferStatus
+from matchmaker.exchange import CATEGORIES, DATA_QUALITY_FIELDS, OFFER_KINDS, OfferStatus
 from matchmaker.imports import service as import_service
 from matchmaker.imports import template
 from matchmaker.imports.readers import as_drafts, detect_format, read_upload
@@ -54,7 +54,7 @@ PER_PAGE = 20
 STATUSES = ("draft", "published", "archived")
 TEXT_FIELDS = [
     "title", "description", "language", "kind", "category", "region", "pcf_value", "pcf_unit",
-    "declared_unit", "standard", "status", "visibility", "visibility_alliance",
+    "declared_unit", "standard", "status", "visibility", "visibility_alliance", *DATA_QUALITY_FIELDS,
 ]  # fmt: skip
 # Both the ASCII comma and the Chinese ones people type in a Chinese input method.
 LIST_SEPARATORS = re.compile(r"[,，、;；]")

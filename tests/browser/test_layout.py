@@ -192,7 +192,17 @@ def _with_something_after_the_match(server: Server) -> dict[str, list[str]]:
         need = api.get("/needs?per_page=1", headers=buyer).json()["items"][0]["id"]
         own = api.get("/organisations/me", headers=vendor).json()["id"]
         offer = api.get(f"/offers?per_page=1&status=published&owner_id={own}", headers=vendor).json()
-        offer = offer["items"][0]["id"]
+        listed = offer["items"][0]
+        offer = listed["id"]
+        # A tenth of its own footprint, as another listing: held for the operator's plausibility review.
+        tenth = {
+            key: listed[key]
+            for key in ("title", "description", "kind", "category", "pcf_unit", "declared_unit")
+        }
+        tenth.update(pcf_value=listed["pcf_value"] / 10, status="published")
+        held = api.post("/offers", json=tenth, headers=vendor)
+        held.raise_for_status()
+        assert held.json()["status"] == "held", held.json()
         api.put(f"/needs/{need}/shortlist/{offer}", json={}, headers=buyer).raise_for_status()
         body = {"offer_id": offer, "need_id": need, "message": "请报500吨的价格与交货期"}
         inquiry = api.post("/inquiries", json=body, headers=buyer).json()["id"]
@@ -272,7 +282,7 @@ def test_every_page_of_every_role_speaks_chinese_and_fits_a_phone(server: Server
     # The pages after the match are among them, so the crawl did reach past the lists.
     shapes = {_shape(href) for hrefs in visited.values() for href in hrefs}
     for expected in ("/ui/needs/N/shortlist", "/ui/needs/N/compare?offer", "/ui/inquiries/N", "/ui/offers/N",
-                     "/ui/organisations/N", "/ui/organisation"):  # fmt: skip
+                     "/ui/organisations/N", "/ui/organisation", "/ui/plausibility"):  # fmt: skip
         assert expected in shapes, f"never reached {expected}: {sorted(shapes)}"
     assert near_misses, "no page of near misses was reached"
     assert not problems, "\n".join(problems)

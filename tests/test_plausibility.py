@@ -1,0 +1,205 @@
+"""A vendor's footprint far below what its product's peers state is held for the operator before anyone
+else sees it; the operator releases it (it is not held again) or sends it back with a reason. The
+operator's own writes are not held. Data quality travels with the footprint and filters the matches."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from matchmaker.plausibility.rule import Item, PeerIndex
+from tests.factories import make_offer
+from tests.markets import Market
+from tests.web_support import post_form, sign_in
+
+# Rebar from several mills, 1.4 to 2.3 tCO2e/t: the peers a new rebar offer is compared with.
+PEER_FOOTPRINTS = [1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.1, 2.2, 2.3]
+IMPLAUSIBLE = {
+    "external_id": "miracle-rebar",
+    "title": "Hot-rolled rebar HRB400E",
+    "description": "Ribbed reinforcing bar for concrete, 12-32 mm.",
+    "kind": "product",
+    "category": "steel",
+    "pcf_value": 0.02,
+    "pcf_unit": "tCO2e/t",
+    "status": "published",
+}
+
+
+def _peers(session: Session, market: Market) -> None:
+    mills = [market.bof_steel, market.zh_steel, market.outsider_steel]
+    for number, value in enumerate(PEER_FOOTPRINTS):
+        make_offer(
+            session, owner=mills[number % 3].organisation, external_id=f"rebar-{number}",
+            title=f"Hot-rolled rebar HRB400E grade {number}", description="Ribbed bar for concrete",
+            pcf_value=value, pcf_unit="tCO2e/t",
+        )  # fmt: skip
+    session.commit()
+
+
+def _held(client: TestClient, market: Market) -> dict[int, dict]:
+    listed = client.get("/plausibility/held", headers=market.operator.headers)
+    assert listed.status_code == 200, listed.text
+    return {item["offer"]["id"]: item["hold"] for item in listed.json()}
+
+
+def test_an_implausibly_low_footprint_is_held_until_the_operator_releases_it(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    created = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers)
+    assert created.status_code == 201, created.text
+    offer_id = created.json()["id"]
+    assert created.json()["status"] == "held"
+
+    # Nobody else sees it: not the buyers, not the search, not another vendor.
+    assert client.get(f"/offers/{offer_id}", headers=market.buyer.headers).status_code == 404
+    assert client.get(f"/offers/{offer_id}", headers=market.bof_steel.headers).status_code == 404
+    found = client.post("/search", json={"text": "rebar HRB400E"}, headers=market.buyer.headers).json()
+    assert offer_id not in {match["offer"]["id"] for match in found["matches"]}
+    # Its vendor does, and cannot publish it past the review.
+    again = client.patch(
+        f"/offers/{offer_id}", json={"status": "published"}, headers=market.eaf_steel.headers
+    )
+    assert again.status_code == 200 and again.json()["status"] == "held"
+
+    hold = _held(client, market)[offer_id]
+    assert hold["basis"] == "kg" and hold["intensity"] == 0.02
+    assert hold["threshold"] > 0.02 and len(hold["peers"]) >= 3 and hold["sector_quantiles"]
+    # Only the operator reviews.
+    assert client.get("/plausibility/held", headers=market.eaf_steel.headers).status_code == 403
+    refused = client.post(
+        f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.eaf_steel.headers
+    )
+    assert refused.status_code == 403
+
+    released = client.post(
+        f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.operator.headers
+    )
+    assert released.status_code == 200, released.text
+    assert released.json()["offer"]["status"] == "published"
+    assert client.get(f"/offers/{offer_id}", headers=market.buyer.headers).status_code == 200
+    # The footprint the operator found plausible is not held again; a new implausible one is.
+    title = client.patch(
+        f"/offers/{offer_id}", json={"title": "Rebar HRB400E, 12-32 mm"}, headers=market.eaf_steel.headers
+    )
+    assert title.json()["status"] == "published"
+    lower = client.patch(f"/offers/{offer_id}", json={"pcf_value": 0.01}, headers=market.eaf_steel.headers)
+    assert lower.json()["status"] == "held"
+    twice = client.post(
+        f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.operator.headers
+    )
+    assert twice.status_code == 200
+    assert (
+        client.post(
+            f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.operator.headers
+        ).status_code
+        == 409
+    )
+
+
+def test_the_operator_sends_a_held_offer_back_with_a_reason_and_a_corrected_footprint_is_published(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    without = client.post(
+        f"/offers/{offer_id}/plausibility", json={"decision": "return"}, headers=market.operator.headers
+    )
+    assert without.status_code == 422
+    assert without.headers["content-type"].startswith("application/problem+json")
+    returned = client.post(
+        f"/offers/{offer_id}/plausibility",
+        json={"decision": "return", "reason": "0.02 t/t is a tenth of any mill's: please check the unit"},
+        headers=market.operator.headers,
+    )
+    assert returned.status_code == 200
+    own = client.get(f"/offers/{offer_id}", headers=market.eaf_steel.headers).json()
+    assert own["status"] == "draft" and "check the unit" in own["plausibility_reason"]
+    fixed = client.patch(
+        f"/offers/{offer_id}",
+        json={"pcf_value": 1.2, "status": "published"},
+        headers=market.eaf_steel.headers,
+    )
+    assert fixed.json()["status"] == "published" and fixed.json()["plausibility_reason"] is None
+    assert offer_id not in _held(client, market)
+
+
+def test_a_plausible_footprint_and_the_operators_own_are_published_at_once(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    plausible = client.post(
+        "/offers", json={**IMPLAUSIBLE, "pcf_value": 1.1}, headers=market.eaf_steel.headers
+    )
+    assert plausible.json()["status"] == "published"
+    vouched = client.post(
+        "/offers",
+        json={**IMPLAUSIBLE, "external_id": "operator-rebar", "owner_id": market.eaf_steel.id},
+        headers=market.operator.headers,
+    )
+    assert vouched.status_code == 201, vouched.text
+    assert vouched.json()["status"] == "published"
+
+
+def test_a_vendor_import_holds_the_implausible_line_and_publishes_the_rest(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    lines = [
+        {**IMPLAUSIBLE, "id": "import-low", "supplier": "Jiangsu Green Steel"},
+        {**IMPLAUSIBLE, "id": "import-ok", "supplier": "Jiangsu Green Steel", "pcf_value": 1.3},
+    ]
+    body = "\n".join(__import__("json").dumps(line) for line in lines)
+    imported = client.post(
+        "/imports/offers",
+        content=body.encode(),
+        headers={**market.eaf_steel.headers, "Content-Type": "application/x-ndjson"},
+    )
+    assert imported.status_code == 200, imported.text
+    mine = client.get("/offers?per_page=100", headers=market.eaf_steel.headers).json()["items"]
+    status = {offer["external_id"]: offer["status"] for offer in mine}
+    assert status["import-low"] == "held" and status["import-ok"] == "published"
+
+
+def test_the_rule_holds_a_tenth_of_the_owners_earlier_footprint_and_reads_chinese_titles() -> None:
+    peers = [
+        Item(id=1, title="热轧带肋钢筋 HRB400E", owner=7, intensity=1.9, basis="kg", sector="steel"),
+        Item(id=2, title="热轧带肋钢筋 HRB400E 2025", owner=7, intensity=2.0, basis="kg", sector="steel"),
+        Item(id=3, title="冷轧钢板", owner=8, intensity=2.4, basis="kg", sector="steel"),
+    ]
+    index = PeerIndex(peers)
+    tenth = Item(id=9, title="热轧带肋钢筋 HRB400E 2026", owner=7, intensity=0.19, basis="kg", sector="steel")
+    verdict = index.review(tenth)
+    assert verdict.held and verdict.reference == "own"
+    assert {peer.id for peer in verdict.peers} == {1, 2}
+    same = Item(id=9, title="热轧带肋钢筋 HRB400E 2026", owner=7, intensity=1.6, basis="kg", sector="steel")
+    assert not index.review(same).held
+    other_basis = Item(id=9, title="热轧带肋钢筋", owner=7, intensity=0.01, basis="kWh", sector="steel")
+    assert index.review(other_basis).reference == "none"
+    # Nothing like it, and too few peers for a sector's 2nd percentile: a new platform holds nothing.
+    unlike = Item(id=9, title="绿氢", owner=5, intensity=0.0001, basis="kg", sector="hydrogen")
+    assert not index.review(unlike).held
+
+
+def test_the_operator_page_draws_the_held_footprint_against_its_peers_and_releases_it(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    sign_in(client, market.eaf_steel.key)
+    own = client.get(f"/ui/offers/{offer_id}", headers={"Accept-Language": "zh-CN"})
+    assert "待平台审核" in own.text and 'data-testid="held-notice"' in own.text
+    client.cookies.clear()
+    sign_in(client, market.operator.key)
+    page = client.get("/ui/plausibility", headers={"Accept-Language": "zh-CN"})
+    card = page.text.split(f'data-testid="held-{offer_id}"')[1]
+    assert 'class="candidate"' in card and card.count('class="peer"') >= 3 and 'class="threshold"' in card
+    assert "远低于" in card or "低 6 倍以上" in card
+    released = post_form(
+        client, f"/ui/offers/{offer_id}/plausibility", {"decision": "release"}, page="/ui/plausibility",
+        follow_redirects=False,
+    )  # fmt: skip
+    assert released.status_code == 303
+    assert client.get("/ui/plausibility").text.count('data-testid="held-') == 0
+    assert client.get(f"/offers/{offer_id}", headers=market.buyer.headers).status_code == 200
