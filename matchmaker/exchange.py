@@ -277,6 +277,11 @@ class NeedFields(RequestModel):
     # The last day offers are wanted: after it the need closes itself and the suppliers told of it hear so.
     respond_by: date | None = None
 
+    @field_validator("expired_footprints", mode="before")
+    @classmethod
+    def _ranked_down_unless_said(cls, value: Any) -> Any:
+        return "rank_down" if value is None else value  # an empty CSV cell arrives as None
+
     @model_validator(mode="after")
     def _consistent_ceiling(self) -> NeedFields:
         check_footprint_pair(

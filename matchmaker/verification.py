@@ -31,7 +31,8 @@ def end_of_day(day: date) -> datetime:
     last day never ends)."""
     if day >= date.max:
         return datetime.max.replace(tzinfo=TIME_ZONE)
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=TIME_ZONE)
+    # In UTC, as it reads back from the database: a response says it the same way before and after.
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=TIME_ZONE).astimezone(UTC)
 
 
 def last_day(until: datetime | None) -> date | None:
@@ -41,7 +42,26 @@ def last_day(until: datetime | None) -> date | None:
 
 def holds(*, verified: bool, until: datetime | None, now: datetime) -> bool:
     """Whether a verification counts at `now`: vouched for, and not past its end."""
-    return verified and (until is None or now < until)
+    return verified and before_end(until, now=now)
+
+
+def before_end(until: datetime | None, *, now: datetime) -> bool:
+    """Whether a validity (a verification's, a footprint's) still runs at `now`; None: it states no end."""
+    return until is None or now < until
+
+
+def footprint_validity(stated: date | None) -> datetime:
+    """When a footprint stated now stops being valid: the last day its source states (PACT's
+    validityPeriodEnd), else PACT's default, three years after its reference period, taken to end today."""
+    return end_of_day(stated or local_today() + DEFAULT_VALIDITY)
+
+
+def lapsed(
+    *, verified: bool, verified_until: datetime | None, valid_until: datetime | None, now: datetime
+) -> bool:
+    """Whether a footprint is out of date at `now`: its verification ended, or its own validity did (what a
+    need may choose to leave out)."""
+    return (verified and not before_end(verified_until, now=now)) or not before_end(valid_until, now=now)
 
 
 def by_third_party(*, verified: bool, until: datetime | None, party: str | None, now: datetime) -> bool:
@@ -74,7 +94,6 @@ class Verifiable(Protocol):
     pcf_value: float | None
     verified_until: datetime | None
     verified_by: str | None
-    verification_party: str | None
 
 
 def of_offer(offer: Verifiable, *, now: datetime | None = None) -> Verification:

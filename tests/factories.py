@@ -14,6 +14,7 @@ from matchmaker.footprints import stored_footprint
 from matchmaker.matching.indexer import Catalogue, Document
 from matchmaker.parties.service import issue_key
 from matchmaker.regions import code_of
+from matchmaker.verification import footprint_validity
 
 
 @dataclass
@@ -79,6 +80,8 @@ def make_offer(session: Session, *, owner: Organisation, external_id: str, **val
         pcf_family=pcf.family,
         pcf_canonical=pcf.canonical,
         declared_unit=pcf.unit.split("/")[1] if pcf.unit else None,
+        # As the service dates a footprint stated now (`verification.footprint_validity`).
+        footprint_valid_until=footprint_validity(None) if pcf.value is not None else None,
         **{**defaults, **values},
     )
     session.add(offer)

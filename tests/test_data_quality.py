@@ -122,6 +122,7 @@ def test_the_offer_table_and_the_database_judge_data_quality_alike(session: Sess
     market.offers["eaf-rebar"].primary_data_share = 75.0
     market.offers["bof-rebar"].verification_party = "first"
     market.offers["zh-rebar"].verified_until = datetime.now(UTC) - timedelta(days=1)
+    market.offers["outsider-rebar"].footprint_valid_until = datetime.now(UTC) - timedelta(days=1)
     session.commit()
     table = OfferTable()
     table.sync(session)
@@ -171,3 +172,45 @@ def test_the_pact_host_serves_the_data_quality_it_was_told(session: Session, mar
     assert served is not None
     assert served["pcf"]["dqi"] == {"technologicalDQR": "1.4", "temporalDQR": "2", "geographicalDQR": "1"}
     validate_footprint(served)
+
+
+def test_every_footprint_is_valid_for_three_years_unless_its_source_says_otherwise(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    created = client.post(
+        "/offers",
+        json={"title": "Low-carbon rebar B500B", "kind": "product", "category": "steel", "pcf_value": 0.5,
+              "pcf_unit": "tCO2e/t", "status": "published"},
+        headers=market.outsider_steel.headers,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    until = datetime.fromisoformat(created.json()["footprint_valid_until"])
+    assert timedelta(days=3 * 365 - 2) < until - datetime.now(UTC) < timedelta(days=3 * 365 + 2)
+    assert created.json()["footprint_expired"] is False
+    # A title leaves it; a new footprint is valid from now; the operator's stated end is kept.
+    offer_id = created.json()["id"]
+    retitled = client.patch(
+        f"/offers/{offer_id}", json={"title": "Rebar B500B"}, headers=market.outsider_steel.headers
+    )
+    assert retitled.json()["footprint_valid_until"] == created.json()["footprint_valid_until"]
+    stated = client.patch(
+        f"/offers/{offer_id}", json={"pcf_valid_until": "2027-01-31"}, headers=market.operator.headers
+    )
+    assert stated.json()["footprint_valid_until"].startswith("2027-01-31T16:00:00")  # midnight in Shanghai
+
+
+def test_a_self_declared_footprint_past_its_validity_is_marked_and_may_be_left_out(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    offer = market.offers["outsider-rebar"]
+    offer.footprint_valid_until = datetime.now(UTC) - timedelta(seconds=1)
+    session.commit()
+    shown = client.get(f"/offers/{offer.id}", headers=market.buyer.headers).json()
+    assert shown["footprint_expired"] is True
+    kept, _ = _matched(client, market)
+    assert "outsider-rebar" in kept
+    left, missed = _matched(client, market, expired_footprints="exclude")
+    assert "outsider-rebar" not in left
+    sign_in(client, market.buyer.key)
+    page = client.get(f"/ui/offers/{offer.id}", headers={"Accept-Language": "zh-CN"})
+    assert 'data-testid="footprint-expired"' in page.text and "已过期" in page.text

@@ -4,10 +4,17 @@ operator's own writes are not held. Data quality travels with the footprint and 
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matchmaker.db.models import FootprintVersion, Offer
+from matchmaker.pact.mapping import footprints_of_offer
+from matchmaker.pact.repository import footprint_histories
 from matchmaker.plausibility.rule import Item, PeerIndex
+from matchmaker.plausibility.service import item_of
 from tests.factories import make_offer
 from tests.markets import Market
 from tests.web_support import post_form, sign_in
@@ -203,3 +210,93 @@ def test_the_operator_page_draws_the_held_footprint_against_its_peers_and_releas
     assert released.status_code == 303
     assert client.get("/ui/plausibility").text.count('data-testid="held-') == 0
     assert client.get(f"/offers/{offer_id}", headers=market.buyer.headers).status_code == 200
+
+
+def test_a_held_footprint_is_never_recorded_as_published_nor_served_by_the_pact_host(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    offer_id = client.post(
+        "/offers", json={**IMPLAUSIBLE, "pcf_value": 1.8}, headers=market.eaf_steel.headers
+    ).json()["id"]
+    held = client.patch(f"/offers/{offer_id}", json={"pcf_value": 0.02}, headers=market.eaf_steel.headers)
+    assert held.json()["status"] == "held"
+    fixed = client.patch(f"/offers/{offer_id}", json={"pcf_value": 1.7}, headers=market.eaf_steel.headers)
+    assert fixed.json()["status"] == "published"
+    session.expire_all()
+    versions = session.scalars(select(FootprintVersion).where(FootprintVersion.offer_id == offer_id)).all()
+    assert {(v.pcf_value, v.status) for v in versions if v.pcf_value == 0.02} == {(0.02, "held")}
+    offer = session.get(Offer, offer_id)
+    assert offer is not None
+    history = footprint_histories(session, [offer_id])[offer_id]
+    served = footprints_of_offer(offer, issuer="test", history=history).all()
+    assert {f["pcf"]["pcfExcludingBiogenicUptake"] for f in served} == {"1.7", "1.8"}
+    # The buyer's view of its history has no trace of it either; its vendor's has.
+    sign_in(client, market.buyer.key)
+    assert "0.02" not in client.get(f"/ui/offers/{offer_id}").text.split('id="history"')[-1]
+    client.cookies.clear()
+    sign_in(client, market.eaf_steel.key)
+    assert "0.02" in client.get(f"/ui/offers/{offer_id}").text
+
+
+def test_the_operator_publishing_a_held_offer_releases_it(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    published = client.patch(
+        f"/offers/{offer_id}", json={"status": "published"}, headers=market.operator.headers
+    )
+    assert published.json()["status"] == "published"
+    assert offer_id not in _held(client, market)
+    retitled = client.patch(
+        f"/offers/{offer_id}", json={"title": "Rebar HRB400E"}, headers=market.eaf_steel.headers
+    )
+    assert retitled.json()["status"] == "published"
+    # Released for this footprint only: another, then this one again, are reviewed afresh.
+    client.patch(f"/offers/{offer_id}", json={"pcf_value": 1.5}, headers=market.eaf_steel.headers)
+    again = client.patch(f"/offers/{offer_id}", json={"pcf_value": 0.02}, headers=market.eaf_steel.headers)
+    assert again.json()["status"] == "held"
+
+
+def test_saving_a_held_offer_on_its_form_keeps_it_held(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    sign_in(client, market.eaf_steel.key)
+    form = client.get(f"/ui/offers/{offer_id}/edit").text
+    # Held, it is published as far as its vendor is concerned: the form does not offer to make it a draft.
+    assert re.search(r'<option value="published"\s+selected', form)
+    version = re.search(r'name="version" value="(\d+)"', form)
+    assert version is not None
+    fields = {
+        "title": "Hot-rolled rebar HRB400E, 12 mm", "language": "en", "kind": "product", "category": "steel",
+        "pcf_value": "0.02", "pcf_unit": "tCO2e/t", "status": "published", "visibility": "public",
+        "version": version.group(1),
+    }  # fmt: skip
+    saved = post_form(client, f"/ui/offers/{offer_id}", fields, page=f"/ui/offers/{offer_id}/edit")
+    assert saved.status_code == 200, saved.text[:2000]
+    assert "done=held" in str(saved.url) and 'data-testid="notice"' in saved.text
+    assert client.get(f"/offers/{offer_id}", headers=market.eaf_steel.headers).json()["status"] == "held"
+
+
+def test_a_mass_no_product_has_and_a_footprint_past_any_number_do_not_break_the_review(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    for number, weight in enumerate((1e-320, 0.0, -3, 1e300)):
+        piece = {
+            **IMPLAUSIBLE, "external_id": f"piece-{number}", "pcf_value": 1e-300, "pcf_unit": "kgCO2e/unit",
+            "attributes": {"product_weight_kg": weight},
+        }  # fmt: skip
+        created = client.post("/offers", json=piece, headers=market.eaf_steel.headers)
+        assert created.status_code == 201, created.text
+    offer = Offer(
+        pcf_family="count", pcf_canonical=1.0, attributes={"product_weight_kg": 1e-320}, owner_id=1, title="x"
+    )
+    item = item_of(offer)
+    assert item is not None and item.basis == "unit"  # a mass no product has is not taken
+    assert client.get("/plausibility/held", headers=market.operator.headers).status_code == 200
+    sign_in(client, market.operator.key)
+    assert client.get("/ui/plausibility").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matchmaker.alerts.producer import AlertProducer
 from matchmaker.shortlists.export import HEADER_ROW
+from matchmaker.verification import end_of_day
 from tests.markets import Market
 from tests.test_web_buyer import REBAR_NEED_ZH, post_need
 from tests.web_support import post_form, sign_in
@@ -222,12 +224,14 @@ def test_the_offer_page_says_how_its_footprint_was_declared(
         "boundaryProcessesDescription": "cradle-to-gate, scrap collection included",
     }  # fmt: skip
     offer.attributes = {"pact": {"footprint": {"pcf": pcf}}, "reporting_year": 2025}  # as a pull keeps it
+    # Valid three years past the reference period, PACT's default: through 2028-12-31 in Shanghai.
+    offer.footprint_valid_until = end_of_day(date(2028, 12, 31))
     session.commit()
     sign_in(client, market.other_buyer.key)
     page = client.get(f"/ui/offers/{offer.id}")
     assert page.status_code == 200  # a buyer with no need of it may open it too
     assert "2025-01-01 – 2026-01-01" in page.text and "cradle-to-gate, scrap collection included" in page.text
-    assert "2029-01-01" in page.text  # valid three years past the reference period, PACT's default
+    assert "2028-12-31" in page.text
     assert "UTC+8" in page.text and " UTC ·" not in page.text  # its last change in the users' zone
     assert 'data-testid="supplier"' in page.text and "Reporting year" in page.text
     hidden = market.offers["zh-rebar"]

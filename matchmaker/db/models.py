@@ -237,6 +237,9 @@ class Offer(TimestampMixin, Base):
     # while now < verified_until (when set); `offers.verification` says so in one place.
     pcf_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the footprint itself stops being valid, verified or not (PACT's validityPeriodEnd): the end its
+    # source states, else three years after it was stated here (`verification.footprint_validity`).
+    footprint_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # operator | evidence (null: not verified); and the verifier an accepted evidence names.
     verification_source: Mapped[str | None] = mapped_column(String(16))
     verified_by: Mapped[str | None] = mapped_column(String(200))

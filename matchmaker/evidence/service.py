@@ -129,6 +129,8 @@ def review(*, session: Session, evidence: VerificationEvidence, data: EvidenceRe
         offer.verification_source = "evidence"
         offer.verified_by = evidence.verifier
         offer.verified_until = end_of_day(evidence.valid_until)
+        # The verifier's word on how long the footprint is valid outweighs the default the platform assumed.
+        offer.footprint_valid_until = offer.verified_until
         offer.verification_party = evidence.party
         if evidence.standard:  # the standard the footprint was verified to, not the one the vendor typed
             offer.standard = evidence.standard

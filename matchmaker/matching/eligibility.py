@@ -34,6 +34,7 @@ class OfferFacts:
     verified_until: datetime | None = None
     verification_party: str | None = None
     primary_data_share: float | None = None
+    footprint_valid_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ class Criteria:
     # Data quality: verified by an independent body (and still so); at least this share of primary data.
     require_third_party: bool = False
     min_primary_share: float | None = None
-    # Leave out footprints whose verification expired (otherwise they are kept, without the verified bonus).
+    # Leave out footprints out of date: their verification or their own validity ended (otherwise they are
+    # kept, marked, without the verified bonus).
     exclude_expired: bool = False
     # The instant a verification must still hold at (`verification.holds`); None: when it is judged. One
     # request sets it once, so that every step of it draws the line at the same instant.
@@ -92,6 +94,7 @@ Reason = Literal[
     "primary_share.missing",
     "expiry.current",
     "expiry.expired",
+    "expiry.footprint_expired",
     "alliance.member",
     "alliance.not_member",
     "listed.in",
@@ -209,23 +212,7 @@ def judge(offer: OfferFacts, criteria: Criteria) -> Verdict:
             )
         )
     if criteria.require_verified:
-        stated = offer.pcf_verified and offer.pcf_value is not None
-        verified = verification.holds(verified=stated, until=offer.verified_until, now=criteria.instant())
-        if verified:
-            checks.append(_check("require_verified", True, "footprint verified", "verified.yes"))
-        elif stated and offer.verified_until is not None:
-            ended = last_day(offer.verified_until)
-            checks.append(
-                _check(
-                    "require_verified",
-                    False,
-                    f"footprint verification expired after {ended}",
-                    "verified.expired",
-                    date=str(ended),
-                )
-            )
-        else:
-            checks.append(_check("require_verified", False, "footprint not verified", "verified.no"))
+        checks.append(_verified_check(offer, criteria))
     if criteria.require_third_party:
         checks.append(_third_party_check(offer, criteria))
     if criteria.exclude_expired:
@@ -287,19 +274,37 @@ def _third_party_check(offer: OfferFacts, criteria: Criteria) -> Check:
     )
 
 
-def _expiry_check(offer: OfferFacts, criteria: Criteria) -> Check:
-    """Only a verification that ended fails: a footprint never verified has none to expire."""
+def _verified_check(offer: OfferFacts, criteria: Criteria) -> Check:
     stated = offer.pcf_verified and offer.pcf_value is not None
-    if stated and not verification.holds(verified=True, until=offer.verified_until, now=criteria.instant()):
-        ended = str(last_day(offer.verified_until))
-        return _check(
-            "exclude_expired",
-            False,
-            f"footprint verification expired after {ended}",
-            "expiry.expired",
-            date=ended,
-        )
-    return _check("exclude_expired", True, "footprint verification not expired", "expiry.current")
+    if verification.holds(verified=stated, until=offer.verified_until, now=criteria.instant()):
+        return _check("require_verified", True, "footprint verified", "verified.yes")
+    if stated and offer.verified_until is not None:
+        return _verification_ended("require_verified", "verified.expired", offer.verified_until)
+    return _check("require_verified", False, "footprint not verified", "verified.no")
+
+
+def _verification_ended(name: str, reason: Reason, until: datetime) -> Check:
+    ended = str(last_day(until))
+    return _check(name, False, f"footprint verification expired after {ended}", reason, date=ended)
+
+
+def _expiry_check(offer: OfferFacts, criteria: Criteria) -> Check:
+    """A footprint never verified has no verification to expire; its own validity still ends."""
+    stated = offer.pcf_verified and offer.pcf_value is not None
+    now = criteria.instant()
+    if not verification.lapsed(
+        verified=stated, verified_until=offer.verified_until, valid_until=offer.footprint_valid_until, now=now
+    ):
+        return _check("exclude_expired", True, "footprint and its verification not expired", "expiry.current")
+    if (
+        stated
+        and offer.verified_until is not None
+        and not verification.before_end(offer.verified_until, now=now)
+    ):
+        return _verification_ended("exclude_expired", "expiry.expired", offer.verified_until)
+    ended = str(last_day(offer.footprint_valid_until))
+    detail = f"footprint valid until {ended} only"
+    return _check("exclude_expired", False, detail, "expiry.footprint_expired", date=ended)
 
 
 def _primary_share_check(offer: OfferFacts, least: float) -> Check:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from matchmaker import verification
+from matchmaker.db.base import utcnow
 from matchmaker.db.models import Need, Offer
 from matchmaker.matching.eligibility import Criteria
 from matchmaker.matching.ranking import Scored
@@ -39,6 +40,8 @@ def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
         verified_by=offer.verified_by,
         verified_until=offer.verified_until,
         verification_party=offer.verification_party if verified.status != "self_declared" else None,
+        footprint_valid_until=offer.footprint_valid_until,
+        footprint_expired=not verification.before_end(offer.footprint_valid_until, now=utcnow()),
         standard=offer.standard,
         primary_data_share=offer.primary_data_share,
         dqr_technological=offer.dqr_technological,

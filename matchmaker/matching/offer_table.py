@@ -61,6 +61,7 @@ _COLUMNS = (
     Offer.verified_until,
     Offer.verification_party,
     Offer.primary_data_share,
+    Offer.footprint_valid_until,
     Offer.certifications,
     Offer.visibility,
     Offer.visibility_alliance_id,
@@ -113,7 +114,9 @@ class OfferTable:
         self._grow(1024)
         # Python-side facts, for the offers that are scored (OfferFacts) and the certification filter:
         # the footprint as stated (value, unit, verified flag).
-        self._pcf: list[tuple[float | None, str | None, bool, datetime | None, str | None]] = []
+        self._pcf: list[
+            tuple[float | None, str | None, bool, datetime | None, str | None, datetime | None]
+        ] = []
         self._certifications: list[tuple[str, ...]] = []
         self._owners = _Owners(frozenset(), {}, {})
         self.cursor: FeedCursor | None = None  # where in the feed of changes this table is
@@ -130,8 +133,9 @@ class OfferTable:
         "region": np.int32,
         "verified": np.bool_,  # third-party verified and a footprint stated
         "verified_until": np.float64,  # when that ends, in seconds since the epoch; inf: no end
-        "third_party": np.bool_,  # verified by an independent body (while the verification holds)
+        "third_party": np.bool_,  # its verification was made by an independent body (it may have ended)
         "primary_share": np.float64,  # share of primary data in percent, NaN when not stated
+        "valid_until": np.float64,  # when the footprint itself stops being valid, as verified_until
         "family": np.int32,  # unit family code, -1 without a footprint
         "canonical": np.float64,  # kgCO2e per the family's base unit, NaN without a footprint
         "visibility": np.int64,  # PUBLIC, NOBODY or the alliance id it is restricted to
@@ -238,7 +242,7 @@ class OfferTable:
             position = self._size
             self._size += 1
             self._row_of[row.id] = position
-            self._pcf.append((None, None, False, None, None))
+            self._pcf.append((None, None, False, None, None, None))
             self._certifications.append(())
         family, canonical = -1, math.nan
         if row.pcf_value is not None and row.pcf_unit is not None:
@@ -260,6 +264,7 @@ class OfferTable:
             "verified_until": row.verified_until.timestamp() if row.verified_until else np.inf,
             "third_party": row.verification_party == "third",
             "primary_share": np.nan if row.primary_data_share is None else row.primary_data_share,
+            "valid_until": row.footprint_valid_until.timestamp() if row.footprint_valid_until else np.inf,
             "family": family,
             "canonical": canonical,
             "visibility": visibility,
@@ -267,7 +272,8 @@ class OfferTable:
         for name, value in values.items():
             self._columns[name][position] = value
         self._pcf[position] = (
-            row.pcf_value, row.pcf_unit, bool(row.pcf_verified), row.verified_until, row.verification_party
+            row.pcf_value, row.pcf_unit, bool(row.pcf_verified), row.verified_until, row.verification_party,
+            row.footprint_valid_until,
         )  # fmt: skip
         self._certifications[position] = tuple(row.certifications or ())
 
@@ -291,7 +297,7 @@ class OfferTable:
     # --- reading ------------------------------------------------------------------------------------
     def facts(self, row: int) -> OfferFacts:
         """The offer's facts, as `repository.visible_offer_facts` reads them from the database."""
-        value, unit, verified, until, party = self._pcf[row]
+        value, unit, verified, until, party, valid_until = self._pcf[row]
         columns = self._columns
         share = float(columns["primary_share"][row])
         category, kind = (
@@ -312,6 +318,7 @@ class OfferTable:
             verified_until=until,
             verification_party=party,
             primary_data_share=None if math.isnan(share) else share,
+            footprint_valid_until=valid_until,
         )
 
     def category_agreement(self, rows: Rows, category: str | None) -> npt.NDArray[np.float64]:
@@ -378,13 +385,15 @@ class OfferTable:
             if values:
                 mask &= np.isin(self.column(name), np.asarray(vocabulary.lookup(values), dtype=np.int32))
         # As `verification.holds`: verified, and now before its end.
-        holding = self.column("verified") & (self.column("verified_until") > criteria.instant().timestamp())
+        now = criteria.instant().timestamp()
+        holding = self.column("verified") & (self.column("verified_until") > now)
         if criteria.require_verified:
             mask &= holding
         if criteria.require_third_party:
             mask &= holding & self.column("third_party")
         if criteria.exclude_expired:
-            mask &= ~self.column("verified") | holding
+            # As `verification.lapsed`: a verification that ended, or a footprint past its validity.
+            mask &= (~self.column("verified") | holding) & (self.column("valid_until") > now)
         if criteria.min_primary_share is not None:
             with np.errstate(invalid="ignore"):
                 mask &= self.column("primary_share") >= criteria.min_primary_share

@@ -35,6 +35,7 @@ def visible_offer_facts(
         Offer.verified_until,
         Offer.verification_party,
         Offer.primary_data_share,
+        Offer.footprint_valid_until,
         Offer.certifications,
     ).where(offer_visibility.matched_where(viewer))
     if ids is not None:
@@ -56,6 +57,7 @@ def visible_offer_facts(
             verified_until=row.verified_until,
             verification_party=row.verification_party,
             primary_data_share=row.primary_data_share,
+            footprint_valid_until=row.footprint_valid_until,
         )
         for row in rows
     ]

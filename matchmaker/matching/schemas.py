@@ -116,6 +116,8 @@ class OfferBrief(BaseModel):
     verified_by: str | None
     verified_until: datetime | None
     verification_party: str | None = Field(description="first, second or third party, when verified")
+    footprint_valid_until: datetime | None = Field(description="when the footprint stops being valid")
+    footprint_expired: bool = Field(description="the footprint is past its validity")
     standard: str | None
     primary_data_share: float | None = Field(description="the share of primary data, in percent")
     dqr_technological: float | None = Field(description="data quality ratings, 1 (good) to 3 (fair)")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -86,11 +86,14 @@ def verified_now() -> ColumnElement[bool]:
     )
 
 
-def footprint_versions(session: Session, offer_id: int, *, limit: int) -> Sequence[FootprintVersion]:
+def footprint_versions(
+    session: Session, offer_id: int, *, limit: int, published_only: bool
+) -> Sequence[FootprintVersion]:
     """The offer's footprint as it stood from each change on, newest first, with who changed it."""
     statement = (
         select(FootprintVersion)
         .where(FootprintVersion.offer_id == offer_id)
+        .where(FootprintVersion.status == "published" if published_only else true())
         .options(joinedload(FootprintVersion.changed_by))
         .order_by(FootprintVersion.version.desc())
         .limit(limit)

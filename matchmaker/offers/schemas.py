@@ -102,6 +102,10 @@ class OfferRead(BaseModel):
     verification_source: str | None = Field(description="operator or evidence, when verified")
     verified_by: str | None = Field(description="the verifier, when accepted evidence names one")
     verified_until: datetime | None = Field(description="when the verification ends")
+    footprint_valid_until: datetime | None = Field(
+        description="when the footprint itself stops being valid (PACT's validityPeriodEnd)"
+    )
+    footprint_expired: bool = Field(description="the footprint is past its validity")
     verification_party: str | None = Field(
         description="who verified it: first (the vendor), second (a related party) or third (independent)"
     )

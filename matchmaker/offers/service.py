@@ -33,7 +33,7 @@ from matchmaker.offers.schemas import OfferCreate, OfferRead, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
 from matchmaker.plausibility import service as plausibility
-from matchmaker.verification import DEFAULT_VALIDITY, end_of_day, last_day, local_today
+from matchmaker.verification import last_day
 
 Outcome = Literal["created", "updated", "unchanged"]
 # The columns an offer takes from its validated fields (the footprint is handled apart).
@@ -92,10 +92,12 @@ def list_visible(
 HISTORY_SHOWN = 50
 
 
-def history(*, session: Session, offer: Offer) -> Sequence[FootprintVersion]:
+def history(*, session: Session, principal: Principal, offer: Offer) -> Sequence[FootprintVersion]:
     """Every change of the offer's footprint, unit, verification or status: who, when, and what it became
-    (each row is the state from then on; the row below it is what it was before)."""
-    return repository.footprint_versions(session, offer.id, limit=HISTORY_SHOWN)
+    (each row is the state from then on; the row below it is what it was before). Others than its vendor
+    and the operator read only what was published: not its drafts, nor a footprint held for review."""
+    editor = principal.is_operator or principal.organisation_id == offer.owner_id
+    return repository.footprint_versions(session, offer.id, limit=HISTORY_SHOWN, published_only=not editor)
 
 
 def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
@@ -113,6 +115,7 @@ def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
                 },
                 "pcf_verified": status == "verified",
                 "verification_status": status,
+                "footprint_expired": not verification.before_end(offer.footprint_valid_until, now=now),
                 "supplier": offer.owner.name,
                 "alliances": codes.get(offer.owner_id, []),
                 "visibility_alliance": offer.visibility_alliance.code if offer.visibility_alliance else None,
@@ -151,6 +154,7 @@ def _assign(offer: Offer, values: dict[str, Any], *, vouched: bool) -> None:
         certifications=list(values.get("certifications") or []),
     )
     columns.update(_verification_columns(offer, values, (footprint.value, footprint.unit), vouched=vouched))
+    columns.update(_validity_columns(offer, values, (footprint.value, footprint.unit), vouched=vouched))
     for column, value in columns.items():
         if getattr(offer, column) != value:
             setattr(offer, column, value)
@@ -182,7 +186,7 @@ def _verification_columns(
         if valid_until is None and offer.pcf_verified and unchanged and offer.verification_party == party:
             return {}  # as it was (an archive, a title, the same line imported again): its end stays
         # Without a stated end, PACT's default validity: three years.
-        until = end_of_day(valid_until or local_today() + DEFAULT_VALIDITY)
+        until = verification.footprint_validity(valid_until)
         if (
             offer.pcf_verified
             and unchanged
@@ -201,6 +205,20 @@ def _verification_columns(
     if offer.pcf_verified and claimed and unchanged and values.get("standard") == offer.standard:
         return {}
     return NOT_VERIFIED
+
+
+def _validity_columns(
+    offer: Offer, values: dict[str, Any], footprint: tuple[float | None, str | None], *, vouched: bool
+) -> dict[str, Any]:
+    """When the footprint stops being valid (`verification.footprint_validity`): set when it is stated or
+    changes, from the operator's stated end (a PACT pull's validityPeriodEnd, an import's
+    `pcf_valid_until`) or PACT's default; kept while it stays as it is."""
+    if footprint[0] is None:
+        return {"footprint_valid_until": None}
+    stated = values.get("pcf_valid_until") if vouched else None
+    if stated is None and (offer.pcf_value, offer.pcf_unit) == footprint and offer.footprint_valid_until:
+        return {}
+    return {"footprint_valid_until": verification.footprint_validity(stated)}
 
 
 def _readable_id(session: Session, *, owner_id: int, title: str) -> str:
@@ -236,8 +254,7 @@ def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offe
         attributes=data.attributes,
     )
     _assign(offer, data.model_dump(), vouched=principal.is_operator)
-    if not principal.is_operator:
-        plausibility.check_publication(session, offer)
+    plausibility.after_write(session, offer, vouched=principal.is_operator)
     repository.add(session, offer)
     return offer
 
@@ -278,8 +295,7 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate, vouched: bool) 
         offer.visibility_alliance_id = _visibility_alliance_id(session, visibility, code)
     if "attributes" in changes and changes["attributes"] is not None:
         offer.attributes = changes["attributes"]
-    if not vouched:
-        plausibility.check_publication(session, offer)
+    plausibility.after_write(session, offer, vouched=vouched)
     session.flush()
     return offer
 
@@ -332,8 +348,7 @@ def upsert_record(
     ):
         if getattr(offer, column) != value:
             setattr(offer, column, value)
-    if not by_operator:
-        plausibility.check_publication(session, offer)
+    plausibility.after_write(session, offer, vouched=by_operator)
     if is_new:
         session.add(offer)
     changed = session.is_modified(offer)  # asked before a flush, which makes every row clean

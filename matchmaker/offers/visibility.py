@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from matchmaker.db.models import Offer, Organisation
 from matchmaker.visibility import (
+    EVERYONE,
     OPERATOR,
     Equals,
     InViewerAlliances,
@@ -47,6 +48,11 @@ SQL_FIELDS = {
     "visibility_alliance_id": SqlField(Offer.visibility_alliance_id),
 }
 _GETTERS = {"owner_admission": lambda offer: offer.owner.admission_status}
+
+
+def matchable_where() -> ColumnElement[bool]:
+    """Offers matching may rank for someone (published, by an admitted supplier), as SQL."""
+    return where(MATCHABLE, EVERYONE, fields=SQL_FIELDS)
 
 
 def seen_where(viewer: Viewer) -> ColumnElement[bool]:

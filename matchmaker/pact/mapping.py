@@ -190,6 +190,9 @@ class OfferFootprints:
         return [self.current, *self.replaced] if self.current is not None else list(self.replaced)
 
 
+# The replaced footprints an offer serves, the latest first: an offer changed every day would otherwise
+# fill the listing (and the cache) with its past; older ones are no longer served (their ids 404).
+MOST_REPLACED = 20
 # A PCF as a synthesised footprint states it: our base unit of its family, and kgCO2e per that unit.
 Quantity = tuple[str, Decimal]
 
@@ -285,7 +288,7 @@ def footprints_of_offer(
         # A PCF stated again (pulled, changed, changed back) is one footprint, served as it last stood.
         if current is None or footprint["id"] != current["id"]:
             replaced.setdefault(str(footprint["id"]), footprint)
-    return OfferFootprints(current=current, replaced=tuple(replaced.values()))
+    return OfferFootprints(current=current, replaced=tuple(replaced.values())[:MOST_REPLACED])
 
 
 def _footprint_id(name: str) -> str:
@@ -536,13 +539,18 @@ def offer_record_of_footprint(
 
 
 def _validity_end(footprint: Mapping[str, Any]) -> str | None:
-    """The last whole day (in Shanghai) before PACT's validityPeriodEnd: its verification counts until
-    then, never past the instant the footprint says it ends."""
-    end = footprint.get("validityPeriodEnd")
-    if not isinstance(end, str):
-        return None
+    """The last whole day (in Shanghai) before the footprint's validity ends: PACT's validityPeriodEnd, else
+    three years after its reference period (PACT's default). It and its verification count until then,
+    never past the instant the footprint says it ends."""
+    end, pcf = footprint.get("validityPeriodEnd"), footprint.get("pcf")
+    reference_end = pcf.get("referencePeriodEnd") if isinstance(pcf, dict) else None
     try:
-        day = last_day(parse_datetime(end))
+        if isinstance(end, str):
+            day = last_day(parse_datetime(end))
+        elif isinstance(reference_end, str):
+            day = last_day(add_years(parse_datetime(reference_end), 3))
+        else:
+            return None
     except (ValueError, OverflowError):  # unreadable, or a calendar's edge ("9999-12-31T23:59:59Z")
         return None
     # Beyond what a verification day may be: no stated end (the default validity applies).

@@ -9,14 +9,17 @@ are not reviewed: the operator vouches for them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from matchmaker.db.models import Offer
 from matchmaker.errors import Conflict, ValidationFailed, field_error
+from matchmaker.plausibility import repository
+from matchmaker.plausibility.repository import HELD
 from matchmaker.plausibility.rule import Item, PeerIndex, Verdict
 from matchmaker.units import DECLARED_UNITS, UnitFamily
 
@@ -26,7 +29,10 @@ MOST_PEERS = 5_000
 _INDEXES = "plausibility_indexes"
 _PER_MASS = "kg"
 _BASE_UNITS = {family.value: unit for unit, (family, factor) in DECLARED_UNITS.items() if factor == 1}
-_REVIEWED = ("pcf_value", "pcf_unit", "status")
+# A mass per piece outside this range (kg) is not a product's: the footprint is compared per piece.
+_MASSES = (1e-6, 1e6)
+# What a review reads of an offer: a change of any of them is reviewed again.
+_REVIEWED = ("pcf_value", "pcf_unit", "status", "attributes", "category", "title", "description")
 
 Decision = Literal["release", "return"]
 
@@ -37,21 +43,24 @@ def stated_footprint(offer: Offer) -> str:
 
 def item_of(offer: Offer) -> Item | None:
     """The offer as the rule compares it: per kg when its unit is a mass or its mass per declared unit is
-    known (the catalogue's product weight), else per its own unit family; None without a positive
+    known (the catalogue's product weight), else per its own unit family; None without a positive, finite
     footprint."""
-    if offer.pcf_canonical is None or offer.pcf_canonical <= 0 or offer.pcf_family is None:
+    if offer.pcf_canonical is None or offer.pcf_family is None:
         return None
     attributes = offer.attributes or {}
     weight = attributes.get("product_weight_kg")
-    weight = (
-        float(weight)
-        if isinstance(weight, int | float) and not isinstance(weight, bool) and weight > 0
-        else None
-    )
+    if not (
+        isinstance(weight, int | float)
+        and not isinstance(weight, bool)
+        and _MASSES[0] <= weight <= _MASSES[1]
+    ):
+        weight = None
     # Canonical values are per the family's base unit (kg, kWh, MJ, unit ...): named so for the reviewer.
     intensity, basis = offer.pcf_canonical, _BASE_UNITS.get(offer.pcf_family, offer.pcf_family)
     if offer.pcf_family == UnitFamily.COUNT.value and weight is not None:
         intensity, basis = offer.pcf_canonical / weight, _PER_MASS
+    if not (math.isfinite(intensity) and intensity > 0):
+        return None
     sector = attributes.get("sector")
     industry = attributes.get("gics_industry")
     return Item(
@@ -78,23 +87,10 @@ def _families_of(basis: str) -> list[str]:
 def _index(session: Session, item: Item) -> PeerIndex:
     indexes: dict[str, PeerIndex] = session.info.setdefault(_INDEXES, {})
     if item.basis not in indexes:
-        peers = session.scalars(
-            select(Offer)
-            .where(Offer.status == "published", Offer.pcf_family.in_(_families_of(item.basis)))
-            .order_by(Offer.updated_at.desc())
-            .limit(MOST_PEERS)
-        ).all()
-        own = session.scalars(
-            select(Offer).where(
-                Offer.owner_id == item.owner,
-                Offer.status == "published",
-                Offer.pcf_family.in_(_families_of(item.basis)),
-            )
-        ).all()
-        unique = {offer.id: offer for offer in (*peers, *own)}
-        indexes[item.basis] = PeerIndex(
-            found for found in (item_of(offer) for offer in unique.values()) if found is not None
+        offers = repository.peers(
+            session, families=_families_of(item.basis), owner_id=item.owner, most=MOST_PEERS
         )
+        indexes[item.basis] = PeerIndex(found for found in map(item_of, offers) if found is not None)
     return indexes[item.basis]
 
 
@@ -103,26 +99,38 @@ def review(session: Session, offer: Offer) -> Verdict | None:
     item = item_of(offer)
     if item is None:
         return None
-    return _index(session, item).review(item, leave_out=frozenset({offer.id} if offer.id else set()))
+    # Reading the peers must not write the offer first: it would be recorded (its footprint history, what
+    # the PACT host serves) as published before the review decides.
+    with session.no_autoflush:
+        index = _index(session, item)
+    return index.review(item, leave_out=frozenset({offer.id} if offer.id else set()))
 
 
-def check_publication(session: Session, offer: Offer) -> None:
-    """Hold the vendor's offer if it is published (or held) with a footprint the rule finds implausibly low,
-    and publish a held one whose footprint the vendor changed to one it does not; call it after a vendor's
-    write, before the flush (it reads what the write changed)."""
-    if offer.status not in ("published", "held"):
+def after_write(session: Session, offer: Offer, *, vouched: bool) -> None:
+    """The review's part in every write of an offer, before its flush (it reads what the write changed).
+
+    The operator's writes are not reviewed: it vouches for them, and its publishing a held offer releases
+    it. A vendor's offer published (or held) with a footprint the rule finds implausibly low is held; a
+    held one whose footprint the vendor changed to one the rule does not find so is published."""
+    if offer.status not in ("published", HELD):
         return  # a draft or an archive is seen by nobody else; a hold it had is kept for its footprint
     stated = stated_footprint(offer) if offer.pcf_value is not None else None
+    if vouched:
+        if offer.status == "published" and offer.plausibility_hold:
+            _release(offer)
+        return
     if stated is not None and (offer.plausibility_hold or {}).get("footprint") == stated:
-        offer.status = "held"  # published again as it was held: it stays held
+        offer.status = HELD  # published again as it was held: it stays held
         return
     state = inspect(offer)
     unchanged = state.persistent and not any(state.attrs[name].history.has_changes() for name in _REVIEWED)
     if offer.status == "published" and unchanged:
-        return  # published before with this footprint: reviewed then
+        return  # published before as it is: reviewed then
+    if offer.plausible_footprint != stated:
+        offer.plausible_footprint = None  # the operator found another footprint plausible, not this one
     verdict = None if stated is None or offer.plausible_footprint == stated else review(session, offer)
     if verdict is not None and verdict.held:
-        offer.status = "held"
+        offer.status = HELD
         offer.plausibility_hold = {**verdict.as_json(), "footprint": stated}
         offer.plausibility_reason = None
     else:
@@ -132,16 +140,13 @@ def check_publication(session: Session, offer: Offer) -> None:
 
 
 def held(session: Session) -> Sequence[Offer]:
-    """The offers waiting for the operator's review, oldest first."""
-    return session.scalars(
-        select(Offer).where(Offer.status == "held").order_by(Offer.updated_at, Offer.id)
-    ).all()
+    return repository.held(session)
 
 
 def decide(*, session: Session, offer: Offer, decision: Decision, reason: str | None) -> Offer:
-    """Release a held offer (published; its footprint is not held again) or send it back to draft with a
-    reason its vendor reads."""
-    if offer.status != "held":
+    """Release a held offer (published; this footprint is not held again while it stays) or send it back to
+    draft with a reason its vendor reads."""
+    if offer.status != HELD:
         raise Conflict(
             f"offer {offer.id} is not held for review (it is {offer.status})",
             code="plausibility.not_held",
@@ -149,8 +154,7 @@ def decide(*, session: Session, offer: Offer, decision: Decision, reason: str | 
         )
     if decision == "release":
         offer.status = "published"
-        offer.plausible_footprint = stated_footprint(offer)
-        offer.plausibility_reason = None
+        _release(offer)
     else:
         if not reason:
             raise ValidationFailed(
@@ -162,10 +166,12 @@ def decide(*, session: Session, offer: Offer, decision: Decision, reason: str | 
             )
         offer.status = "draft"
         offer.plausibility_reason = reason
-    offer.plausibility_hold = None
+        offer.plausibility_hold = None
     session.flush()
     return offer
 
 
-def hold_of(offer: Offer) -> dict[str, Any] | None:
-    return offer.plausibility_hold if offer.status == "held" else None
+def _release(offer: Offer) -> None:
+    offer.plausible_footprint = stated_footprint(offer) if offer.pcf_value is not None else None
+    offer.plausibility_hold = None
+    offer.plausibility_reason = None

@@ -60,7 +60,7 @@ def offer_page(
         ),
         "facts": _facts(offer),
         "evidence": evidence_service.readable(session=session, principal=user.principal, offer=offer),
-        "history": offer_service.history(session=session, offer=offer),
+        "history": offer_service.history(session=session, principal=user.principal, offer=offer),
         "declared": _declared(offer),
         "fitting": None,
         "editable": user.principal.is_operator

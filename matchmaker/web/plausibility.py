@@ -5,6 +5,7 @@ drawn against what it was compared with, released or sent back with a reason. Th
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,25 +46,30 @@ class Drawing:
     ticks: list[Mark]
 
 
+def _positive(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) and value > 0 else None
+
+
 def drawing(hold: dict[str, Any]) -> Drawing | None:
-    """Where each value of a hold sits on one log scale; None for a hold without numbers."""
-    candidate = hold.get("intensity")
-    if not isinstance(candidate, int | float) or candidate <= 0:
+    """Where each value of a hold sits on one log scale; None for a hold without numbers. Values that
+    cannot be drawn (not positive, not finite) are left out."""
+    candidate = _positive(hold.get("intensity"))
+    if candidate is None:
         return None
     quantiles = {
-        k: v for k, v in (hold.get("sector_quantiles") or {}).items() if isinstance(v, int | float) and v > 0
+        name: value
+        for name, value in (
+            (name, _positive(value)) for name, value in (hold.get("sector_quantiles") or {}).items()
+        )
+        if value is not None and re.fullmatch(r"p\d\d", str(name))
     }
     peers = [
-        p
-        for p in hold.get("peers") or []
-        if isinstance(p.get("intensity"), int | float) and p["intensity"] > 0
+        (str(peer.get("title", "")), _positive(peer.get("intensity"))) for peer in hold.get("peers") or []
     ]
-    numbers = [candidate, *quantiles.values(), *(p["intensity"] for p in peers)]
-    numbers += [
-        v
-        for v in (hold.get("threshold"), hold.get("reference_value"))
-        if isinstance(v, int | float) and v > 0
-    ]
+    drawn_peers = [(title, value) for title, value in peers if value is not None]
+    threshold, reference = _positive(hold.get("threshold")), _positive(hold.get("reference_value"))
+    numbers = [candidate, *quantiles.values(), *(value for _, value in drawn_peers)]
+    numbers += [value for value in (threshold, reference) if value is not None]
     low, high = math.floor(math.log10(min(numbers))), math.ceil(math.log10(max(numbers)))
     high = max(high, low + 1)
 
@@ -71,12 +77,11 @@ def drawing(hold: dict[str, Any]) -> Drawing | None:
         share = (math.log10(value) - low) / (high - low)
         return Mark(round(MARGIN + share * (WIDTH - 2 * MARGIN), 1), value, label)
 
-    threshold, reference = hold.get("threshold"), hold.get("reference_value")
     return Drawing(
         candidate=mark(candidate),
-        threshold=mark(threshold) if isinstance(threshold, int | float) and threshold > 0 else None,
-        reference=mark(reference) if isinstance(reference, int | float) and reference > 0 else None,
-        peers=[mark(p["intensity"], str(p.get("title", ""))) for p in peers],
+        threshold=mark(threshold) if threshold is not None else None,
+        reference=mark(reference) if reference is not None else None,
+        peers=[mark(value, title) for title, value in drawn_peers],
         # "p02" -> "2": the page says which percentile in its own language.
         quantiles=[mark(value, str(int(name[1:]))) for name, value in sorted(quantiles.items())],
         ticks=[mark(10.0**power, f"{10.0**power:g}") for power in range(low, high + 1)],

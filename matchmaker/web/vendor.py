@@ -29,6 +29,7 @@ from matchmaker.offers.repository import OfferFilters
 from matchmaker.offers.schemas import OfferCreate, OfferUpdate
 from matchmaker.pagination import PageRequest
 from matchmaker.parties import service as party_service
+from matchmaker.plausibility.repository import HELD
 from matchmaker.preconditions import require_version
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
@@ -58,7 +59,7 @@ TEXT_FIELDS = [
 ]  # fmt: skip
 # Both the ASCII comma and the Chinese ones people type in a Chinese input method.
 LIST_SEPARATORS = re.compile(r"[,，、;；]")
-NOTICES = ("created", "saved", "published", "archived", "evidence")
+NOTICES = ("created", "saved", "published", "archived", "evidence", "held")
 
 
 def _owner_filter(user: WebUser) -> int | None:
@@ -139,6 +140,8 @@ def _offer_values(offer: Offer) -> dict[str, Any]:
     return {
         **{field: getattr(offer, field) for field in TEXT_FIELDS if hasattr(offer, field)},
         "pcf_verified": offer.pcf_verified,
+        # Held, it is published as far as its vendor is concerned: saving the form keeps it so (and held).
+        "status": "published" if offer.status == HELD else offer.status,
         "certifications": offer.certifications,
         "visibility_alliance": offer.visibility_alliance.code if offer.visibility_alliance else None,
     }
@@ -172,7 +175,7 @@ def create_offer(request: Request, session: SessionDep, user: VendorDep, form: F
         )
     except FormErrors as errors:
         return _offer_form(request, session, user, offer=None, form=posted, errors=errors)
-    return RedirectResponse(f"/ui/offers/{offer.id}?done=created", status_code=303)
+    return RedirectResponse(f"/ui/offers/{offer.id}?done={_done(offer, 'created')}", status_code=303)
 
 
 @router.get("/offers/upload")
@@ -281,7 +284,7 @@ def update_offer(
         )
     except FormErrors as errors:
         return _offer_form(request, session, user, offer=offer, form=posted, errors=errors)
-    return RedirectResponse(f"/ui/offers/{offer.id}?done=saved", status_code=303)
+    return RedirectResponse(f"/ui/offers/{offer.id}?done={_done(offer, 'saved')}", status_code=303)
 
 
 def _set_status(
@@ -291,10 +294,15 @@ def _set_status(
     offer_service.update(
         session=session, offer=offer, data=OfferUpdate(status=status), vouched=user.principal.is_operator
     )
-    # Back to the page the button was on (the list or the detail), saying what happened.
+    # Back to the page the button was on (the list or the detail), saying what happened (held, perhaps).
     target = safe_next(text(form, "next"), default=f"/ui/offers/{offer.id}")
     separator = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{separator}done={status}", status_code=303)
+    return RedirectResponse(f"{target}{separator}done={_done(offer, status)}", status_code=303)
+
+
+def _done(offer: Offer, done: str) -> str:
+    """What the notice after a write says: what was done, or that the footprint is held for review."""
+    return HELD if offer.status == HELD else done
 
 
 @router.post("/offers/{offer_id}/publish")
