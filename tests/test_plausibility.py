@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +43,14 @@ def _peers(session: Session, market: Market) -> None:
             pcf_value=value, pcf_unit="tCO2e/t",
         )  # fmt: skip
     session.commit()
+
+
+def _held_offer(client: TestClient, session: Session, market: Market) -> int:
+    """An offer of Jiangsu Green Steel held for review: rebar at a tenth of any mill's."""
+    _peers(session, market)
+    created = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers)
+    assert created.status_code == 201 and created.json()["status"] == "held", created.text
+    return int(created.json()["id"])
 
 
 def _held(client: TestClient, market: Market) -> dict[int, dict]:
@@ -108,8 +117,7 @@ def test_an_implausibly_low_footprint_is_held_until_the_operator_releases_it(
 def test_the_operator_sends_a_held_offer_back_with_a_reason_and_a_corrected_footprint_is_published(
     client: TestClient, session: Session, market: Market
 ) -> None:
-    _peers(session, market)
-    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    offer_id = _held_offer(client, session, market)
     without = client.post(
         f"/offers/{offer_id}/plausibility", json={"decision": "return"}, headers=market.operator.headers
     )
@@ -167,6 +175,11 @@ def test_a_vendor_import_holds_the_implausible_line_and_publishes_the_rest(
     mine = client.get("/offers?per_page=100", headers=market.eaf_steel.headers).json()["items"]
     status = {offer["external_id"]: offer["status"] for offer in mine}
     assert status["import-low"] == "held" and status["import-ok"] == "published"
+    # The report says which lines were held; the vendor lists them.
+    assert any("import-low" in warning and "held" in warning for warning in imported.json()["warnings"])
+    held = client.get("/offers?status=held", headers=market.eaf_steel.headers).json()["items"]
+    assert [offer["external_id"] for offer in held] == ["import-low"]
+    assert client.get("/offers?status=held", headers=market.buyer.headers).json()["items"] == []
 
 
 def test_the_rule_holds_a_tenth_of_the_owners_earlier_footprint_and_reads_chinese_titles() -> None:
@@ -192,8 +205,7 @@ def test_the_rule_holds_a_tenth_of_the_owners_earlier_footprint_and_reads_chines
 def test_the_operator_page_draws_the_held_footprint_against_its_peers_and_releases_it(
     client: TestClient, session: Session, market: Market
 ) -> None:
-    _peers(session, market)
-    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    offer_id = _held_offer(client, session, market)
     sign_in(client, market.eaf_steel.key)
     own = client.get(f"/ui/offers/{offer_id}", headers={"Accept-Language": "zh-CN"})
     assert "待平台审核" in own.text and 'data-testid="held-notice"' in own.text
@@ -242,8 +254,7 @@ def test_a_held_footprint_is_never_recorded_as_published_nor_served_by_the_pact_
 def test_the_operator_publishing_a_held_offer_releases_it(
     client: TestClient, session: Session, market: Market
 ) -> None:
-    _peers(session, market)
-    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    offer_id = _held_offer(client, session, market)
     published = client.patch(
         f"/offers/{offer_id}", json={"status": "published"}, headers=market.operator.headers
     )
@@ -262,8 +273,7 @@ def test_the_operator_publishing_a_held_offer_releases_it(
 def test_saving_a_held_offer_on_its_form_keeps_it_held(
     client: TestClient, session: Session, market: Market
 ) -> None:
-    _peers(session, market)
-    offer_id = client.post("/offers", json=IMPLAUSIBLE, headers=market.eaf_steel.headers).json()["id"]
+    offer_id = _held_offer(client, session, market)
     sign_in(client, market.eaf_steel.key)
     form = client.get(f"/ui/offers/{offer_id}/edit").text
     # Held, it is published as far as its vendor is concerned: the form does not offer to make it a draft.
@@ -300,3 +310,29 @@ def test_a_mass_no_product_has_and_a_footprint_past_any_number_do_not_break_the_
     assert client.get("/plausibility/held", headers=market.operator.headers).status_code == 200
     sign_in(client, market.operator.key)
     assert client.get("/ui/plausibility").status_code == 200
+
+
+@pytest.mark.parametrize("value", [0.0, -0.58])
+def test_a_vendors_footprint_of_zero_or_less_is_held(
+    client: TestClient, session: Session, market: Market, value: float
+) -> None:
+    created = client.post(
+        "/offers", json={**IMPLAUSIBLE, "pcf_value": value}, headers=market.eaf_steel.headers
+    )
+    assert created.json()["status"] == "held"
+    assert _held(client, market)[created.json()["id"]]["reference"] == "not_positive"
+    sign_in(client, market.operator.key)
+    page = client.get("/ui/plausibility", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200 and "零或负值" in page.text
+
+
+def test_a_footprint_walked_down_through_new_listings_is_held_far_below_other_suppliers(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    _peers(session, market)
+    steps = []
+    for number, value in enumerate((1.0, 0.4, 0.15, 0.06, 0.03)):
+        listing = {**IMPLAUSIBLE, "external_id": f"step-{number}", "pcf_value": value}
+        steps.append(client.post("/offers", json=listing, headers=market.eaf_steel.headers).json()["status"])
+    # Each step is within 6x of the vendor's own last listings; the last is 25x below other mills' rebar.
+    assert steps[:3] == ["published"] * 3 and steps[-1] == "held", steps

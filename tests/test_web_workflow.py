@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matchmaker.alerts.producer import AlertProducer
 from matchmaker.shortlists.export import HEADER_ROW
 from matchmaker.verification import end_of_day
+from tests.factories import Party
 from tests.markets import Market
 from tests.test_web_buyer import REBAR_NEED_ZH, post_need
 from tests.web_support import post_form, sign_in
@@ -141,17 +142,25 @@ def test_a_quote_without_a_currency_is_refused_on_the_form(client: TestClient, m
     assert 'data-kind="quote"' not in refused.text
 
 
-def test_the_alerts_page_says_what_changed_and_keeps_a_webhook_safe(
+def _a_kept_offer_watched(
     client: TestClient, market: Market, session_factory: sessionmaker[Session]
-) -> None:
+) -> tuple[str, int, Party, AlertProducer]:
+    """A need whose buyer kept its first match, the offer's supplier, and alerts being produced."""
     need_page, links = _need_with_matches(client, market)
-    need_id, offer_id = int(need_page.rsplit("/", 1)[1]), links[0][1]
+    offer_id = links[0][1]
     post_form(client, f"{need_page}/shortlist/{offer_id}", {"action": "keep"}, page=need_page)
     producer = AlertProducer()
     producer.start(session_factory)
     owner_id = client.get(f"/offers/{offer_id}", headers=market.buyer.headers).json()["owner_id"]
     suppliers = (market.eaf_steel, market.bof_steel, market.zh_steel, market.outsider_steel)
-    owner = next(p for p in suppliers if p.organisation.id == owner_id)
+    return need_page, offer_id, next(p for p in suppliers if p.organisation.id == owner_id), producer
+
+
+def test_the_alerts_page_says_what_changed_and_keeps_a_webhook_safe(
+    client: TestClient, market: Market, session_factory: sessionmaker[Session]
+) -> None:
+    need_page, offer_id, owner, producer = _a_kept_offer_watched(client, market, session_factory)
+    need_id = int(need_page.rsplit("/", 1)[1])
     stated = client.get(f"/offers/{offer_id}", headers=owner.headers).json()
     changed = client.patch(
         f"/offers/{offer_id}", json={"pcf_value": stated["pcf_value"] / 2}, headers=owner.headers
@@ -175,14 +184,7 @@ def test_the_alerts_page_says_what_changed_and_keeps_a_webhook_safe(
 def test_an_offer_withdrawn_from_a_buyers_sight_is_said_so_on_its_alerts_page(
     client: TestClient, market: Market, session_factory: sessionmaker[Session]
 ) -> None:
-    need_page, links = _need_with_matches(client, market)
-    offer_id = links[0][1]
-    post_form(client, f"{need_page}/shortlist/{offer_id}", {"action": "keep"}, page=need_page)
-    producer = AlertProducer()
-    producer.start(session_factory)
-    owner_id = client.get(f"/offers/{offer_id}", headers=market.buyer.headers).json()["owner_id"]
-    suppliers = (market.eaf_steel, market.bof_steel, market.zh_steel, market.outsider_steel)
-    owner = next(p for p in suppliers if p.organisation.id == owner_id)
+    _, offer_id, owner, producer = _a_kept_offer_watched(client, market, session_factory)
     drafted = client.patch(f"/offers/{offer_id}", json={"status": "draft"}, headers=owner.headers)
     assert drafted.status_code == 200
     producer.run(client.app.state.engine, session_factory)  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from matchmaker.offers import repository as offer_repository
 from matchmaker.offers import service as offer_service
 from matchmaker.offers.service import Outcome
 from matchmaker.parties import service as party_service
+from matchmaker.plausibility.repository import HELD
 
 Progress = Callable[[int], None]
 
@@ -223,7 +224,24 @@ def import_offers(
             code="import.alliances_ignored",
             count=writer.ignored_alliance_lines,
         )
+    if writer.held:
+        shown = _listed(writer.held)
+        report.warn(
+            f"{len(writer.held)} offer(s) are held for the operator's plausibility review, their footprints "
+            f"being far below similar products': {shown}",
+            code="import.held",
+            count=len(writer.held),
+            ids=shown,
+        )
     return report
+
+
+# The most line ids a warning names.
+MOST_IDS_SHOWN = 10
+
+
+def _listed(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:MOST_IDS_SHOWN]) + (", …" if len(ids) > MOST_IDS_SHOWN else "")
 
 
 class _OfferWriter:
@@ -235,6 +253,7 @@ class _OfferWriter:
         self.session = session
         self.principal = principal
         self.ignored_alliance_lines = 0
+        self.held: list[str] = []  # the ids of the offers held for the plausibility review
         self.forget()
 
     def forget(self) -> None:
@@ -252,16 +271,18 @@ class _OfferWriter:
         known = offer_repository.by_external_ids(
             self.session, [(owner.id, record.id) for owner, record in zip(owners, records, strict=True)]
         )
-        return [
+        written = [
             offer_service.upsert_record(
                 session=self.session,
                 owner=owner,
                 record=record,
                 by_operator=self.principal.is_operator,
                 known=known,
-            )[1]
+            )
             for owner, record in zip(owners, records, strict=True)
         ]
+        self.held += [offer.external_id for offer, _ in written if offer.status == HELD]
+        return [outcome for _, outcome in written]
 
     def _owner(self, record: OfferRecord) -> Organisation:
         if not self.principal.is_operator:
@@ -312,7 +333,7 @@ def import_needs(
     unconfirmed = writer.unconfirmed
     if unconfirmed:
         # Never applied on import: the buyer confirms them on the need's page or with a change.
-        ids = ", ".join(unconfirmed[:10]) + (", …" if len(unconfirmed) > 10 else "")
+        ids = _listed(unconfirmed)
         report.warn(
             f"{len(unconfirmed)} need(s) state constraints in their text that their fields do not "
             f"(a ceiling, verified-only, an alliance or a region); they were not applied: {ids}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -37,7 +37,10 @@ def list_offers(
     verified: Annotated[
         bool | None, Query(description="third-party verified footprints only (or not)")
     ] = None,
-    status: OfferStatus | None = None,
+    status: Annotated[
+        OfferStatus | Literal["held"] | None,
+        Query(description="draft, published, archived, or held for the plausibility review"),
+    ] = None,
     owner_id: QueryId = None,
     sort: Annotated[
         str, Query(description="created_at, updated_at, title, pcf or id; prefix - to reverse")

@@ -5,7 +5,9 @@ Footprints are compared on a log scale as intensities: kgCO2e per kg when the ma
 The candidate meets the first reference that exists:
 
 1. **own versions**: the same owner's listings of this product (very similar title, mass within 2x: earlier
-   years, regional variants). Held more than `own_factor` times below their similarity-weighted median.
+   years, regional variants). Held more than `own_factor` times below their similarity-weighted median,
+   or (as its listings may have come down a step at a time) more than `others_factor` times below other
+   owners' most similar products while in the lower half of its sector.
 2. **related products**: the `k` most similar products of any owner (TF-IDF cosine over title and
    description, CJK text as character bigrams, a small bonus for the same industry and sector), and the
    owner's other products. Held only when more than `related_factor` times below every one of them and in
@@ -53,6 +55,7 @@ class Params:
     k: int = 5
     min_similarity: float = 0.2
     related_factor: float = 8.0
+    others_factor: float = 25.0  # own listings found: held still this far below other owners' look-alikes
     sector_gate: float = 0.5  # related products: held only under this quantile of the sector
     sector_quantile: float = 0.02
     min_sector: int = 20
@@ -66,6 +69,7 @@ class Peer:
     title: str
     intensity: float
     similarity: float
+    owner: int = 0
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,7 @@ class PeerIndex:
             similarity = max(
                 _cosine(title, self._vector(peer, title_only=True)), _cosine(whole, self._vector(peer))
             )
-            same_owner.append(Peer(peer.id, peer.title, peer.intensity, similarity))
+            same_owner.append(Peer(peer.id, peer.title, peer.intensity, similarity, peer.owner))
             if similarity >= params.own_min_similarity and _weights_agree(candidate, peer, params):
                 own.append(same_owner[-1])
         return own, same_owner
@@ -272,8 +276,8 @@ class PeerIndex:
             ranked.append((-similarity, position))
         ranked.sort()
         return [
-            Peer(self.peers[position].id, self.peers[position].title, self.peers[position].intensity, -score)
-            for score, position in ranked[: params.k]
+            Peer(peer.id, peer.title, peer.intensity, -score, peer.owner)
+            for score, peer in ((score, self.peers[position]) for score, position in ranked[: params.k])
             if -score >= params.min_similarity
         ]
 
@@ -329,7 +333,17 @@ def decide(candidate: Item, evidence: Evidence, params: Params) -> Verdict:
         own = [peer for peer in own if peer.similarity >= closest - params.own_similarity_band]
         reference = 10 ** weighted_median([math.log10(p.intensity) for p in own], [p.similarity for p in own])
         threshold = reference / params.own_factor
-        return verdict(candidate.intensity < threshold, "own", reference, threshold, own)
+        if candidate.intensity < threshold:
+            return verdict(True, "own", reference, threshold, own)
+        # Its own listings may have come down step by step: far below other owners' look-alikes is held too.
+        others = [peer for peer in near if peer.owner != candidate.owner]
+        if others and sector and level < quantile(sector, params.sector_gate):
+            elsewhere = 10 ** weighted_median(
+                [math.log10(p.intensity) for p in others], [p.similarity for p in others]
+            )
+            if candidate.intensity < elsewhere / params.others_factor:
+                return verdict(True, "others", elsewhere, elsewhere / params.others_factor, others)
+        return verdict(False, "own", reference, threshold, own)
     references = [
         10 ** weighted_median([math.log10(p.intensity) for p in peers], weights)
         for peers, weights in ((near, [p.similarity for p in near]), (same_owner, [1.0] * len(same_owner)))

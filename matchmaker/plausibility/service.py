@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
@@ -128,15 +128,25 @@ def after_write(session: Session, offer: Offer, *, vouched: bool) -> None:
         return  # published before as it is: reviewed then
     if offer.plausible_footprint != stated:
         offer.plausible_footprint = None  # the operator found another footprint plausible, not this one
-    verdict = None if stated is None or offer.plausible_footprint == stated else review(session, offer)
-    if verdict is not None and verdict.held:
+    hold = None if stated is None or offer.plausible_footprint == stated else _hold_for(session, offer)
+    if hold is not None:
         offer.status = HELD
-        offer.plausibility_hold = {**verdict.as_json(), "footprint": stated}
+        offer.plausibility_hold = {**hold, "footprint": stated}
         offer.plausibility_reason = None
     else:
         offer.status = "published"
         offer.plausibility_hold = None
         offer.plausibility_reason = None
+
+
+def _hold_for(session: Session, offer: Offer) -> dict[str, Any] | None:
+    """Why the offer's footprint is held, or None. A footprint of zero or less is always held: a product
+    that removes carbon may have one, but the operator sees it first (none would be compared with peers)."""
+    if offer.pcf_canonical is not None and offer.pcf_canonical <= 0:
+        basis = _BASE_UNITS.get(offer.pcf_family or "", offer.pcf_family)
+        return {"reference": "not_positive", "intensity": offer.pcf_canonical, "basis": basis, "peers": []}
+    verdict = review(session, offer)
+    return verdict.as_json() if verdict is not None and verdict.held else None
 
 
 def held(session: Session) -> Sequence[Offer]:
