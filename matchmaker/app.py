@@ -21,6 +21,7 @@ from matchmaker.db.changes import ChangeSignal
 from matchmaker.db.session import make_engine, make_session_factory
 from matchmaker.errors import install_problem_handlers, register_problem_schema
 from matchmaker.evidence.endpoints import router as evidence_router
+from matchmaker.factors.endpoints import router as factors_router
 from matchmaker.feedback.endpoints import router as feedback_router
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
@@ -115,6 +116,7 @@ def create_app(
         alliances_router,
         offers_router,
         evidence_router,
+        factors_router,
         plausibility_router,
         needs_router,
         imports_router,

@@ -168,10 +168,19 @@ def _check_saved_indexes(settings: Settings) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
+    from matchmaker.factors import service as factors
+    from matchmaker.factors.library import LibraryInvalid
+
     settings = get_settings()
-    with cli_errors(), session_scope(settings):
-        pass
+    with cli_errors(), session_scope(settings) as session:
+        try:
+            loaded = factors.load_shipped(session=session)
+        except LibraryInvalid as error:
+            fail(str(error))
     out.print(f"database at {_safe_url(settings)} is up to date")
+    for version, outcome in loaded:
+        if outcome == "loaded":
+            out.print(f"factor library {version} loaded")
 
 
 def _safe_url(settings: Settings) -> str:

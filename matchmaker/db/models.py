@@ -557,3 +557,40 @@ class MatchFeedback(TimestampMixin, Base):
     rank: Mapped[int | None] = mapped_column(Integer)
 
     offer: Mapped[Offer] = relationship()
+
+
+class FactorLibrary(Base):
+    """One version of the emission-factor library, as shipped with the package (`factors.library`): loaded
+    once, never changed (a correction is a new version), its file's SHA-256 kept to tell."""
+
+    __tablename__ = "factor_libraries"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    factor_count: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EmissionFactor(Base):
+    """A published, citable factor of one library version: its value and unit, where and when it applies,
+    and where it was published (document and table) under which terms."""
+
+    __tablename__ = "emission_factors"
+    __table_args__ = (UniqueConstraint("library_version", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    library_version: Mapped[str] = mapped_column(
+        ForeignKey("factor_libraries.version", ondelete="CASCADE"), index=True
+    )
+    # A stable name across versions ("electricity.CN.2022"), so a calculation can say which factor it used.
+    key: Mapped[str] = mapped_column(String(120))
+    # gwp | fuel_combustion | fuel_ncv | electricity | transport
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(100))
+    year: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    source_table: Mapped[str] = mapped_column(String(200))
+    licence: Mapped[str] = mapped_column(Text)
