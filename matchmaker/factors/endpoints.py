@@ -17,7 +17,7 @@ router = APIRouter(
     prefix="/factors",
     route_class=CheckedRoute,
     tags=["factor library"],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 422),
 )
 
 
