@@ -3,11 +3,12 @@ that are booleans, and text the service can store (matchmaker.clean_text)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Path, Query
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticKnownError
 
 from matchmaker.clean_text import first_bad_text
 from matchmaker.units import MAX_FOOTPRINT_MAGNITUDE
@@ -22,16 +23,42 @@ def _from_text(info: ValidationInfo) -> bool:
     return isinstance(info.context, dict) and bool(info.context.get(TEXT_INPUT))
 
 
+# A number as people write one in a form or a CSV cell: ASCII digits, a point, an exponent. Python's float()
+# also reads "1_0" as 10 and "٥٠" or "５０" as 50, which nobody meant.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def plain_number(text: str) -> float | None:
+    """The number a form field or a CSV cell holds, or None when it holds no plain number."""
+    stripped = text.strip()
+    return float(stripped) if PLAIN_NUMBER.fullmatch(stripped) else None
+
+
 def _a_number_not_text(value: Any, info: ValidationInfo) -> Any:
     # pydantic's lax mode reads true as 1 and "12" as 12; in JSON a number is a number.
     if isinstance(value, bool) or (isinstance(value, str) and not _from_text(info)):
         raise PydanticCustomError(
             "number_type", "Input should be a number, not {kind}", {"kind": type(value).__name__}
         )
+    if isinstance(value, str) and value.strip() and plain_number(value) is None:
+        raise PydanticKnownError("float_parsing")  # as pydantic's own refusal, which the pages phrase
     return value
 
 
 NotText = BeforeValidator(_a_number_not_text)
+
+
+def _a_plain_number(value: Any) -> Any:
+    if isinstance(value, str):
+        number = plain_number(value)
+        if number is None:
+            raise PydanticKnownError("float_parsing")
+        return number
+    return value
+
+
+# A number in a query string: written plainly, as in a form (`PLAIN_NUMBER`).
+PlainQueryNumber = BeforeValidator(_a_plain_number)
 
 
 def _a_boolean_not_text(value: Any, info: ValidationInfo) -> Any:

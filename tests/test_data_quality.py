@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matchmaker.db.base import utcnow
+from matchmaker.db.models import Alert
 from matchmaker.matching.eligibility import Criteria, judge
 from matchmaker.matching.offer_table import OfferTable
 from matchmaker.matching.repository import visible_offer_facts
+from matchmaker.offers.expiry import warn_of_expiry
 from matchmaker.pact.mapping import footprint_of_offer, offer_record_of_footprint
 from matchmaker.pact.model import validate_footprint
 from matchmaker.visibility import EVERYONE
@@ -214,3 +218,45 @@ def test_a_self_declared_footprint_past_its_validity_is_marked_and_may_be_left_o
     sign_in(client, market.buyer.key)
     page = client.get(f"/ui/offers/{offer.id}", headers={"Accept-Language": "zh-CN"})
     assert 'data-testid="footprint-expired"' in page.text and "已过期" in page.text
+
+
+@pytest.mark.parametrize("written", ["1_0", "٥٠", "５０", "0x10"])
+def test_a_number_is_written_in_plain_digits_wherever_it_is_typed(
+    client: TestClient, market: Market, written: str
+) -> None:
+    need = client.post("/needs", json={"text": "low-carbon rebar"}, headers=market.buyer.headers).json()["id"]
+    for parameter in ("min_primary_share", "max_pcf"):
+        refused = client.get(
+            f"/needs/{need}/matches",
+            params={parameter: written, "max_pcf_unit": "tCO2e/t"},
+            headers=market.buyer.headers,
+        )
+        assert refused.status_code == 422, (parameter, refused.text)
+    header = "id,supplier,title,kind,category,pcf_value,pcf_unit\n"
+    line = header + f"x-1,Jiangsu Green Steel,Rebar,product,steel,{written},tCO2e/t\n"
+    imported = client.post(
+        "/imports/offers",
+        content=line.encode(),
+        headers={**market.eaf_steel.headers, "Content-Type": "text/csv"},
+    ).json()
+    assert imported["failed"] == 1 and "pcf_value" in imported["errors"][0]["message"]
+    sign_in(client, market.buyer.key)
+    page = client.get(f"/ui/needs/{need}", params={"min_primary_share": written})
+    assert page.status_code == 200 and 'data-testid="match"' not in page.text
+
+
+def test_a_vendor_is_warned_once_of_a_footprint_whose_validity_ends_within_30_days(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    self_declared = market.offers["outsider-rebar"]
+    self_declared.footprint_valid_until = utcnow() + timedelta(days=10)
+    vouched = market.offers["eaf-rebar"]  # its verification ends with its footprint: one warning, of that
+    vouched.verified_until = vouched.footprint_valid_until = utcnow() + timedelta(days=12)
+    session.commit()
+    assert warn_of_expiry(session=session, now=utcnow()) == 2
+    assert warn_of_expiry(session=session, now=utcnow()) == 0
+    session.commit()
+    told = {(a.kind, a.offer_id) for a in session.scalars(select(Alert)).all()}
+    assert told == {("footprint_expiring", self_declared.id), ("verification_expiring", vouched.id)}
+    sign_in(client, market.outsider_steel.key)
+    assert "碳足迹有效期至" in client.get("/ui/alerts", headers={"Accept-Language": "zh-CN"}).text

@@ -21,7 +21,7 @@ from typing import Literal
 
 AlertKind = Literal[
     "offer_fits_need", "offer_changed", "offer_withdrawn", "need_fits_offer", "need_closed",
-    "verification_expiring",
+    "verification_expiring", "footprint_expiring",
 ]  # fmt: skip
 # How far down a new need's matches its suppliers are told of it: the first page its buyer reads.
 ALERTED_RANKS = 10

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from matchmaker.clean_text import NotFiniteNumber, loads
 from matchmaker.errors import BadRequest, ValidationFailed
 from matchmaker.imports.decoding import decode_upload
+from matchmaker.schema_types import plain_number
 
 FileFormat = Literal["jsonl", "csv", "xlsx"]
 # A workbook is a zip: one that would unpack to more than this is refused before it is opened (a zip bomb
@@ -147,12 +148,12 @@ def _csv_cell(column: str, cell: str) -> Any:
     if value == "":
         return None
     if column in NUMBER_COLUMNS:
-        try:
-            return float(value)
-        except ValueError:
+        number = plain_number(value)
+        if number is None:
             raise CellError(
                 f"{column}: {cell!r} is not a number", code="import.cell_not_number", column=column, cell=cell
-            ) from None
+            )
+        return number
     return value
 
 

@@ -18,7 +18,7 @@ from matchmaker.matching.schemas import (
     SearchRequest,
 )
 from matchmaker.routing import CheckedRoute
-from matchmaker.schema_types import PathId
+from matchmaker.schema_types import PathId, PlainQueryNumber
 
 router = APIRouter(
     route_class=CheckedRoute, tags=["matching"], responses=problem_responses(401, 403, 404, 409, 422)
@@ -42,7 +42,7 @@ def need_matches(
     certification: Annotated[
         str | None, Query(max_length=200, description="a certification to require")
     ] = None,
-    max_pcf: Annotated[float | None, Query(allow_inf_nan=False, ge=-1e12, le=1e12)] = None,
+    max_pcf: Annotated[float | None, PlainQueryNumber, Query(allow_inf_nan=False, ge=-1e12, le=1e12)] = None,
     max_pcf_unit: Annotated[
         FootprintUnitText | None, Query(description="with max_pcf: try another ceiling")
     ] = None,
@@ -52,6 +52,7 @@ def need_matches(
     ] = None,
     min_primary_share: Annotated[
         float | None,
+        PlainQueryNumber,
         Query(ge=0, le=100, allow_inf_nan=False, description="at least this primary data share (%)"),
     ] = None,
     sort: Annotated[

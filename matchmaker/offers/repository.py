@@ -112,6 +112,23 @@ def verification_ending_between(session: Session, *, start: datetime, end: datet
     return session.scalars(statement.order_by(Offer.id)).all()
 
 
+def validity_ending_between(session: Session, *, start: datetime, end: datetime) -> Sequence[Offer]:
+    """Published offers whose footprint is valid at `start` and stops being so by `end`, but those whose
+    verification ends at the same instant (warned of as a verification ending)."""
+    statement = select(Offer).where(
+        Offer.status == "published",
+        Offer.pcf_value.is_not(None),
+        Offer.footprint_valid_until > start,
+        Offer.footprint_valid_until <= end,
+        or_(
+            Offer.pcf_verified.is_(False),
+            Offer.verified_until.is_(None),
+            Offer.verified_until != Offer.footprint_valid_until,
+        ),
+    )
+    return session.scalars(statement.order_by(Offer.id)).all()
+
+
 def list_page(
     session: Session,
     *,
