@@ -34,27 +34,28 @@ def plain_number(text: str) -> float | None:
     return float(stripped) if PLAIN_NUMBER.fullmatch(stripped) else None
 
 
+def _a_plain_number(value: Any) -> Any:
+    """A number written plainly (`PLAIN_NUMBER`) as that number; pydantic's own refusal otherwise."""
+    if isinstance(value, str):
+        number = plain_number(value)
+        if number is None:
+            raise PydanticKnownError("float_parsing")  # as pydantic's own refusal, which the pages phrase
+        return number
+    return value
+
+
 def _a_number_not_text(value: Any, info: ValidationInfo) -> Any:
     # pydantic's lax mode reads true as 1 and "12" as 12; in JSON a number is a number.
     if isinstance(value, bool) or (isinstance(value, str) and not _from_text(info)):
         raise PydanticCustomError(
             "number_type", "Input should be a number, not {kind}", {"kind": type(value).__name__}
         )
-    if isinstance(value, str) and value.strip() and plain_number(value) is None:
-        raise PydanticKnownError("float_parsing")  # as pydantic's own refusal, which the pages phrase
+    if isinstance(value, str) and value.strip():
+        _a_plain_number(value)  # refused unless written plainly; pydantic reads it as its field's type
     return value
 
 
 NotText = BeforeValidator(_a_number_not_text)
-
-
-def _a_plain_number(value: Any) -> Any:
-    if isinstance(value, str):
-        number = plain_number(value)
-        if number is None:
-            raise PydanticKnownError("float_parsing")
-        return number
-    return value
 
 
 # A number in a query string: written plainly, as in a form (`PLAIN_NUMBER`).

@@ -50,18 +50,15 @@ def before_end(until: datetime | None, *, now: datetime) -> bool:
     return until is None or now < until
 
 
+def footprint_expired(offer: Verifiable, *, now: datetime) -> bool:
+    """Whether the footprint itself is past its validity at `now` (verified or not)."""
+    return not before_end(offer.footprint_valid_until, now=now)
+
+
 def footprint_validity(stated: date | None) -> datetime:
     """When a footprint stated now stops being valid: the last day its source states (PACT's
     validityPeriodEnd), else PACT's default, three years after its reference period, taken to end today."""
     return end_of_day(stated or local_today() + DEFAULT_VALIDITY)
-
-
-def lapsed(
-    *, verified: bool, verified_until: datetime | None, valid_until: datetime | None, now: datetime
-) -> bool:
-    """Whether a footprint is out of date at `now`: its verification ended, or its own validity did (what a
-    need may choose to leave out)."""
-    return (verified and not before_end(verified_until, now=now)) or not before_end(valid_until, now=now)
 
 
 def by_third_party(*, verified: bool, until: datetime | None, party: str | None, now: datetime) -> bool:
@@ -94,6 +91,7 @@ class Verifiable(Protocol):
     pcf_value: float | None
     verified_until: datetime | None
     verified_by: str | None
+    footprint_valid_until: datetime | None
 
 
 def of_offer(offer: Verifiable, *, now: datetime | None = None) -> Verification:

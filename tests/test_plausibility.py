@@ -8,6 +8,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,11 @@ def _held_offer(client: TestClient, session: Session, market: Market) -> int:
     return int(created.json()["id"])
 
 
+def _decide(client: TestClient, offer_id: int, decision: dict[str, str], headers: dict[str, str]) -> Response:
+    """The operator's decision on a held offer, as the API takes it (with whichever key is given)."""
+    return client.post(f"/offers/{offer_id}/plausibility", json=decision, headers=headers)
+
+
 def _held(client: TestClient, market: Market) -> dict[int, dict]:
     listed = client.get("/plausibility/held", headers=market.operator.headers)
     assert listed.status_code == 200, listed.text
@@ -84,14 +90,10 @@ def test_an_implausibly_low_footprint_is_held_until_the_operator_releases_it(
     assert hold["threshold"] > 0.02 and len(hold["peers"]) >= 3 and hold["sector_quantiles"]
     # Only the operator reviews.
     assert client.get("/plausibility/held", headers=market.eaf_steel.headers).status_code == 403
-    refused = client.post(
-        f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.eaf_steel.headers
-    )
+    refused = _decide(client, offer_id, {"decision": "release"}, market.eaf_steel.headers)
     assert refused.status_code == 403
 
-    released = client.post(
-        f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.operator.headers
-    )
+    released = _decide(client, offer_id, {"decision": "release"}, market.operator.headers)
     assert released.status_code == 200, released.text
     assert released.json()["offer"]["status"] == "published"
     assert client.get(f"/offers/{offer_id}", headers=market.buyer.headers).status_code == 200
@@ -102,31 +104,23 @@ def test_an_implausibly_low_footprint_is_held_until_the_operator_releases_it(
     assert title.json()["status"] == "published"
     lower = client.patch(f"/offers/{offer_id}", json={"pcf_value": 0.01}, headers=market.eaf_steel.headers)
     assert lower.json()["status"] == "held"
-    twice = client.post(
-        f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.operator.headers
-    )
+    twice = _decide(client, offer_id, {"decision": "release"}, market.operator.headers)
     assert twice.status_code == 200
-    assert (
-        client.post(
-            f"/offers/{offer_id}/plausibility", json={"decision": "release"}, headers=market.operator.headers
-        ).status_code
-        == 409
-    )
+    assert _decide(client, offer_id, {"decision": "release"}, market.operator.headers).status_code == 409
 
 
 def test_the_operator_sends_a_held_offer_back_with_a_reason_and_a_corrected_footprint_is_published(
     client: TestClient, session: Session, market: Market
 ) -> None:
     offer_id = _held_offer(client, session, market)
-    without = client.post(
-        f"/offers/{offer_id}/plausibility", json={"decision": "return"}, headers=market.operator.headers
-    )
+    without = _decide(client, offer_id, {"decision": "return"}, market.operator.headers)
     assert without.status_code == 422
     assert without.headers["content-type"].startswith("application/problem+json")
-    returned = client.post(
-        f"/offers/{offer_id}/plausibility",
-        json={"decision": "return", "reason": "0.02 t/t is a tenth of any mill's: please check the unit"},
-        headers=market.operator.headers,
+    returned = _decide(
+        client,
+        offer_id,
+        {"decision": "return", "reason": "0.02 t/t is a tenth of any mill's: please check the unit"},
+        market.operator.headers,
     )
     assert returned.status_code == 200
     own = client.get(f"/offers/{offer_id}", headers=market.eaf_steel.headers).json()

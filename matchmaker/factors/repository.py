@@ -15,6 +15,10 @@ def library(session: Session, version: str) -> FactorLibrary | None:
     return session.get(FactorLibrary, version)
 
 
+def latest_version(session: Session) -> str | None:
+    return session.scalar(select(func.max(FactorLibrary.version)))
+
+
 def libraries(session: Session) -> Sequence[FactorLibrary]:
     return session.scalars(select(FactorLibrary).order_by(FactorLibrary.version)).all()
 

@@ -55,10 +55,15 @@ def factors(
     page: PageRequest,
 ) -> tuple[Sequence[EmissionFactor], int]:  # fmt: skip
     """A page of one version's factors (the latest loaded by default), by key."""
-    loaded = repository.libraries(session)
-    if not loaded:
-        raise NotFound("no factor library is loaded: run `matchmaker db upgrade`", code="factors.none_loaded")
-    chosen = version or loaded[-1].version
-    if all(library.version != chosen for library in loaded):
-        raise NotFound(f"factor library {chosen} is not loaded", code="factors.unknown_version")
+    if version is not None:
+        if repository.library(session, version) is None:
+            raise NotFound(f"factor library {version} is not loaded", code="factors.unknown_version")
+        chosen = version
+    else:
+        latest = repository.latest_version(session)
+        if latest is None:
+            raise NotFound(
+                "no factor library is loaded: run `matchmaker db upgrade`", code="factors.none_loaded"
+            )
+        chosen = latest
     return repository.factors_page(session, version=chosen, kind=kind, region=region, year=year, page=page)

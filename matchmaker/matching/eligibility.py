@@ -290,21 +290,21 @@ def _verification_ended(name: str, reason: Reason, until: datetime) -> Check:
 
 def _expiry_check(offer: OfferFacts, criteria: Criteria) -> Check:
     """A footprint never verified has no verification to expire; its own validity still ends."""
-    stated = offer.pcf_verified and offer.pcf_value is not None
     now = criteria.instant()
-    if not verification.lapsed(
-        verified=stated, verified_until=offer.verified_until, valid_until=offer.footprint_valid_until, now=now
-    ):
-        return _check("exclude_expired", True, "footprint and its verification not expired", "expiry.current")
+    stated = offer.pcf_verified and offer.pcf_value is not None
     if (
         stated
         and offer.verified_until is not None
         and not verification.before_end(offer.verified_until, now=now)
     ):
         return _verification_ended("exclude_expired", "expiry.expired", offer.verified_until)
-    ended = str(last_day(offer.footprint_valid_until))
-    detail = f"footprint valid until {ended} only"
-    return _check("exclude_expired", False, detail, "expiry.footprint_expired", date=ended)
+    if offer.footprint_valid_until is not None and not verification.before_end(
+        offer.footprint_valid_until, now=now
+    ):
+        ended = str(last_day(offer.footprint_valid_until))
+        detail = f"footprint valid until {ended} only"
+        return _check("exclude_expired", False, detail, "expiry.footprint_expired", date=ended)
+    return _check("exclude_expired", True, "footprint and its verification not expired", "expiry.current")
 
 
 def _primary_share_check(offer: OfferFacts, least: float) -> Check:

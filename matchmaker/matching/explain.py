@@ -24,7 +24,8 @@ from matchmaker.regions import english_name
 
 
 def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
-    verified = verification.of_offer(offer)
+    now = utcnow()  # one instant for the verification and the footprint's validity
+    verified = verification.of_offer(offer, now=now)
     return OfferBrief(
         id=offer.id,
         external_id=offer.external_id,
@@ -41,7 +42,7 @@ def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
         verified_until=offer.verified_until,
         verification_party=offer.verification_party if verified.status != "self_declared" else None,
         footprint_valid_until=offer.footprint_valid_until,
-        footprint_expired=not verification.before_end(offer.footprint_valid_until, now=utcnow()),
+        footprint_expired=verification.footprint_expired(offer, now=now),
         standard=offer.standard,
         primary_data_share=offer.primary_data_share,
         dqr_technological=offer.dqr_technological,

@@ -384,16 +384,17 @@ class OfferTable:
         ):
             if values:
                 mask &= np.isin(self.column(name), np.asarray(vocabulary.lookup(values), dtype=np.int32))
-        # As `verification.holds`: verified, and now before its end.
-        now = criteria.instant().timestamp()
-        holding = self.column("verified") & (self.column("verified_until") > now)
-        if criteria.require_verified:
-            mask &= holding
-        if criteria.require_third_party:
-            mask &= holding & self.column("third_party")
-        if criteria.exclude_expired:
-            # As `verification.lapsed`: a verification that ended, or a footprint past its validity.
-            mask &= (~self.column("verified") | holding) & (self.column("valid_until") > now)
+        if criteria.require_verified or criteria.require_third_party or criteria.exclude_expired:
+            # As `verification.holds`: verified, and now before its end (computed only when asked for).
+            now = criteria.instant().timestamp()
+            holding = self.column("verified") & (self.column("verified_until") > now)
+            if criteria.require_verified:
+                mask &= holding
+            if criteria.require_third_party:
+                mask &= holding & self.column("third_party")
+            if criteria.exclude_expired:
+                # As `eligibility._expiry_check`: a verification that ended, or a footprint past its validity.
+                mask &= (~self.column("verified") | holding) & (self.column("valid_until") > now)
         if criteria.min_primary_share is not None:
             with np.errstate(invalid="ignore"):
                 mask &= self.column("primary_share") >= criteria.min_primary_share

@@ -115,7 +115,7 @@ def to_read(*, session: Session, offers: Sequence[Offer]) -> list[OfferRead]:
                 },
                 "pcf_verified": status == "verified",
                 "verification_status": status,
-                "footprint_expired": not verification.before_end(offer.footprint_valid_until, now=now),
+                "footprint_expired": verification.footprint_expired(offer, now=now),
                 "supplier": offer.owner.name,
                 "alliances": codes.get(offer.owner_id, []),
                 "visibility_alliance": offer.visibility_alliance.code if offer.visibility_alliance else None,
@@ -183,17 +183,15 @@ def _verification_columns(
         valid_until = values.get("pcf_valid_until")
         # The exchange format's `pcf_verified` has always meant third-party verified.
         party = values.get("verification_party") or "third"
-        if valid_until is None and offer.pcf_verified and unchanged and offer.verification_party == party:
-            return {}  # as it was (an archive, a title, the same line imported again): its end stays
         # Without a stated end, PACT's default validity: three years.
         until = verification.footprint_validity(valid_until)
         if (
             offer.pcf_verified
             and unchanged
-            and offer.verified_until == until
             and offer.verification_party == party
+            and (valid_until is None or offer.verified_until == until)
         ):
-            return {}
+            return {}  # as it was (an archive, a title, the same line imported again): its end stays
         return {
             "pcf_verified": True,
             "verification_source": "operator",
