@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from matchmaker.db.models import FootprintVersion, Offer
 from matchmaker.pact.mapping import footprints_of_offer
 from matchmaker.pact.repository import footprint_histories
+from matchmaker.plausibility import service as plausibility_service
 from matchmaker.plausibility.rule import Item, PeerIndex
-from matchmaker.plausibility.service import item_of
+from matchmaker.plausibility.service import item_of, review
 from tests.factories import make_offer
 from tests.markets import Market
 from tests.web_support import post_form, sign_in
@@ -330,3 +331,40 @@ def test_a_footprint_walked_down_through_new_listings_is_held_far_below_other_su
         steps.append(client.post("/offers", json=listing, headers=market.eaf_steel.headers).json()["status"])
     # Each step is within 6x of the vendor's own last listings; the last is 25x below other mills' rebar.
     assert steps[:3] == ["published"] * 3 and steps[-1] == "held", steps
+
+
+def test_each_owners_offers_are_compared_with_that_owners_own_listings_in_one_session(
+    session: Session, market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rebar = {
+        "title": "Hot-rolled rebar HRB400E",
+        "description": "Ribbed bar for concrete",
+        "pcf_unit": "tCO2e/t",
+    }
+    # Northern Blast Furnace Co lists its rebar at 2.0, before the others' listings; only the most recent
+    # other listing is read besides an owner's own.
+    make_offer(session, owner=market.bof_steel.organisation, external_id="bof-own", pcf_value=2.0, **rebar)
+    _peers(session, market)
+    make_offer(
+        session, owner=market.outsider_steel.organisation, external_id="latest", pcf_value=1.9, **rebar
+    )
+    monkeypatch.setattr(plausibility_service, "MOST_PEERS", 1)
+    first = make_offer(
+        session,
+        owner=market.eaf_steel.organisation,
+        external_id="eaf-new",
+        pcf_value=1.5,
+        status="draft",
+        **rebar,
+    )
+    assert review(session, first) is not None  # the session's first index: Jiangsu Green Steel's
+    tenth = make_offer(
+        session,
+        owner=market.bof_steel.organisation,
+        external_id="bof-tenth",
+        pcf_value=0.3,
+        status="draft",
+        **rebar,
+    )
+    verdict = review(session, tenth)
+    assert verdict is not None and verdict.reference == "own" and verdict.held

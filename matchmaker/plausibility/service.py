@@ -25,7 +25,7 @@ from matchmaker.units import DECLARED_UNITS, UnitFamily
 
 # The most peers of other owners a review reads (the most recent), besides all of the owner's own.
 MOST_PEERS = 5_000
-# A session's indexes of peers, by basis: a batch (an import) builds each once.
+# A session's indexes of peers, by basis and owner: a batch (an import) builds each once.
 _INDEXES = "plausibility_indexes"
 _PER_MASS = "kg"
 _BASE_UNITS = {family.value: unit for unit, (family, factor) in DECLARED_UNITS.items() if factor == 1}
@@ -85,13 +85,16 @@ def _families_of(basis: str) -> list[str]:
 
 
 def _index(session: Session, item: Item) -> PeerIndex:
-    indexes: dict[str, PeerIndex] = session.info.setdefault(_INDEXES, {})
-    if item.basis not in indexes:
+    """The peers of an owner's offers on a basis: the most recent others' and all of the owner's own (so
+    an index is kept per basis and owner: an import reviews one owner's offers against the same one)."""
+    indexes: dict[tuple[str, int], PeerIndex] = session.info.setdefault(_INDEXES, {})
+    key = (item.basis, item.owner)
+    if key not in indexes:
         offers = repository.peers(
             session, families=_families_of(item.basis), owner_id=item.owner, most=MOST_PEERS
         )
-        indexes[item.basis] = PeerIndex(found for found in map(item_of, offers) if found is not None)
-    return indexes[item.basis]
+        indexes[key] = PeerIndex(found for found in map(item_of, offers) if found is not None)
+    return indexes[key]
 
 
 def review(session: Session, offer: Offer) -> Verdict | None:
