@@ -34,6 +34,7 @@ from matchmaker.needs.endpoints import router as needs_router
 from matchmaker.offers.endpoints import router as offers_router
 from matchmaker.pact.endpoints import install_pact
 from matchmaker.parties.endpoints import router as parties_router
+from matchmaker.pcf.endpoints import router as pcf_router
 from matchmaker.plausibility.endpoints import router as plausibility_router
 from matchmaker.retries import RetryLostRaces
 from matchmaker.routing import CheckedRoute
@@ -117,6 +118,7 @@ def create_app(
         offers_router,
         evidence_router,
         factors_router,
+        pcf_router,
         plausibility_router,
         needs_router,
         imports_router,

@@ -17,7 +17,9 @@ from matchmaker.db.base import utcnow
 from matchmaker.db.models import FootprintVersion, Offer
 
 # What a buyer relies on in a footprint; a change of anything else (a title) leaves no new version here.
-TRACKED = ("pcf_value", "pcf_unit", "pcf_verified", "verified_until", "verification_source", "status")
+TRACKED = (
+    "pcf_value", "pcf_unit", "pcf_verified", "verified_until", "verification_source", "pcf_origin", "status",
+)  # fmt: skip
 # Where a session's owner says who it acts for: a callable giving the organisation's id, or None (set by the
 # request's session, `deps.get_session`).
 ACTOR = "actor"
@@ -49,6 +51,7 @@ def _keep_versions(session: Session, context: Any) -> None:
                 "verified_until": offer.verified_until,
                 "verification_source": offer.verification_source,
                 "verified_by": offer.verified_by,
+                "pcf_origin": offer.pcf_origin,
                 "status": offer.status,
                 "recorded_at": now,
                 "changed_by_id": actor,

@@ -256,6 +256,11 @@ class Offer(TimestampMixin, Base):
     dqr_temporal: Mapped[float | None] = mapped_column(Float)
     dqr_geographical: Mapped[float | None] = mapped_column(Float)
     pcf_basis: Mapped[str | None] = mapped_column(String(16))
+    # Where the footprint came from, when not stated by hand: "calculated" (the calculator, from a bill of
+    # materials: a draft, never verified by being calculated) or "lca" (an LCA tool's result, imported); with
+    # what says which calculation, or which data set of which file, by which method.
+    pcf_origin: Mapped[str | None] = mapped_column(String(16))
+    pcf_provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Extra facts kept from the source (GICS industry, reporting year, product weight ...).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # draft | published | archived | held (published by its vendor, waiting for the operator's plausibility
@@ -449,6 +454,7 @@ class FootprintVersion(Base):
     verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verification_source: Mapped[str | None] = mapped_column(String(16))
     verified_by: Mapped[str | None] = mapped_column(String(200))
+    pcf_origin: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The organisation whose key or page made the change (None: the platform itself, a CLI import).
@@ -594,3 +600,25 @@ class EmissionFactor(Base):
     source: Mapped[str] = mapped_column(Text)
     source_table: Mapped[str] = mapped_column(String(200))
     licence: Mapped[str] = mapped_column(Text)
+
+
+class FootprintCalculation(Base):
+    """One calculation of an offer's footprint from a bill of materials (`pcf.calculator`): the bill, the
+    library version it was counted with and what came out. Kept when a newer one replaces it, so that what a
+    footprint was calculated with can always be read back."""
+
+    __tablename__ = "footprint_calculations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"), index=True)
+    library_version: Mapped[str] = mapped_column(ForeignKey("factor_libraries.version"), index=True)
+    bom: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(40))
+    # Why it was made: "bom" (a vendor's bill) or "recalculation" (a newer library version).
+    reason: Mapped[str] = mapped_column(String(16), default="bom")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+
+    offer: Mapped[Offer] = relationship()

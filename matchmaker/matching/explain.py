@@ -49,6 +49,7 @@ def offer_brief(offer: Offer, alliances: list[str]) -> OfferBrief:
         dqr_temporal=offer.dqr_temporal,
         dqr_geographical=offer.dqr_geographical,
         pcf_basis=offer.pcf_basis,
+        pcf_origin=offer.pcf_origin,
         alliances=alliances,
     )
 

@@ -124,6 +124,9 @@ class OfferBrief(BaseModel):
     dqr_temporal: float | None
     dqr_geographical: float | None
     pcf_basis: str | None = Field(description="retrospective (measured) or prospective (expected)")
+    pcf_origin: str | None = Field(
+        description="calculated (from a bill of materials, not verified), lca (an imported LCA result) or none"
+    )
     alliances: list[str]
 
 

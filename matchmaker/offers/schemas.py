@@ -116,6 +116,13 @@ class OfferRead(BaseModel):
     dqr_temporal: float | None
     dqr_geographical: float | None
     pcf_basis: str | None = Field(description="retrospective (measured) or prospective (expected)")
+    pcf_origin: str | None = Field(
+        description="calculated (from a bill of materials: a draft, not verified), lca (an LCA tool's "
+        "result, imported), or none: stated by hand"
+    )
+    pcf_provenance: dict[str, Any] | None = Field(
+        description="which calculation, or which data set of which file by which method"
+    )
     attributes: dict[str, Any]
     alliances: list[str] = Field(description="alliances the supplier is an active member of")
     status: str = Field(

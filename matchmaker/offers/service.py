@@ -6,6 +6,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -138,11 +139,24 @@ def _visibility_alliance_id(session: Session, visibility: str, code: str | None)
     return alliance_service.existing_id(session=session, code=code, field="visibility_alliance")
 
 
-def _assign(offer: Offer, values: dict[str, Any], *, vouched: bool) -> None:
+@dataclass(frozen=True, slots=True)
+class FootprintOrigin:
+    """A footprint not stated by hand: "calculated" from a bill of materials, or "lca", an LCA tool's result;
+    `provenance` says which calculation, or which data set of which file."""
+
+    kind: Literal["calculated", "lca"]
+    provenance: dict[str, Any]
+
+
+def _assign(
+    offer: Offer, values: dict[str, Any], *, vouched: bool, origin: FootprintOrigin | None = None
+) -> None:
     """Set an offer's columns from validated values; unchanged values leave the row clean.
 
     `vouched`: the operator writes it (its API calls, its imports, its PACT pulls), whose word that the
-    footprint is verified counts; a vendor's does not (`_verification_columns`)."""
+    footprint is verified counts; a vendor's does not (`_verification_columns`). `origin`: the footprint
+    written comes from the calculator or an LCA import, and is not verified by being written, whoever writes
+    it; a footprint stated by hand afterwards is the writer's own again."""
     footprint = stored_footprint(values.get("pcf_value"), values.get("pcf_unit"))
     columns: dict[str, Any] = {field: values.get(field) for field in _PLAIN_FIELDS}
     columns.update(
@@ -153,8 +167,14 @@ def _assign(offer: Offer, values: dict[str, Any], *, vouched: bool) -> None:
         description=values.get("description") or "",
         certifications=list(values.get("certifications") or []),
     )
-    columns.update(_verification_columns(offer, values, (footprint.value, footprint.unit), vouched=vouched))
-    columns.update(_validity_columns(offer, values, (footprint.value, footprint.unit), vouched=vouched))
+    stated = (footprint.value, footprint.unit)
+    if origin is not None:
+        columns.update(NOT_VERIFIED, pcf_origin=origin.kind, pcf_provenance=origin.provenance)
+    else:
+        columns.update(_verification_columns(offer, values, stated, vouched=vouched))
+        if (offer.pcf_value, offer.pcf_unit) != stated:
+            columns.update(pcf_origin=None, pcf_provenance=None)
+    columns.update(_validity_columns(offer, values, stated, vouched=vouched))
     for column, value in columns.items():
         if getattr(offer, column) != value:
             setattr(offer, column, value)
@@ -257,8 +277,11 @@ def create(*, session: Session, principal: Principal, data: OfferCreate) -> Offe
     return offer
 
 
-def update(*, session: Session, offer: Offer, data: OfferUpdate, vouched: bool) -> Offer:
-    """Apply a partial change, validating the merged offer as a whole; `vouched` as for `_assign`."""
+def update(
+    *, session: Session, offer: Offer, data: OfferUpdate, vouched: bool, origin: FootprintOrigin | None = None
+) -> Offer:
+    """Apply a partial change, validating the merged offer as a whole; `vouched` and `origin` as for
+    `_assign`."""
     changes = data.model_dump(exclude_unset=True)
     current = {field: getattr(offer, field) for field in (*_PLAIN_FIELDS, "pcf_value", "pcf_unit")}
     current["pcf_valid_until"] = last_day(offer.verified_until)
@@ -281,7 +304,7 @@ def update(*, session: Session, offer: Offer, data: OfferUpdate, vouched: bool) 
                 code="field.null",
                 values={"field": required},
             )
-    _assign(offer, fields.model_dump(), vouched=vouched)
+    _assign(offer, fields.model_dump(), vouched=vouched, origin=origin)
     if "status" in changes:
         offer.status = changes["status"]
     if "visibility" in changes or "visibility_alliance" in changes:
@@ -304,7 +327,7 @@ def delete(*, session: Session, offer: Offer) -> None:
 
 def upsert_record(
     *, session: Session, owner: Organisation, record: OfferRecord, by_operator: bool,
-    known: dict[tuple[int, str], Offer] | None = None,
+    known: dict[tuple[int, str], Offer] | None = None, origin: FootprintOrigin | None = None,
 ) -> tuple[Offer, Outcome]:  # fmt: skip
     """Create or update the owner's offer with the record's id; an identical record changes nothing.
 
@@ -337,7 +360,7 @@ def upsert_record(
         offer = Offer(owner_id=owner.id, external_id=record.id)
         if known is not None:
             known[key] = offer
-    _assign(offer, record.model_dump(), vouched=by_operator)
+    _assign(offer, record.model_dump(), vouched=by_operator, origin=origin)
     for column, value in (
         ("status", record.status),
         ("visibility", record.visibility),

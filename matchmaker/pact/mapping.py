@@ -398,7 +398,7 @@ def _synthesised(offer: Offer, *, issuer: str, pcf: _Described) -> dict[str, Any
         "pcfIncludingBiogenicUptake": decimal_text(value),
         "fossilGhgEmissions": decimal_text(max(value, Decimal(0))),
         "fossilCarbonContent": "0",
-        "ipccCharacterizationFactors": ["AR6"],
+        "ipccCharacterizationFactors": [_characterisation(offer)],
         "crossSectoralStandards": cross_sectoral_standards(offer.standard),
         "exemptedEmissionsPercent": "0",
         **_stated_quality(offer),
@@ -427,7 +427,29 @@ def _synthesised(offer: Offer, *, issuer: str, pcf: _Described) -> dict[str, Any
     }
     if pcf.preceding_ids:
         footprint["precedingPfIds"] = pcf.preceding_ids
+    origin = _origin_comment(offer)
+    if origin and pcf.status == "Active":
+        footprint["comment"] = origin
     return footprint
+
+
+def _characterisation(offer: Offer) -> str:
+    """The IPCC report whose GWP100 values the footprint uses: AR6 unless a calculation chose AR5."""
+    return "AR5" if (offer.pcf_provenance or {}).get("gwp") == "ar5" else "AR6"
+
+
+def _origin_comment(offer: Offer) -> str | None:
+    """What a receiver should know of a footprint not stated by hand."""
+    provenance = offer.pcf_provenance or {}
+    if offer.pcf_origin == "calculated":
+        return (
+            "Calculated by Matchmaker from the supplier's bill of materials with emission-factor library "
+            f"{provenance.get('library')}; a draft, not verified."
+        )
+    if offer.pcf_origin == "lca":
+        summary = provenance.get("summary") or "an LCA data set"
+        return f"Imported from an LCA result: {summary}; not verified here."
+    return None
 
 
 def _verified_now(offer: Offer) -> bool:
