@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.db.models import FootprintVersion
-
 from matchmaker.factors import service as factors
 from matchmaker.factors.library import LibraryFile, shipped
 from matchmaker.pact.mapping import footprint_of_offer

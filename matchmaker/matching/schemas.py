@@ -125,7 +125,8 @@ class OfferBrief(BaseModel):
     dqr_geographical: float | None
     pcf_basis: str | None = Field(description="retrospective (measured) or prospective (expected)")
     pcf_origin: str | None = Field(
-        description="calculated (from a bill of materials, not verified), lca (an imported LCA result) or none"
+        description="calculated (from a bill of materials, not verified), lca (an imported LCA result), "
+        "or none"
     )
     alliances: list[str]
 
