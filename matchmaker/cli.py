@@ -57,6 +57,10 @@ pact_app = typer.Typer(
 )
 pact_clients_app = typer.Typer(help="OAuth clients of the PACT host.", no_args_is_help=True)
 app.add_typer(pact_app, name="pact")
+pcf_app = typer.Typer(
+    help="PCF accounting: footprints calculated from bills of materials.", no_args_is_help=True
+)
+app.add_typer(pcf_app, name="pcf")
 pact_app.add_typer(pact_clients_app, name="clients")
 DEFAULT_EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval-dev"
 DEFAULT_CONSTRAINT_TEXTS = Path(__file__).resolve().parents[1] / "evaluation" / "constraints" / "texts.jsonl"
@@ -445,6 +449,44 @@ def pact_import(
         fail(f"{file}: {error}")
     if not _import_footprints("footprints", footprints, supplier):
         raise typer.Exit(1)
+
+
+@pcf_app.command("calc")
+def pcf_calc(
+    file: Annotated[Path, typer.Argument(help='a bill of materials (JSON; README, "PCF accounting")')],
+    offer: Annotated[
+        int | None, typer.Option(help="save the result as this offer's footprint (calculated, not verified)")
+    ] = None,
+) -> None:
+    """Calculate a footprint from a bill of materials with the factor library; exit 1 when a line has none."""
+    from pydantic import ValidationError
+
+    from matchmaker.clean_text import loads
+    from matchmaker.imports.service import describe_validation_error
+    from matchmaker.offers import service as offers
+    from matchmaker.pcf import service
+    from matchmaker.pcf.bom import BillOfMaterials
+    from matchmaker.pcf.report import lines_of
+
+    settings = get_settings()
+    with cli_errors():
+        text = _read_text(file)
+    try:
+        bom = BillOfMaterials.model_validate(loads(text))
+    except ValueError as error:
+        detail = describe_validation_error(error) if isinstance(error, ValidationError) else str(error)
+        fail(f"{file}: {detail}")
+    with cli_errors(), session_scope(settings, writes=offer is not None) as session:
+        result = service.preview(session=session, principal=CLI_OPERATOR, bom=bom)
+        if offer is not None and result.complete:
+            target = offers.get_editable(session=session, principal=CLI_OPERATOR, offer_id=offer)
+            service.save(session=session, principal=CLI_OPERATOR, offer=target, bom=bom)
+    for line in lines_of(result):
+        out.print(line)
+    if not result.complete:
+        raise typer.Exit(1)
+    if offer is not None:
+        err.print(f"saved as offer {offer}'s footprint: calculated, not verified")
 
 
 @pact_clients_app.command("create")

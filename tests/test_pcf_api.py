@@ -4,6 +4,8 @@ version with the old result kept."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,11 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matchmaker.db.models import FootprintVersion
+from matchmaker.db.models import FootprintVersion, Offer
 from matchmaker.factors import service as factors
 from matchmaker.factors.library import LibraryFile, shipped
 from matchmaker.pact.mapping import footprint_of_offer
 from matchmaker.pact.model import validate_footprint
+from tests.cli_support import assert_clean_failure, db_session, ok, run, write_jsonl
 from tests.markets import Market
 from tests.web_support import sign_in
 
@@ -207,3 +210,53 @@ def test_a_new_library_version_lists_what_it_changes_and_recalculates_on_request
     assert close(stated[-2][0], REBAR_TOTAL) and close(stated[-1][0], expected)
     # nothing is left to change under that version
     assert client.get("/pcf/recalculations?version=2099.1", headers=market.eaf_steel.headers).json() == []
+
+
+def test_the_command_line_calculates_a_bill_and_saves_it_on_request(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    ok("db", "upgrade", env=cli_env)
+    ok("import", "offers", write_jsonl(tmp_path / "offers.jsonl", [CLI_OFFER]), env=cli_env)
+    with db_session(cli_env) as session:
+        offer_id = session.scalars(select(Offer.id)).one()
+    bom = tmp_path / "bom.json"
+    bom.write_text(json.dumps(CLI_BOM), encoding="utf-8")
+    shown = ok("pcf", "calc", bom, env=cli_env)
+    # 1000 kWh x 0.55 + 450 kg CO2, over 2 t
+    assert "footprint: 500 kgCO2e/t" in shown.stdout and "electricity.cn.east.2023" in shown.stdout
+    saved = ok("pcf", "calc", bom, "--offer", str(offer_id), env=cli_env)
+    assert "calculated, not verified" in saved.stderr
+    with db_session(cli_env) as session:
+        offer = session.get(Offer, offer_id)
+        assert offer is not None and (offer.pcf_value, offer.pcf_unit, offer.pcf_origin) == (
+            500, "kgCO2e/t", "calculated",
+        )  # fmt: skip
+        assert not offer.pcf_verified
+    gap = tmp_path / "gap.json"
+    gap.write_text(
+        json.dumps({**CLI_BOM, "lines": [*CLI_BOM["lines"], {"kind": "factor", "amount": 1, "unit": "kg"}]})
+    )
+    incomplete = run("pcf", "calc", gap, env=cli_env)
+    assert incomplete.returncode == 1 and "line 3" in incomplete.stdout and "GAP" in incomplete.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**CLI_BOM, "declared_unit": "furlong"}))
+    assert_clean_failure(run("pcf", "calc", bad, env=cli_env))
+    assert_clean_failure(run("pcf", "calc", tmp_path / "missing.json", env=cli_env))
+
+
+CLI_OFFER = {
+    "id": "billet",
+    "supplier": "Cli Steel",
+    "title": "Steel billet",
+    "kind": "product",
+    "category": "steel",
+    "status": "draft",
+}
+CLI_BOM = {
+    "declared_unit": "t",
+    "output": {"amount": 2, "unit": "t"},
+    "lines": [
+        {"kind": "electricity", "grid": "cn.east", "year": 2023, "amount": 1000, "unit": "kWh"},
+        {"kind": "process", "gas": "co2", "amount": 450, "unit": "kg"},
+    ],
+}
