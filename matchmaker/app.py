@@ -26,6 +26,7 @@ from matchmaker.feedback.endpoints import router as feedback_router
 from matchmaker.health import router as health_router
 from matchmaker.imports.endpoints import router as imports_router
 from matchmaker.inquiries.endpoints import router as inquiries_router
+from matchmaker.lca.endpoints import router as lca_router
 from matchmaker.matching.endpoints import router as matching_router
 from matchmaker.matching.lifecycle import ChangeFollower, EngineStart
 from matchmaker.metrics.endpoints import router as metrics_router
@@ -119,6 +120,7 @@ def create_app(
         evidence_router,
         factors_router,
         pcf_router,
+        lca_router,
         plausibility_router,
         needs_router,
         imports_router,

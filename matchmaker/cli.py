@@ -285,6 +285,52 @@ def import_carbon_catalogue(
         raise typer.Exit(1)
 
 
+@import_app.command("lca")
+def import_lca(
+    file: Annotated[Path, typer.Argument(help="an openLCA JSON-LD zip, an ILCD zip or an ILCD XML data set")],
+    supplier: Annotated[
+        str | None, typer.Option(help="the supplier the products are for (default: each data set's owner)")
+    ] = None,
+    declared_unit: Annotated[
+        str | None, typer.Option(help="the reference flow's unit, when the file lacks the flow's data set")
+    ] = None,
+    publish: Annotated[bool, typer.Option(help="publish the offers (default: drafts to review)")] = False,
+) -> None:
+    """Import LCA results as footprints, one offer per product; exit 1 when a data set was not imported."""
+    from matchmaker.lca.service import import_file
+    from matchmaker.units import UnitError, canonical_declared_unit
+
+    try:
+        unit = None if declared_unit is None else canonical_declared_unit(declared_unit)
+    except UnitError as error:
+        usage_error(str(error))
+    settings = get_settings()
+    with cli_errors():
+        if not file.is_file():
+            fail(f"no such file: {file}")
+        body = file.read_bytes()
+        with _importing(settings) as session:
+            report = import_file(
+                session=session, principal=CLI_OPERATOR, name=file.name, body=body, supplier=supplier,
+                declared_unit=unit, status="published" if publish else "draft",
+            )  # fmt: skip
+    for item in report.data_sets:
+        if item.outcome == "failed":
+            err.print(f"{item.path}: {item.message}", style="yellow")
+        else:
+            footprint = f"{item.pcf_value:g} {item.pcf_unit}"
+            out.print(f"{item.path}: {item.outcome} offer {item.offer_id}, {item.name}: {footprint}")
+    for warning in report.warnings:
+        err.print(f"warning: {warning}", style="yellow")
+    out.print(
+        f"lca ({report.format}): {len(report.data_sets)} data sets, {report.count('created')} created, "
+        f"{report.count('updated')} updated, {report.count('unchanged')} unchanged, "
+        f"{report.count('failed')} failed"
+    )
+    if report.count("failed") or not report.data_sets:
+        raise typer.Exit(1)
+
+
 @keys_app.command("create")
 def keys_create(
     org: Annotated[str, typer.Option(help="organisation name; created (admitted) if it does not exist")],
