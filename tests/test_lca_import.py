@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from matchmaker.auth import Principal
 from matchmaker.db.models import Offer
+from matchmaker.lca.schemas import LcaImportReport
 from matchmaker.lca.service import import_file
 from tests.cli_support import assert_clean_failure, db_session, ok, run
 from tests.markets import Market
@@ -388,3 +389,66 @@ def test_the_command_line_imports_an_lca_file(tmp_path: Path, cli_env: dict[str,
     )
     no_owner = run("import", "lca", path, env=cli_env)
     assert no_owner.returncode == 1 and "--supplier" in no_owner.stderr
+
+
+def _zip(entries: dict[str, bytes | str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _process(amount: object, gwp: object, name: str = "cement") -> str:
+    return json.dumps(
+        {
+            "@type": "Process",
+            "@id": "p",
+            "name": name,
+            "exchanges": [{"quantitativeReference": True, "amount": amount, "unit": {"name": "kg"}}],
+            "impactResults": [{"indicator": {"name": "GWP 100a", "refUnit": "kg CO2 eq"}, "amount": gwp}],
+        }  # fmt: skip
+    )
+
+
+def _bad_crc() -> bytes:
+    body = bytearray(_zip({"processes/p.json": _process(1, 2)}))
+    at = body.index(b'"impactResults"')
+    body[at + 2] ^= 0x01  # one byte of the stored entry changed: its checksum no longer holds
+    return bytes(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (_zip({"processes/p.json": "[" * 100_000 + "]" * 100_000}), "not JSON"),
+        (_bad_crc(), "cannot be read"),
+        (_zip({"processes/p.json": _process(0, 5)}), "greater than zero"),
+        (_zip({"processes/p.json": _process(-1, 5)}), "greater than zero"),
+        (_zip({"processes/p.json": _process("0", 5)}), "greater than zero"),
+        (_zip({"processes/p.json": _process(1, "9e999999")}), "out of range"),
+        (_zip({"processes/p.json": _process(1, "1e400")}), "out of range"),
+        (_zip({"processes/p.json": _process(1e-300, 5)}), "out of range"),
+        (_zip({"processes/p.json": _process(1, 5, name="\ud800")}), "surrogate"),
+        (_zip({"processes/p.json": _process([1], 5)}), "not a number"),
+    ],
+)
+def test_a_hostile_data_set_is_reported_and_nothing_else_breaks(
+    session: Session, body: bytes, says: str
+) -> None:
+    report = import_file(session=session, principal=OPERATOR, name="hostile.zip", body=body, supplier="S")
+    [outcome] = report.data_sets
+    assert outcome.outcome == "failed" and says in (outcome.message or ""), outcome.message
+    LcaImportReport.model_validate_json(report.model_dump_json())  # the report itself can be sent
+
+
+@pytest.mark.parametrize(("mean_value", "says"), [("0", "greater than zero"), ("-1000", "greater than zero")])
+def test_an_ilcd_flow_of_no_size_is_refused_not_taken_as_one(
+    session: Session, mean_value: str, says: str
+) -> None:
+    body = ilcd_zip(
+        (FILES / "ibu-2-layer-parquet.xml").read_bytes(), flow_property="Mass", mean_value=mean_value
+    )
+    report = import_file(session=session, principal=OPERATOR, name="parquet.zip", body=body, supplier="S")
+    assert [item.outcome for item in report.data_sets] == ["failed", "failed"]
+    assert says in (report.data_sets[0].message or "") or says in (report.data_sets[1].message or "")

@@ -247,3 +247,28 @@ def test_units_and_allocations_are_checked_as_typed(change: dict[str, object], s
     }  # fmt: skip
     with pytest.raises(ValidationError, match=says):
         BillOfMaterials.model_validate({**bom, **change})
+
+
+def test_an_input_credited_with_negative_emissions_keeps_the_share_and_ratings_in_range() -> None:
+    offers = {
+        **OFFERS,
+        11: OfferInput(11, "biochar", "Char Co", -3, "kgCO2e/kg", verified=True, dqr=(1, 1, 1)),
+    }
+    bom = BillOfMaterials.model_validate(
+        {
+            "declared_unit": "kg",
+            "output": {"amount": 10, "unit": "kg"},
+            "lines": [
+                {"kind": "offer", "offer": 11, "amount": 1, "unit": "kg"},  # -3
+                {"kind": "process", "gas": "co2", "amount": 12, "unit": "kg"},  # 12, measured: primary
+                {"kind": "transport", "mode": "road.hgv_average_laden", "amount": 10, "unit": "tkm"},
+            ],
+        }  # fmt: skip
+    )
+    result = calculate(bom, factors=FACTORS, offers=offers)
+    transport = 10 * 0.10163
+    assert close(result.total, (-3 + 12 + transport) / 10)
+    # weighted by the magnitudes: 3 + 12 primary of 3 + 12 + 1.0163
+    assert close(result.primary_share, 15 / (15 + transport) * 100)
+    assert result.dqr is not None and all(1 <= rating <= 3 for rating in result.dqr)
+    assert close(result.dqr[0], (3 * 1 + 12 * 1 + transport * 2) / (15 + transport))

@@ -25,6 +25,8 @@ from matchmaker.lca.products import (
     kg_per_emission_unit,
     number,
     plain,
+    positive,
+    read_entry,
 )
 
 # The reference flow property's name (ILCD's reference data) -> the declared unit of its reference unit.
@@ -145,9 +147,8 @@ def _reference_flow(process: Element) -> tuple[Decimal, str]:
     )
     for exchange in _all(_find(process, "exchanges"), "exchange"):
         if exchange.get("dataSetInternalID") == reference:
-            amount = number(_text(_find(exchange, "meanAmount")) or _text(_find(exchange, "resultingAmount")))
-            if amount is None or amount <= 0:
-                raise ProductUnreadable("the reference flow states no amount")
+            stated = _text(_find(exchange, "meanAmount")) or _text(_find(exchange, "resultingAmount"))
+            amount = positive(number(stated), "the reference flow's amount")
             flow = _find(exchange, "referenceToFlowDataSet")
             return amount, (flow.get("refObjectId") or "") if flow is not None else ""
     raise ProductUnreadable("the data set names no reference flow")
@@ -171,7 +172,10 @@ def _flow_unit(flow: Element | None, declared_unit: str | None) -> tuple[str, De
             unit = next((unit for known, unit in PROPERTY_UNITS.items() if name.startswith(known)), None)
             if unit is None:
                 raise ProductUnreadable(f"reference flow property {name!r} has no declared unit here")
-            size = number(_text(_find(item, "meanValue"))) or Decimal(1)
+            stated = _text(_find(item, "meanValue"))
+            size = (
+                Decimal(1) if stated is None else positive(number(stated), "the flow property's mean value")
+            )
             return unit, size
     raise ProductUnreadable("the reference flow's data set names no reference flow property")
 
@@ -188,7 +192,7 @@ def read_zip(
             continue
         if "/flows/" in f"/{lowered}":
             try:
-                flow = parse(archive.read(path))
+                flow = parse(read_entry(archive, path))
             except ProductUnreadable:
                 continue
             uuid = _text(_find(flow, "flowInformation", "dataSetInformation", "UUID"))
@@ -198,6 +202,8 @@ def read_zip(
             processes.append(path)
     for path in processes:
         try:
-            yield path, product_of(parse(archive.read(path)), flows=flows, declared_unit=declared_unit)
+            yield path, product_of(parse(read_entry(archive, path)), flows=flows, declared_unit=declared_unit)
         except ProductUnreadable as problem:
             yield path, problem
+        except ArithmeticError as error:
+            yield path, ProductUnreadable(f"a number cannot be read: {error!r}")

@@ -12,7 +12,6 @@ so its processes are read as plain JSON.
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,14 +19,18 @@ from typing import Any
 
 import olca_schema as olca
 
+from matchmaker.clean_text import loads
 from matchmaker.lca.products import (
     LcaProduct,
     ProductUnreadable,
+    bounded,
     climate_indicator,
     cradle_to_gate,
     declared_unit,
     kg_per_emission_unit,
     plain,
+    positive,
+    read_entry,
 )
 
 Read = tuple[str, LcaProduct | ProductUnreadable]
@@ -45,8 +48,8 @@ def version_of(archive: zipfile.ZipFile) -> int:
     if "olca-schema.json" not in archive.namelist():
         return 1
     try:
-        stated = json.loads(archive.read("olca-schema.json")).get("version")
-    except (ValueError, AttributeError):
+        stated = loads(read_entry(archive, "olca-schema.json")).get("version")
+    except (ValueError, AttributeError, RecursionError):
         return 2
     return stated if isinstance(stated, int) else 2
 
@@ -57,9 +60,12 @@ def _entities(
     for path in archive.namelist():
         if path.startswith(f"{folder}/") and path.endswith(".json"):
             try:
-                entity = json.loads(archive.read(path))
-            except ValueError as error:
-                yield path, ProductUnreadable(f"not JSON: {error}")
+                entity = loads(read_entry(archive, path))
+            except ProductUnreadable as problem:
+                yield path, problem
+                continue
+            except (ValueError, RecursionError) as error:
+                yield path, ProductUnreadable(f"not JSON: {str(error)[:200]}")
                 continue
             yield path, entity if isinstance(entity, dict) else ProductUnreadable("not a JSON object")
 
@@ -68,12 +74,9 @@ def _decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ProductUnreadable(f"not a number: {value!r}")
     try:
-        number = Decimal(repr(value) if isinstance(value, float) else value)
+        return bounded(Decimal(repr(value) if isinstance(value, float) else value))
     except ArithmeticError:
-        raise ProductUnreadable(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise ProductUnreadable(f"not a number: {value!r}")
-    return number
+        raise ProductUnreadable(f"not a number: {str(value)[:40]!r}") from None
 
 
 def _climate(impacts: list[olca.ImpactResult]) -> tuple[str, Decimal]:
@@ -113,7 +116,7 @@ def read(archive: zipfile.ZipFile) -> Iterator[Read]:
             yield path, _epd(epd, results, source_format)
         except ProductUnreadable as problem:
             yield path, problem
-        except (TypeError, ValueError, KeyError, AttributeError) as error:
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as error:
             yield path, ProductUnreadable(f"not an openLCA EPD: {error}")
     for uuid, entity in results.items():
         if uuid in used_as_modules:
@@ -123,7 +126,7 @@ def read(archive: zipfile.ZipFile) -> Iterator[Read]:
             yield path, _result(olca.Result.from_dict(entity), source_format)
         except ProductUnreadable as problem:
             yield path, problem
-        except (TypeError, ValueError, KeyError, AttributeError) as error:
+        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as error:
             yield path, ProductUnreadable(f"not an openLCA result: {error}")
     for path, entity in _entities(archive, "processes"):
         if isinstance(entity, ProductUnreadable):
@@ -133,13 +136,13 @@ def read(archive: zipfile.ZipFile) -> Iterator[Read]:
                 yield path, _process(entity, source_format)
             except ProductUnreadable as problem:
                 yield path, problem
-            except (TypeError, ValueError, KeyError, AttributeError) as error:
+            except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as error:
                 yield path, ProductUnreadable(f"not an openLCA process: {error}")
 
 
 def _epd(epd: olca.Epd, results: dict[str, dict[str, Any]], source_format: str) -> LcaProduct:
     product = epd.product
-    if product is None or not product.amount:
+    if product is None or product.amount is None:
         raise ProductUnreadable("the EPD names no product amount")
     values: dict[str, Decimal | None] = {}
     indicators: set[str] = set()
@@ -160,7 +163,8 @@ def _epd(epd: olca.Epd, results: dict[str, dict[str, Any]], source_format: str) 
     gwp, scope = cradle_to_gate(values)
     return LcaProduct(
         uuid=epd.id or "", version=epd.version, name=epd.name or _name(product.flow) or "EPD",
-        source_format=source_format, entity="epd", gwp_kg=gwp, amount=_decimal(product.amount),
+        source_format=source_format, entity="epd", gwp_kg=gwp,
+        amount=positive(_decimal(product.amount), "the EPD's product amount"),
         unit=declared_unit(_name(product.unit)), indicator=", ".join(sorted(indicators)),
         owner=_name(epd.manufacturer),
         modules={name: None if value is None else plain(value) for name, value in values.items()},
@@ -171,11 +175,12 @@ def _epd(epd: olca.Epd, results: dict[str, dict[str, Any]], source_format: str) 
 def _result(result: olca.Result, source_format: str) -> LcaProduct:
     indicator, gwp = _climate(result.impact_results or [])
     reference = next((flow for flow in result.flow_results or [] if flow.is_ref_flow), None)
-    if reference is None or not reference.amount:
+    if reference is None or reference.amount is None:
         raise ProductUnreadable("the result names no reference flow with an amount")
     return LcaProduct(
         uuid=result.id or "", version=result.version, name=result.name or _name(reference.flow) or "result",
-        source_format=source_format, entity="result", gwp_kg=gwp, amount=_decimal(reference.amount),
+        source_format=source_format, entity="result", gwp_kg=gwp,
+        amount=positive(_decimal(reference.amount), "the reference flow's amount"),
         unit=declared_unit(_name(reference.unit)), indicator=indicator, method=_name(result.impact_method),
     )  # fmt: skip
 
@@ -192,7 +197,7 @@ def _process(entity: dict[str, Any], source_format: str) -> LcaProduct:
         ),
         None,
     )
-    if reference is None or not reference.get("amount"):
+    if reference is None or reference.get("amount") is None:
         raise ProductUnreadable("the process names no quantitative reference with an amount")
     impacts = [
         olca.ImpactResult.from_dict(item) for item in entity["impactResults"] if isinstance(item, dict)
@@ -202,6 +207,7 @@ def _process(entity: dict[str, Any], source_format: str) -> LcaProduct:
     return LcaProduct(
         uuid=str(entity.get("@id") or ""), version=entity.get("version"),
         name=str(entity.get("name") or "process"),
-        source_format=source_format, entity="process", gwp_kg=gwp, amount=_decimal(reference["amount"]),
+        source_format=source_format, entity="process", gwp_kg=gwp,
+        amount=positive(_decimal(reference["amount"]), "the quantitative reference's amount"),
         unit=declared_unit(unit.get("name")), indicator=indicator,
     )  # fmt: skip

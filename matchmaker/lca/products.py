@@ -4,6 +4,8 @@ its reference flow, and where that came from. Pure: the readers (`openlca`, `ilc
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
@@ -20,6 +22,9 @@ CRADLE_TO_GATE = ("A1", "A2", "A3")
 NOT_ASSESSED = {"", "INA", "ND", "MND", "NR", "-"}
 # Units LCA tools write that are the declared units under other names.
 UNIT_ALIASES = {"item(s)": "unit", "items": "unit", "pcs": "unit", "pieces": "unit", "m^2": "m2", "m^3": "m3"}
+# The largest magnitude (and the smallest, but zero) of a number taken from a file: far beyond any real
+# result or amount, and small enough that what is computed from it stays exact and finite.
+LARGEST = Decimal("1e15")
 # Emission units of a climate indicator, as kg CO2e per one of them.
 EMISSION_UNITS = {"kg": Decimal(1), "g": Decimal("0.001"), "t": Decimal(1000)}
 _EMISSION_UNIT = re.compile(r"^\s*(kg|g|t)\s*co\s*_?\(?2\)?", re.IGNORECASE)
@@ -94,12 +99,31 @@ def number(text: str | None) -> Decimal | None:
     if stripped.upper() in NOT_ASSESSED:
         return None
     try:
-        value = Decimal(stripped)
+        return bounded(Decimal(stripped))
     except ArithmeticError:
         raise ProductUnreadable(f"not a number: {stripped[:40]!r}") from None
-    if not value.is_finite():
-        raise ProductUnreadable(f"not a number: {stripped[:40]!r}")
+
+
+def bounded(value: Decimal) -> Decimal:
+    """A number within what any real data set states (LARGEST), or ProductUnreadable."""
+    if not value.is_finite() or abs(value) > LARGEST or (value and abs(value) < 1 / LARGEST):
+        raise ProductUnreadable(f"number out of range: {value:.3e}")
     return value
+
+
+def positive(value: Decimal | None, what: str) -> Decimal:
+    """An amount a footprint is divided by: stated and greater than zero."""
+    if value is None or value <= 0:
+        raise ProductUnreadable(f"{what} must be greater than zero")
+    return value
+
+
+def read_entry(archive: zipfile.ZipFile, path: str) -> bytes:
+    """One entry of a zip, or ProductUnreadable (a bad checksum, encryption, an unknown compression)."""
+    try:
+        return archive.read(path)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, OSError, EOFError) as error:
+        raise ProductUnreadable(f"the zip entry cannot be read: {error}") from None
 
 
 def plain(value: Decimal) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from matchmaker.auth import Principal
+from matchmaker.clean_text import shown
 from matchmaker.db.models import Organisation
 from matchmaker.errors import Forbidden, MatchmakerError, ValidationFailed
 from matchmaker.exchange import OfferRecord
@@ -43,7 +44,14 @@ def products_in(
     if zipfile.is_zipfile(io.BytesIO(body)):
         try:
             archive = zipfile.ZipFile(io.BytesIO(body))
-        except zipfile.BadZipFile as error:
+        except (
+            zipfile.BadZipFile,
+            ValueError,
+            RuntimeError,
+            NotImplementedError,
+            OSError,
+            EOFError,
+        ) as error:
             raise _refused(f"{name}: not a readable zip: {error}", "lca.bad_zip") from None
         entries = archive.infolist()
         if len(entries) > MOST_ENTRIES or sum(entry.file_size for entry in entries) > MOST_UNPACKED_BYTES:
@@ -60,6 +68,8 @@ def products_in(
             )
         except ProductUnreadable as problem:
             product = problem
+        except ArithmeticError as error:
+            product = ProductUnreadable(f"a number cannot be read: {error!r}")
         return "ilcd", iter([(name, product)])
     raise _refused(
         f"{name}: not an LCA file (an openLCA JSON-LD zip, an ILCD zip or an ILCD XML data set)",
@@ -80,7 +90,9 @@ def import_file(
     report = LcaImportReport(file=name, format=source_format, data_sets=[])
     for path, product in products:
         if isinstance(product, ProductUnreadable):
-            report.data_sets.append(DataSetOutcome(path=path, outcome="failed", message=str(product)))
+            report.data_sets.append(
+                DataSetOutcome(path=shown(path), outcome="failed", message=shown(str(product)))
+            )
             continue
         report.data_sets.append(
             _import_one(
@@ -101,11 +113,13 @@ def _import_one(
     supplier: str | None, status: str, infer_category: Callable[[str], str | None],
 ) -> DataSetOutcome:  # fmt: skip
     value, unit = product.per_declared_unit
+    # What the report echoes of the file is shown with its bad characters escaped (a lone surrogate in a
+    # name is the data set's problem, reported, not the response's).
     outcome = DataSetOutcome(
-        path=path,
+        path=shown(path),
         outcome="failed",
-        name=product.name,
-        dataset_uuid=product.uuid,
+        name=shown(product.name),
+        dataset_uuid=shown(product.uuid),
         pcf_value=value,
         pcf_unit=unit,
     )
@@ -132,10 +146,12 @@ def _import_one(
                 origin=FootprintOrigin("lca", _provenance(product, path=path, file=file)),
             )  # fmt: skip
     except ValidationError as error:
-        outcome.message = describe_validation_error(error)
+        outcome.message = shown(describe_validation_error(error))
         return outcome
     except (MatchmakerError, SQLAlchemyError) as error:
-        outcome.message = error.detail if isinstance(error, MatchmakerError) else "the database refused it"
+        outcome.message = (
+            shown(error.detail) if isinstance(error, MatchmakerError) else "the database refused it"
+        )
         return outcome
     outcome.outcome, outcome.offer_id = written, offer.id
     return outcome

@@ -250,7 +250,7 @@ class _Counter:
             temporal = Decimal(1) if gap <= 1 else Decimal(2) if gap <= 3 else Decimal(3)
         if factor.region is None or self.bom.region is None:
             geographical = GENERIC_TECHNOLOGY
-        elif factor.region.split()[0].upper() == self.bom.region.upper():
+        elif factor.region.split()[:1] == [self.bom.region.upper()]:
             geographical = Decimal(1)
         else:
             geographical = Decimal(3)
@@ -312,7 +312,7 @@ def calculate(
     if problems:
         raise BomRefused(problems)
     covered = sum((value for _, value in counted), Decimal(0))
-    if covered > MAX_FOOTPRINT_MAGNITUDE:
+    if abs(covered) > MAX_FOOTPRINT_MAGNITUDE:
         raise BomRefused([LineProblem(0, "the footprint is beyond any real product's", "pcf.too_large")])
     complete = len(counted) == len(results)
     by_stage: dict[str, Decimal] = {}
@@ -327,8 +327,8 @@ def calculate(
         lines=results,
         by_stage=by_stage,
         hotspots=_hotspots(counted),
-        primary_share=_primary_share(counted, covered) if complete else None,
-        dqr=_weighted_dqr(counted, covered) if complete else None,
+        primary_share=_primary_share(counted) if complete else None,
+        dqr=_weighted_dqr(counted) if complete else None,
         factors=sorted(counter.cited.values(), key=lambda factor: factor.key),
         notes=sorted(counter.notes),
     )
@@ -363,22 +363,28 @@ def _hotspots(counted: list[tuple[LineResult, Decimal]]) -> list[LineResult]:
     return hotspots
 
 
-def _primary_share(counted: list[tuple[LineResult, Decimal]], total: Decimal) -> Decimal | None:
+def _weight(counted: list[tuple[LineResult, Decimal]]) -> Decimal:
+    """What the lines weigh together: their emissions' magnitudes (an input credited with negative
+    emissions weighs as much as one emitting as much; a share stays within 0..100%, a rating within 1..3)."""
+    return sum((abs(value) for _, value in counted), Decimal(0))
+
+
+def _primary_share(counted: list[tuple[LineResult, Decimal]]) -> Decimal | None:
     """The percent of the footprint that comes from primary data (PACT's primaryDataShare)."""
-    if not total:
+    weight = _weight(counted)
+    if not weight:
         return None
-    return sum((value for result, value in counted if result.primary), Decimal(0)) / total * 100
+    return sum((abs(value) for result, value in counted if result.primary), Decimal(0)) / weight * 100
 
 
-def _weighted_dqr(
-    counted: list[tuple[LineResult, Decimal]], total: Decimal
-) -> tuple[Decimal, Decimal, Decimal] | None:
+def _weighted_dqr(counted: list[tuple[LineResult, Decimal]]) -> tuple[Decimal, Decimal, Decimal] | None:
     """Each rating averaged over the lines, weighted by their emissions (PACT's DQR, 1 good .. 3 poor)."""
-    if not total:
+    weight = _weight(counted)
+    if not weight:
         return None
     sums = [Decimal(0)] * 3
     for result, value in counted:
         assert result.dqr is not None
         for index, rating in enumerate(result.dqr):
-            sums[index] += rating * value
-    return sums[0] / total, sums[1] / total, sums[2] / total
+            sums[index] += rating * abs(value)
+    return sums[0] / weight, sums[1] / weight, sums[2] / weight

@@ -6,12 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from matchmaker import verification
 from matchmaker.auth import Principal
 from matchmaker.db.models import FootprintCalculation, Offer
-from matchmaker.errors import MatchmakerError, NotFound, ValidationFailed, field_error
+from matchmaker.errors import (
+    MatchmakerError,
+    NotFound,
+    ValidationFailed,
+    field_error,
+    field_errors_from_pydantic,
+)
 from matchmaker.factors import repository as factor_repository
 from matchmaker.offers import service as offer_service
 from matchmaker.offers.schemas import OfferUpdate
@@ -146,6 +153,7 @@ def _keep(
     reason: str,
 ) -> FootprintCalculation:  # fmt: skip
     assert result.total is not None
+    change = _footprint_change(result)
     calculation = FootprintCalculation(
         offer_id=offer.id,
         library_version=result.library_version,
@@ -157,21 +165,32 @@ def _keep(
         created_by_id=None if principal.is_operator else principal.organisation_id,
     )
     repository.add(session, calculation)
-    dqr = result.dqr
-    change = OfferUpdate(
-        pcf_value=result.total,
-        pcf_unit=result.unit,
-        primary_data_share=None
-        if result.primary_data_share is None
-        else min(100.0, result.primary_data_share),
-        dqr_technological=None if dqr is None else dqr.technological,
-        dqr_temporal=None if dqr is None else dqr.temporal,
-        dqr_geographical=None if dqr is None else dqr.geographical,
-    )
     provenance = {"calculation": calculation.id, "library": result.library_version, "gwp": bom.gwp}
     origin = FootprintOrigin("calculated", provenance)
     offer_service.update(session=session, offer=offer, data=change, vouched=False, origin=origin)
     return calculation
+
+
+def _footprint_change(result: CalculationRead) -> OfferUpdate:
+    """The offer's footprint, primary share and ratings as the calculation states them (a footprint beyond
+    what an offer may state is refused, as it would be typed)."""
+    dqr = result.dqr
+    share = result.primary_data_share
+    try:
+        return OfferUpdate(
+            pcf_value=result.total,
+            pcf_unit=result.unit,
+            primary_data_share=None if share is None else min(100.0, share),
+            dqr_technological=None if dqr is None else dqr.technological,
+            dqr_temporal=None if dqr is None else dqr.temporal,
+            dqr_geographical=None if dqr is None else dqr.geographical,
+        )
+    except ValidationError as error:
+        raise ValidationFailed(
+            "the calculated footprint cannot be stated on an offer",
+            errors=field_errors_from_pydantic(error.errors()),
+            code="pcf.not_stateable",
+        ) from None
 
 
 def calculations(*, session: Session, offer: Offer) -> Sequence[FootprintCalculation]:
@@ -208,10 +227,12 @@ def _recalculated(
     for previous in repository.latest_of_calculated_offers(session, _owned_by(principal)):
         if previous.library_version == version:
             continue
-        bom = BillOfMaterials.model_validate({**previous.bom, "library": version})
+        # The inputs are read as the offer's supplier sees them, whoever asks (the operator sees more).
+        supplier = Principal(organisation_id=previous.offer.owner_id, role="vendor", key_id=0)
         try:
-            calculation = _calculate(session, principal, bom, version=version, calculated=previous.offer_id)
-        except MatchmakerError:
+            bom = BillOfMaterials.model_validate({**previous.bom, "library": version})
+            calculation = _calculate(session, supplier, bom, version=version, calculated=previous.offer_id)
+        except (MatchmakerError, ValidationError):
             continue  # an input offer gone or no longer fitting: the old result stays, as it was
         result = CalculationRead.of(calculation, library_version=version)
         if result.total == previous.total:
