@@ -59,7 +59,7 @@ TEXT_FIELDS = [
 ]  # fmt: skip
 # Both the ASCII comma and the Chinese ones people type in a Chinese input method.
 LIST_SEPARATORS = re.compile(r"[,，、;；]")
-NOTICES = ("created", "saved", "published", "archived", "evidence", "held")
+NOTICES = ("created", "saved", "published", "archived", "evidence", "held", "calculated")
 
 
 def _owner_filter(user: WebUser) -> int | None:

@@ -62,6 +62,43 @@
       });
       form.addEventListener("submit", function (event) { event.preventDefault(); refresh(form); });
     });
+    // A bill of materials: each line's unit is checked against the units its kind is counted in, as it is
+    // typed (the server checks again); "add a line" copies the last row, numbered on.
+    document.querySelectorAll("[data-units-by-kind]").forEach(function (table) {
+      var unitsByKind = JSON.parse(table.getAttribute("data-units-by-kind"));
+      function checkLine(row) {
+        var input = row.querySelector("[data-line-unit]");
+        var error = row.querySelector("[data-unit-error]");
+        var known = unitsByKind[row.querySelector("select").value] || [];
+        var value = input.value.trim().toLowerCase();
+        var fits = !value || known.some(function (unit) { return unit.toLowerCase() === value; });
+        var text = fits ? "" : input.getAttribute("data-unit-bad") + " " + known.join(", ");
+        input.setCustomValidity(text);
+        if (fits) { input.removeAttribute("aria-invalid"); } else { input.setAttribute("aria-invalid", "true"); }
+        error.hidden = fits;
+        error.textContent = text;
+      }
+      function onEdit(event) {
+        var row = event.target.closest("[data-bom-line]");
+        if (row) { checkLine(row); }
+      }
+      table.addEventListener("input", onEdit);
+      table.addEventListener("change", onEdit);
+      table.querySelectorAll("[data-bom-line]").forEach(checkLine);
+      var add = table.closest("form").querySelector("[data-add-line]");
+      if (!add) { return; }
+      add.addEventListener("click", function () {
+        var rows = table.querySelectorAll("[data-bom-line]");
+        var copy = rows[rows.length - 1].cloneNode(true);
+        copy.querySelectorAll("[name]").forEach(function (field) {
+          field.name = field.name.replace(/^line-\d+-/, "line-" + rows.length + "-");
+          if (field.tagName === "INPUT") { field.value = ""; }
+        });
+        rows[rows.length - 1].parentNode.appendChild(copy);
+        checkLine(copy);
+        copy.querySelector("input").focus();
+      });
+    });
     // The language switch returns to the page as it is now (refinements applied in place included).
     document.querySelectorAll("form[action='/ui/language']").forEach(function (form) {
       form.addEventListener("submit", function () {
