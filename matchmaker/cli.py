@@ -535,6 +535,34 @@ def pcf_calc(
         err.print(f"saved as offer {offer}'s footprint: calculated, not verified")
 
 
+@pcf_app.command("recalc")
+def pcf_recalc(
+    version: Annotated[str, typer.Option(help="the factor library version to calculate with")],
+    apply: Annotated[bool, typer.Option(help="write the new footprints (default: only list them)")] = False,
+) -> None:
+    """List the calculated footprints a library version changes, old and new; with --apply, write them
+    (the old calculations stay in each offer's history)."""
+    from matchmaker.pcf import service
+
+    settings = get_settings()
+    with cli_errors(), session_scope(settings, writes=apply) as session:
+        run = service.recalculate if apply else service.pending
+        changes = run(session=session, principal=CLI_OPERATOR, version=version)
+    for change in changes:
+        new = (
+            f"{change.new_total:.6g}"
+            if change.new_total is not None
+            else "incomplete: " + "; ".join(change.gaps)
+        )
+        old = f"{change.old_total:.6g}" if change.old_total is not None else "-"
+        out.print(
+            f"offer {change.offer_id} {change.title}: {old} -> {new} {change.unit} "
+            f"(library {change.old_library_version} -> {version})"
+        )
+    written = sum(change.new_total is not None for change in changes) if apply else 0
+    out.print(f"{len(changes)} calculated footprints change under library {version}; {written} written")
+
+
 @pact_clients_app.command("create")
 def pact_clients_create(
     ctx: typer.Context,

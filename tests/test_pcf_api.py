@@ -50,6 +50,14 @@ def library(session: Session) -> str:
     return shipped()[-1].version
 
 
+def corrected_east_china_grid() -> str:
+    """The shipped library with the East China grid's 2023 factor corrected, 0.55 -> 0.50 kgCO2/kWh."""
+    return "".join(
+        line.replace(",0.5500,", ",0.5000,") if line.startswith("electricity.cn.east.2023,") else line
+        for line in shipped()[-1].text.splitlines(keepends=True)
+    )
+
+
 def close(actual: float | None, expected: float) -> bool:
     return actual is not None and abs(actual - expected) <= 1e-9 * abs(expected)
 
@@ -173,12 +181,7 @@ def test_a_new_library_version_lists_what_it_changes_and_recalculates_on_request
         headers=market.eaf_steel.headers,
     )
     assert saved.status_code == 201
-    # a corrected East China grid factor, 0.55 -> 0.50 kgCO2/kWh, in a newer version
-    lines = [
-        line.replace(",0.5500,", ",0.5000,") if line.startswith("electricity.cn.east.2023,") else line
-        for line in shipped()[-1].text.splitlines(keepends=True)
-    ]
-    factors.load(session=session, library=LibraryFile("2099.1", "".join(lines)))
+    factors.load(session=session, library=LibraryFile("2099.1", corrected_east_china_grid()))
     session.commit()
     expected = REBAR_TOTAL - 480 * 0.05
     listed = client.get("/pcf/recalculations?version=2099.1", headers=market.eaf_steel.headers).json()
@@ -238,6 +241,18 @@ def test_the_command_line_calculates_a_bill_and_saves_it_on_request(
     )
     incomplete = run("pcf", "calc", gap, env=cli_env)
     assert incomplete.returncode == 1 and "line 3" in incomplete.stdout and "GAP" in incomplete.stdout
+    # a newer library lists, then writes, what it changes
+    with db_session(cli_env) as session:
+        factors.load(session=session, library=LibraryFile("2099.1", corrected_east_china_grid()))
+        session.commit()
+    listed = ok("pcf", "recalc", "--version", "2099.1", env=cli_env)
+    assert (
+        f"offer {offer_id} Steel billet: 500 -> 475 kgCO2e/t" in listed.stdout
+        and "0 written" in listed.stdout
+    )
+    ok("pcf", "recalc", "--version", "2099.1", "--apply", env=cli_env)
+    with db_session(cli_env) as session:
+        assert session.get(Offer, offer_id).pcf_value == 475  # type: ignore[union-attr]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**CLI_BOM, "declared_unit": "furlong"}))
     assert_clean_failure(run("pcf", "calc", bad, env=cli_env))
@@ -260,3 +275,34 @@ CLI_BOM = {
         {"kind": "process", "gas": "co2", "amount": 450, "unit": "kg"},
     ],
 }
+
+
+HEAD = '{"declared_unit": "t", "output": {"amount": 1, "unit": "t"}, '
+PROCESS = '{"kind": "process", "gas": "co2", "amount": 1, "unit": "kg"}'
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        HEAD + '"lines": [' + PROCESS.replace('"kg"', '"kg", "name": "\\ud800"') + "]}",
+        HEAD + '"lines": [' + PROCESS.replace('"amount": 1', '"amount": 1' + "0" * 300) + "]}",
+        HEAD + '"lines": [' + PROCESS.replace('"amount": 1', '"amount": "1"') + "]}",
+        HEAD.replace('"amount": 1', '"amount": 5e-324')
+        + '"lines": ['
+        + PROCESS.replace('"amount": 1, "unit": "kg"', '"amount": 1e12, "unit": "Gg"')
+        + "]}",
+        HEAD + '"lines": [{"kind": "nuclear", "amount": 1, "unit": "kg"}]}',
+        HEAD + '"lines": [' + ",".join([PROCESS] * 501) + "]}",
+        HEAD + '"library": "1999.1", "lines": [' + PROCESS + "]}",
+    ],
+)
+def test_a_hostile_bill_gets_a_clear_4xx(
+    client: TestClient, market: Market, library: str, hostile: str
+) -> None:
+    answer = client.post(
+        "/pcf/calculate",
+        content=hostile.encode("utf-8", "surrogatepass"),
+        headers={**market.eaf_steel.headers, "Content-Type": "application/json"},
+    )
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
