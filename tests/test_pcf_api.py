@@ -306,3 +306,38 @@ def test_a_hostile_bill_gets_a_clear_4xx(
     )
     assert 400 <= answer.status_code < 500, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_only_a_verifiers_accepted_evidence_verifies_a_calculated_footprint(
+    client: TestClient, market: Market, library: str
+) -> None:
+    offer = market.offers["eaf-rebar"]
+    bom = rebar_bom(market.offers["outsider-rebar"].id)
+    assert client.post(
+        f"/offers/{offer.id}/calculations", json=bom, headers=market.eaf_steel.headers
+    ).is_success
+    # the operator's word, and the same footprint written again with a tick, do not verify it
+    for headers in (market.operator.headers, market.eaf_steel.headers):
+        client.patch(f"/offers/{offer.id}", json={"pcf_verified": True}, headers=headers).raise_for_status()
+        shown = client.get(f"/offers/{offer.id}", headers=market.buyer.headers).json()
+        assert shown["verification_status"] == "self_declared" and shown["pcf_origin"] == "calculated"
+    evidence = client.post(
+        f"/offers/{offer.id}/evidence", json=VERIFIER_REPORT, headers=market.eaf_steel.headers
+    ).json()
+    reviewed = client.post(
+        f"/evidence/{evidence['id']}/review", json={"decision": "accepted"}, headers=market.operator.headers
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    shown = client.get(f"/offers/{offer.id}", headers=market.buyer.headers).json()
+    # verified now, and no longer a draft marked calculated; its provenance still names the calculation
+    assert shown["verification_status"] == "verified" and shown["pcf_origin"] is None
+    assert shown["pcf_provenance"]["library"] == library
+
+
+VERIFIER_REPORT = {
+    "verifier": "中国质量认证中心",
+    "report_number": "CQC-PCF-2026-0077",
+    "standard": "ISO 14067",
+    "verified_on": "2026-10-01",
+    "valid_until": "2029-09-30",
+}

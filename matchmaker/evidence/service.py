@@ -134,6 +134,10 @@ def review(*, session: Session, evidence: VerificationEvidence, data: EvidenceRe
         offer.verification_party = evidence.party
         if evidence.standard:  # the standard the footprint was verified to, not the one the vendor typed
             offer.standard = evidence.standard
+        if offer.pcf_origin == "calculated":
+            # A verifier checked the calculation: the footprint is a verified one now, no longer a draft
+            # marked calculated (its provenance still names the calculation it came from).
+            offer.pcf_origin = None
     evidence.status = data.decision
     # A reason is the vendor's to act on; an acceptance needs none (anyone who may see the offer reads it).
     evidence.review_reason = (data.reason or None) if data.decision == "rejected" else None

@@ -170,10 +170,15 @@ def _assign(
     stated = (footprint.value, footprint.unit)
     if origin is not None:
         columns.update(NOT_VERIFIED, pcf_origin=origin.kind, pcf_provenance=origin.provenance)
+    elif (offer.pcf_value, offer.pcf_unit) != stated:
+        columns.update(_verification_columns(offer, values, stated, vouched=vouched))
+        columns.update(pcf_origin=None, pcf_provenance=None)
+    elif offer.pcf_origin == "calculated" and not offer.pcf_verified:
+        # Nobody's word verifies a calculation by writing it again, the operator's included: a verifier's
+        # accepted evidence does (`evidence.service.review`).
+        columns.update(NOT_VERIFIED)
     else:
         columns.update(_verification_columns(offer, values, stated, vouched=vouched))
-        if (offer.pcf_value, offer.pcf_unit) != stated:
-            columns.update(pcf_origin=None, pcf_provenance=None)
     columns.update(_validity_columns(offer, values, stated, vouched=vouched))
     for column, value in columns.items():
         if getattr(offer, column) != value:
