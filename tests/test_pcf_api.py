@@ -187,8 +187,15 @@ def test_a_new_library_version_lists_what_it_changes_and_recalculates_on_request
     listed = client.get("/pcf/recalculations?version=2099.1", headers=market.eaf_steel.headers).json()
     assert [(change["offer_id"], change["old_library_version"]) for change in listed] == [(offer.id, library)]
     assert close(listed[0]["old_total"], REBAR_TOTAL) and close(listed[0]["new_total"], expected)
-    # another supplier sees none of it
+    # another supplier sees none of it; its own footprint, with no factor that changed, is not listed
+    other = market.offers["bof-rebar"]
+    process_only = {**CLI_BOM, "lines": CLI_BOM["lines"][1:]}
+    assert client.post(
+        f"/offers/{other.id}/calculations", json=process_only, headers=market.bof_steel.headers
+    ).is_success
     assert client.get("/pcf/recalculations?version=2099.1", headers=market.bof_steel.headers).json() == []
+    everything = client.get("/pcf/recalculations?version=2099.1", headers=market.operator.headers).json()
+    assert [change["offer_id"] for change in everything] == [offer.id]
     # listing writes nothing
     assert close(
         client.get(f"/offers/{offer.id}", headers=market.buyer.headers).json()["pcf_value"], REBAR_TOTAL

@@ -219,14 +219,32 @@ def recalculate(*, session: Session, principal: Principal, version: str) -> list
     return [change for change, _ in changes]
 
 
+def _changed_keys(older: dict[str, Factor], newer: dict[str, Factor]) -> set[str]:
+    """The factors of the older version that the newer one states otherwise, or no longer states."""
+    return {
+        key
+        for key, factor in older.items()
+        if key not in newer or (newer[key].value, newer[key].unit) != (factor.value, factor.unit)
+    }
+
+
 def _recalculated(
     session: Session, principal: Principal, version: str
 ) -> list[tuple[Recalculation, tuple[Offer, BillOfMaterials, CalculationRead]]]:
     version = library_version(session, version)
+    factors = _factors(session, version)
+    changed_since: dict[str, set[str]] = {}  # by the older version: the keys the newer one states otherwise
     changes = []
     for previous in repository.latest_of_calculated_offers(session, _owned_by(principal)):
         if previous.library_version == version:
             continue
+        if previous.library_version not in changed_since:
+            changed_since[previous.library_version] = _changed_keys(
+                _factors(session, previous.library_version), factors
+            )
+        cited = {factor["key"] for factor in previous.result.get("factors", [])}
+        if not cited & changed_since[previous.library_version]:
+            continue  # none of its factors changed: the newer library gives the same footprint
         # The inputs are read as the offer's supplier sees them, whoever asks (the operator sees more).
         supplier = Principal(organisation_id=previous.offer.owner_id, role="vendor", key_id=0)
         try:
