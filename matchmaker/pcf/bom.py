@@ -57,6 +57,13 @@ def unit_size(unit: str) -> tuple[UnitFamily, Decimal]:
     return DECLARED_UNITS[unit]
 
 
+def units_for(kind: str) -> list[str]:
+    """The units a kind of line may be counted in (every one, for a kind whose offer or factor decides)."""
+    families = LINE_FAMILIES[kind]
+    every = [*DECLARED_UNITS, *EXTRA_UNITS]
+    return [unit for unit in every if families is None or unit_size(unit)[0] in families]
+
+
 def _quantity_unit(text: str) -> str:
     stripped = text.strip()
     if stripped in EXTRA_UNITS:
@@ -83,12 +90,9 @@ class _Line(BaseModel):
 
     @model_validator(mode="after")
     def _unit_of_its_kind(self) -> _Line:
-        families = LINE_FAMILIES[self.kind]
-        family = unit_size(self.unit)[0]
-        if families is not None and family not in families:
-            wanted = ", ".join(
-                unit for unit in (*DECLARED_UNITS, *EXTRA_UNITS) if unit_size(unit)[0] in families
-            )
+        wanted_units = units_for(self.kind)
+        if self.unit not in wanted_units:
+            wanted = ", ".join(wanted_units)
             raise InvalidValue(
                 f"a {self.kind} line is counted in {wanted}, not {self.unit}",
                 code="pcf.line_unit",

@@ -16,7 +16,7 @@ from matchmaker.deps import SessionDep
 from matchmaker.lca import service as lca_service
 from matchmaker.offers import service as offer_service
 from matchmaker.pcf import service
-from matchmaker.pcf.bom import DEFAULT_STAGE, EXTRA_UNITS, LINE_FAMILIES, BillOfMaterials
+from matchmaker.pcf.bom import LINE_FAMILIES, BillOfMaterials, units_for
 from matchmaker.pcf.schemas import CalculationRead
 from matchmaker.routing import CheckedRoute
 from matchmaker.schema_types import PathId
@@ -37,21 +37,17 @@ REFERENCE_FIELD = {
     "transport": "mode",
 }
 LINE_INPUTS = ("kind", "ref", "year", "amount", "unit", "name", "stage")
-# Rows the form shows at least; the page adds more as they are filled (at most the bill's 500).
+# Rows the form shows at least; "add a line" adds more. One row past the bill's most is read, so that a
+# longer bill is refused as the API refuses it rather than cut short.
 EMPTY_ROWS = 6
-MOST_ROWS = 500
+MOST_ROWS = 501
 CO_PRODUCT_ROWS = 3
 _ROW = re.compile(r"^line-(\d{1,3})-kind$")
 
 
 def units_by_kind() -> dict[str, list[str]]:
     """The units each kind of line is counted in, for the browser's check as the unit is typed."""
-    every = [*DECLARED_UNITS, *EXTRA_UNITS]
-    families = {unit: (EXTRA_UNITS.get(unit) or DECLARED_UNITS[unit])[0] for unit in every}
-    return {
-        kind: [unit for unit in every if allowed is None or families[unit] in allowed]
-        for kind, allowed in LINE_FAMILIES.items()
-    }
+    return {kind: units_for(kind) for kind in LINE_FAMILIES}
 
 
 def _rows(form: FormData) -> list[dict[str, str]]:
@@ -171,7 +167,6 @@ def _page(
         "result": result,
         "problems": problems or [],
         "kinds": list(REFERENCE_FIELD),
-        "default_stage": DEFAULT_STAGE,
         "units_by_kind": units_by_kind(),
         "declared_units": list(DECLARED_UNITS),
     }
