@@ -552,7 +552,7 @@ def pcf_recalc(
         new = (
             f"{change.new_total:.6g}"
             if change.new_total is not None
-            else "incomplete: " + "; ".join(change.gaps)
+            else "not calculated again: " + "; ".join(change.gaps)
         )
         old = f"{change.old_total:.6g}" if change.old_total is not None else "-"
         out.print(

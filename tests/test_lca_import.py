@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -411,6 +412,34 @@ def _process(amount: object, gwp: object, name: str = "cement") -> str:
     )
 
 
+def test_entries_of_one_name_twice_and_odd_versions_are_not_taken(session: Session) -> None:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns of the duplicate: it is the point
+        archive.writestr("olca-schema.json", '{"version": true}')
+        archive.writestr("processes/p.json", _process(1, 5))
+        archive.writestr("processes/p.json", _process(1, 6))
+    report = import_file(
+        session=session, principal=OPERATOR, name="twice.zip", body=buffer.getvalue(), supplier="S"
+    )
+    assert report.format == "openlca-jsonld-v2"
+    [outcome] = report.data_sets
+    assert outcome.outcome == "failed" and "several entries" in (outcome.message or "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0" encoding="klingon"?><processDataSet/>',
+        b'<?xml version="1.0"?><processDataSet xmlns="http://lca.jrc.it/ILCD/Process"/>',
+        b"<not-even-xml",
+    ],
+)
+def test_an_odd_xml_data_set_is_reported(session: Session, body: bytes) -> None:
+    report = import_file(session=session, principal=OPERATOR, name="odd.xml", body=body, supplier="S")
+    assert [item.outcome for item in report.data_sets] == ["failed"]
+
+
 def _bad_crc() -> bytes:
     body = bytearray(_zip({"processes/p.json": _process(1, 2)}))
     at = body.index(b'"impactResults"')
@@ -431,6 +460,16 @@ def _bad_crc() -> bytes:
         (_zip({"processes/p.json": _process(1e-300, 5)}), "out of range"),
         (_zip({"processes/p.json": _process(1, 5, name="\ud800")}), "surrogate"),
         (_zip({"processes/p.json": _process([1], 5)}), "not a number"),
+        (_zip({"processes/p.json": _process(1, 5).replace('"@id": "p"', '"@id": 7')}), "uuid is not text"),
+        (_zip({"processes/p.json": _process(1, 5).replace('"name": "cement"', '"name": ["a"]')}), "not text"),
+        (
+            _zip({"processes/p.json": _process(1, 5).replace('"name": "cement"', '"name": {"a": 1}')}),
+            "not text",
+        ),
+        (
+            _zip({"olca-schema.json": '{"version": true}', "processes/p.json": _process(1, 5, name="\x00")}),
+            "NUL",
+        ),
     ],
 )
 def test_a_hostile_data_set_is_reported_and_nothing_else_breaks(

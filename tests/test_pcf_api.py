@@ -218,8 +218,29 @@ def test_a_new_library_version_lists_what_it_changes_and_recalculates_on_request
     assert stated[0] == (0.62, None)
     assert [origin for _, origin in stated[-2:]] == ["calculated", "calculated"]
     assert close(stated[-2][0], REBAR_TOTAL) and close(stated[-1][0], expected)
-    # nothing is left to change under that version
+    # nothing is left to change under that version, and an older one takes nothing back
     assert client.get("/pcf/recalculations?version=2099.1", headers=market.eaf_steel.headers).json() == []
+    older = client.get(f"/pcf/recalculations?version={library}", headers=market.eaf_steel.headers).json()
+    assert older == []
+
+
+def test_a_footprint_whose_input_is_gone_is_listed_with_why_and_left_as_it_was(
+    client: TestClient, session: Session, market: Market, library: str
+) -> None:
+    offer, scrap = market.offers["eaf-rebar"], market.offers["outsider-rebar"]
+    bom = rebar_bom(scrap.id)
+    assert client.post(
+        f"/offers/{offer.id}/calculations", json=bom, headers=market.eaf_steel.headers
+    ).is_success
+    scrap.status = "draft"  # its supplier withdraws it: the bill's supplier no longer sees it
+    factors.load(session=session, library=LibraryFile("2099.1", corrected_east_china_grid()))
+    session.commit()
+    [listed] = client.get("/pcf/recalculations?version=2099.1", headers=market.operator.headers).json()
+    assert listed["new_total"] is None and listed["gaps"] == [f"offer {scrap.id} not found"]
+    done = client.post("/pcf/recalculations", json={"version": "2099.1"}, headers=market.operator.headers)
+    assert done.status_code == 200
+    shown = client.get(f"/offers/{offer.id}", headers=market.eaf_steel.headers).json()
+    assert close(shown["pcf_value"], REBAR_TOTAL) and shown["pcf_provenance"]["library"] == library
 
 
 def test_the_command_line_calculates_a_bill_and_saves_it_on_request(

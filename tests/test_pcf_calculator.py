@@ -249,6 +249,15 @@ def test_units_and_allocations_are_checked_as_typed(change: dict[str, object], s
         BillOfMaterials.model_validate({**bom, **change})
 
 
+def test_a_footprint_too_small_to_state_is_refused_not_rounded_to_zero() -> None:
+    with pytest.raises(BomRefused) as refused:
+        run(
+            declared_unit="kg", output={"amount": 1e12, "unit": "kg"},
+            lines=[{"kind": "process", "gas": "co2", "amount": 1e-300, "unit": "kg"}],
+        )  # fmt: skip
+    assert [problem.code for problem in refused.value.problems] == ["pcf.too_small"]
+
+
 def test_an_input_credited_with_negative_emissions_keeps_the_share_and_ratings_in_range() -> None:
     offers = {
         **OFFERS,

@@ -84,7 +84,7 @@ def parse(body: bytes) -> Element:
     try:
         root: Element = ElementTree.fromstring(body)
         return root
-    except (ElementTree.ParseError, DefusedXmlException) as error:
+    except (ElementTree.ParseError, DefusedXmlException, LookupError, ValueError) as error:
         raise ProductUnreadable(f"not a readable XML data set: {error}") from None
 
 

@@ -13,6 +13,7 @@ so its processes are read as plain JSON.
 from __future__ import annotations
 
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -39,7 +40,7 @@ Read = tuple[str, LcaProduct | ProductUnreadable]
 def is_openlca(archive: zipfile.ZipFile) -> bool:
     names = archive.namelist()
     return "olca-schema.json" in names or any(
-        name.endswith(".json") and name.split("/")[0] in {"processes", "results", "epds", "flows"}
+        name.endswith(".json") and name.lstrip("/").split("/")[0] in {"processes", "results", "epds", "flows"}
         for name in names
     )
 
@@ -49,16 +50,21 @@ def version_of(archive: zipfile.ZipFile) -> int:
         return 1
     try:
         stated = loads(read_entry(archive, "olca-schema.json")).get("version")
-    except (ValueError, AttributeError, RecursionError):
+    except (ValueError, AttributeError, RecursionError, ProductUnreadable):
         return 2
-    return stated if isinstance(stated, int) else 2
+    return 1 if stated == 1 and not isinstance(stated, bool) else 2  # the versions there are
 
 
 def _entities(
     archive: zipfile.ZipFile, folder: str
 ) -> Iterator[tuple[str, dict[str, Any] | ProductUnreadable]]:
-    for path in archive.namelist():
-        if path.startswith(f"{folder}/") and path.endswith(".json"):
+    names = archive.namelist()
+    repeated = {name for name, count in Counter(names).items() if count > 1}
+    for path in dict.fromkeys(names):  # each name once, in the zip's order
+        if path.lstrip("/").startswith(f"{folder}/") and path.endswith(".json"):
+            if path in repeated:
+                yield path, ProductUnreadable("the zip holds several entries of this name: none is taken")
+                continue
             try:
                 entity = loads(read_entry(archive, path))
             except ProductUnreadable as problem:
@@ -205,8 +211,7 @@ def _process(entity: dict[str, Any], source_format: str) -> LcaProduct:
     indicator, gwp = _climate(impacts)
     unit = reference["unit"] if isinstance(reference.get("unit"), dict) else {}
     return LcaProduct(
-        uuid=str(entity.get("@id") or ""), version=entity.get("version"),
-        name=str(entity.get("name") or "process"),
+        uuid=entity.get("@id"), version=entity.get("version"), name=entity.get("name") or "process",
         source_format=source_format, entity="process", gwp_kg=gwp,
         amount=positive(_decimal(reference["amount"]), "the quantitative reference's amount"),
         unit=declared_unit(unit.get("name")), indicator=indicator,

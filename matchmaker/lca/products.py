@@ -55,6 +55,15 @@ class LcaProduct:
     modules: dict[str, str | None] = field(default_factory=dict)  # EN 15804 module -> value, None: INA
     scope: str | None = None  # the modules the footprint is taken from
 
+    def __post_init__(self) -> None:
+        # A file may hold anything where text belongs (a number as an id, a list as a name).
+        for name in ("uuid", "name", "indicator"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ProductUnreadable(f"the data set's {name} is not text")
+        for name in ("version", "method", "owner"):
+            if not isinstance(getattr(self, name), str | None):
+                raise ProductUnreadable(f"the data set's {name} is not text")
+
     @property
     def per_declared_unit(self) -> tuple[float, str]:
         """The footprint as an offer states it: kg CO2e per one declared unit (per tonne when the

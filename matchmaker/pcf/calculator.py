@@ -43,6 +43,8 @@ MJ_PER_TJ = Decimal(1_000_000)
 KG_PER_GG = Decimal(1_000_000)
 # The gases a fuel's combustion factors are given for, and the GWP each is weighted by (fuel CH4 is fossil).
 COMBUSTION_GASES = (("co2", "co2"), ("ch4", "ch4_fossil"), ("n2o", "n2o"))
+# The smallest footprint per declared unit taken (kg CO2e), either sign: far below any real product's.
+SMALLEST_FOOTPRINT = Decimal("1e-9")
 # The share of the emissions the hotspots account for, at least (the fewest lines that reach it).
 HOTSPOT_SHARE = Decimal("0.8")
 MOST_HOTSPOTS = 5
@@ -314,6 +316,9 @@ def calculate(
     covered = sum((value for _, value in counted), Decimal(0))
     if abs(covered) > MAX_FOOTPRINT_MAGNITUDE:
         raise BomRefused([LineProblem(0, "the footprint is beyond any real product's", "pcf.too_large")])
+    if covered and abs(covered) < SMALLEST_FOOTPRINT:
+        # Not a product's footprint but a slip of the amounts; stated, it would read as zero.
+        raise BomRefused([LineProblem(0, "the footprint is below any real product's", "pcf.too_small")])
     complete = len(counted) == len(results)
     by_stage: dict[str, Decimal] = {}
     for result, value in counted:

@@ -113,7 +113,10 @@ class Recalculation(BaseModel):
     unit: str
     old_total: float | None
     old_library_version: str
-    new_total: float | None = Field(description="null: the newer library lacks a factor a line needs")
+    new_total: float | None = Field(
+        description="null: it cannot be calculated again (a factor the newer library lacks, an input offer "
+        "gone or hidden); `gaps` says why"
+    )
     gaps: list[str]
 
 

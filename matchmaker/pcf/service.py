@@ -203,19 +203,19 @@ def _owned_by(principal: Principal) -> int | None:
 
 
 def pending(*, session: Session, principal: Principal, version: str) -> list[Recalculation]:
-    """The calculated footprints (the caller's, or all for the operator) that library `version` would
-    change, with their old and new totals; nothing is written."""
+    """The calculated footprints (the caller's, or all for the operator) made with an older library that
+    `version` would change, with their old and new totals; nothing is written."""
     return [change for change, _ in _recalculated(session, principal, version)]
 
 
 def recalculate(*, session: Session, principal: Principal, version: str) -> list[Recalculation]:
     """Calculate again with library `version` every calculated footprint it changes and write the new ones;
-    the old calculations stay in the history. One the newer library leaves with a gap is listed, not
-    written."""
+    the old calculations stay in the history. One that cannot be calculated again (a gap in the newer
+    library, an input offer gone) is listed with why, and left as it was."""
     changes = _recalculated(session, principal, version)
-    for _, (offer, bom, result) in changes:
-        if result.complete:
-            _keep(session, principal, offer, bom, result, reason="recalculation")
+    for _, redone in changes:
+        if redone is not None:
+            _keep(session, principal, *redone, reason="recalculation")
     return [change for change, _ in changes]
 
 
@@ -228,16 +228,21 @@ def _changed_keys(older: dict[str, Factor], newer: dict[str, Factor]) -> set[str
     }
 
 
+Redone = tuple[Offer, BillOfMaterials, CalculationRead]
+
+
 def _recalculated(
     session: Session, principal: Principal, version: str
-) -> list[tuple[Recalculation, tuple[Offer, BillOfMaterials, CalculationRead]]]:
+) -> list[tuple[Recalculation, Redone | None]]:
+    """Each calculation made with an older version whose cited factors `version` states otherwise,
+    calculated again: the change, and what to write (None: it cannot be calculated again)."""
     version = library_version(session, version)
     factors = _factors(session, version)
     changed_since: dict[str, set[str]] = {}  # by the older version: the keys the newer one states otherwise
-    changes = []
+    changes: list[tuple[Recalculation, Redone | None]] = []
     for previous in repository.latest_of_calculated_offers(session, _owned_by(principal)):
-        if previous.library_version == version:
-            continue
+        if previous.library_version >= version:
+            continue  # made with this version or a newer one (versions sort as their names)
         if previous.library_version not in changed_since:
             changed_since[previous.library_version] = _changed_keys(
                 _factors(session, previous.library_version), factors
@@ -245,24 +250,32 @@ def _recalculated(
         cited = {factor["key"] for factor in previous.result.get("factors", [])}
         if not cited & changed_since[previous.library_version]:
             continue  # none of its factors changed: the newer library gives the same footprint
-        # The inputs are read as the offer's supplier sees them, whoever asks (the operator sees more).
-        supplier = Principal(organisation_id=previous.offer.owner_id, role="vendor", key_id=0)
-        try:
-            bom = BillOfMaterials.model_validate({**previous.bom, "library": version})
-            calculation = _calculate(session, supplier, bom, version=version, calculated=previous.offer_id)
-        except (MatchmakerError, ValidationError):
-            continue  # an input offer gone or no longer fitting: the old result stays, as it was
-        result = CalculationRead.of(calculation, library_version=version)
-        if result.total == previous.total:
-            continue
         change = Recalculation(
             offer_id=previous.offer_id,
             title=previous.offer.title,
             unit=previous.unit,
             old_total=previous.total,
             old_library_version=previous.library_version,
-            new_total=result.total,
-            gaps=[gap.gap or "" for gap in result.gaps],
+            new_total=None,
+            gaps=[],
         )
-        changes.append((change, (previous.offer, bom, result)))
+        # The inputs are read as the offer's supplier sees them, whoever asks (the operator sees more).
+        supplier = Principal(organisation_id=previous.offer.owner_id, role="vendor", key_id=0)
+        try:
+            bom = BillOfMaterials.model_validate({**previous.bom, "library": version})
+            calculation = _calculate(session, supplier, bom, version=version, calculated=previous.offer_id)
+        except ValidationFailed as refused:
+            change.gaps = [entry["message"] for entry in refused.errors] or [refused.detail]
+            changes.append((change, None))
+            continue
+        except (MatchmakerError, ValidationError) as error:
+            change.gaps = [str(error)]
+            changes.append((change, None))
+            continue
+        result = CalculationRead.of(calculation, library_version=version)
+        if result.total == previous.total:
+            continue
+        change.new_total = result.total
+        change.gaps = [gap.gap or "" for gap in result.gaps]
+        changes.append((change, (previous.offer, bom, result) if result.complete else None))
     return changes
