@@ -211,7 +211,7 @@ def _process(entity: dict[str, Any], source_format: str) -> LcaProduct:
     indicator, gwp = _climate(impacts)
     unit = reference["unit"] if isinstance(reference.get("unit"), dict) else {}
     return LcaProduct(
-        uuid=entity.get("@id"), version=entity.get("version"), name=entity.get("name") or "process",
+        uuid=entity.get("@id", ""), version=entity.get("version"), name=entity.get("name") or "process",
         source_format=source_format, entity="process", gwp_kg=gwp,
         amount=positive(_decimal(reference["amount"]), "the quantitative reference's amount"),
         unit=declared_unit(unit.get("name")), indicator=indicator,
