@@ -339,6 +339,28 @@ def test_the_real_v1_export_without_results_says_there_is_nothing_to_import(sess
 # --- the API, the command line ----------------------------------------------------------------------------
 
 
+def test_the_same_data_set_imported_again_keeps_the_verification_it_earned(
+    client: TestClient, session: Session, market: Market
+) -> None:
+    body = (FILES / "ibu-2-layer-parquet.xml").read_bytes()
+    upload = "/imports/lca?name=parquet.xml&declared_unit=m2"
+    headers = {**market.eaf_steel.headers, "Content-Type": "application/xml"}
+    offer_id = client.post(upload, content=body, headers=headers).json()["data_sets"][0]["offer_id"]
+    evidence = client.post(
+        f"/offers/{offer_id}/evidence",
+        json={"verifier": "IBU", "report_number": "EPD-HAM-2020", "verified_on": "2026-10-01",
+              "valid_until": "2029-09-30"},
+        headers=market.eaf_steel.headers,
+    ).json()  # fmt: skip
+    client.post(
+        f"/evidence/{evidence['id']}/review", json={"decision": "accepted"}, headers=market.operator.headers
+    ).raise_for_status()
+    again = client.post(upload, content=body, headers=headers).json()["data_sets"][0]
+    assert again["outcome"] == "unchanged"
+    shown = client.get(f"/offers/{offer_id}", headers=market.eaf_steel.headers).json()  # a draft: its own
+    assert shown["verification_status"] == "verified" and shown["pcf_origin"] == "lca"
+
+
 def test_a_vendor_uploads_for_itself_and_hostile_files_get_a_clear_4xx(
     client: TestClient, session: Session, market: Market
 ) -> None:

@@ -169,7 +169,13 @@ def _assign(
     )
     stated = (footprint.value, footprint.unit)
     if origin is not None:
-        columns.update(NOT_VERIFIED, pcf_origin=origin.kind, pcf_provenance=origin.provenance)
+        columns.update(pcf_origin=origin.kind, pcf_provenance=origin.provenance)
+        # The same LCA data set imported again is no new claim: a verification it earned stays.
+        again = (offer.pcf_value, offer.pcf_unit) == stated and offer.pcf_provenance == origin.provenance
+        if again and origin.kind == "lca" == offer.pcf_origin:
+            columns.update({column: getattr(offer, column) for column in NOT_VERIFIED})
+        else:
+            columns.update(NOT_VERIFIED)
     elif (offer.pcf_value, offer.pcf_unit) != stated:
         columns.update(_verification_columns(offer, values, stated, vouched=vouched))
         columns.update(pcf_origin=None, pcf_provenance=None)
