@@ -36,6 +36,14 @@ class OfferFilters:
     owner_id: int | None = None
 
 
+def by_ids(session: Session, offer_ids: Sequence[int]) -> Sequence[Offer]:
+    return session.scalars(
+        select(Offer)
+        .where(Offer.id.in_(offer_ids))
+        .options(joinedload(Offer.owner), joinedload(Offer.visibility_alliance))
+    ).all()
+
+
 def get(session: Session, offer_id: int) -> Offer | None:
     return session.get(
         Offer, offer_id, options=[joinedload(Offer.owner), joinedload(Offer.visibility_alliance)]

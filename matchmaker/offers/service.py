@@ -63,6 +63,16 @@ def get_visible(*, session: Session, principal: Principal, offer_id: int) -> Off
     return offer
 
 
+def visible_by_ids(*, session: Session, principal: Principal, offer_ids: Sequence[int]) -> dict[int, Offer]:
+    """The offers among `offer_ids` the caller may see, by id (one it may not see is as absent)."""
+    viewer = party_service.viewer_of(session=session, principal=principal)
+    return {
+        offer.id: offer
+        for offer in repository.by_ids(session, list(offer_ids))
+        if visibility.can_see(viewer, offer)
+    }
+
+
 def get_editable(*, session: Session, principal: Principal, offer_id: int, lock: bool = True) -> Offer:
     """Return an offer the caller may change: the operator, or a vendor key of the owner. With `lock`, its
     row is held until the transaction ends, so concurrent changes queue instead of failing."""

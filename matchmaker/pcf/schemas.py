@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from matchmaker.pcf.calculator import Calculation, LineResult
+from matchmaker.pcf.calculator import Calculation, Factor, LineResult
 
 
 class LineRead(BaseModel):
@@ -24,19 +24,6 @@ class LineRead(BaseModel):
     )
     factors: list[str] = Field(description="the library factors it was counted with")
     gap: str | None = Field(description="why it could not be counted: the result is incomplete")
-
-
-class CitedFactor(BaseModel):
-    key: str
-    library_version: str
-    name: str
-    value: float
-    unit: str
-    region: str | None
-    year: int | None
-    source: str
-    source_table: str
-    licence: str
 
 
 class QualityRead(BaseModel):
@@ -58,7 +45,7 @@ class CalculationRead(BaseModel):
     hotspots: list[int] = Field(description="the lines that make most of the footprint, largest first")
     primary_data_share: float | None = Field(description="percent of the footprint from primary data")
     dqr: QualityRead | None
-    factors: list[CitedFactor]
+    factors: list[Factor] = Field(description="the factors cited, each with its document, table and licence")
     gaps: list[LineRead] = Field(description="the lines without a factor")
     notes: list[str]
 
@@ -85,9 +72,7 @@ class CalculationRead(BaseModel):
                 geographical=float(dqr[2]),
                 overall=float(sum(dqr) / 3),
             ),
-            factors=[
-                CitedFactor.model_validate(factor, from_attributes=True) for factor in calculation.factors
-            ],
+            factors=calculation.factors,
             gaps=[line for line in lines if line.gap is not None],
             notes=calculation.notes,
         )

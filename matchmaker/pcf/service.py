@@ -55,26 +55,23 @@ def _factors(session: Session, version: str) -> dict[str, Factor]:
 def _offers(
     session: Session, principal: Principal, bom: BillOfMaterials, *, calculated: int | None
 ) -> dict[int, OfferInput]:
-    """The offers the bill's lines name that the caller may see (one it may not see is not found)."""
-    inputs: dict[int, OfferInput] = {}
-    problems: list[LineProblem] = []
-    now = datetime.now(UTC)
-    for number, line in enumerate(bom.lines, start=1):
-        if not isinstance(line, OfferLine) or line.offer in inputs:
-            continue
-        if line.offer == calculated:
-            problems.append(
-                LineProblem(number, "an offer cannot be an input of its own footprint", "pcf.cycle")
-            )
-            continue
-        try:
-            offer = offer_service.get_visible(session=session, principal=principal, offer_id=line.offer)
-        except NotFound:
-            continue  # the calculator says so, with the line
-        inputs[offer.id] = _input(offer, now=now)
+    """The offers the bill's lines name that the caller may see, read together (one it may not see is left
+    out: the calculator says it is not found, with its line)."""
+    named = [line for line in bom.lines if isinstance(line, OfferLine)]
+    problems = [
+        LineProblem(number, "an offer cannot be an input of its own footprint", "pcf.cycle")
+        for number, line in enumerate(bom.lines, start=1)
+        if isinstance(line, OfferLine) and line.offer == calculated
+    ]
     if problems:
         raise _refusal(BomRefused(problems))
-    return inputs
+    if not named:
+        return {}
+    now = datetime.now(UTC)
+    visible = offer_service.visible_by_ids(
+        session=session, principal=principal, offer_ids=sorted({line.offer for line in named})
+    )
+    return {offer_id: _input(offer, now=now) for offer_id, offer in visible.items()}
 
 
 def _input(offer: Offer, *, now: datetime) -> OfferInput:
@@ -108,15 +105,11 @@ def _calculate(
     principal: Principal,
     bom: BillOfMaterials,
     *,
-    version: str,
+    factors: dict[str, Factor],
     calculated: int | None = None,
 ) -> Calculation:
     try:
-        return calculate(
-            bom,
-            factors=_factors(session, version),
-            offers=_offers(session, principal, bom, calculated=calculated),
-        )
+        return calculate(bom, factors=factors, offers=_offers(session, principal, bom, calculated=calculated))
     except BomRefused as refused:
         raise _refusal(refused) from None
 
@@ -124,7 +117,7 @@ def _calculate(
 def preview(*, session: Session, principal: Principal, bom: BillOfMaterials) -> CalculationRead:
     """Count a bill without saving anything."""
     version = library_version(session, bom.library)
-    calculation = _calculate(session, principal, bom, version=version)
+    calculation = _calculate(session, principal, bom, factors=_factors(session, version))
     return CalculationRead.of(calculation, library_version=version)
 
 
@@ -134,9 +127,8 @@ def save(
     """Count a bill and write the result as the offer's footprint, calculated and not verified; a result
     with a gap is refused, naming its lines (a footprint is never partly zero)."""
     version = library_version(session, bom.library)
-    result = CalculationRead.of(
-        _calculate(session, principal, bom, version=version, calculated=offer.id), library_version=version
-    )
+    calculation = _calculate(session, principal, bom, factors=_factors(session, version), calculated=offer.id)
+    result = CalculationRead.of(calculation, library_version=version)
     if not result.complete:
         raise ValidationFailed(
             "the footprint cannot be saved while a line has no factor",
@@ -243,7 +235,7 @@ def _recalculated(
     for previous in repository.latest_of_calculated_offers(session, _owned_by(principal)):
         if previous.library_version >= version:
             continue  # made with this version or a newer one (versions sort as their names)
-        if previous.library_version not in changed_since:
+        if previous.library_version not in changed_since:  # each older version read once
             changed_since[previous.library_version] = _changed_keys(
                 _factors(session, previous.library_version), factors
             )
@@ -263,7 +255,7 @@ def _recalculated(
         supplier = Principal(organisation_id=previous.offer.owner_id, role="vendor", key_id=0)
         try:
             bom = BillOfMaterials.model_validate({**previous.bom, "library": version})
-            calculation = _calculate(session, supplier, bom, version=version, calculated=previous.offer_id)
+            calculation = _calculate(session, supplier, bom, factors=factors, calculated=previous.offer_id)
         except ValidationFailed as refused:
             change.gaps = [entry["message"] for entry in refused.errors] or [refused.detail]
             changes.append((change, None))
